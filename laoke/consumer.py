@@ -1,0 +1,157 @@
+"""A service's durable consumer of RETENTION: in order, exactly once in effect.
+
+The service's store is the truth about what was handled (tracking records), so at start the
+durable consumer is (re)created to deliver from the first position not yet tracked. Each
+message is handled by a plain function returning the changes to save; the changes, the
+decisions and the position are committed in one transaction, then the message is acked.
+A message that keeps failing is dead-lettered (through the outbox) after `max_tries`,
+so it neither blocks the consumer nor vanishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Tracking
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from events import Event, Rejected, parse_recorded
+from laoke.dlq import dead_letter
+from laoke.eventstore import ServiceApplication
+from laoke.metrics import DECISIONS, HANDLED, HANDLER_SECONDS
+from laoke.streams import RETENTION
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Changes:
+    """What handling one event changed: aggregates to save and decisions to record."""
+
+    aggregates: list[Aggregate] = field(default_factory=list)
+    decisions: list[Event] = field(default_factory=list)
+
+    def add(self, *aggregates: Aggregate | None) -> None:
+        self.aggregates.extend(a for a in aggregates if a is not None)
+
+    def decide(self, *decisions: Event) -> None:
+        self.decisions.extend(decisions)
+
+
+Handler = Callable[[Event], Changes | None]
+
+
+@dataclass
+class RetentionConsumer:
+    service: str
+    app: ServiceApplication
+    handle: Handler
+    filter_subject: str = "retention.>"
+    max_tries: int = 3
+    batch_size: int = 200
+    on_committed: Callable[[], None] = lambda: None
+
+    @property
+    def durable(self) -> str:
+        return f"{self.service}"
+
+    async def prepare(self, js: JetStreamContext) -> None:
+        """(Re)create the durable consumer at the first position the store has not tracked."""
+        start = self.app.tracked_position(self.durable) + 1
+        try:
+            await js.delete_consumer(RETENTION, self.durable)
+        except NotFoundError:
+            pass
+        await js.add_consumer(
+            RETENTION,
+            ConsumerConfig(
+                durable_name=self.durable,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start,
+                ack_policy=JsAckPolicy.EXPLICIT,
+                ack_wait=120,
+                max_ack_pending=20_000,
+                filter_subject=self.filter_subject,
+            ),
+        )
+
+    def subscribe(self, broker: NatsBroker) -> None:
+        @broker.subscriber(
+            self.filter_subject,
+            stream=JStream(RETENTION, declare=False),
+            durable=self.durable,
+            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.05, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{self.service}/RETENTION",
+            description=f"{self.service} consumes recorded events (durable '{self.durable}').",
+        )
+        async def on_batch(msg: NatsMessage) -> None:
+            await self.handle_batch(msg.raw_message)
+
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        started = time.perf_counter()
+        await asyncio.to_thread(self._apply, messages)
+        for message in messages:
+            await message.ack()
+        HANDLED.labels(self.service).inc(len(messages))
+        HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        self.on_committed()
+
+    def _apply(self, messages: Sequence[Msg]) -> None:
+        with self.app.lock:
+            for message in messages:
+                self._apply_one(message)
+
+    def _apply_one(self, message: Msg) -> None:
+        position = message.metadata.sequence.stream
+        if self.app.is_tracked(self.durable, position):
+            return  # handled before a crash or a redelivery
+        tracking = Tracking(self.durable, position)
+        origin = f"{RETENTION}:{position}"
+        try:
+            event = parse_recorded(message.data)
+        except Rejected as rejected:
+            letter = dead_letter(
+                self.service,
+                rejected.reason,
+                str(rejected),
+                message.data,
+                message.headers,
+                origin=origin,
+                subject=message.subject,
+            )
+            self.app.commit(letters=[letter], tracking=tracking)
+            return
+        error: Exception | None = None
+        for _ in range(self.max_tries):
+            try:
+                changes = self.handle(event) or Changes()
+                self.app.commit(*changes.aggregates, decisions=changes.decisions, tracking=tracking)
+            except Exception as exc:  # a poison message: retry, then dead-letter it
+                error = exc
+                log.warning("%s failed on %s: %r", self.service, origin, exc)
+                continue
+            for decision in changes.decisions:
+                DECISIONS.labels(self.service, decision.event_type).inc()
+            return
+        letter = dead_letter(
+            self.service,
+            "handler_error",
+            f"{type(error).__name__}: {error}",
+            message.data,
+            message.headers,
+            origin=origin,
+            subject=message.subject,
+        )
+        self.app.commit(letters=[letter], tracking=tracking)

@@ -1,0 +1,138 @@
+"""Deadlines that survive a restart: stored as aggregates, fired by a ticker asking the clock.
+
+A deadline is fired once: firing is an event on its aggregate, saved in the same transaction
+as the decision it causes, so a restart around the deadline cannot fire it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from laoke.clock import Clock
+from laoke.eventstore import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+
+def deadline_id(key: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:deadline:{key}")
+
+
+class Deadline(Aggregate):
+    """`key` names what it is for (e.g. 'complaint:C1:sla'); `ref` what it concerns."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return deadline_id(key)
+
+    @event("Scheduled")
+    def __init__(self, key: str, kind: str, ref: str, due_at: datetime) -> None:
+        self.key = key
+        self.kind = kind
+        self.ref = ref
+        self.due_at = due_at
+        self.pending = True
+
+    @event("Moved")
+    def move(self, due_at: datetime) -> None:
+        self.due_at = due_at
+
+    @event("Fired")
+    def fire(self, at: datetime) -> None:
+        self.pending = False
+
+    @event("Cancelled")
+    def cancel(self) -> None:
+        self.pending = False
+
+
+class DeadlineIndex:
+    """In-memory index of pending deadlines, rebuilt from the service's own log at start."""
+
+    def __init__(self) -> None:
+        self._due: dict[UUID, datetime] = {}
+        self._heap: list[tuple[datetime, UUID]] = []
+
+    def rebuild(self, app: ServiceApplication) -> None:
+        pending: dict[UUID, bool] = {}
+        start = 1
+        topic_prefix = f"{Deadline.__module__}:{Deadline.__qualname__}."
+        topics = [topic_prefix + name for name in ("Scheduled", "Moved", "Fired", "Cancelled")]
+        while True:
+            page = app.recorder.select_notifications(start, 1000, topics=topics)
+            if not page:
+                break
+            for notification in page:
+                pending[notification.originator_id] = True
+            start = page[-1].id + 1
+        for aggregate_id in pending:
+            deadline = app.repository.get(aggregate_id)
+            self.observe([deadline])
+
+    def observe(self, aggregates: Iterable[Aggregate]) -> None:
+        for aggregate in aggregates:
+            if not isinstance(aggregate, Deadline):
+                continue
+            if aggregate.pending:
+                self._due[aggregate.id] = aggregate.due_at
+                heapq.heappush(self._heap, (aggregate.due_at, aggregate.id))
+            else:
+                self._due.pop(aggregate.id, None)
+
+    def due(self, now: datetime) -> list[UUID]:
+        """Pending deadlines due at `now`, earliest first (stale heap entries skipped)."""
+        found = []
+        while self._heap and self._heap[0][0] <= now:
+            due_at, aggregate_id = heapq.heappop(self._heap)
+            if self._due.get(aggregate_id) == due_at:
+                found.append(aggregate_id)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+
+class Ticker:
+    """Fires due deadlines: `on_due(deadline)` decides and commits (with `deadline.fire`)."""
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        index: DeadlineIndex,
+        clock: Clock,
+        on_due: Callable[[Deadline], None],
+        after_fire: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.app = app
+        self.index = index
+        self.clock = clock
+        self.on_due = on_due
+        self.after_fire = after_fire
+
+    def fire_due(self) -> int:
+        with self.app.lock:
+            fired = 0
+            for aggregate_id in self.index.due(self.clock.now()):
+                deadline = self.app.repository.get(aggregate_id)
+                if not deadline.pending:
+                    continue
+                try:
+                    self.on_due(deadline)
+                    fired += 1
+                except Exception:
+                    log.exception("deadline %s failed; will retry", deadline.key)
+                    self.index.observe([deadline])
+            return fired
+
+    async def run(self, stopping: asyncio.Event, interval_s: float = 1.0) -> None:
+        while not stopping.is_set():
+            if await asyncio.to_thread(self.fire_due):
+                self.after_fire()
+            await self.clock.wait_changed(interval_s)

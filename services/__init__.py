@@ -1,0 +1,1 @@
+"""laoke's services. Each imports `events` and `laoke`, never another service."""

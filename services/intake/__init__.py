@@ -1,0 +1,1 @@
+"""Intake: validates inbound events, resolves identity, records each once on RETENTION."""

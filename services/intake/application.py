@@ -1,0 +1,206 @@
+"""Intake's use case: record a batch of inbound messages, each exactly once.
+
+For each message: validate it (events.parse_inbound), drop it as a duplicate if its
+`event_id` was recorded before (days later too: the outbox entry, keyed by event id, is the
+receipt), resolve the customer, and stage the recorded event (plus `CustomersMerged` when the
+event tied customers together) in the outbox. Bad input is staged as a dead letter. The whole
+batch is committed in one transaction; the outbox relay then publishes it to RETENTION.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from events import CustomersMerged, Event, Rejected, parse_inbound
+from laoke.clock import Clock
+from laoke.decisions import decision
+from laoke.dlq import dead_letter
+from laoke.eventstore import OutboxEntry, ServiceApplication
+from laoke.publishing import Outgoing
+from services.intake.identity import (
+    CustomerIdentity,
+    IdentityError,
+    IdentityKey,
+    customer_aggregate_id,
+    identity_keys,
+    key_id,
+    resolve,
+)
+from services.intake.settings import IntakeSettings
+
+log = logging.getLogger(__name__)
+SERVICE = "intake"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message as received: its bytes, subject (None over HTTP) and a unique origin."""
+
+    data: bytes
+    subject: str | None
+    headers: dict[str, str] | None
+    origin: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    customer_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class UnitOfWork:
+    """Aggregates loaded or changed in this batch, so later messages see earlier ones."""
+
+    def __init__(self, app: ServiceApplication) -> None:
+        self.app = app
+        self.changed: dict[UUID, Aggregate] = {}
+
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self.changed:
+            return self.changed[aggregate_id]
+        found: Aggregate | None = self.app.get_or_none(aggregate_id)
+        return found
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.changed[aggregate.id] = aggregate
+
+
+class Intake:
+    def __init__(self, app: ServiceApplication, settings: IntakeSettings, clock: Clock) -> None:
+        self.app = app
+        self.settings = settings
+        self.clock = clock
+
+    def record_batch(self, batch: Sequence[Inbound]) -> list[Verdict]:
+        with self.app.lock:
+            work = UnitOfWork(self.app)
+            recorded: list[Event] = []
+            letters: list[Outgoing] = []
+            staged: set[UUID] = set()
+            verdicts = []
+            for inbound in batch:
+                verdict, events, letter = self._one(work, staged, inbound)
+                verdicts.append(verdict)
+                recorded.extend(events)
+                if letter is not None:
+                    letters.append(letter)
+            self.app.commit(*work.changed.values(), decisions=recorded, letters=letters)
+            return verdicts
+
+    def _one(
+        self, work: UnitOfWork, staged: set[UUID], inbound: Inbound
+    ) -> tuple[Verdict, list[Event], Outgoing | None]:
+        now = self.clock.now()
+        try:
+            event = parse_inbound(inbound.data, inbound.subject, now=now)
+            if event.event_id in staged or isinstance(work.get(event.event_id), OutboxEntry):
+                return Verdict("duplicate", str(event.event_id)), [], None
+            events = self._resolve_and_record(work, event)
+        except Rejected as rejected:
+            return self._reject(inbound, rejected.reason, str(rejected))
+        except IdentityError as error:
+            return self._reject(inbound, "bad_value", str(error))
+        staged.add(event.event_id)
+        customer_id = events[-1].customer_id
+        return Verdict("accepted", str(event.event_id), customer_id), events, None
+
+    def _reject(
+        self, inbound: Inbound, reason: str, message: str
+    ) -> tuple[Verdict, list[Event], Outgoing]:
+        letter = dead_letter(
+            SERVICE,
+            reason,
+            message,
+            inbound.data,
+            inbound.headers,
+            origin=inbound.origin,
+            subject=inbound.subject,
+        )
+        return Verdict("rejected", reason=reason, message=message), [], letter
+
+    def _resolve_and_record(self, work: UnitOfWork, event: Event) -> list[Event]:
+        dealership = event.dealership_id
+        keys = identity_keys(event, self.settings.phone_region)
+        key_owners: dict[str, str] = {}
+        known: dict[str, CustomerIdentity] = {}
+        for key in keys:
+            owner = work.get(key_id(dealership, key))
+            if isinstance(owner, IdentityKey):
+                identity = self._canonical(work, owner.customer_id)
+                key_owners[key] = identity.customer_id
+                known[identity.customer_id] = identity
+        resolution = resolve(
+            known, key_owners, new_customer_id=str(uuid5(event.event_id, "customer"))
+        )
+        survivor_id = resolution.customer_id
+        if resolution.is_new:
+            survivor = CustomerIdentity(
+                customer_id=survivor_id, dealership_id=dealership, first_seen=event.occurred_at
+            )
+        else:
+            survivor = known[survivor_id]
+        work.add(survivor)
+        for merged_id in resolution.merged_ids:
+            self._merge(work, known[merged_id], survivor)
+        for key in keys:
+            if key_owners.get(key) == survivor_id:
+                continue
+            owner = work.get(key_id(dealership, key))
+            if isinstance(owner, IdentityKey):
+                owner.reassign(customer_id=survivor_id)
+            else:
+                owner = IdentityKey(dealership_id=dealership, key=key, customer_id=survivor_id)
+            work.add(owner)
+            if key not in survivor.keys:
+                survivor.add_key(key=key)
+        record = event.model_copy(
+            update={
+                "customer_id": survivor_id,
+                "correlation_id": event.event_id,
+                "causation_id": event.event_id,
+            }
+        )
+        if not resolution.merged_ids:
+            return [record]
+        merged = decision(
+            CustomersMerged,
+            record,
+            source=SERVICE,
+            occurred_at=event.occurred_at,
+            survivor_id=survivor_id,
+            merged_ids=resolution.merged_ids,
+            because=resolution.because[:500],
+        )
+        return [merged, record]
+
+    def _canonical(self, work: UnitOfWork, customer_id: str) -> CustomerIdentity:
+        """Follow merges to the surviving customer."""
+        identity = work.get(customer_aggregate_id(customer_id))
+        assert isinstance(identity, CustomerIdentity), customer_id
+        while identity.merged_into is not None:
+            successor = work.get(customer_aggregate_id(identity.merged_into))
+            assert isinstance(successor, CustomerIdentity)
+            identity = successor
+        return identity
+
+    def _merge(
+        self, work: UnitOfWork, merged: CustomerIdentity, survivor: CustomerIdentity
+    ) -> None:
+        merged.merge_into(survivor_id=survivor.customer_id)
+        work.add(merged)
+        for key in merged.keys:
+            owner = work.get(key_id(merged.dealership_id, key))
+            if isinstance(owner, IdentityKey):
+                owner.reassign(customer_id=survivor.customer_id)
+                work.add(owner)
+            if key not in survivor.keys:
+                survivor.add_key(key=key)

@@ -1,0 +1,128 @@
+"""Intake's wiring: `dealer.in.>` (stream DEALER_IN, durable 'intake') → RETENTION / DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
+
+from laoke.clock import Clock
+from laoke.eventstore import ServiceApplication
+from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
+from laoke.outbox import OutboxRelay
+from laoke.service import connect, nats_options
+from laoke.settings import LaokeSettings
+from laoke.streams import DEALER_IN
+from services.intake.application import SERVICE, Inbound, Intake, Verdict
+from services.intake.settings import IntakeSettings
+
+log = logging.getLogger(__name__)
+DURABLE = "intake"
+
+
+class IntakeService:
+    name = SERVICE
+
+    def __init__(
+        self, settings: LaokeSettings, clock: Clock, intake_settings: IntakeSettings | None = None
+    ) -> None:
+        self.settings = settings
+        self.intake_settings = intake_settings or IntakeSettings()
+        # One writer: the aggregate cache is safe and saves a query per identity key.
+        self.app = ServiceApplication(
+            settings, SERVICE, extra_env={"AGGREGATE_CACHE_MAXSIZE": "200000"}
+        )
+        self.intake = Intake(self.app, self.intake_settings, clock)
+        self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
+        self.nc: NatsClient | None = None
+        self.relay: OutboxRelay | None = None
+        self._stopping = asyncio.Event()
+        self._relay_task: asyncio.Task[None] | None = None
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        @self.broker.subscriber(
+            "dealer.in.>",
+            stream=JStream(DEALER_IN, declare=False),
+            durable=DURABLE,
+            pull_sub=PullSub(batch_size=self.intake_settings.batch_size, timeout=0.05, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            title="intake/DEALER_IN",
+            description="Inbound events from dealership systems: dealer.in.<dealership_id>.<Type>.",
+        )
+        async def on_inbound(msg: NatsMessage) -> None:
+            await self.handle_messages(msg.raw_message)
+
+    async def handle_messages(self, messages: Sequence[Msg]) -> list[Verdict]:
+        batch = [
+            Inbound(
+                m.data,
+                m.subject,
+                dict(m.headers or {}),
+                f"{DEALER_IN}:{m.metadata.sequence.stream}",
+            )
+            for m in messages
+        ]
+        verdicts = await self.submit(batch)
+        for message in messages:
+            await message.ack()  # only now: the batch is on RETENTION / in the DLQ
+        return verdicts
+
+    async def submit(self, batch: Sequence[Inbound]) -> list[Verdict]:
+        """Record a batch and return once it is stored on RETENTION (or dead-lettered)."""
+        verdicts = await asyncio.to_thread(self.intake.record_batch, batch)
+        await self.flush()
+        for verdict in verdicts:
+            if verdict.status == "accepted":
+                ACCEPTED.labels("all").inc()
+            elif verdict.status == "duplicate":
+                DUPLICATES.inc()
+            else:
+                DEAD_LETTERS.labels(SERVICE, verdict.reason or "unknown").inc()
+        return verdicts
+
+    async def flush(self) -> None:
+        assert self.relay is not None, "start() first"
+        await self.relay.drain()
+
+    async def _ensure_consumer(self, js: JetStreamContext) -> None:
+        config = ConsumerConfig(
+            durable_name=DURABLE,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            ack_wait=60,
+            max_ack_pending=20_000,
+            filter_subject="dealer.in.>",
+        )
+        with contextlib.suppress(BadRequestError):  # exists already with its own settings
+            await js.add_consumer(DEALER_IN, config)
+
+    async def start(self) -> None:
+        self.nc, js = await connect(self.settings, f"laoke-{SERVICE}")
+        self.relay = OutboxRelay(self.app, js)
+        await self.flush()  # what a crash left in the outbox goes out first
+        await self._ensure_consumer(js)
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(self._stopping, idle_s=5.0))
+        log.info("intake consuming %s", DEALER_IN)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self.broker.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        if self.nc is not None:
+            await self.nc.close()
+        self.app.close()

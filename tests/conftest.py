@@ -1,0 +1,58 @@
+"""Fixtures shared by the suite: a real nats-server on a free port, settings, a clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from laoke.clock import ManualClock
+from laoke.natsserver import NatsServer
+from laoke.settings import LaokeSettings
+from laoke.streams import ensure_streams
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def running_nats(nats_server: NatsServer) -> NatsServer:
+    await nats_server.wait_ready()
+    return nats_server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_server: NatsServer) -> LaokeSettings:
+    dsn = os.environ.get("LAOKE_TEST_POSTGRES_DSN")
+    return LaokeSettings(
+        data_dir=tmp_path / "data",
+        nats_url=nats_server.url,
+        store="postgres" if dsn else "sqlite",
+        postgres_dsn=dsn or "postgresql://unused",
+        retention_dedupe_window_s=3600.0,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 1, 20, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def js(running_nats: NatsServer) -> AsyncIterator[JetStreamContext]:
+    nc: NatsClient = await nats.connect(running_nats.url)
+    stream_js = nc.jetstream()
+    await ensure_streams(stream_js)
+    yield stream_js
+    await nc.close()
