@@ -1,0 +1,188 @@
+"""Bytes in, a validated event out, or `Rejected` with a reason slug naming the field.
+
+`parse_inbound` is the gate for what other systems send; `parse_recorded` reads back what
+the services recorded on RETENTION (trusted: no future-time check); `to_json` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from events.envelope import RECORDED_ONLY_FIELDS, Event, InboundEvent
+from events.errors import REASONS, Rejected
+from events.registry import EVENT_TYPES, RECORDED_ONLY_TYPES, inbound_model
+from events.subjects import MAX_MESSAGE_BYTES, SubjectError, parse_inbound_subject
+from events.upcasting import upcast
+
+_EXACT: dict[str, str] = {
+    "missing": "missing_field",
+    "extra_forbidden": "forbidden_field",
+    "literal_error": "bad_enum",
+    "enum": "bad_enum",
+    "string_pattern_mismatch": "bad_id",
+    "uuid_parsing": "bad_id",
+    "uuid_version": "bad_id",
+    "timezone_aware": "bad_timestamp",
+    "timezone_naive": "bad_timestamp",
+    "datetime_parsing": "bad_timestamp",
+    "datetime_from_date_parsing": "bad_timestamp",
+    "datetime_object_invalid": "bad_timestamp",
+    "datetime_type": "bad_timestamp",
+    "int_from_float": "wrong_type",
+    "model_type": "wrong_type",
+    "model_attributes_type": "wrong_type",
+    "dataclass_type": "wrong_type",
+    "is_instance_of": "wrong_type",
+    "json_invalid": "bad_json",
+}
+
+_MESSAGES: dict[str, str] = {
+    "timezone_aware": "timestamp has no UTC offset",
+    "missing": "field required",
+    "extra_forbidden": "field not allowed",
+}
+
+
+def _reason_for(error_type: str) -> str:
+    if error_type in REASONS:  # our own PydanticCustomError types are already slugs
+        return error_type
+    if error_type in _EXACT:
+        return _EXACT[error_type]
+    if error_type.endswith(("_type", "_parsing")):
+        return "wrong_type"
+    return "bad_value"
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str | None:
+    return ".".join(str(part) for part in loc) if loc else None
+
+
+def rejection_from(exc: ValidationError) -> Rejected:
+    """The first validation error, as a `Rejected` whose message starts with the field."""
+    errors: list[ErrorDetails] = exc.errors(include_url=False)
+    if not errors:
+        return Rejected("bad_value", str(exc))
+    error = errors[0]
+    field = _field_path(tuple(error["loc"]))
+    text = _MESSAGES.get(error["type"], error["msg"])
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    message = f"{field or exc.title}: {text}{more}"
+    return Rejected(_reason_for(error["type"]), message, field)
+
+
+def _reject(reason: str, message: str, field: str | None = None) -> NoReturn:
+    raise Rejected(reason, message, field)
+
+
+def _load_object(data: bytes, limit: int | None = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        _reject("bad_json", f"expected bytes, got {type(data).__name__}")
+    if limit is not None and len(data) > limit:
+        _reject("oversize", f"message is {len(data)} bytes, over {limit}")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _reject("bad_json", f"not UTF-8: {exc.reason} at byte {exc.start}")
+
+    def _no_constant(name: str) -> NoReturn:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        loaded = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        _reject("bad_json", f"not JSON: {str(exc)[:200]}")
+    if not isinstance(loaded, dict):
+        _reject("bad_json", f"expected a JSON object, got {type(loaded).__name__}")
+    _dump(loaded)  # refuses unpaired surrogates ("\\ud800"): not valid Unicode
+    return loaded
+
+
+def _dump(raw: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        _reject("bad_json", "a string holds an unpaired surrogate (not valid Unicode)")
+
+
+def _event_type_of(raw: dict[str, Any]) -> str:
+    if "event_type" not in raw:
+        _reject("missing_field", "event_type: field required", "event_type")
+    event_type = raw["event_type"]
+    if not isinstance(event_type, str):
+        _reject("wrong_type", "event_type: should be a string", "event_type")
+    return event_type
+
+
+def parse_inbound(
+    data: bytes, subject: str | None = None, *, now: datetime | None = None
+) -> InboundEvent:
+    """Validate one inbound message (CONTRACT.md §1) or raise `Rejected`.
+
+    `subject`, when given, must be `dealer.in.<dealership_id>.<EventType>` and agree with
+    the body. `now` is the time `occurred_at` may not be more than 24 hours after
+    (default: the wall clock).
+    """
+    raw = _load_object(data)
+    where = None
+    if subject is not None:
+        try:
+            where = parse_inbound_subject(subject)
+        except SubjectError as exc:
+            _reject("bad_subject", f"subject: {exc}", "subject")
+    event_type = _event_type_of(raw)
+    if where is not None and where.event_type != event_type:
+        _reject(
+            "type_mismatch",
+            f"event_type: body says {event_type!r}, subject says {where.event_type!r}",
+            "event_type",
+        )
+    model = inbound_model(event_type)
+    if model is None:
+        why = (
+            "is recorded by the services, never accepted inbound"
+            if event_type in RECORDED_ONLY_TYPES
+            else "is not a known event type"
+        )
+        _reject("unknown_type", f"event_type: {event_type[:80]!r} {why}", "event_type")
+    if where is not None and raw.get("dealership_id") != where.dealership_id:
+        _reject(
+            "dealership_mismatch",
+            f"dealership_id: body says {str(raw.get('dealership_id'))[:80]!r}, "
+            f"subject says {where.dealership_id!r}",
+            "dealership_id",
+        )
+    for name in RECORDED_ONLY_FIELDS:
+        if name in raw:
+            _reject("forbidden_field", f"{name}: set by the services, not by senders", name)
+    raw = upcast(raw)
+    context = {"now": now if now is not None else datetime.now(UTC)}
+    try:
+        event = model.model_validate_json(_dump(raw), strict=True, context=context)
+    except ValidationError as exc:
+        raise rejection_from(exc) from None
+    return event
+
+
+def parse_recorded(data: bytes) -> Event:
+    """Read back a recorded event of any type in `EVENT_TYPES` (trusted: no future check)."""
+    # Recorded events may exceed the inbound limit (RETENTION allows 256 KiB).
+    raw = _load_object(data, limit=None)
+    event_type = _event_type_of(raw)
+    model = EVENT_TYPES.get(event_type)
+    if model is None:
+        _reject("unknown_type", f"event_type: {event_type[:80]!r} is not a known event type")
+    raw = upcast(raw)
+    try:
+        return model.model_validate_json(_dump(raw), strict=True, context={"trusted": True})
+    except ValidationError as exc:
+        raise rejection_from(exc) from None
+
+
+def to_json(event: Event) -> bytes:
+    """Compact JSON bytes, None fields left out; `parse_recorded(to_json(e)) == e`."""
+    return event.model_dump_json(exclude_none=True).encode("utf-8")

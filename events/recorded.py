@@ -1,0 +1,243 @@
+"""Decisions the services record on RETENTION; never accepted from outside.
+
+`source` is the recording service (`complaints`, `outreach`, `intake`, ...); `customer`
+hints may be omitted; `customer_id`, `correlation_id` and `causation_id` are required.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from events.envelope import RecordedEvent
+from events.fields import (
+    Channel,
+    CustomerId,
+    EntityId,
+    EventTypeName,
+    Money,
+    Note,
+    Phone,
+    ShortText,
+    StaffId,
+)
+from events.inbound import Remedy, Role
+
+FollowUpReason = Literal[
+    "purchase_call_7d",
+    "purchase_call_3m",
+    "small_purchase_call",
+    "service_reminder",
+    "inspection_reminder",
+    "insurance_reminder",
+    "birthday_greeting",
+    "holiday_greeting",
+    "complaint_callback",
+    "referral_callback",
+    "reengagement",
+    "survey_csi",
+    "survey_ssi",
+    "survey_nps",
+    "scope_change_contact",
+    "retry",
+]
+SkipReason = Literal[
+    "opted_out",
+    "channel_opted_out",
+    "contact_cap",
+    "open_complaint",
+    "wrong_number",
+    "retries_exhausted",
+]
+ReferralRejection = Literal[
+    "registered_after_delivery",
+    "referrer_unknown",
+    "referrer_vehicle_mismatch",
+    "callback_failed",
+    "already_rewarded",
+]
+RewardKind = Literal["gift", "service_voucher", "cash"]
+Party = Literal["referrer", "referee"]
+
+Detail = Annotated[dict[ShortText, Note], Field(max_length=32)]
+"""Small string facts for people reading the record (holiday name, family member, ...)."""
+
+
+# -- outreach --------------------------------------------------------------------------------
+
+
+class FollowUpDue(RecordedEvent):
+    """A contact to make: it goes on the outreach work list at `due_at`."""
+
+    event_type: Literal["FollowUpDue"] = "FollowUpDue"
+    follow_up_id: EntityId
+    reason: FollowUpReason
+    due_at: AwareDatetime
+    channel: Channel
+    detail: Detail = Field(default_factory=dict)
+    rules_applied: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
+    priority: int = 0
+    survey_id: EntityId | None = None
+    complaint_id: EntityId | None = None
+    referral_id: EntityId | None = None
+    party: Party | None = None
+
+
+class FollowUpSkipped(RecordedEvent):
+    """A contact that was due and will not be made, and why."""
+
+    event_type: Literal["FollowUpSkipped"] = "FollowUpSkipped"
+    follow_up_id: EntityId
+    reason: FollowUpReason
+    skip_reason: SkipReason
+    detail: Detail = Field(default_factory=dict)
+
+
+class PhoneFlagged(RecordedEvent):
+    """A phone number found not to reach the customer (e.g. a wrong-number outcome)."""
+
+    event_type: Literal["PhoneFlagged"] = "PhoneFlagged"
+    phone: Phone
+    why: ShortText
+
+
+# -- complaints ------------------------------------------------------------------------------
+
+
+class ComplaintEscalated(RecordedEvent):
+    event_type: Literal["ComplaintEscalated"] = "ComplaintEscalated"
+    complaint_id: EntityId
+    escalated_to: Literal["manager", "general_manager"]
+    why: Literal["sla_breached", "apology_overdue"]
+
+
+class ApologyOverdue(RecordedEvent):
+    event_type: Literal["ApologyOverdue"] = "ApologyOverdue"
+    complaint_id: EntityId
+    due_at: AwareDatetime
+
+
+class RemedyRefused(RecordedEvent):
+    """A proposed remedy above the proposer's authority; it needs a higher role."""
+
+    event_type: Literal["RemedyRefused"] = "RemedyRefused"
+    complaint_id: EntityId
+    remedy: Remedy
+    amount_cny: Money
+    role: Role
+    limit_cny: Money
+    why: ShortText
+
+
+class ComplaintResolved(RecordedEvent):
+    event_type: Literal["ComplaintResolved"] = "ComplaintResolved"
+    complaint_id: EntityId
+    resolved_at: AwareDatetime
+    hours_to_resolution: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    within_sla: bool
+
+
+class ComplaintClosed(RecordedEvent):
+    """Step 6 done: the call-back after the resolution was made."""
+
+    event_type: Literal["ComplaintClosed"] = "ComplaintClosed"
+    complaint_id: EntityId
+    satisfaction: Annotated[int, Field(ge=1, le=10)] | None = None
+    follow_up_id: EntityId | None = None
+
+
+class ComplaintStepRejected(RecordedEvent):
+    """A complaint step that arrived out of order or for an unknown complaint."""
+
+    event_type: Literal["ComplaintStepRejected"] = "ComplaintStepRejected"
+    complaint_id: EntityId
+    attempted: EventTypeName
+    why: ShortText
+
+
+class ComplaintRiskFlagged(RecordedEvent):
+    """A silent dissatisfaction signal (rework, low score, breached scope change, ...)."""
+
+    event_type: Literal["ComplaintRiskFlagged"] = "ComplaintRiskFlagged"
+    why: ShortText
+    repair_order_id: EntityId | None = None
+
+
+# -- surveys ---------------------------------------------------------------------------------
+
+
+class SurveyAnswerRejected(RecordedEvent):
+    event_type: Literal["SurveyAnswerRejected"] = "SurveyAnswerRejected"
+    survey_id: EntityId
+    why: Literal["unknown_survey", "already_answered", "wrong_customer"]
+
+
+# -- referrals -------------------------------------------------------------------------------
+
+
+class ReferralVerified(RecordedEvent):
+    event_type: Literal["ReferralVerified"] = "ReferralVerified"
+    referral_id: EntityId
+    referrer_customer_id: CustomerId
+
+
+class ReferralRejected(RecordedEvent):
+    event_type: Literal["ReferralRejected"] = "ReferralRejected"
+    referral_id: EntityId
+    reason: ReferralRejection
+    detail: Note | None = None
+
+
+class RewardGranted(RecordedEvent):
+    event_type: Literal["RewardGranted"] = "RewardGranted"
+    referral_id: EntityId
+    referrer_customer_id: CustomerId
+    kind: RewardKind
+    amount_cny: Money
+
+
+# -- identity --------------------------------------------------------------------------------
+
+
+class CustomersMerged(RecordedEvent):
+    """Duplicate customer records found to be one person; `survivor_id` keeps the history.
+
+    `customer_id` (the subject's customer) is the survivor.
+    """
+
+    event_type: Literal["CustomersMerged"] = "CustomersMerged"
+    survivor_id: CustomerId
+    merged_ids: Annotated[list[CustomerId], Field(min_length=1, max_length=100)]
+    because: ShortText
+
+
+# -- workshop --------------------------------------------------------------------------------
+
+
+class ScopeChangeBreached(RecordedEvent):
+    """Work went on after a scope change before the customer approved it."""
+
+    event_type: Literal["ScopeChangeBreached"] = "ScopeChangeBreached"
+    repair_order_id: EntityId
+    advisor_id: StaffId | None = None
+
+
+ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
+    FollowUpDue,
+    FollowUpSkipped,
+    PhoneFlagged,
+    ComplaintEscalated,
+    ApologyOverdue,
+    RemedyRefused,
+    ComplaintResolved,
+    ComplaintClosed,
+    ComplaintStepRejected,
+    ComplaintRiskFlagged,
+    SurveyAnswerRejected,
+    ReferralVerified,
+    ReferralRejected,
+    RewardGranted,
+    CustomersMerged,
+    ScopeChangeBreached,
+)
