@@ -85,6 +85,10 @@ Money = Annotated[
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)]
+Explanation = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)
+]
+"""Why a decision was taken, for people reading the record (up to 500 chars)."""
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(_no_nul)]
 Note = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_nul)]
 Phone = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_nul)]

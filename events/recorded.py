@@ -16,6 +16,7 @@ from events.fields import (
     CustomerId,
     EntityId,
     EventTypeName,
+    Explanation,
     Money,
     Note,
     Phone,
@@ -99,7 +100,7 @@ class PhoneFlagged(RecordedEvent):
 
     event_type: Literal["PhoneFlagged"] = "PhoneFlagged"
     phone: Phone
-    why: ShortText
+    why: Explanation
 
 
 # -- complaints ------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ class RemedyRefused(RecordedEvent):
     amount_cny: Money
     role: Role
     limit_cny: Money
-    why: ShortText
+    why: Explanation
 
 
 class ComplaintResolved(RecordedEvent):
@@ -153,14 +154,14 @@ class ComplaintStepRejected(RecordedEvent):
     event_type: Literal["ComplaintStepRejected"] = "ComplaintStepRejected"
     complaint_id: EntityId
     attempted: EventTypeName
-    why: ShortText
+    why: Explanation
 
 
 class ComplaintRiskFlagged(RecordedEvent):
     """A silent dissatisfaction signal (rework, low score, breached scope change, ...)."""
 
     event_type: Literal["ComplaintRiskFlagged"] = "ComplaintRiskFlagged"
-    why: ShortText
+    why: Explanation
     repair_order_id: EntityId | None = None
 
 
@@ -209,7 +210,7 @@ class CustomersMerged(RecordedEvent):
     event_type: Literal["CustomersMerged"] = "CustomersMerged"
     survivor_id: CustomerId
     merged_ids: Annotated[list[CustomerId], Field(min_length=1, max_length=100)]
-    because: ShortText
+    because: Explanation
 
 
 # -- workshop --------------------------------------------------------------------------------
