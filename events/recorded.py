@@ -57,6 +57,9 @@ ReferralRejection = Literal[
     "referrer_vehicle_mismatch",
     "callback_failed",
     "already_rewarded",
+    # Refusals of a callback message, not verdicts on the referral (its state is unchanged):
+    "unknown_referral",
+    "callback_out_of_order",
 ]
 RewardKind = Literal["gift", "service_voucher", "cash"]
 Party = Literal["referrer", "referee"]
