@@ -1,0 +1,2 @@
+"""The workshop queue: repair orders in the dealership's dispatch priority, and scope changes
+the customer approves before work goes on (DOMAIN.md "Service reception", seed 004)."""

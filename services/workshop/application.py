@@ -1,0 +1,76 @@
+"""The workshop's use case: load the repair order an event is about, apply the rule, return
+the changes (the consumer commits them with the stream position)."""
+
+from __future__ import annotations
+
+import logging
+
+from events import (
+    Event,
+    RepairScopeChanged,
+    ScopeChangeApproved,
+    ScopeChangeDeclined,
+    ServiceCheckedIn,
+    ServiceCompleted,
+)
+from laoke.consumer import Changes
+from laoke.eventstore import ServiceApplication
+from services.workshop import domain
+from services.workshop.domain import Outcome, RepairOrder, repair_order_aggregate_id
+from services.workshop.settings import WorkshopSettings
+
+log = logging.getLogger(__name__)
+
+WorkshopEvent = (
+    ServiceCheckedIn
+    | RepairScopeChanged
+    | ScopeChangeApproved
+    | ScopeChangeDeclined
+    | ServiceCompleted
+)
+WORKSHOP_EVENTS = (
+    ServiceCheckedIn,
+    RepairScopeChanged,
+    ScopeChangeApproved,
+    ScopeChangeDeclined,
+    ServiceCompleted,
+)
+
+
+class Workshop:
+    def __init__(self, app: ServiceApplication, settings: WorkshopSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def load(self, dealership_id: str, repair_order_id: str) -> RepairOrder | None:
+        found = self.app.get_or_none(repair_order_aggregate_id(dealership_id, repair_order_id))
+        return found if isinstance(found, RepairOrder) else None
+
+    def handle(self, event: Event) -> Changes | None:
+        if not isinstance(event, WORKSHOP_EVENTS) or event.customer_id is None:
+            return None  # not about the workshop (other services' decisions, our own, ...)
+        order = self.load(event.dealership_id, event.repair_order_id)
+        outcome = self.decide(order, event)
+        if outcome.ignored is not None:
+            log.warning(
+                "workshop ignored %s %s (dealership %s): %s",
+                event.event_type,
+                event.event_id,
+                event.dealership_id,
+                outcome.ignored,
+            )
+        changes = Changes()
+        changes.add(outcome.order)
+        changes.decide(*outcome.decisions)
+        return changes
+
+    def decide(self, order: RepairOrder | None, event: WorkshopEvent) -> Outcome:
+        if isinstance(event, ServiceCheckedIn):
+            return domain.check_in(order, event)
+        if isinstance(event, RepairScopeChanged):
+            return domain.change_scope(order, event, self.settings.policy(event.dealership_id))
+        if isinstance(event, ScopeChangeApproved):
+            return domain.approve_scope(order, event)
+        if isinstance(event, ScopeChangeDeclined):
+            return domain.decline_scope(order, event)
+        return domain.complete(order, event)

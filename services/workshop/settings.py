@@ -1,0 +1,71 @@
+"""Workshop settings: DOMAIN.md's dispatch priority by default, overridable per dealership."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.fields import Channel
+from events.inbound import ArrivalKind
+
+ARRIVAL_KINDS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
+# DOMAIN.md "Service reception" (004): rework, emergencies, appointments, customers waiting
+# on site, VIP, walk-ins. (The Literal lists them in that order too.)
+DEFAULT_PRIORITY: tuple[ArrivalKind, ...] = (
+    "rework",
+    "emergency",
+    "appointment",
+    "waiting",
+    "vip",
+    "walk_in",
+)
+
+
+def _permutation(value: list[ArrivalKind]) -> list[ArrivalKind]:
+    if sorted(value) != sorted(ARRIVAL_KINDS):
+        raise ValueError(f"priority must list each arrival kind once: {', '.join(ARRIVAL_KINDS)}")
+    return value
+
+
+class Policy(BaseModel):
+    """What a dealership may set for its own workshop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    priority: list[ArrivalKind] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY),
+        description="Arrival kinds, first dispatched first.",
+    )
+    scope_contact_channel: Channel = Field(
+        "phone", description="Channel of the contact a scope change makes due."
+    )
+
+    _check_priority = field_validator("priority")(_permutation)
+
+    def rank(self, kind: ArrivalKind) -> int:
+        return self.priority.index(kind)
+
+
+POLICY_FIELDS = frozenset(Policy.model_fields)
+
+
+class WorkshopSettings(Policy, BaseSettings):
+    """`LAOKE_WORKSHOP_*` environment variables; `dealerships` overrides per dealership id."""
+
+    model_config = SettingsConfigDict(env_prefix="LAOKE_WORKSHOP_", extra="ignore", frozen=True)
+
+    dealerships: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-dealership overrides of any policy field."
+    )
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> WorkshopSettings:
+        for dealership_id in self.dealerships:
+            self.policy(dealership_id)  # a bad override fails at start-up, not mid-stream
+        return self
+
+    def policy(self, dealership_id: str) -> Policy:
+        base = self.model_dump(include=set(POLICY_FIELDS))
+        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
