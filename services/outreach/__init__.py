@@ -1,0 +1,1 @@
+"""Outreach: follow-up planning, contact rules, greetings, surveys, re-engagement."""

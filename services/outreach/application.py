@@ -1,0 +1,397 @@
+"""Outreach's use cases: load a customer's plan, apply an event or a deadline, decide.
+
+Every decision is built with `laoke.decisions.decision` (deterministic id, causation and
+correlation ids) and committed with the plan in one transaction, so it is recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from events import (
+    ComplaintClosed,
+    ComplaintFiled,
+    ComplaintResolved,
+    ContactPreferenceChanged,
+    CustomerRegistered,
+    CustomersMerged,
+    Event,
+    FollowUpCompleted,
+    FollowUpDue,
+    FollowUpSkipped,
+    InboundEvent,
+    PhoneFlagged,
+    ServiceCompleted,
+    SurveyAnswered,
+    SurveyAnswerRejected,
+    VehicleDelivered,
+    VehiclePurchased,
+)
+from laoke.clock import Clock
+from laoke.consumer import Changes
+from laoke.deadlines import Deadline, deadline_id
+from laoke.decisions import Cause, CauseLike, decision, decision_id
+from laoke.eventstore import ServiceApplication
+from services.outreach.domain import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
+from services.outreach.planner import PlannedContact, plan, plan_slot, schedule
+from services.outreach.rules import Admitted, Skipped, apply_contact_rules
+from services.outreach.settings import OutreachSettings, Policy
+
+log = logging.getLogger(__name__)
+SERVICE = "outreach"
+
+
+def follow_up_id_for(cause_id: UUID, name: str) -> str:
+    """The follow-up id of the contact `name` caused by `cause_id` (= its FollowUpDue's id)."""
+    return f"fu-{decision_id(cause_id, f'{FollowUpDue.type_name()}:{name}').hex}"
+
+
+def survey_id_for(follow_up_id: str, kind: str) -> str:
+    return f"sv-{kind.lower()}-{follow_up_id.removeprefix('fu-')}"
+
+
+class Outreach:
+    def __init__(self, app: ServiceApplication, settings: OutreachSettings, clock: Clock) -> None:
+        self.app = app
+        self.settings = settings
+        self.clock = clock
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self, dealership_id: str, customer_id: str) -> ContactPlan:
+        found = self.app.get_or_none(plan_id(dealership_id, customer_id))
+        if isinstance(found, ContactPlan):
+            return found
+        return ContactPlan(dealership_id=dealership_id, customer_id=customer_id)
+
+    # -- events --------------------------------------------------------------------------
+    def handle(self, event: Event) -> Changes | None:
+        if event.customer_id is None:
+            return None
+        if event.source == SERVICE:
+            return None  # our own decisions, already in the plan
+        if not isinstance(event, InboundEvent | FollowUpDue | CustomersMerged) and not isinstance(
+            event, ComplaintResolved | ComplaintClosed
+        ):
+            return None
+        policy = self.settings.policy(event.dealership_id)
+        state = self.load(event.dealership_id, event.customer_id)
+        changes = Changes()
+        changes.add(state)
+        self._learn(state, event, policy, changes)
+        due, skipped = apply_contact_rules(plan(state, event, policy), state, policy)
+        self._record(state, event, due, skipped, changes)
+        self._reschedule(state, event, policy, changes)
+        return changes
+
+    def _learn(self, state: ContactPlan, event: Event, policy: Policy, changes: Changes) -> None:
+        """Update the plan with what `event` tells, and take the decisions that need no plan."""
+        if isinstance(event, InboundEvent):
+            state.touch(event.occurred_at)
+        if isinstance(event, CustomerRegistered):
+            state.register(
+                name=event.name,
+                phones=list(event.phones),
+                birthday=event.birthday.isoformat() if event.birthday else None,
+                family=[
+                    {"relation": m.relation, "name": m.name, "birthday": m.birthday.isoformat()}
+                    for m in event.family
+                ],
+                marketing=event.consent.marketing,
+                channels=list(event.consent.channels),
+            )
+        elif isinstance(event, ContactPreferenceChanged):
+            state.change_preference(event.opt_out, list(event.channels or []) or None)
+            if event.opt_out:
+                self._cancel_pending(state, event, changes)
+        elif isinstance(event, VehiclePurchased):
+            state.vehicle_purchased(event.vin, event.occurred_at)
+        elif isinstance(event, VehicleDelivered):
+            state.vehicle_delivered(event.vin, event.delivered_at)
+        elif isinstance(event, ServiceCompleted):
+            state.serviced(event.vin, event.occurred_at, event.mileage_km)
+        elif isinstance(event, ComplaintFiled):
+            state.open_complaint(event.complaint_id)
+        elif isinstance(event, ComplaintResolved | ComplaintClosed):
+            if event.complaint_id in state.open_complaints:
+                state.close_complaint(event.complaint_id)
+        elif isinstance(event, FollowUpDue):
+            self._honour(state, event)
+        elif isinstance(event, FollowUpCompleted):
+            self._completed(state, event, policy, changes)
+        elif isinstance(event, SurveyAnswered):
+            self._answered(state, event, changes)
+        elif isinstance(event, CustomersMerged):
+            self._merge(state, event, changes)
+
+    def _honour(self, state: ContactPlan, event: FollowUpDue) -> None:
+        """Another service's contact (e.g. a complaint call-back): it counts toward the cap
+        and is tracked for its outcome, but it is that service's to record."""
+        if event.follow_up_id in state.follow_ups:
+            return
+        state.plan_follow_up(
+            FollowUp(
+                event.follow_up_id, event.reason, event.due_at, event.channel, event.source
+            ).to_dict()
+        )
+
+    def _completed(
+        self, state: ContactPlan, event: FollowUpCompleted, policy: Policy, changes: Changes
+    ) -> None:
+        tried = state.follow_ups.get(event.follow_up_id)
+        if tried is None or tried.status != "due":
+            return
+        if event.outcome == "no_answer":
+            # the retry (or retries_exhausted) is planned by `plan`; close after it read this
+            return
+        state.close_follow_up(event.follow_up_id, event.outcome)
+        if event.outcome == "wrong_number":
+            phone = (event.customer.phone if event.customer else None) or next(
+                (p for p in state.phones if p not in state.flagged_phones), None
+            )
+            if phone is None:
+                return
+            state.flag_phone(phone)
+            changes.decide(
+                decision(
+                    PhoneFlagged,
+                    event,
+                    source=SERVICE,
+                    occurred_at=event.occurred_at,
+                    phone=phone,
+                    why=f"wrong_number on follow-up {event.follow_up_id}",
+                )
+            )
+            if not state.phone_reachable():
+                self._cancel_pending(state, event, changes)
+
+    def _answered(self, state: ContactPlan, event: SurveyAnswered, changes: Changes) -> None:
+        survey = self.app.get_or_none(survey_aggregate_id(event.dealership_id, event.survey_id))
+        why: str | None = None
+        if not isinstance(survey, Survey):
+            why = "unknown_survey"
+        elif not state.knows_customer(survey.customer_id):
+            why = "wrong_customer"
+        elif survey.answered_by is not None:
+            why = "already_answered"
+        if why is None:
+            assert isinstance(survey, Survey)
+            survey.answer(str(event.event_id))
+            changes.add(survey)
+            return
+        changes.decide(
+            decision(
+                SurveyAnswerRejected,
+                event,
+                source=SERVICE,
+                occurred_at=event.occurred_at,
+                survey_id=event.survey_id,
+                why=why,
+            )
+        )
+
+    def _merge(self, state: ContactPlan, event: CustomersMerged, changes: Changes) -> None:
+        for merged_id in event.merged_ids:
+            if merged_id == state.customer_id:
+                continue
+            other = self.app.get_or_none(plan_id(event.dealership_id, merged_id))
+            if not isinstance(other, ContactPlan) or other.merged_into is not None:
+                continue
+            state.absorb(other.export())
+            self._cancel_slots(other, other.deadlines.values(), changes)
+            other.merge_into(state.customer_id)
+            changes.add(other)
+
+    def _cancel_pending(self, state: ContactPlan, event: Event, changes: Changes) -> None:
+        """Contacts planned earlier for later that the rules now forbid are skipped, with why."""
+        policy = self.settings.policy(state.dealership_id)
+        for follow_up in list(state.follow_ups.values()):
+            if (
+                follow_up.status != "due"
+                or follow_up.source != SERVICE
+                or follow_up.due_at <= event.occurred_at
+            ):
+                continue
+            contact = PlannedContact(
+                follow_up.follow_up_id,
+                follow_up.reason,
+                follow_up.due_at,
+                (follow_up.channel,),
+                attempt=1,
+            )
+            _, skipped = apply_contact_rules([contact], state, policy)
+            for skip in skipped:
+                if skip.skip_reason in ("opted_out", "channel_opted_out", "wrong_number"):
+                    state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
+                    changes.decide(
+                        self._skipped_decision(
+                            event,
+                            follow_up.follow_up_id,
+                            follow_up.reason,
+                            skip,
+                            name=f"cancel:{follow_up.follow_up_id}",
+                            at=event.occurred_at,
+                        )
+                    )
+
+    # -- recording -----------------------------------------------------------------------
+    def _record(
+        self,
+        state: ContactPlan,
+        cause: CauseLike,
+        due: list[Admitted],
+        skipped: list[Skipped],
+        changes: Changes,
+        at: datetime | None = None,
+    ) -> None:
+        occurred = at or getattr(cause, "occurred_at", None) or self.clock.now()
+        policy = self.settings.policy(state.dealership_id)
+        for admitted in due:
+            contact = admitted.contact
+            follow_up_id = follow_up_id_for(cause.event_id, contact.name)
+            extra: dict[str, Any] = {}
+            detail = dict(contact.detail)
+            if contact.survey_kind is not None:
+                extra["survey_id"] = survey_id_for(follow_up_id, contact.survey_kind)
+                changes.add(
+                    Survey(
+                        dealership_id=state.dealership_id,
+                        survey_id=extra["survey_id"],
+                        kind=contact.survey_kind,
+                        customer_id=state.customer_id,
+                        follow_up_id=follow_up_id,
+                    )
+                )
+                if self._nps_due(state, admitted.due_at, policy):
+                    nps_id = survey_id_for(follow_up_id, "NPS")
+                    detail["nps_survey_id"] = nps_id
+                    state.nps_asked(admitted.due_at)
+                    changes.add(
+                        Survey(
+                            dealership_id=state.dealership_id,
+                            survey_id=nps_id,
+                            kind="NPS",
+                            customer_id=state.customer_id,
+                            follow_up_id=follow_up_id,
+                        )
+                    )
+            state.plan_follow_up(
+                FollowUp(
+                    follow_up_id,
+                    contact.reason,
+                    admitted.due_at,
+                    admitted.channel,
+                    SERVICE,
+                    attempt=contact.attempt,
+                    root_id=contact.root_id or follow_up_id,
+                ).to_dict()
+            )
+            changes.decide(
+                decision(
+                    FollowUpDue,
+                    cause,
+                    source=SERVICE,
+                    occurred_at=occurred,
+                    name=contact.name,
+                    customer_id=state.customer_id,
+                    follow_up_id=follow_up_id,
+                    reason=contact.reason,
+                    due_at=admitted.due_at,
+                    channel=admitted.channel,
+                    detail=detail,
+                    rules_applied=admitted.rules_applied,
+                    priority=contact.priority,
+                    **extra,
+                )
+            )
+        for skip in skipped:
+            follow_up_id = skip.contact.root_id or follow_up_id_for(
+                cause.event_id, skip.contact.name
+            )
+            changes.decide(
+                self._skipped_decision(
+                    cause, follow_up_id, skip.contact.reason, skip, skip.contact.name, occurred
+                )
+            )
+        if isinstance(cause, FollowUpCompleted) and cause.outcome == "no_answer":
+            if state.follow_ups.get(cause.follow_up_id, None) is not None:
+                if state.follow_ups[cause.follow_up_id].status == "due":
+                    state.close_follow_up(cause.follow_up_id, "no_answer")
+
+    def _skipped_decision(
+        self,
+        cause: CauseLike,
+        follow_up_id: str,
+        reason: str,
+        skip: Skipped,
+        name: str,
+        at: datetime,
+    ) -> FollowUpSkipped:
+        detail = {"why": skip.why, **skip.contact.detail}
+        return decision(
+            FollowUpSkipped,
+            cause,
+            source=SERVICE,
+            occurred_at=at,
+            name=name,
+            follow_up_id=follow_up_id,
+            reason=reason,
+            skip_reason=skip.skip_reason,
+            detail=detail,
+        )
+
+    def _nps_due(self, state: ContactPlan, at: datetime, policy: Policy) -> bool:
+        last = state.last_nps_at
+        return last is None or (at - last).days >= policy.nps_interval_days
+
+    # -- deadlines -----------------------------------------------------------------------
+    def _reschedule(
+        self, state: ContactPlan, cause: CauseLike, policy: Policy, changes: Changes
+    ) -> None:
+        """Make the plan's pending deadlines match `schedule` (new, moved, or cancelled)."""
+        wanted = schedule(state, self.clock.now(), policy)
+        for slot in [s for s in state.deadlines if s not in wanted]:
+            self._cancel_slots(state, [state.deadlines[slot]], changes)
+            state.clear_slot(slot)
+        for slot, due_at in wanted.items():
+            current = state.deadlines.get(slot)
+            if current is not None and current.rsplit("|", 2)[-2] == due_at.isoformat():
+                continue
+            if current is not None:
+                self._cancel_slots(state, [current], changes)
+            key = f"outreach|{state.id}|{slot}|{due_at.isoformat()}|{state.deadline_seq}"
+            changes.add(Deadline(key=key, kind=slot, ref=str(state.id), due_at=due_at))
+            correlation = cause.correlation_id or cause.event_id
+            state.schedule_slot(slot, key, str(cause.event_id), str(correlation))
+
+    def _cancel_slots(self, state: ContactPlan, keys: Iterable[str], changes: Changes) -> None:
+        for key in keys:
+            deadline = self.app.get_or_none(deadline_id(key))
+            if isinstance(deadline, Deadline) and deadline.pending:
+                deadline.cancel()
+                changes.add(deadline)
+
+    def on_deadline(self, deadline: Deadline) -> Changes:
+        now = self.clock.now()
+        changes = Changes()
+        deadline.fire(now)
+        changes.add(deadline)
+        found = self.app.get_or_none(UUID(deadline.ref))
+        if not isinstance(found, ContactPlan) or found.deadlines.get(deadline.kind) != deadline.key:
+            return changes  # stale: the plan moved on
+        state = found
+        changes.add(state)
+        slot = deadline.kind
+        event_id, correlation_id = state.causes[slot]
+        cause = Cause(UUID(event_id), UUID(correlation_id), state.dealership_id, state.customer_id)
+        policy = self.settings.policy(state.dealership_id)
+        due, skipped = apply_contact_rules(
+            plan_slot(state, slot, deadline.due_at, policy), state, policy
+        )
+        self._record(state, cause, due, skipped, changes, at=now)
+        state.slot_fired(slot, deadline.due_at)
+        self._reschedule(state, cause, policy, changes)
+        return changes

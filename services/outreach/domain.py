@@ -1,0 +1,331 @@
+"""The outreach aggregates: a customer's contact plan, and a survey invitation.
+
+`ContactPlan` (one per dealership + customer) remembers what the contact rules need:
+consent and opt-outs, birthdays, vehicles and their mileage, the last touchpoint, open
+complaints, every follow-up planned (ours and other services'), wrong-number flags and the
+deadline slots scheduled for it. `Survey` (one per survey id) knows who it was sent to and
+whether it was answered. No I/O, no clock: times come in as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+MARKETING = frozenset({"birthday_greeting", "holiday_greeting", "reengagement"})
+
+
+def plan_id(dealership_id: str, customer_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:outreach:plan:{dealership_id}:{customer_id}")
+
+
+def survey_aggregate_id(dealership_id: str, survey_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:outreach:survey:{dealership_id}:{survey_id}")
+
+
+@dataclass
+class FollowUp:
+    """One planned contact. `attempt` > 1 for retries, which keep the first one's `root_id`."""
+
+    follow_up_id: str
+    reason: str
+    due_at: datetime
+    channel: str
+    source: str
+    status: str = "due"  # due | done | cancelled
+    attempt: int = 1
+    root_id: str = ""
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"due_at": self.due_at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FollowUp:
+        return cls(**(data | {"due_at": datetime.fromisoformat(data["due_at"])}))
+
+
+@dataclass
+class Vehicle:
+    vin: str
+    purchased_at: datetime | None = None
+    delivered_at: datetime | None = None
+    mileage: list[tuple[datetime, int]] = field(default_factory=list)  # service visits
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vin": self.vin,
+            "purchased_at": self.purchased_at.isoformat() if self.purchased_at else None,
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "mileage": [[at.isoformat(), km] for at, km in self.mileage],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Vehicle:
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            data["vin"],
+            when(data["purchased_at"]),
+            when(data["delivered_at"]),
+            [(datetime.fromisoformat(at), int(km)) for at, km in data["mileage"]],
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone to greet on their birthday: the customer ('self') or a family member."""
+
+    relation: str
+    name: str
+    birthday: date
+
+    @property
+    def slot(self) -> str:
+        return f"birthday:{self.relation}:{self.name}"
+
+
+class ContactPlan(Aggregate):
+    @staticmethod
+    def create_id(dealership_id: str, customer_id: str) -> UUID:
+        return plan_id(dealership_id, customer_id)
+
+    @event("Started")
+    def __init__(self, dealership_id: str, customer_id: str) -> None:
+        self.dealership_id = dealership_id
+        self.customer_id = customer_id
+        self.registered = False
+        self.marketing_consent: bool | None = None
+        self.channels: list[str] | None = None  # None: not told; phone assumed
+        self.opted_out_all = False
+        self.opted_out_channels: set[str] = set()
+        self.phones: list[str] = []
+        self.flagged_phones: set[str] = set()
+        self.people: list[Person] = []
+        self.vehicles: dict[str, Vehicle] = {}
+        self.last_touchpoint: datetime | None = None
+        self.open_complaints: set[str] = set()
+        self.follow_ups: dict[str, FollowUp] = {}
+        self.last_nps_at: datetime | None = None
+        self.merged_ids: set[str] = set()
+        self.merged_into: str | None = None
+        self.deadlines: dict[str, str] = {}  # slot -> Deadline key
+        self.causes: dict[str, tuple[str, str]] = {}  # slot -> (event id, correlation id)
+        self.fired: dict[str, datetime] = {}  # slot -> due_at last fired
+        self.deadline_seq = 0
+
+    # -- facts ---------------------------------------------------------------------------
+    @event("Registered")
+    def register(
+        self,
+        name: str,
+        phones: list[str],
+        birthday: str | None,
+        family: list[dict[str, str]],
+        marketing: bool,
+        channels: list[str],
+    ) -> None:
+        self.registered = True
+        self.marketing_consent = marketing
+        self.channels = list(channels)
+        self.phones = list(dict.fromkeys([*phones, *self.phones]))
+        people = [Person("self", name, date.fromisoformat(birthday))] if birthday else []
+        people += [
+            Person(m["relation"], m["name"], date.fromisoformat(m["birthday"])) for m in family
+        ]
+        self.people = people
+
+    @event("PreferenceChanged")
+    def change_preference(self, opt_out: bool, channels: list[str] | None) -> None:
+        if channels:
+            if opt_out:
+                self.opted_out_channels |= set(channels)
+            else:
+                self.opted_out_channels -= set(channels)
+        else:
+            self.opted_out_all = opt_out
+            if not opt_out:
+                self.opted_out_channels = set()
+
+    @event("Touched")
+    def touch(self, at: datetime) -> None:
+        if self.last_touchpoint is None or at > self.last_touchpoint:
+            self.last_touchpoint = at
+
+    def vehicle(self, vin: str) -> Vehicle:
+        return self.vehicles.setdefault(vin, Vehicle(vin))
+
+    @event("VehiclePurchased")
+    def vehicle_purchased(self, vin: str, at: datetime) -> None:
+        self.vehicle(vin).purchased_at = at
+
+    @event("VehicleDelivered")
+    def vehicle_delivered(self, vin: str, at: datetime) -> None:
+        self.vehicle(vin).delivered_at = at
+
+    @event("Serviced")
+    def serviced(self, vin: str, at: datetime, mileage_km: int) -> None:
+        self.vehicle(vin).mileage = sorted([*self.vehicle(vin).mileage, (at, mileage_km)])
+
+    @event("ComplaintOpened")
+    def open_complaint(self, complaint_id: str) -> None:
+        self.open_complaints.add(complaint_id)
+
+    @event("ComplaintClosed")
+    def close_complaint(self, complaint_id: str) -> None:
+        self.open_complaints.discard(complaint_id)
+
+    @event("PhoneFlagged")
+    def flag_phone(self, phone: str) -> None:
+        self.flagged_phones.add(phone)
+
+    # -- follow-ups ----------------------------------------------------------------------
+    @event("FollowUpPlanned")
+    def plan_follow_up(self, follow_up: dict[str, Any]) -> None:
+        planned = FollowUp.from_dict(follow_up)
+        self.follow_ups[planned.follow_up_id] = planned
+
+    @event("FollowUpClosed")
+    def close_follow_up(self, follow_up_id: str, outcome: str) -> None:
+        self.follow_ups[follow_up_id].status = "done"
+        self.follow_ups[follow_up_id].outcome = outcome
+
+    @event("FollowUpCancelled")
+    def cancel_follow_up(self, follow_up_id: str, why: str) -> None:
+        self.follow_ups[follow_up_id].status = "cancelled"
+        self.follow_ups[follow_up_id].outcome = why
+
+    @event("NpsAsked")
+    def nps_asked(self, at: datetime) -> None:
+        self.last_nps_at = at
+
+    # -- deadline slots ------------------------------------------------------------------
+    @event("SlotScheduled")
+    def schedule_slot(self, slot: str, key: str, cause_id: str, correlation_id: str) -> None:
+        self.deadlines[slot] = key
+        self.causes[slot] = (cause_id, correlation_id)
+        self.deadline_seq += 1
+
+    @event("SlotCleared")
+    def clear_slot(self, slot: str) -> None:
+        self.deadlines.pop(slot, None)
+
+    @event("SlotFired")
+    def slot_fired(self, slot: str, due_at: datetime) -> None:
+        self.fired[slot] = due_at
+        self.deadlines.pop(slot, None)
+
+    # -- merging -------------------------------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """What a survivor needs of a merged plan, as plain JSON-able values."""
+        return {
+            "customer_id": self.customer_id,
+            "merged_ids": sorted(self.merged_ids),
+            "registered": self.registered,
+            "marketing_consent": self.marketing_consent,
+            "channels": self.channels,
+            "opted_out_all": self.opted_out_all,
+            "opted_out_channels": sorted(self.opted_out_channels),
+            "phones": self.phones,
+            "flagged_phones": sorted(self.flagged_phones),
+            "people": [[p.relation, p.name, p.birthday.isoformat()] for p in self.people],
+            "vehicles": [v.to_dict() for v in self.vehicles.values()],
+            "last_touchpoint": self.last_touchpoint.isoformat() if self.last_touchpoint else None,
+            "open_complaints": sorted(self.open_complaints),
+            "follow_ups": [f.to_dict() for f in self.follow_ups.values()],
+            "last_nps_at": self.last_nps_at.isoformat() if self.last_nps_at else None,
+        }
+
+    @event("Absorbed")
+    def absorb(self, other: dict[str, Any]) -> None:
+        """Fold a duplicate's plan in: the most restrictive contact preference wins."""
+        self.merged_ids |= {other["customer_id"], *other["merged_ids"]}
+        self.opted_out_all = self.opted_out_all or other["opted_out_all"]
+        self.opted_out_channels |= set(other["opted_out_channels"])
+        if other["marketing_consent"] is not None:
+            mine = self.marketing_consent
+            self.marketing_consent = other["marketing_consent"] and (mine is None or mine)
+        if other["channels"] is not None:
+            theirs = set(other["channels"])
+            self.channels = (
+                sorted(theirs)
+                if self.channels is None
+                else [c for c in self.channels if c in theirs]
+            )
+        self.registered = self.registered or other["registered"]
+        self.phones = list(dict.fromkeys([*self.phones, *other["phones"]]))
+        self.flagged_phones |= set(other["flagged_phones"])
+        known = {(p.relation, p.name) for p in self.people}
+        for relation, name, born in other["people"]:
+            if (relation, name) not in known:
+                self.people.append(Person(relation, name, date.fromisoformat(born)))
+        for data in other["vehicles"]:
+            theirs_v = Vehicle.from_dict(data)
+            mine_v = self.vehicles.get(theirs_v.vin)
+            if mine_v is None:
+                self.vehicles[theirs_v.vin] = theirs_v
+            else:
+                mine_v.purchased_at = mine_v.purchased_at or theirs_v.purchased_at
+                mine_v.delivered_at = mine_v.delivered_at or theirs_v.delivered_at
+                mine_v.mileage = sorted(set(mine_v.mileage) | set(theirs_v.mileage))
+        if other["last_touchpoint"]:
+            self.touch_at(datetime.fromisoformat(other["last_touchpoint"]))
+        self.open_complaints |= set(other["open_complaints"])
+        for data in other["follow_ups"]:
+            self.follow_ups.setdefault(data["follow_up_id"], FollowUp.from_dict(data))
+        if other["last_nps_at"]:
+            theirs_nps = datetime.fromisoformat(other["last_nps_at"])
+            if self.last_nps_at is None or theirs_nps > self.last_nps_at:
+                self.last_nps_at = theirs_nps
+
+    def touch_at(self, at: datetime) -> None:
+        if self.last_touchpoint is None or at > self.last_touchpoint:
+            self.last_touchpoint = at
+
+    @event("MergedInto")
+    def merge_into(self, survivor_id: str) -> None:
+        self.merged_into = survivor_id
+        self.deadlines = {}
+
+    # -- reading -------------------------------------------------------------------------
+    def knows_customer(self, customer_id: str) -> bool:
+        return customer_id == self.customer_id or customer_id in self.merged_ids
+
+    def phone_reachable(self) -> bool:
+        """False once every known phone was found wrong (or the only one was)."""
+        if not self.flagged_phones:
+            return True
+        return any(p not in self.flagged_phones for p in self.phones)
+
+    def counted_contacts(self) -> list[datetime]:
+        """Due times of the outbound contacts the cap counts: planned or made, first tries."""
+        return [
+            f.due_at for f in self.follow_ups.values() if f.status != "cancelled" and f.attempt == 1
+        ]
+
+
+class Survey(Aggregate):
+    """A survey invitation: answered once, and only by the customer it was sent to."""
+
+    @staticmethod
+    def create_id(dealership_id: str, survey_id: str) -> UUID:
+        return survey_aggregate_id(dealership_id, survey_id)
+
+    @event("Sent")
+    def __init__(
+        self, dealership_id: str, survey_id: str, kind: str, customer_id: str, follow_up_id: str
+    ) -> None:
+        self.survey_id = survey_id
+        self.kind = kind
+        self.customer_id = customer_id
+        self.follow_up_id = follow_up_id
+        self.answered_by: str | None = None
+
+    @event("Answered")
+    def answer(self, event_id: str) -> None:
+        self.answered_by = event_id

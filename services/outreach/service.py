@@ -1,0 +1,42 @@
+"""Outreach's wiring: RETENTION (durable 'outreach') → contact plans → FollowUpDue & co."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from laoke.clock import Clock
+from laoke.consumer import Handler
+from laoke.deadlines import Deadline
+from laoke.eventstore import ServiceApplication
+from laoke.service import RetentionService
+from laoke.settings import LaokeSettings
+from services.outreach.application import SERVICE, Outreach
+from services.outreach.settings import OutreachSettings
+
+
+class OutreachService(RetentionService):
+    name = SERVICE
+
+    def __init__(
+        self,
+        settings: LaokeSettings,
+        clock: Clock,
+        outreach_settings: OutreachSettings | None = None,
+    ) -> None:
+        self.outreach_settings = outreach_settings or OutreachSettings()
+        super().__init__(settings, clock)
+
+    def build_app(self) -> ServiceApplication:
+        app = ServiceApplication(self.settings, SERVICE)
+        self.outreach = Outreach(app, self.outreach_settings, self.clock)
+        return app
+
+    def handler(self) -> Handler:
+        return self.outreach.handle
+
+    def on_deadline(self) -> Callable[[Deadline], None] | None:
+        def fire(deadline: Deadline) -> None:
+            changes = self.outreach.on_deadline(deadline)
+            self.app.commit(*changes.aggregates, decisions=changes.decisions)
+
+        return fire

@@ -1,0 +1,64 @@
+"""Outreach settings: one policy of defaults (DOMAIN.md), overridable per dealership."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Policy(BaseModel):
+    """Every number the outreach rules use. Defaults are DOMAIN.md's (or documented ones in
+    docs/outreach.md where the seeds give none)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timezone: str = Field("Asia/Shanghai", description="Dealership local time zone.")
+    quiet_start: time = Field(time(21, 0), description="Quiet hours start (local).")
+    quiet_end: time = Field(time(9, 0), description="Quiet hours end (local).")
+    contact_time: time = Field(
+        time(10, 0), description="Local time of date-based contacts (greetings, reminders)."
+    )
+    cap_contacts: int = Field(4, ge=1, description="Most outbound contacts in any window.")
+    cap_window_days: int = Field(30, ge=1)
+    cap_max_wait_days: int = Field(
+        14, ge=0, description="How long a non-marketing contact over the cap may wait."
+    )
+    purchase_call_days: int = Field(7, ge=1)
+    purchase_call_months: int = Field(3, ge=1)
+    small_purchase_call_days: int = Field(1, ge=0)
+    small_purchase_sample_rate: float = Field(0.2, ge=0.0, le=1.0)
+    sample_seed: str = Field("laoke", description="Seed of the small-purchase sample.")
+    service_interval_months: int = Field(6, ge=1)
+    service_interval_km: int = Field(5000, ge=1)
+    inspection_interval_months: int = Field(24, ge=1)
+    insurance_interval_months: int = Field(12, ge=1)
+    renewal_lead_days: int = Field(30, ge=0, description="Remind this long before due.")
+    holiday_greetings: list[str] = Field(
+        default_factory=lambda: ["Spring Festival", "Mid-Autumn Festival"],
+        description="Names as the `holidays` package spells them (en_US) for China.",
+    )
+    reengage_after_days: int = Field(180, ge=1)
+    survey_delay_days: int = Field(1, ge=0, description="CSI / SSI invitation delay.")
+    nps_interval_days: int = Field(180, ge=1, description="At most one NPS question per this.")
+    retry_max_tries: int = Field(3, ge=1, description="Attempts of a call, the first included.")
+    retry_after_days: int = Field(1, ge=1)
+
+
+POLICY_FIELDS = frozenset(Policy.model_fields)
+
+
+class OutreachSettings(Policy, BaseSettings):
+    """`LAOKE_OUTREACH_*` environment variables; `dealerships` overrides per dealership id."""
+
+    model_config = SettingsConfigDict(env_prefix="LAOKE_OUTREACH_", extra="ignore", frozen=True)
+
+    dealerships: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-dealership overrides of any policy field."
+    )
+
+    def policy(self, dealership_id: str) -> Policy:
+        base = self.model_dump(include=set(POLICY_FIELDS))
+        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
