@@ -1,0 +1,1 @@
+"""Referrals: pays a reward only for a real referral (DOMAIN.md "Referrals")."""

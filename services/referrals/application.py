@@ -1,0 +1,438 @@
+"""Referrals' use case: each event from RETENTION → changed aggregates and decisions.
+
+Loads what an event concerns, asks the pure rules (`domain`), records the outcome on the
+aggregates and returns the decisions. Impossible or out-of-order input (a callback for an
+unknown referral, a callback before the checks) is answered with a `ReferralRejected`
+refusal, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from events import (
+    CustomerRegistered,
+    CustomersMerged,
+    Event,
+    FollowUpDue,
+    ReferralCallbackAnswered,
+    ReferralClaimed,
+    ReferralRejected,
+    ReferralVerified,
+    RewardGranted,
+    VehicleDelivered,
+    VehiclePurchased,
+    normalise_phone,
+)
+from events.recorded import ReferralRejection
+from laoke.consumer import Changes
+from laoke.decisions import decision
+from laoke.eventstore import ServiceApplication
+from services.referrals import domain
+from services.referrals.aggregates import (
+    KnownCustomer,
+    PhoneIndex,
+    Referral,
+    known_customer_id,
+    phone_index_id,
+    referral_aggregate_id,
+)
+from services.referrals.settings import Policy, ReferralSettings
+
+log = logging.getLogger(__name__)
+SERVICE = "referrals"
+A = TypeVar("A", bound=Aggregate)
+
+
+class Work:
+    """The aggregates one event loads or changes, so each is loaded (and saved) once."""
+
+    def __init__(self, app: ServiceApplication) -> None:
+        self.app = app
+        self.loaded: dict[UUID, Aggregate | None] = {}
+        self.decisions: list[Event] = []
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        if aggregate_id not in self.loaded:
+            self.loaded[aggregate_id] = self.app.get_or_none(aggregate_id)
+        found = self.loaded[aggregate_id]
+        return found if isinstance(found, kind) else None
+
+    def add(self, aggregate: A) -> A:
+        self.loaded[aggregate.id] = aggregate
+        return aggregate
+
+    def changes(self) -> Changes:
+        return Changes(
+            aggregates=[a for a in self.loaded.values() if a is not None],
+            decisions=self.decisions,
+        )
+
+
+class Referrals:
+    def __init__(self, app: ServiceApplication, settings: ReferralSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    # -- the handler ----------------------------------------------------------------------
+    def handle(self, event: Event) -> Changes | None:
+        if event.customer_id is None or event.source == SERVICE:
+            return None  # our own decisions come back on RETENTION
+        work = Work(self.app)
+        if isinstance(event, CustomerRegistered):
+            self._registered(work, event)
+        elif isinstance(event, VehiclePurchased):
+            self._purchased(work, event)
+        elif isinstance(event, VehicleDelivered):
+            self._delivered(work, event)
+        elif isinstance(event, CustomersMerged):
+            self._merged(work, event)
+        elif isinstance(event, ReferralClaimed):
+            self._claimed(work, event)
+        elif isinstance(event, ReferralCallbackAnswered):
+            self._callback(work, event)
+        else:
+            return None
+        return work.changes()
+
+    # -- the customer view ----------------------------------------------------------------
+    def _customer(self, work: Work, dealership_id: str, customer_id: str) -> KnownCustomer:
+        """The canonical (surviving) customer, created on first sight."""
+        seen: set[str] = set()
+        while True:
+            found = work.get(known_customer_id(dealership_id, customer_id), KnownCustomer)
+            if found is None:
+                return work.add(KnownCustomer(dealership_id=dealership_id, customer_id=customer_id))
+            if found.merged_into is None or found.merged_into in seen:
+                return found
+            seen.add(customer_id)
+            customer_id = found.merged_into
+
+    def _phone(self, policy: Policy, raw: str) -> str | None:
+        try:
+            return normalise_phone(raw, policy.phone_region)
+        except ValueError:
+            return None
+
+    def _index_phones(self, work: Work, event: Event, raws: list[str]) -> KnownCustomer:
+        assert event.customer_id is not None
+        customer = self._customer(work, event.dealership_id, event.customer_id)
+        policy = self.settings.policy(event.dealership_id)
+        if event.customer is not None and event.customer.phone is not None:
+            raws = [event.customer.phone, *raws]
+        for raw in raws:
+            phone = self._phone(policy, raw)
+            if phone is None:
+                continue
+            index = work.get(phone_index_id(event.dealership_id, phone), PhoneIndex)
+            if index is None:
+                work.add(
+                    PhoneIndex(
+                        dealership_id=event.dealership_id,
+                        phone=phone,
+                        customer_id=customer.customer_id,
+                    )
+                )
+            elif index.customer_id != customer.customer_id:
+                index.reassign(customer_id=customer.customer_id)
+            if phone not in customer.phones:
+                customer.add_phone(phone=phone)
+        return customer
+
+    def _referrer_by_phone(
+        self, work: Work, dealership_id: str, policy: Policy, raw: str
+    ) -> KnownCustomer | None:
+        phone = self._phone(policy, raw)
+        if phone is None:
+            return None
+        index = work.get(phone_index_id(dealership_id, phone), PhoneIndex)
+        if index is None:
+            return None
+        return self._customer(work, dealership_id, index.customer_id)
+
+    def _registered(self, work: Work, event: CustomerRegistered) -> None:
+        self._index_phones(work, event, list(event.phones))
+
+    def _purchased(self, work: Work, event: VehiclePurchased) -> None:
+        customer = self._index_phones(work, event, [])
+        customer.purchase(vin=event.vin, model=event.model, colour=event.colour)
+
+    def _merged(self, work: Work, event: CustomersMerged) -> None:
+        survivor = self._customer(work, event.dealership_id, event.survivor_id)
+        for merged_id in event.merged_ids:
+            merged = work.get(known_customer_id(event.dealership_id, merged_id), KnownCustomer)
+            if merged is None or merged.merged_into is not None or merged is survivor:
+                continue
+            survivor.absorb_from(merged)
+            merged.merge_into(survivor_id=survivor.customer_id)
+
+    # -- rule 1: the claim ----------------------------------------------------------------
+    def _claimed(self, work: Work, event: ReferralClaimed) -> None:
+        assert event.customer_id is not None
+        dealership = event.dealership_id
+        if work.get(referral_aggregate_id(dealership, event.referral_id), Referral) is not None:
+            log.info("referral %s claimed again; the first claim stands", event.referral_id)
+            return
+        policy = self.settings.policy(dealership)
+        referee = self._customer(work, dealership, event.customer_id)
+        referral = work.add(
+            Referral(
+                dealership_id=dealership,
+                referral_id=event.referral_id,
+                referee_id=referee.customer_id,
+                referrer=event.referrer.model_dump(),
+                vin=event.vin,
+                claimed_at=event.occurred_at,
+                claim_event_id=event.event_id,
+            )
+        )
+        self._resolve_referrer(work, referral, policy)
+        at = event.occurred_at
+        rewarded = referral.check(
+            domain.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
+        )
+        if not rewarded.passed:
+            self._reject(work, referral, rewarded, event, at)
+            return
+        vehicles = referee.vehicle_list()
+        before = domain.check_registered_before_delivery(at, vehicles, event.vin)
+        if not before.passed:
+            referral.check(before, at)
+            self._reject(work, referral, before, event, at)
+            return
+        referee.open_claim(referral_id=referral.referral_id)
+        late = domain.first_delivery_after(at, vehicles, event.vin)
+        if late is not None and late.delivered_at is not None:  # the claim reached us late
+            self._at_delivery(work, referral, referee, late.delivered_at, event, policy)
+
+    def _resolve_referrer(self, work: Work, referral: Referral, policy: Policy) -> None:
+        if referral.referrer_id is not None:
+            return
+        found = self._referrer_by_phone(
+            work, referral.dealership_id, policy, referral.referrer["phone"]
+        )
+        if found is not None and found.customer_id != referral.referee_id:
+            referral.resolve_referrer(customer_id=found.customer_id)
+            found.count_made()
+
+    # -- rule 2: at delivery --------------------------------------------------------------
+    def _delivered(self, work: Work, event: VehicleDelivered) -> None:
+        referee = self._index_phones(work, event, [])
+        referee.deliver(vin=event.vin, delivered_at=event.delivered_at)
+        policy = self.settings.policy(event.dealership_id)
+        for referral_id in list(referee.open_claims):
+            referral = work.get(referral_aggregate_id(event.dealership_id, referral_id), Referral)
+            if referral is None or referral.status != "claimed":
+                referee.close_claim(referral_id=referral_id)
+                continue
+            if domain.delivery_concerns(referral.vin, event.vin):
+                self._at_delivery(work, referral, referee, event.delivered_at, event, policy)
+
+    def _at_delivery(
+        self,
+        work: Work,
+        referral: Referral,
+        referee: KnownCustomer,
+        delivered_at: Any,
+        cause: Event,
+        policy: Policy,
+    ) -> None:
+        referee.close_claim(referral_id=referral.referral_id)
+        at = delivered_at
+        before = referral.check(
+            domain.check_registered_before_delivery(
+                referral.claimed_at, referee.vehicle_list(), referral.vin
+            ),
+            at,
+        )
+        if not before.passed:
+            self._reject(work, referral, before, cause, at)
+            return
+        self._resolve_referrer(work, referral, policy)
+        referrer = (
+            self._customer(work, referral.dealership_id, referral.referrer_id)
+            if referral.referrer_id is not None
+            else self._referrer_by_phone(
+                work, referral.dealership_id, policy, referral.referrer["phone"]
+            )
+        )
+        known = referral.check(
+            domain.check_referrer_known(
+                referrer.as_referrer() if referrer else None,
+                referee.customer_id,
+                referral.referrer["phone"],
+            ),
+            at,
+        )
+        if not known.passed or referrer is None:
+            self._reject(work, referral, known, cause, at)
+            return
+        vehicle = referral.check(
+            domain.check_referrer_vehicle(
+                referrer.as_referrer(),
+                referral.referrer["vehicle_model"],
+                referral.referrer["vehicle_colour"],
+                policy.referrer_vehicle_must_be_delivered,
+            ),
+            at,
+        )
+        if not vehicle.passed:
+            self._reject(work, referral, vehicle, cause, at)
+            return
+        self._schedule_callback(work, referral, referee, referrer, delivered_at, cause, policy)
+
+    # -- rule 3: the callback -------------------------------------------------------------
+    def _schedule_callback(
+        self,
+        work: Work,
+        referral: Referral,
+        referee: KnownCustomer,
+        referrer: KnownCustomer,
+        delivered_at: Any,
+        cause: Event,
+        policy: Policy,
+    ) -> None:
+        party = domain.callback_party(policy.seed, referral.dealership_id, referral.referral_id)
+        called, other = (referrer, referee) if party == "referrer" else (referee, referrer)
+        due_at = delivered_at + policy.callback_delay
+        follow_up_id = "rfcb-" + uuid5(referral.id, "callback").hex[:24]
+        referral.schedule_callback(
+            follow_up_id=follow_up_id, party=party, customer_id=called.customer_id, due_at=due_at
+        )
+        work.decisions.append(
+            decision(
+                FollowUpDue,
+                cause,
+                source=SERVICE,
+                occurred_at=cause.occurred_at,
+                name=referral.referral_id,
+                customer_id=called.customer_id,
+                follow_up_id=follow_up_id,
+                reason="referral_callback",
+                due_at=due_at,
+                channel=policy.callback_channel,
+                referral_id=referral.referral_id,
+                party=party,
+                rules_applied=["referral_callback"],
+                detail={
+                    "ask_about": other.customer_id,
+                    "referrer_vehicle": (
+                        f"{referral.referrer['vehicle_colour']} "
+                        f"{referral.referrer['vehicle_model']}"
+                    ),
+                },
+            )
+        )
+
+    def _callback(self, work: Work, event: ReferralCallbackAnswered) -> None:
+        assert event.customer_id is not None
+        at = event.occurred_at
+        referral = work.get(referral_aggregate_id(event.dealership_id, event.referral_id), Referral)
+        if referral is None:
+            self._refuse(work, event, "unknown_referral", "no claim with this referral id")
+            return
+        if referral.status != "awaiting_callback":
+            self._refuse(work, event, "callback_out_of_order", f"referral is {referral.status}")
+            return
+        answers = [q.correct for q in event.questions]
+        referral.answer_callback(asked=len(answers), wrong=answers.count(False), at=at)
+        referee = self._customer(work, event.dealership_id, referral.referee_id)
+        assert referral.referrer_id is not None  # set before the callback was scheduled
+        referrer = self._customer(work, event.dealership_id, referral.referrer_id)
+        callback = referral.check(domain.check_callback(answers), at)
+        if not callback.passed:
+            referrer.count_faked()
+            self._reject(work, referral, callback, event, at)
+            return
+        # rule 4: one reward per referee
+        once = referral.check(
+            domain.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
+        )
+        if not once.passed:
+            self._reject(work, referral, once, event, at)
+            return
+        policy = self.settings.policy(event.dealership_id)
+        referral.verify(at=at)
+        referrer.count_verified()
+        referee.mark_rewarded(referral_id=referral.referral_id)
+        referral.grant_reward(
+            customer_id=referrer.customer_id,
+            kind=policy.reward_kind,
+            amount_cny=policy.reward_amount_cny,
+            at=at,
+        )
+        common: dict[str, Any] = {
+            "source": SERVICE,
+            "occurred_at": at,
+            "name": referral.referral_id,
+            "referral_id": referral.referral_id,
+            "referrer_customer_id": referrer.customer_id,
+        }
+        work.decisions.append(
+            decision(ReferralVerified, event, customer_id=referee.customer_id, **common)
+        )
+        work.decisions.append(
+            decision(
+                RewardGranted,
+                event,
+                customer_id=referrer.customer_id,
+                kind=policy.reward_kind,
+                amount_cny=policy.reward_amount_cny,
+                **common,
+            )
+        )
+
+    # -- verdicts -------------------------------------------------------------------------
+    def _reject(
+        self, work: Work, referral: Referral, check: domain.Check, cause: Event, at: Any
+    ) -> None:
+        assert check.reason is not None
+        referral.reject(reason=check.reason, detail=check.detail, at=at)
+        referee = self._customer(work, referral.dealership_id, referral.referee_id)
+        if referral.referral_id in referee.open_claims:
+            referee.close_claim(referral_id=referral.referral_id)
+        work.decisions.append(
+            decision(
+                ReferralRejected,
+                cause,
+                source=SERVICE,
+                occurred_at=cause.occurred_at,
+                name=referral.referral_id,
+                customer_id=referee.customer_id,
+                referral_id=referral.referral_id,
+                reason=check.reason,
+                detail=check.detail,
+            )
+        )
+
+    def _refuse(
+        self, work: Work, event: ReferralCallbackAnswered, reason: ReferralRejection, why: str
+    ) -> None:
+        """A callback message that cannot apply: refused, the referral (if any) unchanged."""
+        work.decisions.append(
+            decision(
+                ReferralRejected,
+                event,
+                source=SERVICE,
+                occurred_at=event.occurred_at,
+                name=event.referral_id,
+                referral_id=event.referral_id,
+                reason=reason,
+                detail=why,
+            )
+        )
+
+    # -- queries --------------------------------------------------------------------------
+    def referral(self, dealership_id: str, referral_id: str) -> dict[str, Any] | None:
+        found = self.app.get_or_none(referral_aggregate_id(dealership_id, referral_id))
+        return found.view() if isinstance(found, Referral) else None
+
+    def referrer_record(self, dealership_id: str, customer_id: str) -> dict[str, Any] | None:
+        found = self.app.get_or_none(known_customer_id(dealership_id, customer_id))
+        while isinstance(found, KnownCustomer) and found.merged_into is not None:
+            found = self.app.get_or_none(known_customer_id(dealership_id, found.merged_into))
+        return found.record() if isinstance(found, KnownCustomer) else None

@@ -1,0 +1,163 @@
+"""The referral rules, pure: no I/O, no clock (times are passed in).
+
+1. Registered before delivery: the referee's car must not be delivered when the claim is made.
+2. At delivery the referrer must be a known customer owning a car of the claimed model and
+   colour.
+3. A callback to one of the two parties, drawn from a seed (reproducible), asks 3–4
+   questions; two or more wrong answers make the referral fake.
+4. One referee is rewarded once, whatever the number of claims.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.recorded import Party, ReferralRejection
+
+MAX_WRONG_ANSWERS = 1
+"""Two or more wrong answers mean the referral is fake (DOMAIN.md)."""
+
+REGISTERED_BEFORE_DELIVERY = "registered_before_delivery"
+REFERRER_KNOWN = "referrer_known"
+REFERRER_VEHICLE = "referrer_vehicle"
+CALLBACK = "callback"
+REFEREE_NOT_REWARDED = "referee_not_rewarded"
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    vin: str
+    model: str | None = None
+    colour: str | None = None
+    delivered_at: datetime | None = None
+
+    def describe(self) -> str:
+        return f"{self.colour or '?'} {self.model or '?'} ({self.vin})"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of a referral: passed, or failed with the rejection reason and why."""
+
+    name: str
+    passed: bool
+    reason: ReferralRejection | None = None
+    detail: str = ""
+
+    @classmethod
+    def ok(cls, name: str, detail: str = "") -> Check:
+        return cls(name, True, None, detail)
+
+    @classmethod
+    def failed(cls, name: str, reason: ReferralRejection, detail: str) -> Check:
+        return cls(name, False, reason, detail)
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Model and colour compare case-insensitively, trimmed, inner spaces collapsed."""
+    if a is None or b is None:
+        return False
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def concerned(vehicles: Iterable[Vehicle], claim_vin: str | None) -> list[Vehicle]:
+    """The referee's cars the claim is about: the claimed VIN, or any car without one."""
+    if claim_vin is not None:
+        return [v for v in vehicles if v.vin == claim_vin.upper()]
+    return list(vehicles)
+
+
+def delivery_concerns(claim_vin: str | None, delivered_vin: str) -> bool:
+    return claim_vin is None or claim_vin.upper() == delivered_vin.upper()
+
+
+def check_registered_before_delivery(
+    claimed_at: datetime, referee_vehicles: Iterable[Vehicle], claim_vin: str | None
+) -> Check:
+    """Rule 1: a car of the claim delivered at or before the claim makes it invalid (a
+    referral first mentioned at delivery is not a referral)."""
+    for vehicle in concerned(referee_vehicles, claim_vin):
+        if vehicle.delivered_at is not None and vehicle.delivered_at <= claimed_at:
+            return Check.failed(
+                REGISTERED_BEFORE_DELIVERY,
+                "registered_after_delivery",
+                f"{vehicle.vin} delivered {vehicle.delivered_at.isoformat()}, "
+                f"claim made {claimed_at.isoformat()}",
+            )
+    return Check.ok(REGISTERED_BEFORE_DELIVERY)
+
+
+def first_delivery_after(
+    claimed_at: datetime, referee_vehicles: Iterable[Vehicle], claim_vin: str | None
+) -> Vehicle | None:
+    """The claimed car already delivered after the claim (a claim that reached us late)."""
+    delivered = [
+        v
+        for v in concerned(referee_vehicles, claim_vin)
+        if v.delivered_at is not None and v.delivered_at > claimed_at
+    ]
+    return min(delivered, key=lambda v: (v.delivered_at, v.vin)) if delivered else None
+
+
+@dataclass(frozen=True)
+class KnownReferrer:
+    customer_id: str
+    vehicles: tuple[Vehicle, ...]
+
+
+def check_referrer_known(
+    referrer: KnownReferrer | None, referee_customer_id: str, phone: str
+) -> Check:
+    """Rule 2a: the referrer's phone resolves to a known customer other than the referee."""
+    if referrer is None:
+        return Check.failed(REFERRER_KNOWN, "referrer_unknown", f"no customer with phone {phone}")
+    if referrer.customer_id == referee_customer_id:
+        return Check.failed(REFERRER_KNOWN, "referrer_unknown", "the referee named themself")
+    return Check.ok(REFERRER_KNOWN, referrer.customer_id)
+
+
+def check_referrer_vehicle(
+    referrer: KnownReferrer, model: str, colour: str, must_be_delivered: bool
+) -> Check:
+    """Rule 2b: one of the referrer's cars matches the claimed model and colour (the
+    licence the showroom manager checks, so delivered unless the dealership says not)."""
+    for vehicle in referrer.vehicles:
+        if must_be_delivered and vehicle.delivered_at is None:
+            continue
+        if same_text(vehicle.model, model) and same_text(vehicle.colour, colour):
+            return Check.ok(REFERRER_VEHICLE, vehicle.vin)
+    known = ", ".join(v.describe() for v in referrer.vehicles) or "none"
+    return Check.failed(
+        REFERRER_VEHICLE,
+        "referrer_vehicle_mismatch",
+        f"claimed {colour} {model}; referrer's cars: {known}"[:4000],
+    )
+
+
+def callback_party(seed: str, dealership_id: str, referral_id: str) -> Party:
+    """Rule 3: who is called, "at random" but the same every time for the same seed."""
+    digest = hashlib.sha256(f"{seed}\x00{dealership_id}\x00{referral_id}".encode()).digest()
+    return "referrer" if digest[0] % 2 == 0 else "referee"
+
+
+def check_callback(answers_correct: Sequence[bool]) -> Check:
+    """Rule 3: two or more wrong answers mean the referral is fake."""
+    wrong = sum(1 for correct in answers_correct if not correct)
+    detail = f"{wrong} of {len(answers_correct)} answers wrong"
+    if wrong > MAX_WRONG_ANSWERS:
+        return Check.failed(CALLBACK, "callback_failed", detail)
+    return Check.ok(CALLBACK, detail)
+
+
+def check_referee_not_rewarded(rewarded_referral: str | None, referral_id: str) -> Check:
+    """Rule 4: one reward per referee, whatever the number of claims."""
+    if rewarded_referral is not None and rewarded_referral != referral_id:
+        return Check.failed(
+            REFEREE_NOT_REWARDED,
+            "already_rewarded",
+            f"referee already rewarded for referral {rewarded_referral}",
+        )
+    return Check.ok(REFEREE_NOT_REWARDED)

@@ -1,0 +1,43 @@
+"""Referrals' wiring: RETENTION (durable 'referrals') → referral decisions on RETENTION."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from laoke.clock import Clock
+from laoke.consumer import Handler
+from laoke.eventstore import ServiceApplication
+from laoke.service import RetentionService
+from laoke.settings import LaokeSettings
+from services.referrals.application import SERVICE, Referrals
+from services.referrals.settings import ReferralSettings
+
+
+class ReferralsService(RetentionService):
+    name = SERVICE
+
+    def __init__(
+        self,
+        settings: LaokeSettings,
+        clock: Clock,
+        referral_settings: ReferralSettings | None = None,
+    ) -> None:
+        self.referral_settings = referral_settings or ReferralSettings()
+        super().__init__(settings, clock)  # calls build_app() and handler()
+
+    def build_app(self) -> ServiceApplication:
+        app = ServiceApplication(self.settings, SERVICE)
+        self.referrals = Referrals(app, self.referral_settings)
+        return app
+
+    def handler(self) -> Handler:
+        return self.referrals.handle
+
+    # -- reads (for an API or the tests) ---------------------------------------------------
+    def referral(self, dealership_id: str, referral_id: str) -> dict[str, Any] | None:
+        with self.app.lock:
+            return self.referrals.referral(dealership_id, referral_id)
+
+    def referrer_record(self, dealership_id: str, customer_id: str) -> dict[str, Any] | None:
+        with self.app.lock:
+            return self.referrals.referrer_record(dealership_id, customer_id)
