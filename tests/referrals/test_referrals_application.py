@@ -236,15 +236,10 @@ def test_merged_referrer_is_found_by_the_duplicates_phone(harness: Harness) -> N
             delivered_at="2025-01-06T10:00:00+08:00",
         )
     )
-    merged = parse_recorded(
-        __import__("json")
-        .dumps(
-            sample_recorded(
-                "CustomersMerged", customer_id=REFERRER, survivor_id=REFERRER, merged_ids=["c-dup"]
-            )
-        )
-        .encode()
+    merged_raw = sample_recorded(
+        "CustomersMerged", customer_id=REFERRER, survivor_id=REFERRER, merged_ids=["c-dup"]
     )
+    merged = parse_recorded(json.dumps(merged_raw).encode())
     harness.feed(merged)
     referee_buys(harness)
     harness.feed(
