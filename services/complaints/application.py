@@ -1,0 +1,81 @@
+"""Complaints' use cases: load the complaint, let the domain decide, return what to save.
+
+`handle` is the RETENTION consumer's handler (the consumer commits the changes with the
+stream position). `on_deadline` is the ticker's callback: it commits the fired deadline,
+the complaint and the decisions in one transaction, so a deadline fires once across restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from events import Event, FollowUpCompleted
+from laoke.consumer import Changes
+from laoke.deadlines import Deadline, deadline_id
+from laoke.eventstore import ServiceApplication
+from services.complaints.domain import (
+    STEP_TYPES,
+    Complaint,
+    Outcome,
+    callback_completed,
+    complaint_aggregate_id,
+    complaint_of_callback,
+    deadline_passed,
+    decide,
+)
+from services.complaints.settings import ComplaintSettings
+
+log = logging.getLogger(__name__)
+
+
+class Complaints:
+    def __init__(self, app: ServiceApplication, settings: ComplaintSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def _complaint(self, aggregate_id: UUID) -> Complaint | None:
+        found = self.app.get_or_none(aggregate_id)
+        return found if isinstance(found, Complaint) else None
+
+    def handle(self, event: Event) -> Changes | None:
+        """Every RETENTION event comes here; only complaint steps and our call-backs matter."""
+        if isinstance(event, STEP_TYPES):
+            complaint = self._complaint(
+                complaint_aggregate_id(event.dealership_id, event.complaint_id)
+            )
+            outcome = decide(complaint, event, self.settings.policy(event.dealership_id))
+        elif isinstance(event, FollowUpCompleted):
+            aggregate_id = complaint_of_callback(event.follow_up_id)
+            complaint = self._complaint(aggregate_id) if aggregate_id else None
+            if complaint is None or complaint.dealership_id != event.dealership_id:
+                return None  # another service's follow-up (outreach owns those)
+            outcome = callback_completed(complaint, event)
+        else:
+            return None
+        return self._changes(outcome)
+
+    def _changes(self, outcome: Outcome) -> Changes:
+        changes = Changes(decisions=list(outcome.decisions))
+        changes.add(outcome.complaint)
+        for spec in outcome.schedule:
+            changes.add(Deadline(key=spec.key, kind=spec.kind, ref=spec.ref, due_at=spec.due_at))
+        for key in outcome.cancel:
+            deadline = self.app.get_or_none(deadline_id(key))
+            if isinstance(deadline, Deadline) and deadline.pending:
+                deadline.cancel()
+                changes.add(deadline)
+        return changes
+
+    def on_deadline(self, deadline: Deadline) -> None:
+        """Called by the ticker (under the app lock) once the clock passed `due_at`."""
+        complaint = self._complaint(UUID(deadline.ref))
+        policy = self.settings.policy(complaint.dealership_id if complaint else "")
+        outcome = deadline_passed(complaint, deadline.kind, policy)
+        deadline.fire(at=deadline.due_at)
+        saved: list[Aggregate | None] = [deadline, outcome.complaint]
+        self.app.commit(*saved, decisions=outcome.decisions)
+        for made in outcome.decisions:
+            log.info("%s: %s", deadline.key, made.event_type)

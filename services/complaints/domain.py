@@ -1,0 +1,508 @@
+"""The complaint rules (DOMAIN.md "Complaints: the six steps"), pure: no I/O, no clock reads.
+
+`decide(complaint, event, policy)` takes the complaint's state (None when unknown) and one
+recorded event and returns an `Outcome`: the changed aggregate, the decisions to record and
+the deadlines to schedule or cancel. `deadline_passed(...)` does the same for a deadline the
+ticker fires. Times are event times (`occurred_at`) or the deadline's own `due_at`, so a
+replay decides the same way and decision ids stay deterministic.
+
+Steps: 1 filed, 2 apologised, 3 investigated, 4 remedy proposed, 5 resolved (accepted),
+6 closed (call-back made). Each step needs the one before; a rejected remedy goes back to 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from events import (
+    ApologyIssued,
+    ApologyOverdue,
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintInvestigated,
+    ComplaintResolved,
+    ComplaintStepRejected,
+    Event,
+    FollowUpCompleted,
+    FollowUpDue,
+    RemedyAccepted,
+    RemedyProposed,
+    RemedyRefused,
+    RemedyRejected,
+)
+from laoke.decisions import Cause, decision
+from services.complaints.settings import Policy
+
+SERVICE = "complaints"
+CALLBACK_PREFIX = "complaint-callback-"
+APOLOGY = "complaint_apology"
+SLA = "complaint_sla"
+
+ComplaintStep = (
+    ComplaintFiled
+    | ApologyIssued
+    | ComplaintInvestigated
+    | RemedyProposed
+    | RemedyAccepted
+    | RemedyRejected
+)
+STEP_TYPES = (
+    ComplaintFiled,
+    ApologyIssued,
+    ComplaintInvestigated,
+    RemedyProposed,
+    RemedyAccepted,
+    RemedyRejected,
+)
+
+
+def complaint_aggregate_id(dealership_id: str, complaint_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:complaint:{dealership_id}:{complaint_id}")
+
+
+def callback_follow_up_id(aggregate_id: UUID) -> str:
+    """The step-6 call-back's follow-up id; it names the complaint, so no index is needed."""
+    return f"{CALLBACK_PREFIX}{aggregate_id}"
+
+
+def complaint_of_callback(follow_up_id: str) -> UUID | None:
+    """The complaint a call-back id belongs to, or None if it is not one of ours."""
+    if not follow_up_id.startswith(CALLBACK_PREFIX):
+        return None
+    try:
+        return UUID(follow_up_id.removeprefix(CALLBACK_PREFIX))
+    except ValueError:
+        return None
+
+
+def deadline_key(aggregate_id: UUID, kind: str) -> str:
+    return f"complaint:{aggregate_id}:{kind}"
+
+
+class Complaint(Aggregate):
+    """One complaint through the six steps, with what later decisions need of its filing."""
+
+    @staticmethod
+    def create_id(dealership_id: str, complaint_id: str) -> UUID:
+        return complaint_aggregate_id(dealership_id, complaint_id)
+
+    @event("Filed")
+    def __init__(
+        self,
+        dealership_id: str,
+        complaint_id: str,
+        customer_id: str,
+        category: str,
+        severity: str,
+        filed_at: datetime,
+        filed_event_id: UUID,
+        correlation_id: UUID,
+        apology_due_at: datetime,
+        sla_due_at: datetime,
+    ) -> None:
+        self.dealership_id = dealership_id
+        self.complaint_id = complaint_id
+        self.customer_id = customer_id
+        self.category = category
+        self.severity = severity
+        self.filed_at = filed_at
+        self.filed_event_id = filed_event_id
+        self.filed_correlation_id = correlation_id
+        self.apology_due_at = apology_due_at
+        self.sla_due_at = sla_due_at
+        self.step = 1
+        self.step_times: dict[int, datetime] = {1: filed_at}
+        self.apologised_at: datetime | None = None
+        self.apology_overdue = False
+        self.answers: dict[str, Any] | None = None
+        self.remedies: list[dict[str, Any]] = []  # every proposal: proposed/refused/…
+        self.pending_remedy: dict[str, Any] | None = None
+        self.resolved_at: datetime | None = None
+        self.follow_up_id: str | None = None
+        self.callback_due_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.satisfaction: int | None = None
+        self.escalations: list[str] = []
+
+    # -- state changes (each one event) -----------------------------------------------------
+    def _reach(self, step: int, at: datetime) -> None:
+        self.step = step
+        self.step_times[step] = at
+
+    @event("Apologised")
+    def apologise(self, at: datetime, issued_by: str) -> None:
+        self.apologised_at = at
+        self._reach(2, at)
+
+    @event("ApologyMarkedOverdue")
+    def mark_apology_overdue(self) -> None:
+        self.apology_overdue = True
+
+    @event("Investigated")
+    def investigate(self, at: datetime, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        if self.step < 3:
+            self._reach(3, at)
+
+    @event("RemedyProposed")
+    def propose_remedy(
+        self, at: datetime, remedy: str, amount_cny: Decimal, proposed_by: str, role: str
+    ) -> None:
+        proposal = {
+            "at": at,
+            "remedy": remedy,
+            "amount_cny": amount_cny,
+            "proposed_by": proposed_by,
+            "role": role,
+            "status": "proposed",
+        }
+        if self.pending_remedy is not None:
+            self.pending_remedy["status"] = "superseded"
+        self.remedies.append(proposal)
+        self.pending_remedy = proposal
+        self._reach(4, at)
+
+    @event("RemedyRefused")
+    def refuse_remedy(
+        self, at: datetime, remedy: str, amount_cny: Decimal, proposed_by: str, role: str
+    ) -> None:
+        self.remedies.append(
+            {
+                "at": at,
+                "remedy": remedy,
+                "amount_cny": amount_cny,
+                "proposed_by": proposed_by,
+                "role": role,
+                "status": "refused",
+            }
+        )
+        if self.step < 4:
+            self._reach(4, at)
+
+    @event("RemedyRejected")
+    def reject_remedy(self, at: datetime) -> None:
+        assert self.pending_remedy is not None
+        self.pending_remedy["status"] = "rejected"
+        self.pending_remedy = None
+        self._reach(4, at)  # back to step 4: a new remedy is needed
+
+    @event("Resolved")
+    def resolve(self, at: datetime, follow_up_id: str, callback_due_at: datetime) -> None:
+        assert self.pending_remedy is not None
+        self.pending_remedy["status"] = "accepted"
+        self.pending_remedy = None
+        self.resolved_at = at
+        self.follow_up_id = follow_up_id
+        self.callback_due_at = callback_due_at
+        self._reach(5, at)
+
+    @event("Escalated")
+    def escalate(self, at: datetime, why: str) -> None:
+        self.escalations.append(why)
+
+    @event("Closed")
+    def close(self, at: datetime, satisfaction: int | None) -> None:
+        self.closed_at = at
+        self.satisfaction = satisfaction
+        self._reach(6, at)
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def cause(self) -> Cause:
+        """The filing, as the cause of decisions a deadline fires later."""
+        return Cause(
+            self.filed_event_id, self.filed_correlation_id, self.dealership_id, self.customer_id
+        )
+
+    @property
+    def hours_to_apology(self) -> float | None:
+        if self.apologised_at is None:
+            return None
+        return _hours(self.filed_at, self.apologised_at)
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds() / 3600)
+
+
+# -- outcomes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    key: str
+    kind: str
+    ref: str
+    due_at: datetime
+
+
+@dataclass
+class Outcome:
+    """What one event or deadline changes; empty when it changes nothing."""
+
+    complaint: Complaint | None = None
+    decisions: list[Event] = field(default_factory=list)
+    schedule: list[DeadlineSpec] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+
+
+def _reject(complaint: Complaint | None, event: ComplaintStep, why: str) -> Outcome:
+    """Record the step as rejected; the complaint is left as it was."""
+    rejected = decision(
+        ComplaintStepRejected,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        customer_id=complaint.customer_id if complaint is not None else None,
+        complaint_id=event.complaint_id,
+        attempted=event.event_type,
+        why=why,
+    )
+    return Outcome(decisions=[rejected])
+
+
+def _escalation(complaint: Complaint, why: str, at: datetime, policy: Policy) -> Event:
+    complaint.escalate(at=at, why=why)
+    return decision(
+        ComplaintEscalated,
+        complaint.cause,
+        source=SERVICE,
+        occurred_at=at,
+        name=why,
+        complaint_id=complaint.complaint_id,
+        escalated_to=policy.escalate_to,
+        why=why,
+    )
+
+
+def _apology_overdue(complaint: Complaint, policy: Policy) -> list[Event]:
+    """The apology came (or will come) after its due time: record it and escalate, once.
+    The same decisions (same ids) whether a deadline or a late apology notices it first."""
+    if complaint.apology_overdue:
+        return []
+    due = complaint.apology_due_at
+    complaint.mark_apology_overdue()
+    overdue = decision(
+        ApologyOverdue,
+        complaint.cause,
+        source=SERVICE,
+        occurred_at=due,
+        complaint_id=complaint.complaint_id,
+        due_at=due,
+    )
+    return [overdue, _escalation(complaint, "apology_overdue", due, policy)]
+
+
+def _sla_breached(complaint: Complaint, policy: Policy) -> list[Event]:
+    if "sla_breached" in complaint.escalations:
+        return []
+    return [_escalation(complaint, "sla_breached", complaint.sla_due_at, policy)]
+
+
+# -- the steps --------------------------------------------------------------------------------
+
+
+def decide(complaint: Complaint | None, event: ComplaintStep, policy: Policy) -> Outcome:
+    """Apply one complaint step to the complaint's state (None: not filed)."""
+    if isinstance(event, ComplaintFiled):
+        return _filed(complaint, event, policy)
+    if complaint is None:
+        return _reject(None, event, "unknown_complaint: no complaint filed with this id")
+    if complaint.closed_at is not None:
+        return _reject(complaint, event, "already_closed: the complaint is closed")
+    if isinstance(event, ApologyIssued):
+        return _apology(complaint, event, policy)
+    if complaint.resolved:
+        return _reject(complaint, event, "already_resolved: the customer accepted a remedy")
+    if isinstance(event, ComplaintInvestigated):
+        return _investigated(complaint, event)
+    if isinstance(event, RemedyProposed):
+        return _proposed(complaint, event, policy)
+    if isinstance(event, RemedyAccepted):
+        return _accepted(complaint, event, policy)
+    return _rejected(complaint, event)
+
+
+def _filed(complaint: Complaint | None, event: ComplaintFiled, policy: Policy) -> Outcome:
+    if complaint is not None:
+        return _reject(complaint, event, "already_filed: a complaint with this id exists")
+    assert event.customer_id is not None, "recorded events carry the customer id"
+    filed = Complaint(
+        dealership_id=event.dealership_id,
+        complaint_id=event.complaint_id,
+        customer_id=event.customer_id,
+        category=event.category,
+        severity=event.severity,
+        filed_at=event.occurred_at,
+        filed_event_id=event.event_id,
+        correlation_id=event.correlation_id or event.event_id,
+        apology_due_at=event.occurred_at + policy.apology_within,
+        sla_due_at=event.occurred_at + policy.sla,
+    )
+    ref = str(filed.id)
+    return Outcome(
+        complaint=filed,
+        schedule=[
+            DeadlineSpec(deadline_key(filed.id, APOLOGY), APOLOGY, ref, filed.apology_due_at),
+            DeadlineSpec(deadline_key(filed.id, SLA), SLA, ref, filed.sla_due_at),
+        ],
+    )
+
+
+def _apology(complaint: Complaint, event: ApologyIssued, policy: Policy) -> Outcome:
+    if complaint.apologised_at is not None:
+        return _reject(complaint, event, "already_apologised: an apology was recorded before")
+    complaint.apologise(at=event.occurred_at, issued_by=event.issued_by)
+    decisions = []
+    if event.occurred_at > complaint.apology_due_at:
+        decisions = _apology_overdue(complaint, policy)
+    return Outcome(complaint, decisions, cancel=[deadline_key(complaint.id, APOLOGY)])
+
+
+def _investigated(complaint: Complaint, event: ComplaintInvestigated) -> Outcome:
+    if complaint.apologised_at is None:
+        return _reject(complaint, event, "not_apologised: step 2 (apology) comes first")
+    complaint.investigate(at=event.occurred_at, answers=event.answers.model_dump())
+    return Outcome(complaint)
+
+
+def _proposed(complaint: Complaint, event: RemedyProposed, policy: Policy) -> Outcome:
+    if complaint.answers is None:
+        return _reject(complaint, event, "not_investigated: step 3 (investigation) comes first")
+    details: dict[str, Any] = {
+        "at": event.occurred_at,
+        "remedy": event.remedy,
+        "amount_cny": event.amount_cny,
+        "proposed_by": event.proposed_by,
+        "role": event.role,
+    }
+    limit = policy.limit(event.role)
+    if limit is None or event.amount_cny <= limit:
+        complaint.propose_remedy(**details)
+        return Outcome(complaint)
+    complaint.refuse_remedy(**details)
+    refused = decision(
+        RemedyRefused,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        customer_id=complaint.customer_id,
+        complaint_id=complaint.complaint_id,
+        remedy=event.remedy,
+        amount_cny=event.amount_cny,
+        role=event.role,
+        limit_cny=limit,
+        why=(
+            f"above_authority: {event.amount_cny} CNY exceeds the {event.role} limit of "
+            f"{limit} CNY; a higher role must propose it"
+        ),
+    )
+    return Outcome(complaint, [refused])
+
+
+def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Outcome:
+    if complaint.pending_remedy is None:
+        return _reject(complaint, event, "no_remedy_proposed: nothing to accept")
+    at = event.occurred_at
+    follow_up_id = callback_follow_up_id(complaint.id)
+    callback_due_at = at + policy.callback_after
+    remedy = complaint.pending_remedy
+    decisions: list[Event] = []
+    if at > complaint.sla_due_at:  # resolved late by event time: the SLA breach still counts
+        decisions += _sla_breached(complaint, policy)
+    complaint.resolve(at=at, follow_up_id=follow_up_id, callback_due_at=callback_due_at)
+    decisions.append(
+        decision(
+            ComplaintResolved,
+            event,
+            source=SERVICE,
+            occurred_at=at,
+            customer_id=complaint.customer_id,
+            complaint_id=complaint.complaint_id,
+            resolved_at=at,
+            hours_to_resolution=_hours(complaint.filed_at, at),
+            within_sla=at <= complaint.sla_due_at,
+        )
+    )
+    decisions.append(
+        decision(
+            FollowUpDue,
+            event,
+            source=SERVICE,
+            occurred_at=at,
+            customer_id=complaint.customer_id,
+            follow_up_id=follow_up_id,
+            reason="complaint_callback",
+            due_at=callback_due_at,
+            channel=policy.callback_channel,
+            complaint_id=complaint.complaint_id,
+            detail={"remedy": str(remedy["remedy"]), "amount_cny": str(remedy["amount_cny"])},
+        )
+    )
+    cancel = [deadline_key(complaint.id, APOLOGY), deadline_key(complaint.id, SLA)]
+    return Outcome(complaint, decisions, cancel=cancel)
+
+
+def _rejected(complaint: Complaint, event: RemedyRejected) -> Outcome:
+    if complaint.pending_remedy is None:
+        return _reject(complaint, event, "no_remedy_proposed: nothing to reject")
+    complaint.reject_remedy(at=event.occurred_at)
+    return Outcome(complaint)
+
+
+def callback_completed(complaint: Complaint, event: FollowUpCompleted) -> Outcome:
+    """Step 6: the call-back scheduled at resolution was made (or declined by the customer).
+    No answer / wrong number leaves step 6 open."""
+    if event.follow_up_id != complaint.follow_up_id:
+        return Outcome()  # not this complaint's call-back
+    if complaint.closed_at is not None:
+        rejected = decision(
+            ComplaintStepRejected,
+            event,
+            source=SERVICE,
+            occurred_at=event.occurred_at,
+            customer_id=complaint.customer_id,
+            complaint_id=complaint.complaint_id,
+            attempted=event.event_type,
+            why="already_closed: the call-back was recorded before",
+        )
+        return Outcome(decisions=[rejected])
+    if event.outcome not in ("reached", "declined"):
+        return Outcome()
+    complaint.close(at=event.occurred_at, satisfaction=event.satisfaction)
+    closed = decision(
+        ComplaintClosed,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        customer_id=complaint.customer_id,
+        complaint_id=complaint.complaint_id,
+        satisfaction=event.satisfaction,
+        follow_up_id=event.follow_up_id,
+    )
+    return Outcome(complaint, [closed])
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+def deadline_passed(complaint: Complaint | None, kind: str, policy: Policy) -> Outcome:
+    """A deadline's due time passed (by the clock); decisions are dated at its due time."""
+    if complaint is None:
+        return Outcome()
+    if kind == APOLOGY and complaint.apologised_at is None:
+        return Outcome(complaint, _apology_overdue(complaint, policy))
+    if kind == SLA and not complaint.resolved:
+        return Outcome(complaint, _sla_breached(complaint, policy))
+    return Outcome()

@@ -1,0 +1,39 @@
+"""Complaints' wiring: RETENTION (durable 'complaints') → decisions on RETENTION; deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from laoke.clock import Clock
+from laoke.consumer import Handler
+from laoke.deadlines import Deadline
+from laoke.eventstore import ServiceApplication
+from laoke.service import RetentionService
+from laoke.settings import LaokeSettings
+from services.complaints.application import Complaints
+from services.complaints.domain import SERVICE
+from services.complaints.settings import ComplaintSettings
+
+
+class ComplaintsService(RetentionService):
+    name = SERVICE
+
+    def __init__(
+        self,
+        settings: LaokeSettings,
+        clock: Clock,
+        complaint_settings: ComplaintSettings | None = None,
+    ) -> None:
+        self.complaint_settings = complaint_settings or ComplaintSettings()
+        super().__init__(settings, clock)
+
+    def build_app(self) -> ServiceApplication:
+        app = ServiceApplication(self.settings, self.name)
+        self.complaints = Complaints(app, self.complaint_settings)
+        return app
+
+    def handler(self) -> Handler:
+        return self.complaints.handle
+
+    def on_deadline(self) -> Callable[[Deadline], None] | None:
+        return self.complaints.on_deadline

@@ -1,0 +1,72 @@
+"""Shared helpers of the complaints tests: recorded events, waiting, reading RETENTION."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from nats.js import JetStreamContext
+
+from events import EVENT_TYPES, Event, parse_recorded
+from events.factories import sample_inbound
+from laoke.streams import RETENTION
+
+T0 = datetime.fromisoformat("2026-01-20T10:00:00+00:00")  # the `clock` fixture's start
+CUSTOMER = "c-1"
+
+
+def at(**delta: float) -> str:
+    return (T0 + timedelta(**delta)).isoformat()
+
+
+def inbound(event_type: str, complaint_id: str = "CP-1", **overrides: Any) -> dict[str, Any]:
+    """A valid inbound event about `complaint_id` (any type with a complaint_id field)."""
+    fields = {"event_id": str(uuid4()), "occurred_at": T0.isoformat(), **overrides}
+    if "complaint_id" in EVENT_TYPES[event_type].model_fields:
+        fields["complaint_id"] = complaint_id
+    return sample_inbound(event_type, **fields)
+
+
+def recorded(event_type: str, complaint_id: str = "CP-1", **overrides: Any) -> Any:
+    """The event as intake records it on RETENTION (customer and audit ids set)."""
+    raw = inbound(event_type, complaint_id, **overrides)
+    raw.setdefault("customer_id", CUSTOMER)
+    raw["correlation_id"] = raw["causation_id"] = raw["event_id"]
+    return EVENT_TYPES[event_type].model_validate(raw, context={"trusted": True})
+
+
+async def wait_for(
+    predicate: Callable[[], Awaitable[Any]], timeout: float = 10.0, what: str = "condition"
+) -> Any:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await predicate()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def read_retention(js: JetStreamContext) -> list[Event]:
+    """Everything on RETENTION, in stream order."""
+    info = await js.stream_info(RETENTION)
+    found = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(RETENTION, seq)
+        assert message.data is not None
+        found.append(parse_recorded(message.data))
+    return found
+
+
+def of_type(events: list[Event], event_type: str, **where: Any) -> list[Any]:
+    return [
+        e
+        for e in events
+        if e.event_type == event_type and all(getattr(e, k) == v for k, v in where.items())
+    ]

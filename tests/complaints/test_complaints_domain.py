@@ -1,0 +1,340 @@
+"""The complaint rules, one test per rule, on the pure domain (no NATS, no store, no clock)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+from complaints_support import CUSTOMER, T0, at, recorded
+
+from services.complaints.domain import (
+    APOLOGY,
+    SLA,
+    Complaint,
+    Outcome,
+    callback_completed,
+    complaint_of_callback,
+    deadline_key,
+    deadline_passed,
+    decide,
+)
+from services.complaints.settings import ComplaintSettings, Policy
+
+POLICY = Policy()
+
+
+def types(outcome: Outcome) -> list[str]:
+    return [d.event_type for d in outcome.decisions]
+
+
+def filed(policy: Policy = POLICY, **overrides: Any) -> Complaint:
+    outcome = decide(None, recorded("ComplaintFiled", **overrides), policy)
+    assert outcome.complaint is not None
+    return outcome.complaint
+
+
+def step(complaint: Complaint, event_type: str, policy: Policy = POLICY, **kw: Any) -> Outcome:
+    return decide(complaint, recorded(event_type, **kw), policy)
+
+
+def at_step_3(policy: Policy = POLICY) -> Complaint:
+    complaint = filed(policy)
+    step(complaint, "ApologyIssued", occurred_at=at(minutes=10))
+    step(complaint, "ComplaintInvestigated", occurred_at=at(minutes=30))
+    return complaint
+
+
+def proposed(role: str = "advisor", amount: int = 500, hours: float = 2) -> Complaint:
+    complaint = at_step_3()
+    outcome = step(
+        complaint, "RemedyProposed", role=role, amount_cny=amount, occurred_at=at(hours=hours)
+    )
+    assert outcome.decisions == []
+    return complaint
+
+
+def resolved(hours: float = 3) -> tuple[Complaint, Outcome]:
+    complaint = proposed()
+    return complaint, step(complaint, "RemedyAccepted", occurred_at=at(hours=hours))
+
+
+# -- step 1: filing ------------------------------------------------------------------------
+
+
+def test_filing_opens_the_complaint_at_step_1_and_schedules_apology_and_sla_deadlines() -> None:
+    outcome = decide(None, recorded("ComplaintFiled"), POLICY)
+    complaint = outcome.complaint
+    assert complaint is not None and complaint.step == 1 and complaint.customer_id == CUSTOMER
+    assert outcome.decisions == []
+    due = {spec.kind: spec.due_at for spec in outcome.schedule}
+    assert due == {APOLOGY: T0 + timedelta(hours=1), SLA: T0 + timedelta(hours=48)}
+
+
+def test_a_second_filing_with_the_same_id_is_rejected_and_changes_nothing() -> None:
+    complaint = filed()
+    outcome = step(complaint, "ComplaintFiled", occurred_at=at(minutes=5))
+    assert types(outcome) == ["ComplaintStepRejected"]
+    assert outcome.decisions[0].why.startswith("already_filed")
+    assert outcome.complaint is None and outcome.schedule == []
+    assert complaint.filed_at == T0
+
+
+def test_a_step_for_an_unknown_complaint_is_rejected_under_the_events_customer() -> None:
+    event = recorded("RemedyProposed", complaint_id="CP-404", customer_id="c-9")
+    outcome = decide(None, event, POLICY)
+    (rejected,) = outcome.decisions
+    assert rejected.event_type == "ComplaintStepRejected"
+    assert rejected.why.startswith("unknown_complaint")
+    assert (rejected.customer_id, rejected.complaint_id) == ("c-9", "CP-404")
+    assert rejected.attempted == "RemedyProposed" and rejected.causation_id == event.event_id
+
+
+# -- step 2: apology --------------------------------------------------------------------------
+
+
+def test_an_apology_in_time_reaches_step_2_keeps_the_time_and_cancels_its_deadline() -> None:
+    complaint = filed()
+    outcome = step(complaint, "ApologyIssued", occurred_at=at(minutes=30))
+    assert outcome.decisions == [] and complaint.step == 2
+    assert complaint.hours_to_apology == 0.5
+    assert outcome.cancel == [deadline_key(complaint.id, APOLOGY)]
+
+
+def test_apology_deadline_passing_without_apology_records_overdue_and_escalates() -> None:
+    complaint = filed()
+    outcome = deadline_passed(complaint, APOLOGY, POLICY)
+    assert types(outcome) == ["ApologyOverdue", "ComplaintEscalated"]
+    overdue, escalated = outcome.decisions
+    assert overdue.due_at == T0 + timedelta(hours=1) == overdue.occurred_at
+    assert (escalated.why, escalated.escalated_to) == ("apology_overdue", "manager")
+    assert escalated.causation_id == complaint.filed_event_id
+
+
+def test_apology_deadline_after_the_apology_decides_nothing() -> None:
+    complaint = filed()
+    step(complaint, "ApologyIssued", occurred_at=at(minutes=30))
+    assert deadline_passed(complaint, APOLOGY, POLICY).decisions == []
+
+
+def test_a_late_apology_records_the_same_overdue_decisions_once() -> None:
+    filing = recorded("ComplaintFiled")
+    fired, unfired = (decide(None, filing, POLICY).complaint for _ in range(2))
+    assert fired is not None and unfired is not None
+    by_deadline = deadline_passed(fired, APOLOGY, POLICY).decisions
+    late = step(fired, "ApologyIssued", occurred_at=at(hours=3))
+    assert late.decisions == [] and fired.step == 2  # applied, not decided twice
+
+    by_event = step(unfired, "ApologyIssued", occurred_at=at(hours=3)).decisions
+    assert [d.event_id for d in by_event] == [d.event_id for d in by_deadline]
+    assert unfired.hours_to_apology == 3
+
+
+def test_a_second_apology_is_rejected() -> None:
+    complaint = filed()
+    step(complaint, "ApologyIssued", occurred_at=at(minutes=10))
+    outcome = step(complaint, "ApologyIssued", occurred_at=at(minutes=20))
+    assert types(outcome) == ["ComplaintStepRejected"]
+    assert complaint.apologised_at == T0 + timedelta(minutes=10)
+
+
+# -- step 3: investigation -----------------------------------------------------------------
+
+
+def test_investigation_reaches_step_3_and_keeps_the_answers() -> None:
+    complaint = at_step_3()
+    assert complaint.step == 3 and complaint.answers is not None
+    assert complaint.answers["wanted_resolution"]
+
+
+def test_investigation_before_the_apology_is_rejected() -> None:
+    complaint = filed()
+    outcome = step(complaint, "ComplaintInvestigated", occurred_at=at(minutes=5))
+    assert types(outcome) == ["ComplaintStepRejected"]
+    assert complaint.step == 1 and complaint.answers is None
+
+
+# -- step 4: remedy and authority ------------------------------------------------------------
+
+
+def test_a_remedy_before_the_investigation_is_rejected() -> None:
+    complaint = filed()
+    step(complaint, "ApologyIssued", occurred_at=at(minutes=5))
+    outcome = step(complaint, "RemedyProposed", occurred_at=at(minutes=20))
+    assert types(outcome) == ["ComplaintStepRejected"]
+    assert complaint.pending_remedy is None
+
+
+def test_a_remedy_within_authority_reaches_step_4() -> None:
+    complaint = proposed(role="advisor", amount=2000)
+    assert complaint.step == 4 and complaint.pending_remedy is not None
+    assert complaint.pending_remedy["amount_cny"] == Decimal(2000)
+
+
+def test_an_advisor_remedy_of_5000_is_refused_and_stays_unapplied_at_step_4() -> None:
+    complaint = at_step_3()
+    outcome = step(complaint, "RemedyProposed", role="advisor", amount_cny=5000, remedy="refund")
+    (refused,) = outcome.decisions
+    assert refused.event_type == "RemedyRefused"
+    assert (refused.amount_cny, refused.limit_cny, refused.role) == (5000, 2000, "advisor")
+    assert refused.why.startswith("above_authority")
+    assert complaint.step == 4 and complaint.pending_remedy is None
+    assert complaint.remedies[-1]["status"] == "refused"
+    accept = step(complaint, "RemedyAccepted")
+    assert types(accept) == ["ComplaintStepRejected"]
+
+
+def test_the_same_5000_by_a_manager_is_accepted() -> None:
+    complaint = at_step_3()
+    outcome = step(complaint, "RemedyProposed", role="manager", amount_cny=5000)
+    assert outcome.decisions == [] and complaint.pending_remedy is not None
+
+
+def test_a_manager_above_20000_is_refused_and_a_general_manager_is_unlimited() -> None:
+    complaint = at_step_3()
+    refused = step(complaint, "RemedyProposed", role="manager", amount_cny=25000)
+    assert types(refused) == ["RemedyRefused"] and refused.decisions[0].limit_cny == 20000
+    allowed = step(complaint, "RemedyProposed", role="general_manager", amount_cny=900000)
+    assert allowed.decisions == [] and complaint.pending_remedy is not None
+
+
+def test_authority_limits_are_settings_per_dealership() -> None:
+    settings = ComplaintSettings(dealerships={"strict-4s": {"advisor_limit_cny": 100}})
+    assert settings.policy("strict-4s").limit("advisor") == 100
+    assert settings.policy("other").limit("advisor") == 2000
+    complaint = at_step_3()
+    outcome = decide(
+        complaint, recorded("RemedyProposed", amount_cny=500), settings.policy("strict-4s")
+    )
+    assert types(outcome) == ["RemedyRefused"]
+
+
+# -- step 5: the customer accepts or rejects -----------------------------------------------------
+
+
+def test_acceptance_before_a_proposal_is_rejected() -> None:
+    complaint = at_step_3()
+    outcome = step(complaint, "RemedyAccepted")
+    assert types(outcome) == ["ComplaintStepRejected"]
+    assert outcome.decisions[0].why.startswith("no_remedy_proposed")
+    assert not complaint.resolved
+
+
+def test_a_rejected_remedy_goes_back_to_step_4_without_a_pending_remedy() -> None:
+    complaint = proposed()
+    outcome = step(complaint, "RemedyRejected", occurred_at=at(hours=3))
+    assert outcome.decisions == []
+    assert complaint.step == 4 and complaint.pending_remedy is None
+    assert complaint.remedies[-1]["status"] == "rejected"
+    again = step(complaint, "RemedyProposed", amount_cny=800, occurred_at=at(hours=4))
+    assert again.decisions == [] and complaint.pending_remedy is not None
+
+
+def test_acceptance_resolves_and_schedules_the_phone_callback_3_days_later() -> None:
+    complaint, outcome = resolved(hours=6)
+    assert types(outcome) == ["ComplaintResolved", "FollowUpDue"]
+    done, callback = outcome.decisions
+    assert (done.hours_to_resolution, done.within_sla) == (6.0, True)
+    assert done.resolved_at == T0 + timedelta(hours=6)
+    assert callback.reason == "complaint_callback" and callback.channel == "phone"
+    assert callback.due_at == T0 + timedelta(hours=6, days=3)
+    assert callback.complaint_id == "CP-1" and callback.follow_up_id == complaint.follow_up_id
+    assert complaint_of_callback(callback.follow_up_id) == complaint.id
+    assert complaint.step == 5
+    assert set(outcome.cancel) == {deadline_key(complaint.id, k) for k in (APOLOGY, SLA)}
+
+
+def test_steps_after_resolution_are_rejected() -> None:
+    complaint, _ = resolved()
+    for event_type in ("RemedyProposed", "RemedyAccepted", "ComplaintInvestigated"):
+        assert types(step(complaint, event_type)) == ["ComplaintStepRejected"]
+
+
+# -- SLA ----------------------------------------------------------------------------------------
+
+
+def test_sla_passing_unresolved_escalates_to_the_manager_once() -> None:
+    complaint = at_step_3()
+    first = deadline_passed(complaint, SLA, POLICY)
+    (escalated,) = first.decisions
+    assert (escalated.why, escalated.escalated_to) == ("sla_breached", "manager")
+    assert escalated.occurred_at == T0 + timedelta(hours=48)
+    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+
+
+def test_sla_deadline_after_resolution_in_time_decides_nothing() -> None:
+    complaint, outcome = resolved(hours=47)
+    assert outcome.decisions[0].within_sla is True
+    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+
+
+def test_a_resolution_after_the_sla_is_not_within_sla_and_escalates_once() -> None:
+    complaint = proposed()
+    outcome = step(complaint, "RemedyAccepted", occurred_at=at(hours=50))
+    assert types(outcome) == ["ComplaintEscalated", "ComplaintResolved", "FollowUpDue"]
+    assert outcome.decisions[1].within_sla is False
+    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+
+
+def test_durations_are_settings_per_dealership() -> None:
+    settings = ComplaintSettings(
+        dealerships={"fast-4s": {"sla": "PT24H", "apology_within": 600, "callback_after": "P1D"}}
+    )
+    policy = settings.policy("fast-4s")
+    outcome = decide(None, recorded("ComplaintFiled"), policy)
+    due = {spec.kind: spec.due_at for spec in outcome.schedule}
+    assert due == {APOLOGY: T0 + timedelta(minutes=10), SLA: T0 + timedelta(hours=24)}
+    assert policy.callback_after == timedelta(days=1)
+
+
+# -- step 6: the call-back ------------------------------------------------------------------------
+
+
+def test_the_callback_closes_step_6_with_the_satisfaction() -> None:
+    complaint, _ = resolved()
+    assert complaint.follow_up_id is not None
+    event = recorded(
+        "FollowUpCompleted", follow_up_id=complaint.follow_up_id, satisfaction=8, outcome="reached"
+    )
+    outcome = callback_completed(complaint, event)
+    (closed,) = outcome.decisions
+    assert closed.event_type == "ComplaintClosed" and closed.satisfaction == 8
+    assert complaint.step == 6 and complaint.satisfaction == 8
+    again = callback_completed(complaint, event.model_copy(update={"event_id": uuid4()}))
+    assert types(again) == ["ComplaintStepRejected"]
+
+
+def test_an_unanswered_callback_leaves_step_6_open() -> None:
+    complaint, _ = resolved()
+    assert complaint.follow_up_id is not None
+    event = recorded("FollowUpCompleted", follow_up_id=complaint.follow_up_id, outcome="no_answer")
+    assert callback_completed(complaint, event).decisions == []
+    assert complaint.step == 5
+
+
+def test_a_follow_up_that_is_not_the_complaints_callback_is_ignored() -> None:
+    complaint, _ = resolved()
+    outcome = callback_completed(complaint, recorded("FollowUpCompleted", follow_up_id="fu-1"))
+    assert outcome == Outcome()
+    assert complaint_of_callback("fu-1") is None
+
+
+def test_a_closed_complaint_refuses_further_steps() -> None:
+    complaint, _ = resolved()
+    assert complaint.follow_up_id is not None
+    callback_completed(
+        complaint, recorded("FollowUpCompleted", follow_up_id=complaint.follow_up_id)
+    )
+    assert types(step(complaint, "RemedyRejected")) == ["ComplaintStepRejected"]
+
+
+def test_step_timestamps_are_kept_for_each_step() -> None:
+    complaint, _ = resolved(hours=3)
+    assert complaint.step_times == {
+        1: T0,
+        2: T0 + timedelta(minutes=10),
+        3: T0 + timedelta(minutes=30),
+        4: T0 + timedelta(hours=2),
+        5: T0 + timedelta(hours=3),
+    }
