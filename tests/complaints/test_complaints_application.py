@@ -1,0 +1,87 @@
+"""The use cases against a real eventsourcing store (SQLite in tmp), without NATS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from complaints_support import T0, at, recorded
+
+from events import Event
+from laoke.deadlines import Deadline, DeadlineIndex, deadline_id
+from laoke.eventstore import ServiceApplication
+from laoke.settings import LaokeSettings
+from services.complaints.application import Complaints
+from services.complaints.domain import (
+    APOLOGY,
+    SLA,
+    Complaint,
+    complaint_aggregate_id,
+    deadline_key,
+)
+from services.complaints.settings import ComplaintSettings
+
+COMPLAINT_ID = complaint_aggregate_id("demo-4s", "CP-1")
+
+
+def open_app(tmp_path: Path) -> tuple[ServiceApplication, Complaints]:
+    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "complaints")
+    return app, Complaints(app, ComplaintSettings())
+
+
+def feed(complaints: Complaints, event: Event) -> list[Event]:
+    changes = complaints.handle(event)
+    if changes is None:
+        return []
+    complaints.app.commit(*changes.aggregates, decisions=changes.decisions)
+    return changes.decisions
+
+
+def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels_them(
+    tmp_path: Path,
+) -> None:
+    app, complaints = open_app(tmp_path)
+    feed(complaints, recorded("ComplaintFiled"))
+    feed(complaints, recorded("ApologyIssued", occurred_at=at(minutes=20)))
+    feed(complaints, recorded("ComplaintInvestigated", occurred_at=at(minutes=40)))
+    feed(complaints, recorded("RemedyProposed", amount_cny=1999.5, occurred_at=at(hours=1)))
+    app.close()
+
+    app, complaints = open_app(tmp_path)
+    index = DeadlineIndex()
+    index.rebuild(app)
+    assert len(index) == 1  # the apology deadline was cancelled by the apology
+    complaint = app.get_or_none(COMPLAINT_ID)
+    assert isinstance(complaint, Complaint)
+    assert complaint.step == 4 and complaint.hours_to_apology == 20 / 60
+    assert complaint.pending_remedy is not None
+    assert complaint.pending_remedy["amount_cny"] == Decimal("1999.5")
+    assert complaint.step_times[1] == T0
+
+    made = feed(complaints, recorded("RemedyAccepted", occurred_at=at(hours=2)))
+    assert [d.event_type for d in made] == ["ComplaintResolved", "FollowUpDue"]
+    index.observe([app.get_or_none(deadline_id(deadline_key(complaint.id, SLA)))])
+    assert len(index) == 0
+
+
+def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
+    tmp_path: Path,
+) -> None:
+    app, complaints = open_app(tmp_path)
+    feed(complaints, recorded("ComplaintFiled"))
+    key = deadline_key(COMPLAINT_ID, APOLOGY)
+    deadline = app.get_or_none(deadline_id(key))
+    assert isinstance(deadline, Deadline) and deadline.due_at == T0 + timedelta(hours=1)
+    complaints.on_deadline(deadline)
+    app.close()
+
+    app, complaints = open_app(tmp_path)
+    reloaded = app.get_or_none(deadline_id(key))
+    assert not reloaded.pending
+    complaint = app.get_or_none(COMPLAINT_ID)
+    assert complaint.apology_overdue and complaint.escalations == ["apology_overdue"]
+    index = DeadlineIndex()
+    index.rebuild(app)
+    assert index.due(T0 + timedelta(days=30)) == [deadline_id(deadline_key(COMPLAINT_ID, SLA))]
+    app.close()
