@@ -13,6 +13,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from laoke.clock import Clock
+from laoke.compat import catch_builtin_fetch_timeouts
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
@@ -21,6 +22,7 @@ from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
 log = logging.getLogger(__name__)
+catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
 
 
 def nats_options(settings: LaokeSettings) -> dict[str, object]:
