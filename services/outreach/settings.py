@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,12 @@ class OutreachSettings(Policy, BaseSettings):
     dealerships: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-dealership overrides of any policy field."
     )
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> OutreachSettings:
+        for dealership_id in self.dealerships:
+            self.policy(dealership_id)  # a bad override fails at start-up, not mid-stream
+        return self
 
     def policy(self, dealership_id: str) -> Policy:
         base = self.model_dump(include=set(POLICY_FIELDS))

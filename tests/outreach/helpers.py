@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from events import EVENT_TYPES, Event
@@ -30,8 +30,13 @@ def decision_from(event_type: str, /, customer_id: str = CUSTOMER, **overrides: 
     return EVENT_TYPES[event_type].model_validate(data, context={"trusted": True})
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `predicate` (sync or async) until it is truthy; fail after `timeout` seconds."""
+async def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    explain: Callable[[], Awaitable[str]] | None = None,
+) -> Any:
+    """Poll `predicate` (sync or async) until it is truthy; fail after `timeout` seconds
+    (with `explain()`'s account of the state, when given)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -40,5 +45,6 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            told = await explain() if explain is not None else ""
+            raise AssertionError(f"condition not met within {timeout}s {told}")
         await asyncio.sleep(0.05)
