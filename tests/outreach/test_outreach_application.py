@@ -51,7 +51,7 @@ def feed(outreach: Outreach, *events: Event) -> list[Event]:
 
 
 def plan_of(outreach: Outreach, customer: str = CUSTOMER) -> ContactPlan:
-    found = outreach.app.repository.get(plan_id(DEALER, customer))
+    found: object = outreach.app.repository.get(plan_id(DEALER, customer))
     assert isinstance(found, ContactPlan)
     return found
 
@@ -248,7 +248,7 @@ def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     feed(outreach, registered(birthday="1985-06-15", family=[]))
     state = plan_of(outreach)
     key = state.deadlines["birthday:self:张伟"]
-    deadline = outreach.app.repository.get(Deadline.create_id(key))
+    deadline: Deadline = outreach.app.repository.get(Deadline.create_id(key))
     clock.set(deadline.due_at + timedelta(minutes=1))
     changes = outreach.on_deadline(deadline)
     outreach.app.commit(*changes.aggregates, decisions=changes.decisions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.outreach.calendar import local
 from services.outreach.domain import ContactPlan, FollowUp
@@ -23,10 +24,8 @@ POLICY = Policy()
 SH = "Asia/Shanghai"
 
 
-def local_dt(*args: int) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime(*args, tzinfo=ZoneInfo(SH))
+def local_dt(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(SH))
 
 
 def new_plan(**register: Any) -> ContactPlan:
@@ -311,3 +310,24 @@ def test_quiet_hours_are_a_dealership_setting() -> None:
     assert due[0].due_at == at
     due, _ = apply_contact_rules([contact("purchase_call_7d", at)], new_plan(), POLICY)
     assert due[0].due_at == local_dt(2026, 1, 29, 9)
+
+
+def test_policies_are_per_dealership() -> None:
+    from services.outreach.settings import OutreachSettings
+
+    settings = OutreachSettings(
+        dealerships={"small-4s": {"cap_contacts": 2, "timezone": "Asia/Urumqi"}}
+    )
+    assert settings.policy("small-4s").cap_contacts == 2
+    assert settings.policy("small-4s").timezone == "Asia/Urumqi"
+    assert settings.policy("demo-4s").cap_contacts == 4
+    state = with_contacts(new_plan(), local_dt(2026, 1, 2, 10), local_dt(2026, 1, 9, 10))
+    at = local_dt(2026, 1, 10, 10)
+    due, _ = apply_contact_rules(
+        [contact("holiday_greeting", at)], state, settings.policy("demo-4s")
+    )
+    assert len(due) == 1
+    due, _ = apply_contact_rules(
+        [contact("holiday_greeting", at)], state, settings.policy("small-4s")
+    )
+    assert due == []
