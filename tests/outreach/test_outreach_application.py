@@ -257,3 +257,13 @@ def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     state = plan_of(outreach)
     assert state.deadlines["birthday:self:张伟"] != key
     assert not outreach.app.repository.get(Deadline.create_id(key)).pending
+
+
+def test_complaint_filed_pauses_and_complaint_resolved_resumes(outreach: Outreach) -> None:
+    feed(outreach, registered(), recorded("ComplaintFiled", complaint_id="CP-7"))
+    assert plan_of(outreach).open_complaints == {"CP-7"}
+    resolved = decision_from(
+        "ComplaintResolved", source="complaints", complaint_id="CP-7", customer_id=CUSTOMER
+    )
+    feed(outreach, resolved)
+    assert plan_of(outreach).open_complaints == set()
