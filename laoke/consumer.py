@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
@@ -33,6 +34,12 @@ from laoke.metrics import DECISIONS, HANDLED, HANDLER_SECONDS
 from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
+
+
+def batch_of(msg: NatsMessage) -> list[Msg]:
+    """The raw messages of a pulled batch (faststream types raw_message as one Msg)."""
+    raw: Any = msg.raw_message
+    return list(raw)
 
 
 @dataclass
@@ -97,7 +104,7 @@ class RetentionConsumer:
             description=f"{self.service} consumes recorded events (durable '{self.durable}').",
         )
         async def on_batch(msg: NatsMessage) -> None:
-            await self.handle_batch(msg.raw_message)
+            await self.handle_batch(batch_of(msg))
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         started = time.perf_counter()

@@ -61,7 +61,7 @@ class DeadlineIndex:
         self._heap: list[tuple[datetime, UUID]] = []
 
     def rebuild(self, app: ServiceApplication) -> None:
-        pending: dict[UUID, bool] = {}
+        pending: dict[UUID, bool] = {}  # insertion-ordered set of deadline ids
         start = 1
         topic_prefix = f"{Deadline.__module__}:{Deadline.__qualname__}."
         topics = [topic_prefix + name for name in ("Scheduled", "Moved", "Fired", "Cancelled")]
@@ -70,10 +70,10 @@ class DeadlineIndex:
             if not page:
                 break
             for notification in page:
-                pending[notification.originator_id] = True
+                pending[UUID(str(notification.originator_id))] = True
             start = page[-1].id + 1
         for aggregate_id in pending:
-            deadline = app.repository.get(aggregate_id)
+            deadline: Deadline = app.repository.get(aggregate_id)
             self.observe([deadline])
 
     def observe(self, aggregates: Iterable[Aggregate]) -> None:
@@ -120,7 +120,7 @@ class Ticker:
         with self.app.lock:
             fired = 0
             for aggregate_id in self.index.due(self.clock.now()):
-                deadline = self.app.repository.get(aggregate_id)
+                deadline: Deadline = self.app.repository.get(aggregate_id)
                 if not deadline.pending:
                     continue
                 try:

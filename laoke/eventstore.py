@@ -108,7 +108,7 @@ class ServiceApplication(Application[UUID]):
         env = eventsourcing_env(settings, name) | (extra_env or {})
         super().__init__(env=env)
 
-    def construct_recorder(self) -> ProcessRecorder:  # type: ignore[override]
+    def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
     @property

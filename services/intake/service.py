@@ -17,6 +17,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError
 
 from laoke.clock import Clock
+from laoke.consumer import batch_of
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
@@ -61,7 +62,7 @@ class IntakeService:
             description="Inbound events from dealership systems: dealer.in.<dealership_id>.<Type>.",
         )
         async def on_inbound(msg: NatsMessage) -> None:
-            await self.handle_messages(msg.raw_message)
+            await self.handle_messages(batch_of(msg))
 
     async def handle_messages(self, messages: Sequence[Msg]) -> list[Verdict]:
         batch = [

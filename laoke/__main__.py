@@ -1,0 +1,3 @@
+from laoke.cli import main
+
+main()

@@ -1,0 +1,166 @@
+"""`laoke`: run everything, or one service, and the ops commands.
+
+laoke run [--demo]          embedded NATS (unless LAOKE_NATS_URL), every service, HTTP API
+laoke serve NAME [--http]   one service in this process (for multi-process topologies)
+laoke nats                  only the embedded NATS server
+laoke rebuild               rebuild the read models from RETENTION
+laoke sim ...               the dealership simulator (see docs/simulator.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from laoke.clock import SystemClock
+from laoke.http import build_http_app
+from laoke.natsserver import NatsServer
+from laoke.registry import SERVICES, Service, ServiceEntry, entry
+from laoke.settings import LaokeSettings
+
+log = logging.getLogger("laoke")
+
+
+def _stop_on_signals(stopping: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+
+
+async def start_embedded_nats(settings: LaokeSettings) -> NatsServer:
+    server = NatsServer(settings.data_dir / "nats", port=settings.nats_port)
+    server.start()
+    await server.wait_ready()
+    return server
+
+
+async def run(
+    settings: LaokeSettings,
+    names: Sequence[str] | None = None,
+    *,
+    http: bool = True,
+    demo: bool = False,
+    stopping: asyncio.Event | None = None,
+) -> None:
+    """Start NATS (if embedded), the services and the HTTP API; stop all on a signal."""
+    stopping = stopping or asyncio.Event()
+    _stop_on_signals(stopping)
+    nats_server = None
+    if settings.nats_url is None:
+        nats_server = await start_embedded_nats(settings)
+        settings = settings.model_copy(update={"nats_url": nats_server.url})
+    entries = [entry(n) for n in names] if names else list(SERVICES)
+    clock = SystemClock()
+    running: list[tuple[ServiceEntry, Service]] = []
+    server: uvicorn.Server | None = None
+    try:
+        for service_entry in entries:
+            service = service_entry.build(settings, clock)
+            await service.start()
+            running.append((service_entry, service))
+        print(f"laoke: NATS at {settings.nats_url} (data in {settings.data_dir})", flush=True)
+        print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
+        if demo:
+            await load_demo(settings)
+        if http:
+            app = build_http_app(running)
+            config = uvicorn.Config(
+                app,
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                lifespan="off",
+            )
+            server = await start_http(config)
+            url = f"http://{settings.http_host}:{settings.http_port}"
+            print(f"laoke: HTTP API at {url} (docs {url}/docs, metrics {url}/metrics)", flush=True)
+        print("laoke: running; Ctrl-C stops", flush=True)
+        await stopping.wait()
+    finally:
+        if server is not None:
+            await server.shutdown()
+        for _, service in reversed(running):
+            with contextlib.suppress(Exception):
+                await service.stop()
+        if nats_server is not None:
+            nats_server.stop()
+        print("laoke: stopped", flush=True)
+
+
+async def start_http(config: uvicorn.Config) -> uvicorn.Server:
+    """Start uvicorn without its own signal handling: `run` owns Ctrl-C and stops all."""
+    config.load()
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    if server.should_exit:
+        raise RuntimeError(f"HTTP API could not listen on {config.host}:{config.port}")
+    return server
+
+
+async def load_demo(settings: LaokeSettings) -> None:
+    """Publish the demo dealership (simulated) so the API has something to show at once."""
+    import nats
+
+    from laoke.sim import load_demo as publish_demo
+
+    nc = await nats.connect(settings.nats_url or "")
+    try:
+        count = await publish_demo(nc.jetstream())
+    finally:
+        await nc.close()
+    print(f"laoke: demo dealership 'demo-4s' published ({count} events)", flush=True)
+
+
+async def nats_only(settings: LaokeSettings) -> None:
+    stopping = asyncio.Event()
+    _stop_on_signals(stopping)
+    server = await start_embedded_nats(settings)
+    print(f"laoke: NATS at {server.url}", flush=True)
+    try:
+        await stopping.wait()
+    finally:
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="laoke", description="老客 customer retention backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="NATS, every service and the HTTP API")
+    run_cmd.add_argument("--demo", action="store_true", help="load the demo dealership")
+    serve_cmd = commands.add_parser("serve", help="some services in this process")
+    serve_cmd.add_argument("names", nargs="+", choices=[s.name for s in SERVICES])
+    serve_cmd.add_argument("--no-http", action="store_true", help="serve no HTTP API")
+    commands.add_parser("nats", help="only the embedded NATS server")
+    commands.add_parser("rebuild", help="rebuild the read models from RETENTION", add_help=False)
+    commands.add_parser("sim", help="the dealership simulator", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = LaokeSettings()
+    if args.command == "run":
+        asyncio.run(run(settings, demo=args.demo))
+    elif args.command == "serve":
+        asyncio.run(run(settings, args.names, http=not args.no_http))
+    elif args.command == "nats":
+        asyncio.run(nats_only(settings))
+    elif args.command == "rebuild":
+        from services.projections.rebuild import main as rebuild_main
+
+        sys.argv = ["laoke rebuild", *rest]
+        rebuild_main()
+    elif args.command == "sim":
+        from laoke.sim.__main__ import main as sim_main
+
+        sys.argv = ["laoke sim", *rest]
+        sim_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""One FastAPI app for the services running in this process: their routers, /metrics, /healthz.
+
+Every error answers JSON with a `message` (and, for bad parameters, the fields named).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from laoke.registry import Service, ServiceEntry
+
+
+def install_json_errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        body: dict[str, Any] = {"message": message}
+        if not isinstance(exc.detail, str):
+            body["detail"] = exc.detail
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"message": summary, "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"message": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+
+def build_http_app(running: Sequence[tuple[ServiceEntry, Service]]) -> FastAPI:
+    app = FastAPI(
+        title="laoke",
+        version="1.0",
+        description="老客: customer retention for car dealerships. Read API and event intake.",
+    )
+    install_json_errors(app)
+    for entry, service in running:
+        router = entry.router(service)
+        if router is not None:
+            app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the services in this process")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "services": [entry.name for entry, _ in running]}
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

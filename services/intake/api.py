@@ -1,0 +1,89 @@
+"""POST /v1/events: the HTTP way in, through the same path as NATS (validate, resolve, record)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Body, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.intake.application import Inbound, Verdict
+from services.intake.service import IntakeService
+
+
+class EventResultPublic(BaseModel):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    customer_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class SubmitResultPublic(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[EventResultPublic]
+
+
+def _public(index: int, verdict: Verdict) -> EventResultPublic:
+    return EventResultPublic(
+        index=index,
+        status=verdict.status,
+        event_id=verdict.event_id,
+        customer_id=verdict.customer_id,
+        reason=verdict.reason,
+        message=verdict.message,
+    )
+
+
+def build_router(service: IntakeService) -> APIRouter:
+    router = APIRouter(tags=["intake"])
+
+    @router.post(
+        "/v1/events",
+        response_model=SubmitResultPublic,
+        responses={
+            422: {"description": "Every event was rejected (each result says why)."},
+            413: {"description": "Too many events in one request."},
+        },
+        summary="Submit one inbound event (a JSON object) or several (a JSON array)",
+    )
+    async def submit_events(
+        payload: Annotated[Any, Body(description="One event object, or an array of them.")],
+    ) -> Any:
+        items = payload if isinstance(payload, list) else [payload]
+        if len(items) > service.intake_settings.max_array:
+            raise HTTPException(
+                413, f"at most {service.intake_settings.max_array} events per request"
+            )
+        if not items:
+            raise HTTPException(422, "the array holds no event")
+        request_id = uuid4()
+        batch = [
+            Inbound(
+                json.dumps(item, ensure_ascii=False).encode(),
+                None,
+                {"Laoke-Via": "http"},
+                f"http:{request_id}:{index}",
+            )
+            for index, item in enumerate(items)
+        ]
+        verdicts = await service.submit(batch)
+        results = [_public(i, v) for i, v in enumerate(verdicts)]
+        body = SubmitResultPublic(
+            accepted=sum(v.status == "accepted" for v in verdicts),
+            duplicate=sum(v.status == "duplicate" for v in verdicts),
+            rejected=sum(v.status == "rejected" for v in verdicts),
+            results=results,
+        )
+        if body.rejected == len(verdicts):
+            content = {"message": results[0].message or "rejected"} | body.model_dump()
+            return JSONResponse(content, status_code=422)
+        return body
+
+    return router
