@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -56,7 +57,9 @@ async def wait_for(
 async def read_retention(js: JetStreamContext) -> list[Event]:
     """Everything on RETENTION, in stream order."""
     info = await js.stream_info(RETENTION)
-    found = []
+    found: list[Event] = []
+    if not info.state.messages:
+        return found
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         message = await js.get_msg(RETENTION, seq)
         assert message.data is not None
@@ -70,3 +73,21 @@ def of_type(events: list[Event], event_type: str, **where: Any) -> list[Any]:
         for e in events
         if e.event_type == event_type and all(getattr(e, k) == v for k, v in where.items())
     ]
+
+
+async def publish(js: JetStreamContext, event: dict[str, Any]) -> None:
+    """Send an inbound event the way a dealership system does."""
+    subject = f"dealer.in.{event['dealership_id']}.{event['event_type']}"
+    await js.publish(subject, json.dumps(event, ensure_ascii=False).encode())
+
+
+async def wait_recorded(
+    js: JetStreamContext, event_type: str, count: int = 1, timeout: float = 10.0, **where: Any
+) -> list[Any]:
+    """Wait until RETENTION holds `count` events of `event_type` matching `where`."""
+
+    async def found() -> list[Any]:
+        matching = of_type(await read_retention(js), event_type, **where)
+        return matching if len(matching) >= count else []
+
+    return list(await wait_for(found, timeout, f"{count} × {event_type} {where}"))

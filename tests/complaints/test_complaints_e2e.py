@@ -1,0 +1,181 @@
+"""End to end on a real nats-server: intake and complaints in-process, a ManualClock for time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from complaints_support import (
+    T0,
+    at,
+    inbound,
+    of_type,
+    publish,
+    read_retention,
+    wait_for,
+    wait_recorded,
+)
+from nats.js import JetStreamContext
+
+from laoke.clock import ManualClock
+from laoke.settings import LaokeSettings
+from services.complaints.service import ComplaintsService
+from services.intake.service import IntakeService
+
+
+@pytest.fixture
+async def intake(settings: LaokeSettings, clock: ManualClock) -> AsyncIterator[IntakeService]:
+    service = IntakeService(settings, clock)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def started(settings: LaokeSettings, clock: ManualClock) -> ComplaintsService:
+    service = ComplaintsService(settings, clock)
+    await service.start()
+    return service
+
+
+async def until_filed(service: ComplaintsService, deadlines: int) -> None:
+    async def scheduled() -> bool:
+        return len(service.deadlines) >= deadlines
+
+    await wait_for(scheduled, what=f"{deadlines} deadlines pending")
+
+
+async def up_to_investigation(js: JetStreamContext, complaint_id: str) -> None:
+    await publish(js, inbound("ComplaintFiled", complaint_id))
+    await publish(js, inbound("ApologyIssued", complaint_id, occurred_at=at(minutes=20)))
+    await publish(js, inbound("ComplaintInvestigated", complaint_id, occurred_at=at(minutes=40)))
+
+
+async def test_one_complaint_through_all_six_steps_is_recorded_in_order_with_causation(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    service = await started(settings, clock)
+    try:
+        await up_to_investigation(js, "CP-1")
+        await publish(js, inbound("RemedyProposed", "CP-1", occurred_at=at(hours=1)))
+        await publish(js, inbound("RemedyAccepted", "CP-1", occurred_at=at(hours=2)))
+        (due,) = await wait_recorded(js, "FollowUpDue")
+        assert due.due_at == T0 + timedelta(hours=2, days=3)
+        clock.set(due.due_at + timedelta(hours=1))
+        callback = inbound(
+            "FollowUpCompleted",
+            follow_up_id=due.follow_up_id,
+            satisfaction=9,
+            occurred_at=(due.due_at + timedelta(minutes=30)).isoformat(),
+        )
+        await publish(js, callback)
+        await wait_recorded(js, "ComplaintClosed")
+        await service.relay.drain()  # type: ignore[union-attr]
+        events = await read_retention(js)
+    finally:
+        await service.stop()
+
+    assert [e.event_type for e in events] == [
+        "ComplaintFiled",
+        "ApologyIssued",
+        "ComplaintInvestigated",
+        "RemedyProposed",
+        "RemedyAccepted",
+        "ComplaintResolved",
+        "FollowUpDue",
+        "FollowUpCompleted",
+        "ComplaintClosed",
+    ]
+    by_type = {e.event_type: e for e in events}
+    accepted, resolved = by_type["RemedyAccepted"], by_type["ComplaintResolved"]
+    assert resolved.causation_id == accepted.event_id == by_type["FollowUpDue"].causation_id
+    assert resolved.correlation_id == accepted.correlation_id
+    closed = by_type["ComplaintClosed"]
+    assert closed.causation_id == by_type["FollowUpCompleted"].event_id
+    assert closed.satisfaction == 9  # type: ignore[attr-defined]
+    customer = by_type["ComplaintFiled"].customer_id
+    assert {e.customer_id for e in events} == {customer}
+    assert all(e.source == "complaints" for e in (resolved, by_type["FollowUpDue"], closed))
+
+
+async def test_an_advisor_remedy_of_5000_is_refused_and_the_same_by_a_manager_accepted(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    service = await started(settings, clock)
+    try:
+        await up_to_investigation(js, "CP-2")
+        offer = {"remedy": "refund", "amount_cny": 5000}
+        by_advisor = inbound("RemedyProposed", "CP-2", role="advisor", **offer)
+        await publish(js, by_advisor)
+        (refused,) = await wait_recorded(js, "RemedyRefused")
+        assert str(refused.causation_id) == by_advisor["event_id"]
+        assert (refused.limit_cny, refused.role) == (2000, "advisor")
+        await publish(js, inbound("RemedyProposed", "CP-2", role="manager", **offer))
+        await publish(js, inbound("RemedyAccepted", "CP-2", occurred_at=at(hours=3)))
+        (resolved,) = await wait_recorded(js, "ComplaintResolved", complaint_id="CP-2")
+        events = await read_retention(js)
+    finally:
+        await service.stop()
+    assert resolved.within_sla
+    assert len(of_type(events, "RemedyRefused")) == 1
+    assert of_type(events, "ComplaintStepRejected") == []
+
+
+async def test_apology_overdue_and_sla_escalation_fire_exactly_once_across_restarts(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    first = await started(settings, clock)
+    await publish(js, inbound("ComplaintFiled", "CP-3"))
+    await until_filed(first, 2)
+    await first.stop()  # down while the apology deadline passes
+
+    clock.advance(timedelta(hours=2))
+    second = await started(settings, clock)
+    await wait_recorded(js, "ApologyOverdue")
+    await second.stop()
+
+    third = await started(settings, clock)
+    assert len(third.deadlines) == 1  # only the SLA is left pending
+    clock.set(T0 + timedelta(hours=48))
+    await wait_recorded(js, "ComplaintEscalated", why="sla_breached")
+    await third.stop()
+
+    fourth = await started(settings, clock)
+    try:
+        assert len(fourth.deadlines) == 0
+        clock.advance(timedelta(days=7))
+        await fourth.relay.drain()  # type: ignore[union-attr]
+        events = await read_retention(js)
+    finally:
+        await fourth.stop()
+    escalations = of_type(events, "ComplaintEscalated")
+    assert sorted(e.why for e in escalations) == ["apology_overdue", "sla_breached"]
+    (overdue,) = of_type(events, "ApologyOverdue")
+    assert overdue.occurred_at == overdue.due_at == T0 + timedelta(hours=1)
+    filed = of_type(events, "ComplaintFiled")[0]
+    assert {e.causation_id for e in [*escalations, overdue]} == {filed.event_id}
+
+
+async def test_nothing_escalates_when_the_complaint_was_resolved_in_time(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    service = await started(settings, clock)
+    await up_to_investigation(js, "CP-ok")
+    await publish(js, inbound("RemedyProposed", "CP-ok", occurred_at=at(minutes=50)))
+    await publish(js, inbound("RemedyAccepted", "CP-ok", occurred_at=at(hours=5)))
+    await publish(js, inbound("ComplaintFiled", "CP-late"))  # a control, never handled
+    await wait_recorded(js, "ComplaintResolved", complaint_id="CP-ok")
+    await until_filed(service, 2)  # CP-ok's deadlines are cancelled, CP-late's pending
+    await service.stop()
+
+    clock.advance(timedelta(hours=49))
+    service = await started(settings, clock)
+    try:
+        await wait_recorded(js, "ComplaintEscalated", complaint_id="CP-late", count=2)
+        await service.relay.drain()  # type: ignore[union-attr]
+        events = await read_retention(js)
+    finally:
+        await service.stop()
+    assert of_type(events, "ComplaintEscalated", complaint_id="CP-ok") == []
+    assert of_type(events, "ApologyOverdue", complaint_id="CP-ok") == []
+    assert len(of_type(events, "ApologyOverdue", complaint_id="CP-late")) == 1
