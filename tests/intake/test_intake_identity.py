@@ -1,0 +1,93 @@
+"""Identity resolution end to end: one person under many ids is one customer; ties merge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import pytest
+from intake_support import inbound, publish, read_stream, wait_count
+from nats.js import JetStreamContext
+
+from events import CustomersMerged, parse_recorded
+from laoke.clock import SystemClock
+from laoke.settings import LaokeSettings
+from services.intake.service import IntakeService
+
+VIN = "LSGKB54E7LS123456"
+
+
+@pytest.fixture
+async def intake(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[IntakeService]:
+    service = IntakeService(settings, SystemClock())
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def _customer_ids(js: JetStreamContext) -> list[str | None]:
+    return [parse_recorded(m.data).customer_id for m in await read_stream(js, "RETENTION")]
+
+
+async def test_phone_then_vin_then_another_sources_external_id_are_one_customer(
+    intake: IntakeService, js: JetStreamContext
+) -> None:
+    await publish(js, inbound("CustomerVisited", customer={"phone": "138 0013 8000"}))
+    await publish(js, inbound("VehiclePurchased", customer={"phone": "+86 138-0013-8000"}, vin=VIN))
+    await publish(
+        js,
+        inbound(
+            "ServiceCompleted", source="workshop-dms", customer={"vin": VIN, "external_id": "W-77"}
+        ),
+    )
+    await publish(
+        js, inbound("CustomerVisited", source="workshop-dms", customer={"external_id": "W-77"})
+    )
+    await publish(js, inbound("CustomerVisited", customer={"phone": "8613800138000"}))
+    await wait_count(js, "RETENTION", 5)
+    assert len(set(await _customer_ids(js))) == 1
+
+
+async def test_external_ids_are_scoped_by_source(
+    intake: IntakeService, js: JetStreamContext
+) -> None:
+    await publish(js, inbound("CustomerVisited", source="dms", customer={"external_id": "42"}))
+    await publish(js, inbound("CustomerVisited", source="showroom", customer={"external_id": "42"}))
+    await wait_count(js, "RETENTION", 2)
+    assert len(set(await _customer_ids(js))) == 2
+
+
+async def test_an_event_tying_two_customers_merges_them_into_the_first_seen(
+    intake: IntakeService, js: JetStreamContext
+) -> None:
+    first = inbound("CustomerVisited", customer={"phone": "13800138000"})
+    second = inbound(
+        "CustomerVisited",
+        customer={"phone": "13900139000"},
+        occurred_at="2025-04-01T10:00:00+08:00",
+    )
+    await publish(js, first)
+    await publish(js, second)
+    await wait_count(js, "RETENTION", 2)
+    survivor, merged = await _customer_ids(js)
+    assert survivor != merged
+
+    tie = inbound("VehiclePurchased", customer={"phone": "13900139000"}, vin=VIN)
+    await publish(js, inbound("ServiceCompleted", customer={"vin": VIN, "phone": "13800138000"}))
+    await publish(js, tie)  # VIN now belongs to the survivor and the phone to the merged one
+    await wait_count(js, "RETENTION", 5)
+
+    recorded = [parse_recorded(m.data) for m in await read_stream(js, "RETENTION")]
+    merges = [e for e in recorded if isinstance(e, CustomersMerged)]
+    assert len(merges) == 1
+    assert merges[0].survivor_id == survivor
+    assert merges[0].merged_ids == [merged]
+    assert merges[0].causation_id == UUID(tie["event_id"])
+    assert recorded.index(merges[0]) < len(recorded) - 1, "the merge precedes its cause"
+    assert recorded[-1].customer_id == survivor
+
+    # Later events under either old identity resolve to the survivor.
+    await publish(js, inbound("CustomerVisited", customer={"phone": "13900139000"}))
+    await publish(js, inbound("CustomerVisited", customer={"phone": "13800138000"}))
+    await wait_count(js, "RETENTION", 7)
+    assert (await _customer_ids(js))[-2:] == [survivor, survivor]
