@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events import Channel
@@ -59,6 +59,12 @@ class ComplaintSettings(Policy, BaseSettings):
     dealerships: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-dealership overrides of any policy field."
     )
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> ComplaintSettings:
+        for dealership_id in self.dealerships:  # fail at start-up, not on the first event
+            self.policy(dealership_id)
+        return self
 
     def policy(self, dealership_id: str) -> Policy:
         base = self.model_dump(include=set(POLICY_FIELDS))

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from complaints_support import CUSTOMER, T0, at, recorded
+from pydantic import ValidationError
 
 from services.complaints.domain import (
     APOLOGY,
@@ -343,3 +345,18 @@ def test_step_timestamps_are_kept_for_each_step() -> None:
         4: T0 + timedelta(hours=2),
         5: T0 + timedelta(hours=3),
     }
+
+
+def test_a_bad_dealership_override_is_refused_when_the_settings_are_built() -> None:
+    with pytest.raises(ValidationError):
+        ComplaintSettings(dealerships={"x": {"advisor_limit_cny": -1}})
+    with pytest.raises(ValidationError):
+        ComplaintSettings(dealerships={"x": {"no_such_setting": 1}})
+
+
+def test_settings_come_from_laoke_complaints_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAOKE_COMPLAINTS_SLA", "PT24H")
+    monkeypatch.setenv("LAOKE_COMPLAINTS_DEALERSHIPS", '{"gm-4s": {"manager_limit_cny": 50000}}')
+    settings = ComplaintSettings()
+    assert settings.policy("any").sla == timedelta(hours=24)
+    assert settings.policy("gm-4s").limit("manager") == 50000

@@ -179,3 +179,28 @@ async def test_nothing_escalates_when_the_complaint_was_resolved_in_time(
     assert of_type(events, "ComplaintEscalated", complaint_id="CP-ok") == []
     assert of_type(events, "ApologyOverdue", complaint_id="CP-ok") == []
     assert len(of_type(events, "ApologyOverdue", complaint_id="CP-late")) == 1
+
+
+async def test_impossible_steps_are_recorded_as_rejected_and_the_consumer_carries_on(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    service = await started(settings, clock)
+    try:
+        await publish(js, inbound("RemedyAccepted", "CP-nobody"))  # unknown complaint
+        await publish(js, inbound("ComplaintFiled", "CP-4"))
+        await publish(js, inbound("ComplaintFiled", "CP-4", occurred_at=at(minutes=1)))
+        await publish(js, inbound("RemedyAccepted", "CP-4", occurred_at=at(minutes=2)))
+        await up_to_investigation(js, "CP-5")
+        await publish(js, inbound("RemedyProposed", "CP-5", amount_cny=3000))
+        await wait_recorded(js, "RemedyRefused", complaint_id="CP-5")  # still consuming
+        events = await read_retention(js)
+        dead = await js.stream_info("RETENTION_DLQ")
+    finally:
+        await service.stop()
+    rejected = of_type(events, "ComplaintStepRejected")
+    assert [(r.complaint_id, r.why.split(":")[0]) for r in rejected] == [
+        ("CP-nobody", "unknown_complaint"),
+        ("CP-4", "already_filed"),
+        ("CP-4", "no_remedy_proposed"),
+    ]
+    assert dead.state.messages == 0
