@@ -19,7 +19,7 @@ from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.outbox import OutboxRelay
 from laoke.settings import LaokeSettings
-from laoke.streams import ensure_streams
+from laoke.streams import RETENTION, ensure_streams
 
 log = logging.getLogger(__name__)
 catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
@@ -88,13 +88,23 @@ class RetentionService:
         self.nc, js = await connect(self.settings, f"laoke-{self.name}")
         self.relay = OutboxRelay(self.app, js)
         await self.consumer.prepare(js)
+        backlog_end = (await js.stream_info(RETENTION)).state.last_seq
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         on_due = self.on_deadline()
         if on_due is not None:
             ticker = Ticker(self.app, self.deadlines, self.clock, on_due, self._kick_relay)
-            self._tasks.append(asyncio.create_task(ticker.run(self._stopping)))
+            self._tasks.append(asyncio.create_task(self._tick_after(backlog_end, ticker)))
         log.info("%s started", self.name)
+
+    async def _tick_after(self, backlog_end: int, ticker: Ticker) -> None:
+        """Fire deadlines only once the backlog at start is handled: an apology already on
+        the stream must cancel its deadline before the deadline can fire."""
+        while self.app.tracked_position(self.consumer.durable) < backlog_end:
+            if self._stopping.is_set():
+                return
+            await asyncio.sleep(0.02)
+        await ticker.run(self._stopping)
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -74,7 +74,15 @@ class IntakeService:
             )
             for m in messages
         ]
-        verdicts = await self.submit(batch)
+        try:
+            verdicts = await self.submit(batch)
+        except Exception:
+            # Not recorded (or not yet published): have JetStream redeliver soon; the
+            # event-id receipts make the second attempt record each event once.
+            log.exception("intake batch failed; asking for redelivery")
+            for message in messages:
+                await message.nak(delay=1)
+            raise
         for message in messages:
             await message.ack()  # only now: the batch is on RETENTION / in the DLQ
         return verdicts
@@ -101,7 +109,7 @@ class IntakeService:
             durable_name=DURABLE,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=JsAckPolicy.EXPLICIT,
-            ack_wait=60,
+            ack_wait=30,
             max_ack_pending=20_000,
             filter_subject="dealer.in.>",
         )
