@@ -1,0 +1,1 @@
+"""Read models of RETENTION and the read API (CONTRACT.md §3)."""

@@ -1,0 +1,120 @@
+"""Applying pulled batches of RETENTION messages to the read store, exactly once in effect.
+
+A whole batch is applied in ONE transaction together with the consumer's position, so a
+redelivered message (sequence <= position) changes nothing. A message that cannot be
+parsed, or whose projection raises, is recorded in `failures` (and returned, for the
+dead-letter stream) without blocking the rest; store errors (locked, connection lost)
+propagate so the batch is not acked and comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from events import Rejected, parse_recorded
+from services.projections.projector import apply
+from services.projections.settings import ProjectionSettings
+from services.projections.store import ReadStore, Tx
+
+log = logging.getLogger(__name__)
+CONSUMER = "projections"
+
+TRANSIENT: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
+try:  # PostgreSQL's connection troubles are transient too
+    import psycopg
+
+    TRANSIENT += (psycopg.OperationalError,)
+except ImportError:  # pragma: no cover
+    pass
+
+
+@dataclass(frozen=True)
+class Message:
+    seq: int
+    data: bytes
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: Message
+    reason: str
+    error: str
+
+
+class Projections:
+    def __init__(
+        self, store: ReadStore, settings: ProjectionSettings, consumer: str = CONSUMER
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.consumer = consumer
+
+    def apply_batch(self, messages: Sequence[Message]) -> list[Failure]:
+        """Apply what is new in `messages` (in stream order); returns the failures."""
+        if not messages:
+            return []
+        failures: list[Failure] = []
+        try:
+            with self.store.transaction() as tx:
+                position = tx.position(self.consumer)
+                last = position
+                for message in messages:
+                    if message.seq <= last:
+                        continue  # a redelivery: applied before
+                    failure = self._one(tx, message, isolate=False)
+                    if failure is not None:
+                        failures.append(failure)
+                    last = message.seq
+                if last > position:
+                    tx.set_position(self.consumer, last)
+            return failures
+        except TRANSIENT:
+            raise
+        except Exception:
+            log.warning("projections: batch failed, applying one by one", exc_info=True)
+        return self._one_by_one(messages)
+
+    def _one_by_one(self, messages: Sequence[Message]) -> list[Failure]:
+        failures: list[Failure] = []
+        for message in messages:
+            try:
+                with self.store.transaction() as tx:
+                    if message.seq <= tx.position(self.consumer):
+                        continue
+                    failure = self._one(tx, message, isolate=True)
+                    tx.set_position(self.consumer, message.seq)
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                failure = Failure(message, "handler_error", f"{type(exc).__name__}: {exc}")
+                with self.store.transaction() as tx:
+                    if message.seq <= tx.position(self.consumer):
+                        continue
+                    self._record_failure(tx, failure, None)
+                    tx.set_position(self.consumer, message.seq)
+            if failure is not None:
+                failures.append(failure)
+        return failures
+
+    def _one(self, tx: Tx, message: Message, *, isolate: bool) -> Failure | None:
+        try:
+            event = parse_recorded(message.data)
+        except Rejected as rejected:
+            failure = Failure(message, rejected.reason, str(rejected))
+            self._record_failure(tx, failure, None)
+            return failure
+        apply(tx, event, message.seq, self.settings)
+        return None
+
+    @staticmethod
+    def _record_failure(tx: Tx, failure: Failure, event_id: str | None) -> None:
+        log.warning("projections: %s at %s: %s", failure.reason, failure.message.seq, failure.error)
+        tx.execute(
+            "INSERT INTO failures (seq, event_id, error) VALUES (?, ?, ?)"
+            " ON CONFLICT (seq) DO NOTHING",
+            (failure.message.seq, event_id, f"{failure.reason}: {failure.error}"[:2000]),
+        )

@@ -1,0 +1,336 @@
+"""Response models of the read API (`*Public`): what dashboards may rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CustomerClassName = Literal["gold", "meteor", "small_star", "burden"]
+SlaState = Literal["on_time", "at_risk", "breached"]
+FollowUpStatus = Literal["due", "overdue", "done", "skipped"]
+Verdict = Literal["pending", "verified", "rejected", "rewarded"]
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorPublic(Public):
+    message: str = Field(description="What went wrong, for people.")
+    field: str | None = Field(None, description="The query or path parameter at fault.")
+    errors: list[dict[str, Any]] | None = None
+
+
+class TouchpointPublic(Public):
+    event_id: str
+    event_type: str
+    at: datetime
+    source: str
+
+
+class FamilyMemberPublic(Public):
+    relation: str
+    name: str
+    birthday: str
+
+
+class ConsentPublic(Public):
+    marketing: bool | None
+    channels: list[str]
+    opted_out: list[str] = Field(description="Channels the customer opted out of.")
+    opted_out_all: bool = Field(description="Opted out of every contact.")
+
+
+class VehiclePublic(Public):
+    vin: str
+    model: str | None = None
+    colour: str | None = None
+    price_cny: float | None = None
+    purchased_at: datetime | None = None
+    delivered_at: datetime | None = None
+    mileage_km: int | None = None
+    last_service_at: datetime | None = None
+
+
+class StatsPublic(Public):
+    spend_cny: float
+    vehicle_purchases: int
+    largest_purchase_cny: float
+    small_purchases: int
+    visits: int
+    service_visits: int
+    first_service_at: datetime | None
+    last_service_at: datetime | None
+    reworks: int
+    complaints: int
+    open_complaints: int
+    remedies_paid_cny: float
+    risk_flags: int
+    scope_breaches: int
+    referrals_rewarded: int
+
+
+class ClassPublic(Public):
+    name: CustomerClassName
+    because: list[str] = Field(description="The facts that put the customer in this class.")
+    facts: dict[str, Any]
+    as_of: datetime
+
+
+class CustomerPublic(Public):
+    customer_id: str = Field(description="The customer answering (the survivor of merges).")
+    requested_id: str = Field(description="The id asked for.")
+    merged_into: str | None = Field(
+        None, description="Set when the id asked for was merged: the survivor's id."
+    )
+    merged_ids: list[str] = Field(description="Ids merged into this customer.")
+    dealership_id: str
+    name: str | None
+    phones: list[str]
+    external_ids: list[str]
+    flagged_phones: list[str]
+    birthday: str | None
+    family: list[FamilyMemberPublic]
+    advisor_id: str | None
+    consent: ConsentPublic
+    vehicles: list[VehiclePublic]
+    customer_class: CustomerClassName
+    classification: ClassPublic
+    first_seen_at: datetime
+    last_touchpoint: TouchpointPublic | None
+    stats: StatsPublic
+
+
+class CustomerListPublic(Public):
+    customers: list[CustomerPublic]
+
+
+class TimelineEntryPublic(Public):
+    seq: int = Field(description="Position on RETENTION.")
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    source: str
+    touchpoint: bool = Field(description="A contact with the customer (not a decision).")
+    summary: str
+    recorded_for: str = Field(description="The customer id the event was recorded under.")
+
+
+class TimelinePublic(Public):
+    customer_id: str
+    requested_id: str
+    total: int
+    offset: int
+    limit: int
+    entries: list[TimelineEntryPublic]
+
+
+class StepPublic(Public):
+    step: int
+    name: str
+    at: datetime
+
+
+class RemedyPublic(Public):
+    remedy: str
+    amount_cny: float
+    proposed_by: str
+    role: str
+    at: datetime
+    status: Literal["proposed", "superseded", "refused", "rejected", "accepted"]
+    why: str | None = None
+
+
+class EscalationPublic(Public):
+    at: datetime
+    escalated_to: str
+    why: str
+
+
+class StepRejectionPublic(Public):
+    at: datetime
+    attempted: str
+    why: str
+
+
+class ComplaintPublic(Public):
+    complaint_id: str
+    dealership_id: str
+    customer_id: str
+    category: str
+    severity: str
+    channel: str
+    description: str
+    vin: str | None
+    repair_order_id: str | None
+    advisor_id: str | None
+    department: str
+    step: int = Field(ge=1, le=6)
+    step_name: str
+    steps: list[StepPublic]
+    filed_at: datetime
+    apology_due_at: datetime
+    apologised_at: datetime | None
+    sla_due_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    hours_to_apology: float | None
+    hours_to_resolution: float | None
+    remedy: RemedyPublic | None = Field(description="The accepted, else the pending remedy.")
+    remedies: list[RemedyPublic]
+    sla_state: SlaState
+    within_sla: bool | None
+    apology_overdue: bool
+    escalations: list[EscalationPublic]
+    rejections: list[StepRejectionPublic]
+    satisfaction: int | None
+    as_of: datetime
+
+
+class FollowUpPublic(Public):
+    follow_up_id: str
+    customer_id: str
+    status: FollowUpStatus
+    reason: str | None
+    channel: str | None
+    due_at: datetime | None
+    done_at: datetime | None
+    outcome: str | None
+    satisfaction: int | None
+    skip_reason: str | None
+    rules_applied: list[str]
+    detail: dict[str, str]
+    priority: int
+    complaint_id: str | None
+    referral_id: str | None
+    survey_id: str | None
+    advisor_id: str | None
+    department: str | None
+
+
+class FollowUpListPublic(Public):
+    dealership_id: str
+    status: FollowUpStatus
+    as_of: datetime
+    count: int
+    items: list[FollowUpPublic]
+
+
+class ReferrerPublic(Public):
+    name: str
+    phone: str
+    vehicle_model: str
+    vehicle_colour: str
+
+
+class ClaimPublic(Public):
+    at: datetime
+    referrer: ReferrerPublic
+    vin: str | None
+    source: str
+
+
+class CheckPublic(Public):
+    name: str
+    passed: bool
+    at: datetime
+    detail: str | None
+
+
+class CallbackPublic(Public):
+    at: datetime
+    questions: int
+    wrong: int
+
+
+class RejectionPublic(Public):
+    at: datetime
+    reason: str
+    detail: str | None
+
+
+class RewardPublic(Public):
+    at: datetime
+    kind: str
+    amount_cny: float
+    referrer_customer_id: str
+
+
+class ReferralPublic(Public):
+    referral_id: str
+    dealership_id: str
+    referee_customer_id: str
+    referrer_customer_id: str | None
+    claimed_at: datetime
+    claim: ClaimPublic
+    claims: int
+    checks: list[CheckPublic]
+    callback: CallbackPublic | None
+    verdict: Verdict
+    rejection: RejectionPublic | None
+    reward: RewardPublic | None
+
+
+class ScorePublic(Public):
+    count: int
+    mean: float | None
+
+
+class NpsPublic(Public):
+    count: int
+    promoters: int
+    passives: int
+    detractors: int
+    score: float | None = Field(description="% promoters − % detractors, −100 to 100.")
+
+
+class PercentilesPublic(Public):
+    count: int
+    p50: float | None
+    p90: float | None
+
+
+class RatePublic(Public):
+    numerator: int
+    denominator: int
+    rate: float | None
+
+
+class ComplaintCountsPublic(Public):
+    total: int
+    by_category: dict[str, int]
+
+
+class RepurchasePublic(Public):
+    resolved_quickly: RatePublic
+    resolved_slowly: RatePublic
+    unresolved: RatePublic
+    dissatisfied_never_complained: RatePublic
+
+
+class MetricsGroupPublic(Public):
+    group: str = Field(description="Advisor id, department, or 'all'.")
+    csi: ScorePublic
+    ssi: ScorePublic
+    nps: NpsPublic
+    complaints: ComplaintCountsPublic
+    hours_to_apology: PercentilesPublic
+    hours_to_resolution: PercentilesPublic
+    resolved_within_sla: RatePublic
+    follow_up_completion: RatePublic
+    referral_conversion: RatePublic
+    repurchase: RepurchasePublic
+    silent_dissatisfied_estimate: float = Field(
+        description="Complaints × silent dissatisfied customers per complaint (default 20)."
+    )
+
+
+class SatisfactionPublic(Public):
+    dealership_id: str
+    period_from: datetime
+    period_to: datetime
+    group_by: Literal["advisor", "department", "none"]
+    as_of: datetime
+    groups: list[MetricsGroupPublic]

@@ -1,0 +1,113 @@
+"""Rebuild the read models from RETENTION: `python -m services.projections.rebuild`.
+
+Replays the stream from sequence 1 into a fresh store (`projections_rebuild.sqlite3`, or
+the PostgreSQL schema `projections_rebuild`) with a progress bar on stderr, then swaps it
+in for the live one. Stop the projections service first: the swap replaces its store.
+Reading the next batch overlaps with applying the previous one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import TextIO
+
+from laoke.service import connect
+from laoke.settings import LaokeSettings
+from services.projections.application import Failure, Message, Projections
+from services.projections.reader import last_sequence, read_stream
+from services.projections.settings import ProjectionSettings
+from services.projections.store import TABLES, ReadStore, drop, swap_in
+
+FRESH = "projections_rebuild"
+
+
+class Progress:
+    """A plain-text progress bar, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, out: TextIO | None, width: int = 30) -> None:
+        self.total = max(total, 1)
+        self.out = out
+        self.width = width
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def update(self, done: int, last: bool = False) -> None:
+        now = time.monotonic()
+        if self.out is None or (not last and now - self.shown < 0.1):
+            return
+        self.shown = now
+        share = min(done / self.total, 1.0)
+        filled = int(share * self.width)
+        speed = done / max(now - self.started, 1e-6)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.out.write(f"\rrebuild [{bar}] {done}/{self.total} {share:4.0%} {speed:,.0f} msg/s")
+        if last:
+            self.out.write("\n")
+        self.out.flush()
+
+
+async def rebuild_async(
+    settings: LaokeSettings,
+    projection_settings: ProjectionSettings | None = None,
+    *,
+    swap: bool = True,
+    progress: TextIO | None = sys.stderr,
+    batch: int = 2000,
+) -> dict[str, int]:
+    """Replay RETENTION into a fresh store, then (with `swap`) make it the live one."""
+    drop(settings, FRESH)
+    store = ReadStore(settings, name=FRESH, schema=FRESH)
+    projections = Projections(store, projection_settings or ProjectionSettings())
+    nc, js = await connect(settings, "laoke-projections-rebuild")
+    applied = failures = 0
+    try:
+        bar = Progress(await last_sequence(js), progress)
+        pending: asyncio.Task[list[Failure]] | None = None
+        async for messages in read_stream(js, batch=batch):
+            items = [Message(m.metadata.sequence.stream, m.data, m.subject) for m in messages]
+            if pending is not None:
+                failures += len(await pending)
+            pending = asyncio.create_task(asyncio.to_thread(projections.apply_batch, items))
+            applied += len(items)
+            bar.update(items[-1].seq)
+        if pending is not None:
+            failures += len(await pending)
+        bar.update(store.position(projections.consumer), last=True)
+        counts = {t: int(store.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
+    finally:
+        await nc.close()
+        store.close()
+    if swap:
+        swap_in(settings, FRESH)
+    return {"events": applied, "failed": failures, **counts}
+
+
+def rebuild(
+    settings: LaokeSettings,
+    projection_settings: ProjectionSettings | None = None,
+    *,
+    swap: bool = True,
+    progress: TextIO | None = sys.stderr,
+) -> dict[str, int]:
+    """The same, synchronously (its own event loop)."""
+    return asyncio.run(rebuild_async(settings, projection_settings, swap=swap, progress=progress))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-swap", action="store_true", help="Build, but keep the live store.")
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    args = parser.parse_args(argv)
+    counts = rebuild(
+        LaokeSettings(), swap=not args.no_swap, progress=None if args.quiet else sys.stderr
+    )
+    for table, count in counts.items():
+        print(f"{table}: {count}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

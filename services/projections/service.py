@@ -1,0 +1,127 @@
+"""Projections' wiring: RETENTION (durable 'projections', pull batches) → the read store.
+
+At start the durable consumer is recreated to deliver from the store's position + 1 (the
+store, not the server, knows what was applied). Each pulled batch is applied in one
+transaction with its position, then acked; failures go to `dlq.projections.<reason>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from laoke.clock import Clock
+from laoke.consumer import batch_of
+from laoke.dlq import dead_letter, send_dead_letters
+from laoke.metrics import HANDLED, HANDLER_SECONDS
+from laoke.publishing import Outgoing
+from laoke.service import connect, nats_options
+from laoke.settings import LaokeSettings
+from laoke.streams import RETENTION
+from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.settings import ProjectionSettings
+from services.projections.store import ReadStore
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionsService:
+    name = "projections"
+
+    def __init__(
+        self,
+        settings: LaokeSettings,
+        clock: Clock,
+        projection_settings: ProjectionSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.projection_settings = projection_settings or ProjectionSettings()
+        self.store = ReadStore(settings)
+        self.projections = Projections(self.store, self.projection_settings)
+        self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
+        self.nc: NatsClient | None = None
+        self.js: JetStreamContext | None = None
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        @self.broker.subscriber(
+            "retention.>",
+            stream=JStream(RETENTION, declare=False),
+            durable=CONSUMER,
+            pull_sub=PullSub(
+                batch_size=self.projection_settings.batch_size, timeout=0.05, batch=True
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            title="projections/RETENTION",
+            description="Read models of every recorded event (durable 'projections').",
+        )
+        async def on_batch(msg: NatsMessage) -> None:
+            await self.handle_messages(batch_of(msg))
+
+    async def handle_messages(self, messages: Sequence[Msg]) -> None:
+        started = time.perf_counter()
+        batch = [Message(m.metadata.sequence.stream, m.data, m.subject) for m in messages]
+        failures = await asyncio.to_thread(self.projections.apply_batch, batch)
+        if failures and self.js is not None:
+            await send_dead_letters(self.js, [self._letter(f) for f in failures])
+        for message in messages:
+            await message.ack()  # only now: the batch and its position are committed
+        HANDLED.labels(self.name).inc(len(messages))
+        HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    def _letter(self, failure: Failure) -> Outgoing:
+        return dead_letter(
+            self.name,
+            failure.reason,
+            failure.error,
+            failure.message.data,
+            None,
+            origin=f"{RETENTION}:{failure.message.seq}",
+            subject=failure.message.subject or None,
+        )
+
+    async def prepare(self, js: JetStreamContext) -> None:
+        """(Re)create the durable consumer at the first position the store has not applied."""
+        start = self.store.position(CONSUMER) + 1
+        try:
+            await js.delete_consumer(RETENTION, CONSUMER)
+        except NotFoundError:
+            pass
+        await js.add_consumer(
+            RETENTION,
+            ConsumerConfig(
+                durable_name=CONSUMER,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start,
+                ack_policy=JsAckPolicy.EXPLICIT,
+                ack_wait=120,
+                max_ack_pending=20_000,
+                filter_subject="retention.>",
+            ),
+        )
+
+    async def start(self) -> None:
+        self.nc, self.js = await connect(self.settings, f"laoke-{self.name}")
+        await self.prepare(self.js)
+        await self.broker.start()
+        log.info("projections consuming %s from %s", RETENTION, self.store.position(CONSUMER) + 1)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self.nc is not None:
+            await self.nc.close()
+            self.nc = None
+            self.js = None
+        self.store.close()

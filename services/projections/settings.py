@@ -1,0 +1,76 @@
+"""Projections settings: class thresholds, complaint SLAs, metric knobs (DOMAIN.md defaults).
+
+Environment prefix `LAOKE_PROJECTIONS_`; `dealerships` overrides the complaint timings per
+dealership id, e.g. `LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"sla": "PT24H"}}'`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ClassThresholds(BaseModel):
+    """Where the lines between gold / meteor / small_star / burden are (docs/projections.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gold_min_spend_cny: Decimal = Field(
+        Decimal(200_000), description="Gold: lifetime spend (cars, service, parts) at least this."
+    )
+    big_purchase_cny: Decimal = Field(
+        Decimal(100_000), description="A single purchase this large is a 'big' one (meteor)."
+    )
+    recency_days: int = Field(
+        180, description="A customer with no touchpoint for this long is gone (DOMAIN.md 180)."
+    )
+    regular_service_days: int = Field(
+        200, description="Service is regular when visits are at most this far apart (~6 months)."
+    )
+    burden_min_complaints: int = Field(3, description="Burden: at least this many complaints…")
+    burden_max_spend_cny: Decimal = Field(
+        Decimal(50_000), description="…while lifetime spend stays below this."
+    )
+    burden_remedy_share: float = Field(
+        0.2, description="Burden too: remedies paid above this share of lifetime spend."
+    )
+
+
+class ComplaintTimings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    apology_within: timedelta = Field(timedelta(hours=1), description="Apology due after filing.")
+    sla: timedelta = Field(timedelta(hours=48), description="Filing to resolution.")
+    at_risk_share: float = Field(
+        0.75, description="An open complaint is at risk once this share of its SLA has passed."
+    )
+
+
+class ProjectionSettings(BaseSettings):
+    """`LAOKE_PROJECTIONS_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="LAOKE_PROJECTIONS_", extra="ignore", frozen=True)
+
+    classes: ClassThresholds = Field(default_factory=ClassThresholds)
+    complaints: ComplaintTimings = Field(default_factory=ComplaintTimings)
+    dealerships: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-dealership overrides of the complaint timings."
+    )
+    silent_per_complaint: float = Field(
+        20.0, description="Silent dissatisfied customers per complaint (DOMAIN.md, seed 001)."
+    )
+    low_score_max: int = Field(
+        6, description="A survey or call-back score at most this is 'dissatisfied' (NPS 0-6)."
+    )
+    batch_size: int = Field(500, ge=1, le=10_000, description="Pull batch of the consumer.")
+    max_page: int = Field(5000, description="Largest page a list endpoint answers.")
+
+    def timings(self, dealership_id: str) -> ComplaintTimings:
+        override = self.dealerships.get(dealership_id)
+        if not override:
+            return self.complaints
+        return ComplaintTimings.model_validate(self.complaints.model_dump() | override)
