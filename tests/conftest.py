@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +34,33 @@ async def running_nats(nats_server: NatsServer) -> NatsServer:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, nats_server: NatsServer) -> LaokeSettings:
-    dsn = os.environ.get("LAOKE_TEST_POSTGRES_DSN")
+def postgres_dsn() -> Iterator[str | None]:
+    """With LAOKE_TEST_POSTGRES_DSN set: a fresh database for this test, dropped after."""
+    admin_dsn = os.environ.get("LAOKE_TEST_POSTGRES_DSN")
+    if not admin_dsn:
+        yield None
+        return
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    name = f"laoke_t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlparse(admin_dsn)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_server: NatsServer, postgres_dsn: str | None) -> LaokeSettings:
     return LaokeSettings(
         data_dir=tmp_path / "data",
         nats_url=nats_server.url,
-        store="postgres" if dsn else "sqlite",
-        postgres_dsn=dsn or "postgresql://unused",
+        store="postgres" if postgres_dsn else "sqlite",
+        postgres_dsn=postgres_dsn or "postgresql://unused",
         retention_dedupe_window_s=3600.0,
     )
 
