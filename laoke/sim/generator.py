@@ -444,17 +444,21 @@ class DealershipSim:
         if car.delivered_at >= self.start and rng.random() < self.rates.ssi_response:
             self._survey(s, p, car.delivered_at + rng.randint(1, 5) * DAY, "SSI", car.vin)
 
-    def _score(self, p: Person, kind: str) -> int:
+    def _score(self, p: Person, kind: str, at: datetime) -> int:
         rng = self.rng
+        complained = p.group in ("quick", "slow", "unresolved")
+        # Only the dissatisfied (complainers; silent ones from their low score on) give NPS
+        # detractor scores, so "a low score and never complained" means the same whether a
+        # metric counts CSI/SSI only or NPS too.
+        unhappy = complained or (p.group == "silent" and p.pivot is not None and at >= p.pivot)
         if kind == "NPS":
             roll = rng.random()
-            unhappy = p.group is not None
-            if roll < (0.35 if unhappy else 0.6):
+            if roll < (0.35 if unhappy else 0.65):
                 return rng.randint(9, 10)
-            if roll < (0.65 if unhappy else 0.9):
+            if not unhappy or roll < 0.65:
                 return rng.randint(7, 8)
             return rng.randint(0, 6)
-        if p.group in ("quick", "slow", "unresolved"):
+        if complained:
             return rng.randint(4, 10)
         # content and silent customers score >= 7; silent ones give one low score (pivot)
         return rng.choice((7, 8, 8, 9, 9, 9, 10, 10))
@@ -471,7 +475,7 @@ class DealershipSim:
             self._hints(p, "survey"),
             survey_id=survey_id,
             survey_kind=kind,
-            score=self._score(p, kind) if score is None else score,
+            score=self._score(p, kind, at) if score is None else score,
             about=about,
         )
 
