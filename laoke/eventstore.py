@@ -87,11 +87,15 @@ def outbox_entry(decision: Event) -> OutboxEntry:
     )
 
 
+def letter_id(letter: Outgoing) -> UUID:
+    return uuid5(NAMESPACE_URL, letter.headers["Nats-Msg-Id"])
+
+
 def outbox_letter(letter: Outgoing) -> OutboxEntry:
     """A dead letter kept in the outbox, so it is published even after a crash."""
     headers = dict(letter.headers) | {BODY_ENCODING: "base64"}
     return OutboxEntry(
-        message_id=uuid5(NAMESPACE_URL, headers["Nats-Msg-Id"]),
+        message_id=letter_id(letter),
         subject=letter.subject,
         body=base64.b64encode(letter.body).decode(),
         headers=headers,

@@ -10,18 +10,20 @@ batch is committed in one transaction; the outbox relay then publishes it to RET
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
 
 from events import CustomersMerged, Event, Rejected, parse_inbound
 from laoke.clock import Clock
 from laoke.decisions import decision
 from laoke.dlq import dead_letter
-from laoke.eventstore import OutboxEntry, ServiceApplication
+from laoke.eventstore import ServiceApplication, letter_id
 from laoke.publishing import Outgoing
 from services.intake.identity import (
     CustomerIdentity,
@@ -57,21 +59,56 @@ class Verdict:
     message: str | None = None
 
 
-class UnitOfWork:
-    """Aggregates loaded or changed in this batch, so later messages see earlier ones."""
+class AggregateCache:
+    """Identity aggregates this process has read or written, and ids known to be absent.
 
-    def __init__(self, app: ServiceApplication) -> None:
+    Exact while this process is the only writer. Another writer (a second replica on a
+    shared PostgreSQL) makes it stale; the store then refuses the stale write (version
+    conflict), and `Intake.record_batch` clears the cache and redoes the batch carefully.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.items: OrderedDict[UUID, Aggregate | None] = OrderedDict()
+
+    def put(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
+        self.items[aggregate_id] = aggregate
+        self.items.move_to_end(aggregate_id)
+        if len(self.items) > self.maxsize:
+            self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        self.items.clear()
+
+
+class UnitOfWork:
+    """Aggregates loaded or changed in this batch, so later messages see earlier ones.
+
+    `careful` reads everything from the store: used after a write conflict, and for the
+    duplicate check of event ids not seen recently (a resend days later).
+    """
+
+    def __init__(self, app: ServiceApplication, cache: AggregateCache, careful: bool) -> None:
         self.app = app
+        self.cache = cache
+        self.careful = careful
         self.changed: dict[UUID, Aggregate] = {}
 
     def get(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id in self.changed:
             return self.changed[aggregate_id]
+        if not self.careful and aggregate_id in self.cache.items:
+            return self.cache.items[aggregate_id]
         found: Aggregate | None = self.app.get_or_none(aggregate_id)
+        self.cache.put(aggregate_id, found)
         return found
 
     def add(self, aggregate: Aggregate) -> None:
         self.changed[aggregate.id] = aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Only asked in careful mode: the fast path lets the store refuse duplicates."""
+        return self.careful and self.app.get_or_none(aggregate_id) is not None
 
 
 class Intake:
@@ -79,22 +116,42 @@ class Intake:
         self.app = app
         self.settings = settings
         self.clock = clock
+        self.cache = AggregateCache(settings.cache_size)
+        self.recent: AggregateCache = AggregateCache(settings.cache_size)  # recorded event ids
 
     def record_batch(self, batch: Sequence[Inbound]) -> list[Verdict]:
+        """Record a batch in one transaction. The fast path trusts the caches and lets the
+        store refuse what was recorded before; on such a conflict, the batch is redone
+        reading everything from the store (resends days later, another replica's writes)."""
         with self.app.lock:
-            work = UnitOfWork(self.app)
-            recorded: list[Event] = []
-            letters: list[Outgoing] = []
-            staged: set[UUID] = set()
-            verdicts = []
-            for inbound in batch:
-                verdict, events, letter = self._one(work, staged, inbound)
-                verdicts.append(verdict)
-                recorded.extend(events)
-                if letter is not None:
-                    letters.append(letter)
+            try:
+                return self._record(batch, careful=False)
+            except RecordConflictError:
+                self.cache.clear()
+                return self._record(batch, careful=True)
+
+    def _record(self, batch: Sequence[Inbound], careful: bool) -> list[Verdict]:
+        work = UnitOfWork(self.app, self.cache, careful)
+        recorded: list[Event] = []
+        letters: list[Outgoing] = []
+        staged: set[UUID] = set()
+        verdicts = []
+        for inbound in batch:
+            verdict, events, letter = self._one(work, staged, inbound)
+            verdicts.append(verdict)
+            recorded.extend(events)
+            if letter is not None and not work.exists(letter_id(letter)):
+                letters.append(letter)
+        try:
             self.app.commit(*work.changed.values(), decisions=recorded, letters=letters)
-            return verdicts
+        except Exception:
+            self.cache.clear()  # it holds this batch's uncommitted changes
+            raise
+        for aggregate in work.changed.values():
+            self.cache.put(aggregate.id, aggregate)
+        for event in recorded:
+            self.recent.put(event.event_id, None)
+        return verdicts
 
     def _one(
         self, work: UnitOfWork, staged: set[UUID], inbound: Inbound
@@ -102,7 +159,11 @@ class Intake:
         now = self.clock.now()
         try:
             event = parse_inbound(inbound.data, inbound.subject, now=now)
-            if event.event_id in staged or isinstance(work.get(event.event_id), OutboxEntry):
+            if (
+                event.event_id in staged
+                or event.event_id in self.recent.items
+                or work.exists(event.event_id)
+            ):
                 return Verdict("duplicate", str(event.event_id)), [], None
             events = self._resolve_and_record(work, event)
         except Rejected as rejected:

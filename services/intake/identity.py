@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -80,6 +81,11 @@ VIN_FIELDS = ("vin",)
 PHONE_LIST_FIELDS = ("phones",)
 
 
+@lru_cache(maxsize=200_000)
+def _phone_key(raw: str, region: str) -> str:
+    return f"phone:{normalise_phone(raw, region)}"
+
+
 def identity_keys(event: Event, region: str = "CN") -> list[str]:
     """Every identity key the event asserts for its customer, normalised, in a stable order."""
     keys: list[str] = []
@@ -102,7 +108,7 @@ def identity_keys(event: Event, region: str = "CN") -> list[str]:
             vins.append(vin)
     for field_name, raw in phones:
         try:
-            keys.append(f"phone:{normalise_phone(raw, region)}")
+            keys.append(_phone_key(raw, region))
         except ValueError as exc:
             raise IdentityError(field_name, str(exc)) from None
     keys.extend(f"vin:{vin.upper()}" for vin in vins)

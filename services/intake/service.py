@@ -39,10 +39,7 @@ class IntakeService:
     ) -> None:
         self.settings = settings
         self.intake_settings = intake_settings or IntakeSettings()
-        # One writer: the aggregate cache is safe and saves a query per identity key.
-        self.app = ServiceApplication(
-            settings, SERVICE, extra_env={"AGGREGATE_CACHE_MAXSIZE": "200000"}
-        )
+        self.app = ServiceApplication(settings, SERVICE)
         self.intake = Intake(self.app, self.intake_settings, clock)
         self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
         self.nc: NatsClient | None = None
