@@ -7,9 +7,11 @@ read connection (SQLite WAL readers never wait for the consumer's writes).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import nats
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -18,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from events import normalise_phone
 from events.fields import CUSTOMER_ID_PATTERN, DEALERSHIP_ID_PATTERN
+from laoke.service import nats_options
 from services.projections import queries
 from services.projections.audit import audit_lines
 from services.projections.metrics import group_facts, load_facts
@@ -41,6 +44,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 DEFAULT_PERIOD = timedelta(days=30)
 VIN_QUERY_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
 
+PageLimit = Annotated[int, Query(ge=1, le=5000, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Entries to skip.")]
 Dealership = Annotated[str, Query(pattern=DEALERSHIP_ID_PATTERN, description="Dealership id.")]
 OptionalDealership = Annotated[
     str | None,
@@ -127,11 +132,11 @@ def build_router(service: ProjectionsService) -> APIRouter:
     )
     def get_timeline(
         customer_id: str,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-        limit: Annotated[int, Query(ge=1, le=settings.max_page)] = 1000,
+        offset: Offset = 0,
+        limit: PageLimit = 1000,
     ) -> TimelinePublic:
         """Every event about the customer (merged ids included), oldest first."""
-        found = queries.timeline(service.store, customer_id, offset, limit)
+        found = queries.timeline(service.store, customer_id, offset, min(limit, settings.max_page))
         if found is None:
             raise not_found(f"no customer {customer_id!r}")
         return found
@@ -155,12 +160,14 @@ def build_router(service: ProjectionsService) -> APIRouter:
     def get_followups(
         dealership_id: Dealership,
         status: FollowUpStatus = "due",
-        limit: Annotated[int, Query(ge=1, le=settings.max_page)] = 500,
+        limit: PageLimit = 500,
     ) -> FollowUpListPublic:
         """The outreach work list by due time: `due` (not yet past due), `overdue`, `done`,
         `skipped`; each with its reason and the contact rules that applied."""
         now = service.clock.now()
-        items = queries.followups(service.store, dealership_id, status, now, limit)
+        items = queries.followups(
+            service.store, dealership_id, status, now, min(limit, settings.max_page)
+        )
         return FollowUpListPublic(
             dealership_id=dealership_id, status=status, as_of=now, count=len(items), items=items
         )
@@ -222,13 +229,31 @@ def build_router(service: ProjectionsService) -> APIRouter:
         chain and trailer described in docs/projections.md)."""
         if start is not None and end is not None and start >= end:
             raise bad_param("from", "must be before `to`")
-        js = service.js
-        if js is None:
-            raise HTTPException(503, detail={"message": "not connected to NATS yet"})
-        lines = audit_lines(js, dealership_id, customer_id, start, end)
-        return StreamingResponse(lines, media_type="application/x-ndjson")
+        try:
+            nc = await nats.connect(**audit_connection(service))
+        except Exception as exc:  # NATS down or unreachable: say so, as JSON
+            raise HTTPException(
+                503, detail={"message": f"cannot reach NATS to read RETENTION: {exc}"}
+            ) from None
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in audit_lines(
+                    nc.jetstream(), dealership_id, customer_id, start, end
+                ):
+                    yield chunk
+            finally:
+                await nc.close()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     return router
+
+
+def audit_connection(service: ProjectionsService) -> dict[str, Any]:
+    """A connection of the request's own (its event loop), failing fast if NATS is down."""
+    options = nats_options(service.settings)
+    return options | {"max_reconnect_attempts": 0, "connect_timeout": 2, "allow_reconnect": False}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,7 +11,9 @@ from laoke.settings import LaokeSettings
 
 
 @pytest.fixture
-async def rig(settings: LaokeSettings, clock: ManualClock, js: JetStreamContext) -> AsyncIterator[Rig]:
+async def rig(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext
+) -> AsyncIterator[Rig]:
     running = Rig(settings, clock, js)
     await running.start()
     yield running

@@ -83,14 +83,10 @@ class Rig:
     ) -> Event:
         """Record a decision straight on RETENTION, as another service would."""
         cause = Cause(uuid.uuid4(), None, DEALERSHIP, customer_id)
-        made = decision(
-            model, cause, source="tests", occurred_at=at or self.clock.now(), **payload
-        )
+        made = decision(model, cause, source="tests", occurred_at=at or self.clock.now(), **payload)
         assert made.customer_id is not None
         subject = retention_subject(made.dealership_id, made.customer_id, made.event_type)
-        await self.js.publish(
-            subject, to_json(made), headers={"Nats-Msg-Id": str(made.event_id)}
-        )
+        await self.js.publish(subject, to_json(made), headers={"Nats-Msg-Id": str(made.event_id)})
         await self.projected(str(made.event_id))
         return made
 

@@ -53,9 +53,7 @@ async def test_complaint_steps_remedy_and_sla_state(rig: Rig) -> None:
     customer_id = await rig.customer_id(filed)
     await rig.send("ApologyIssued", complaint_id="CP-1", occurred_at=rig.at(-2.5))
     await rig.send("ComplaintInvestigated", complaint_id="CP-1", occurred_at=rig.at(-2))
-    await rig.send(
-        "RemedyProposed", complaint_id="CP-1", occurred_at=rig.at(-1), amount_cny=500
-    )
+    await rig.send("RemedyProposed", complaint_id="CP-1", occurred_at=rig.at(-1), amount_cny=500)
     open_body = await rig.get("/v1/complaints/CP-1")
     assert open_body["step"] == 4 and open_body["sla_state"] == "on_time"
     assert open_body["remedy"]["status"] == "proposed"
@@ -143,7 +141,9 @@ async def test_followups_work_list_by_status_and_due_time(rig: Rig) -> None:
 
 
 async def test_referral_claim_checks_verdict_and_reward(rig: Rig) -> None:
-    referrer = await rig.send("CustomerRegistered", phones=["13900139000"], customer={"phone": "13900139000"})
+    referrer = await rig.send(
+        "CustomerRegistered", phones=["13900139000"], customer={"phone": "13900139000"}
+    )
     referrer_id = await rig.customer_id(referrer)
     claim = await rig.send("ReferralClaimed", referral_id="rf-1", occurred_at=rig.at(-48))
     referee_id = await rig.customer_id(claim)
@@ -184,7 +184,9 @@ async def test_referral_claim_checks_verdict_and_reward(rig: Rig) -> None:
     rejected = await rig.get("/v1/referrals/rf-2")
     assert rejected["verdict"] == "rejected"
     assert rejected["rejection"]["reason"] == "registered_after_delivery"
-    assert rejected["checks"] == [rejected["checks"][0] | {"name": "registered_before_delivery", "passed": False}]
+    assert rejected["checks"] == [
+        rejected["checks"][0] | {"name": "registered_before_delivery", "passed": False}
+    ]
     await rig.get("/v1/referrals/rf-404", expect=404)
 
 
@@ -227,12 +229,21 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
     )
     (group,) = [g for g in body["groups"] if g["group"] == "adv-9"]
     assert group["csi"] == {"count": 2, "mean": 8.0}
-    assert group["nps"] == group["nps"] | {"count": 2, "promoters": 1, "detractors": 1, "score": 0.0}
+    assert group["nps"] == group["nps"] | {
+        "count": 2,
+        "promoters": 1,
+        "detractors": 1,
+        "score": 0.0,
+    }
     assert group["complaints"] == {"total": 1, "by_category": {"broken_promise": 1}}
     assert group["hours_to_apology"]["p50"] == 0.5
     assert group["hours_to_resolution"]["p90"] == 20.0
     assert group["resolved_within_sla"]["rate"] == 1.0
-    assert group["repurchase"]["resolved_quickly"] == {"numerator": 1, "denominator": 1, "rate": 1.0}
+    assert group["repurchase"]["resolved_quickly"] == {
+        "numerator": 1,
+        "denominator": 1,
+        "rate": 1.0,
+    }
     assert group["silent_dissatisfied_estimate"] == 20.0
     bad = await rig.get(
         "/v1/metrics/satisfaction",
@@ -246,9 +257,7 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
 async def test_audit_streams_recorded_events_with_a_hash_chain(rig: Rig) -> None:
     first = await rig.send("CustomerRegistered", occurred_at=rig.at(-3))
     await rig.send("CustomerVisited", occurred_at=rig.at(-2))
-    await rig.send(
-        "CustomerRegistered", phones=["13900139000"], customer={"phone": "13900139000"}
-    )
+    await rig.send("CustomerRegistered", phones=["13900139000"], customer={"phone": "13900139000"})
     customer_id = await rig.customer_id(first)
     await rig.settled()
 
