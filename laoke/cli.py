@@ -3,6 +3,7 @@
 laoke run [--demo]          embedded NATS (unless LAOKE_NATS_URL), every service, HTTP API
 laoke serve NAME [--http]   one service in this process (for multi-process topologies)
 laoke nats                  only the embedded NATS server
+laoke keys create|list|revoke   API keys of the HTTP API (docs/security.md)
 laoke rebuild               rebuild the read models from RETENTION
 laoke sim ...               the dealership simulator (see docs/simulator.md)
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from laoke.auth import KeyStore
 from laoke.clock import SystemClock
 from laoke.http import build_http_app
 from laoke.natsserver import NatsServer
@@ -67,10 +70,16 @@ async def run(
             running.append((service_entry, service))
         print(f"laoke: NATS at {settings.nats_url} (data in {settings.data_dir})", flush=True)
         print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
+        keys = KeyStore(settings) if settings.auth == "on" else None
         if demo:
             await load_demo(settings)
+            if keys is not None:
+                _, secret = keys.create(["demo-4s"], read=True, write=True, label="demo")
+                print(f"laoke: demo API key (read+write demo-4s): {secret}", flush=True)
         if http:
-            app = build_http_app(running)
+            if keys is None:
+                print("laoke: LAOKE_AUTH=off: the HTTP API asks for no key", flush=True)
+            app = build_http_app(running, keys)
             config = uvicorn.Config(
                 app,
                 host=settings.http_host,
@@ -130,6 +139,44 @@ async def nats_only(settings: LaokeSettings) -> None:
         server.stop()
 
 
+def keys_command(settings: LaokeSettings, argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="laoke keys", description="API keys of the HTTP API")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new key; its secret is shown once")
+    create.add_argument("--dealership", action="append", default=[], help="repeatable")
+    create.add_argument("--write", action="store_true", help="may POST /v1/events")
+    create.add_argument("--no-read", action="store_true", help="may not read")
+    create.add_argument("--ops", action="store_true", help="audit across every dealership")
+    create.add_argument("--label", default="", help="who or what holds it")
+    actions.add_parser("list", help="every key (never the secrets)")
+    revoke = actions.add_parser("revoke", help="stop a key at once")
+    revoke.add_argument("id")
+    args = parser.parse_args(argv)
+    store = KeyStore(settings)
+    if args.action == "create":
+        try:
+            key, secret = store.create(
+                args.dealership,
+                read=not args.no_read,
+                write=args.write,
+                ops=args.ops,
+                label=args.label,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(json.dumps(key.public(), ensure_ascii=False))
+        print(f"secret (shown once, keep it safe): {secret}")
+    elif args.action == "list":
+        for key in store.list():
+            print(json.dumps(key.public(), ensure_ascii=False))
+    elif not store.revoke(args.id):
+        print(f"no live key {args.id!r}", file=sys.stderr)
+        return 1
+    else:
+        print(f"revoked {args.id}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="laoke", description="老客 customer retention backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_cmd.add_argument("names", nargs="+", choices=[s.name for s in SERVICES])
     serve_cmd.add_argument("--no-http", action="store_true", help="serve no HTTP API")
     commands.add_parser("nats", help="only the embedded NATS server")
+    commands.add_parser("keys", help="create, list, revoke API keys", add_help=False)
     commands.add_parser("rebuild", help="rebuild the read models from RETENTION", add_help=False)
     commands.add_parser("sim", help="the dealership simulator", add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -150,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(run(settings, args.names, http=not args.no_http))
     elif args.command == "nats":
         asyncio.run(nats_only(settings))
+    elif args.command == "keys":
+        sys.exit(keys_command(settings, rest))
     elif args.command == "rebuild":
         from services.projections.rebuild import main as rebuild_main
 

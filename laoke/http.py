@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from laoke.auth import KeyStore
+from laoke.httpauth import ApiKeyMiddleware
 from laoke.registry import Service, ServiceEntry
 
 
@@ -40,13 +42,18 @@ def install_json_errors(app: FastAPI) -> None:
         return JSONResponse({"message": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
-def build_http_app(running: Sequence[tuple[ServiceEntry, Service]]) -> FastAPI:
+def build_http_app(
+    running: Sequence[tuple[ServiceEntry, Service]], keys: KeyStore | None = None
+) -> FastAPI:
+    """`keys` None = no API keys asked (LAOKE_AUTH=off); else every /v1 call needs one."""
     app = FastAPI(
         title="laoke",
         version="1.0",
         description="老客: customer retention for car dealerships. Read API and event intake.",
     )
     install_json_errors(app)
+    if keys is not None:  # see laoke/httpauth.py for what it checks
+        app.add_middleware(ApiKeyMiddleware, keys=keys)
     for entry, service in running:
         router = entry.router(service)
         if router is not None:

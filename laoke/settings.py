@@ -35,6 +35,9 @@ class LaokeSettings(BaseSettings):
         "postgresql://laoke:laoke@127.0.0.1:5432/laoke",
         description="Used when store=postgres.",
     )
+    auth: Literal["on", "off"] = Field(
+        "on", description="API keys on the HTTP API (off only for local development)."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, description="Port of the HTTP API (read API and POST /v1/events).")
     timezone: str = Field("Asia/Shanghai", description="Default dealership local time zone.")

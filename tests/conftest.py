@@ -62,6 +62,7 @@ def settings(tmp_path: Path, nats_server: NatsServer, postgres_dsn: str | None) 
         store="postgres" if postgres_dsn else "sqlite",
         postgres_dsn=postgres_dsn or "postgresql://unused",
         retention_dedupe_window_s=3600.0,
+        auth="off",  # tests of API keys (tests/security) turn it on themselves
     )
 
 
