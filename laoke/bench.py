@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +43,7 @@ from laoke.sim.config import SimConfig
 from laoke.sim.generator import simulate
 from laoke.streams import ensure_streams
 
+Item = tuple[str, bytes, dict[str, str] | None]  # subject, body, headers
 SERVICES = ("intake", "projections", "complaints", "outreach", "referrals", "workshop")
 DEALERSHIP = "bench-4s"
 
@@ -76,7 +77,7 @@ async def messages(js: JetStreamContext, stream: str) -> int:
 
 
 async def pipelined_publish(
-    js: JetStreamContext, items: list[tuple[str, bytes, dict[str, str] | None]], window: int = 4000
+    js: JetStreamContext, items: Sequence[Item], window: int = 4000
 ) -> None:
     pending: list[Any] = []
     for subject, data, headers in items:
@@ -142,7 +143,7 @@ async def consumer_lag(js: JetStreamContext, durable: str) -> int:
 
 # -- (c) ----------------------------------------------------------------------------------
 async def paced_lag(
-    js: JetStreamContext, events: list[tuple[str, bytes, dict[str, str] | None]], rate: float
+    js: JetStreamContext, events: Sequence[Item], rate: float
 ) -> tuple[list[float], float]:
     """Publish at `rate`/s; sample how far behind projections is, in seconds of arrivals."""
     samples: list[float] = []
@@ -181,9 +182,9 @@ async def raw_ordered_read_rate(js: JetStreamContext) -> tuple[int, float]:
 
 
 # -- (e) ----------------------------------------------------------------------------------
-def light_customers(n: int, now: datetime) -> list[tuple[str, bytes, dict[str, str] | None]]:
+def light_customers(n: int, now: datetime) -> list[Item]:
     """n customers straight onto RETENTION: registration, a purchase, a follow-up due."""
-    items = []
+    items: list[Item] = []
     for i in range(n):
         cid = str(uuid5(NAMESPACE_URL, f"bench-customer-{i}"))
         when = now - timedelta(days=400 - i % 365)
@@ -293,7 +294,7 @@ async def run(args: argparse.Namespace) -> Results:
             SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11),
             now=datetime.now(UTC),
         )
-        inbound = [
+        inbound: list[Item] = [
             (f"dealer.in.{e.dealership_id}.{e.event_type}", e.data, None) for e in sim.events
         ]
         burst, paced = inbound[: args.events], inbound[args.events :]
