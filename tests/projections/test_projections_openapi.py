@@ -14,6 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 
 from events import retention_subject
 from events.factories import sample_inbound, sample_recorded
@@ -74,7 +75,7 @@ def api_schema(tmp_path: Path, nats_server: NatsServer) -> Iterator[schemathesis
 def test_the_read_api_never_answers_a_server_error(api_schema: schemathesis.BaseSchema) -> None:
     # Every operation of the generated OpenAPI, a bounded number of generated requests each.
     # (schemathesis.pytest.from_fixture does not work with this pytest; hypothesis drives it.)
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    operations = [r.ok() for r in api_schema.get_all_operations() if isinstance(r, Ok)]
     assert len(operations) == 8
     for operation in operations:
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
 
 from projections_helpers import DEALERSHIP, Rig
 
@@ -221,11 +222,9 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
         "ServiceCompleted", repair_order_id="RO-10", advisor_id="adv-9", occurred_at=rig.at(-10)
     )
 
+    period: dict[str, Any] = {"from": rig.at(-24 * 7), "to": rig.at(0)}
     body = await rig.get(
-        "/v1/metrics/satisfaction",
-        dealership_id=DEALERSHIP,
-        group_by="advisor",
-        **{"from": rig.at(-24 * 7), "to": rig.at(0)},
+        "/v1/metrics/satisfaction", dealership_id=DEALERSHIP, group_by="advisor", **period
     )
     (group,) = [g for g in body["groups"] if g["group"] == "adv-9"]
     assert group["csi"] == {"count": 2, "mean": 8.0}
