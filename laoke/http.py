@@ -5,10 +5,12 @@ Every error answers JSON with a `message` (and, for bad parameters, the fields n
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -42,6 +44,14 @@ def install_json_errors(app: FastAPI) -> None:
         return JSONResponse({"message": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
+def _load_dashboard() -> APIRouter:
+    """The dashboard page at `/` (static files shipped with the projections service)."""
+    router: APIRouter = importlib.import_module(
+        "services.projections.dashboard"
+    ).build_dashboard_router()
+    return router
+
+
 def build_http_app(
     running: Sequence[tuple[ServiceEntry, Service]], keys: KeyStore | None = None
 ) -> FastAPI:
@@ -58,6 +68,9 @@ def build_http_app(
         router = entry.router(service)
         if router is not None:
             app.include_router(router)
+    if any(entry.name == "projections" for entry, _ in running):  # the page reads its API
+        with contextlib.suppress(ImportError):
+            app.include_router(_load_dashboard())
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the services in this process")
     async def healthz() -> dict[str, Any]:
