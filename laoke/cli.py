@@ -24,8 +24,10 @@ import uvicorn
 from laoke.auth import KeyStore
 from laoke.clock import SystemClock
 from laoke.http import build_http_app
+from laoke.natsauth import Credentials, authorization_config, dealer_user, service_user
 from laoke.natsserver import NatsServer
 from laoke.registry import SERVICES, Service, ServiceEntry, entry
+from laoke.service import nats_options
 from laoke.settings import LaokeSettings
 
 log = logging.getLogger("laoke")
@@ -37,11 +39,31 @@ def _stop_on_signals(stopping: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stopping.set)
 
 
+def nats_credentials(settings: LaokeSettings) -> Credentials:
+    """The embedded server's users (generated into the data dir on first run)."""
+    return Credentials.load_or_create(
+        settings.data_dir / "nats-credentials.json",
+        [s.name for s in SERVICES],
+        list(settings.nats_dealerships),
+    )
+
+
 async def start_embedded_nats(settings: LaokeSettings) -> NatsServer:
-    server = NatsServer(settings.data_dir / "nats", port=settings.nats_port)
+    extra = ""
+    if settings.nats_auth == "on":
+        extra = authorization_config(nats_credentials(settings).passwords)
+    server = NatsServer(settings.data_dir / "nats", port=settings.nats_port, extra_config=extra)
     server.start()
     await server.wait_ready()
     return server
+
+
+def as_nats_user(settings: LaokeSettings, user: str) -> LaokeSettings:
+    """`settings` connecting as `user` of the embedded server (when it asks for users)."""
+    if settings.nats_auth != "on":
+        return settings
+    password = nats_credentials(settings).password(user)
+    return settings.model_copy(update={"nats_user": user, "nats_password": password})
 
 
 async def run(
@@ -56,7 +78,8 @@ async def run(
     stopping = stopping or asyncio.Event()
     _stop_on_signals(stopping)
     nats_server = None
-    if settings.nats_url is None:
+    embedded = settings.nats_url is None
+    if embedded:
         nats_server = await start_embedded_nats(settings)
         settings = settings.model_copy(update={"nats_url": nats_server.url})
     entries = [entry(n) for n in names] if names else list(SERVICES)
@@ -65,14 +88,19 @@ async def run(
     server: uvicorn.Server | None = None
     try:
         for service_entry in entries:
-            service = service_entry.build(settings, clock)
+            own = as_nats_user(settings, service_user(service_entry.name)) if embedded else settings
+            service = service_entry.build(own, clock)
             await service.start()
             running.append((service_entry, service))
         print(f"laoke: NATS at {settings.nats_url} (data in {settings.data_dir})", flush=True)
+        if embedded and settings.nats_auth == "on":
+            where = settings.data_dir / "nats-credentials.json"
+            print(f"laoke: NATS users and passwords in {where} (docs/security.md)", flush=True)
         print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
         keys = KeyStore(settings) if settings.auth == "on" else None
         if demo:
-            await load_demo(settings)
+            dealer = as_nats_user(settings, dealer_user("demo-4s")) if embedded else settings
+            await load_demo(dealer)
             if keys is not None:
                 _, secret = keys.create(["demo-4s"], read=True, write=True, label="demo")
                 print(f"laoke: demo API key (read+write demo-4s): {secret}", flush=True)
@@ -120,7 +148,7 @@ async def load_demo(settings: LaokeSettings) -> None:
 
     from laoke.sim import load_demo as publish_demo
 
-    nc = await nats.connect(settings.nats_url or "")
+    nc = await nats.connect(**nats_options(settings))  # type: ignore[arg-type]
     try:
         count = await publish_demo(nc.jetstream())
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 
 import nats
@@ -26,14 +27,23 @@ catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
 
 
 def nats_options(settings: LaokeSettings) -> dict[str, object]:
-    options: dict[str, object] = {
-        "servers": (settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}").split(","),
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 0.5,
-    }
+    """Options that both `nats.connect` and faststream's `NatsBroker` take."""
+    servers = (settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}").split(",")
+    options: dict[str, object] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
     if settings.nats_user:
-        options |= {"user": settings.nats_user, "password": settings.nats_password}
-    return options
+        # In the URLs (NatsBroker takes no user/password); subscribe only under its own
+        # inbox prefix (laoke/natsauth.py).
+        servers = [with_user(url, settings.nats_user, settings.nats_password) for url in servers]
+        options["inbox_prefix"] = f"_INBOX.{settings.nats_user}"
+    return options | {"servers": servers}
+
+
+def with_user(url: str, user: str, password: str | None) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._~-]*", f"{user}{password or ''}"):
+        raise ValueError("NATS user and password must be URL-safe ([A-Za-z0-9._~-])")
+    scheme, _, rest = url.strip().rpartition("://")
+    host = rest.rpartition("@")[2]
+    return f"{scheme or 'nats'}://{user}:{password or ''}@{host}"
 
 
 async def connect(settings: LaokeSettings, name: str) -> tuple[NatsClient, JetStreamContext]:

@@ -26,6 +26,12 @@ class LaokeSettings(BaseSettings):
     nats_port: int = Field(4222, description="Port of the embedded NATS server (0 = any free).")
     nats_user: str | None = None
     nats_password: str | None = None
+    nats_auth: Literal["on", "off"] = Field(
+        "on", description="The embedded NATS server asks for users (laoke/natsauth.py)."
+    )
+    nats_dealerships: list[str] = Field(
+        ["demo-4s"], description="Dealerships given a NATS user by the embedded server."
+    )
     stream_replicas: int = Field(1, ge=1, le=5, description="Replicas of each JetStream stream.")
     retention_dedupe_window_s: float = Field(
         3600.0, description="JetStream dedupe window on RETENTION (crash-retry cover)."
