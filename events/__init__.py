@@ -14,6 +14,7 @@ from events.envelope import (
 )
 from events.errors import REASONS, Rejected
 from events.fields import Channel, CustomerId, DealershipId, EntityId, Money, Vin
+from events.ids import decision_uuid, follow_up_id, survey_id
 from events.inbound import (
     ApologyIssued,
     CallbackAnswer,
@@ -152,7 +153,9 @@ __all__ = [
     "VehicleDelivered",
     "VehiclePurchased",
     "Vin",
+    "decision_uuid",
     "dlq_subject",
+    "follow_up_id",
     "inbound_subject",
     "normalise_phone",
     "parse_dlq_subject",
@@ -161,5 +164,6 @@ __all__ = [
     "parse_recorded",
     "parse_retention_subject",
     "retention_subject",
+    "survey_id",
     "to_json",
 ]

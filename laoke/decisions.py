@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from events import Event
+from events import Event, decision_uuid
 
 E = TypeVar("E", bound=Event)
 
@@ -42,7 +42,7 @@ class Cause:
 def decision_id(cause_id: UUID, name: str) -> UUID:
     """The id of the decision `name` taken because of `cause_id`: the same every time, so a
     retried or replayed decision is recognised as the same one (here and by JetStream)."""
-    return uuid5(cause_id, name)
+    return decision_uuid(cause_id, name)
 
 
 def decision(

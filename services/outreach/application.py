@@ -31,10 +31,12 @@ from events import (
     VehicleDelivered,
     VehiclePurchased,
 )
+from events import follow_up_id as follow_up_id_for
+from events import survey_id as survey_id_for
 from laoke.clock import Clock
 from laoke.consumer import Changes
 from laoke.deadlines import Deadline, deadline_id
-from laoke.decisions import Cause, CauseLike, decision, decision_id
+from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
 from services.outreach.domain import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.planner import PlannedContact, plan, plan_slot, schedule
@@ -43,15 +45,6 @@ from services.outreach.settings import OutreachSettings, Policy
 
 log = logging.getLogger(__name__)
 SERVICE = "outreach"
-
-
-def follow_up_id_for(cause_id: UUID, name: str) -> str:
-    """The follow-up id of the contact `name` caused by `cause_id` (= its FollowUpDue's id)."""
-    return f"fu-{decision_id(cause_id, f'{FollowUpDue.type_name()}:{name}').hex}"
-
-
-def survey_id_for(follow_up_id: str, kind: str) -> str:
-    return f"sv-{kind.lower()}-{follow_up_id.removeprefix('fu-')}"
 
 
 class Outreach:
