@@ -5,6 +5,7 @@ export const STRINGS = {
   zh: {
     "app.title": "老客 · 客户维系看板",
     "app.subtitle": "满意度、投诉、回访、转介绍与客户分类",
+    "app.skip": "跳到看板",
     "lang.switch": "English",
     "lang.switch.label": "Switch to English",
     "form.legend": "查询条件",
@@ -69,7 +70,6 @@ export const STRINGS = {
     "fu.empty": "没有条目",
     "ref.title": "转介绍转化",
     "ref.rate": "转化率",
-    "ref.detail": "{n} 个转介绍中 {d} 个…",
     "ref.verified": "已核实/已奖励",
     "ref.claimed": "已登记",
     "rep.title": "投诉结果与再次购买",
@@ -136,6 +136,7 @@ export const STRINGS = {
   en: {
     "app.title": "laoke · customer retention dashboard",
     "app.subtitle": "Satisfaction, complaints, follow-ups, referrals and customer classes",
+    "app.skip": "Skip to the panels",
     "lang.switch": "中文",
     "lang.switch.label": "切换到中文",
     "form.legend": "What to show",
@@ -200,7 +201,6 @@ export const STRINGS = {
     "fu.empty": "Nothing here",
     "ref.title": "Referral conversion",
     "ref.rate": "Conversion",
-    "ref.detail": "{d} of {n} referrals…",
     "ref.verified": "verified or rewarded",
     "ref.claimed": "claimed",
     "rep.title": "Complaint outcome and repurchase",
