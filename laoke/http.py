@@ -24,10 +24,13 @@ from laoke.registry import Service, ServiceEntry
 def install_json_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else "error"
-        body: dict[str, Any] = {"message": message}
-        if not isinstance(exc.detail, str):
-            body["detail"] = exc.detail
+        detail: Any = exc.detail
+        if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+            body: dict[str, Any] = detail  # already our shape: {"message": ..., ...}
+        elif isinstance(detail, str):
+            body = {"message": detail}
+        else:
+            body = {"message": "error", "detail": detail}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
