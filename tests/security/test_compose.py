@@ -1,0 +1,71 @@
+"""compose.yaml and its NATS config: secrets required, nothing public, health-gated start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from laoke.natsauth import compose_config
+from laoke.natsserver import nats_server_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = [
+    "LAOKE_POSTGRES_PASSWORD",
+    "LAOKE_NATS_ADMIN_PASSWORD",
+    *(
+        f"LAOKE_NATS_{name}_PASSWORD"
+        for name in (
+            "INTAKE",
+            "COMPLAINTS",
+            "OUTREACH",
+            "REFERRALS",
+            "WORKSHOP",
+            "PROJECTIONS",
+            "DEALER_DEMO_4S",
+        )
+    ),
+]
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def test_the_nats_users_of_compose_are_those_of_laoke_natsauth() -> None:
+    assert (ROOT / "docker" / "nats" / "auth.conf").read_text() == compose_config()
+
+
+def test_the_cluster_config_is_valid_for_nats_server() -> None:
+    env = os.environ | dict.fromkeys(SECRETS, "x") | {"NATS_NAME": "nats-1"}
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", "cluster.conf"],
+        cwd=ROOT / "docker" / "nats",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_compose_publishes_only_on_loopback_and_waits_for_healthy_dependencies() -> None:
+    services = compose()["services"]
+    assert {"nats-1", "nats-2", "nats-3", "postgres"} <= set(services)
+    text = (ROOT / "compose.yaml").read_text()
+    for secret in SECRETS:
+        assert f"${{{secret}:?" in text, secret
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+        if name.startswith(("nats", "postgres")):
+            continue
+        depends = service["depends_on"]
+        assert set(depends) == {"nats-1", "nats-2", "nats-3", "postgres"}, name
+        assert all(d["condition"] == "service_healthy" for d in depends.values()), name
+        assert service["environment"]["LAOKE_NATS_USER"] == f"laoke-{name}"
