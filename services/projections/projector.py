@@ -8,6 +8,7 @@ no I/O beyond the transaction), so replaying the stream gives the same tables.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -137,7 +138,7 @@ class Context:
         return (found[0][0], found[0][1]) if found else (None, None)
 
     def set_ref(self, dealership_id: str, ref: str, advisor: str | None, department: str) -> None:
-        self.tx.execute(
+        self.tx.defer(
             "INSERT INTO refs (dealership_id, ref, advisor_id, department) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (dealership_id, ref) DO UPDATE SET advisor_id ="
             " COALESCE(excluded.advisor_id, refs.advisor_id), department = excluded.department",
@@ -145,7 +146,7 @@ class Context:
         )
 
     def identity(self, dealership_id: str, kind: str, value: str, customer_id: str) -> None:
-        self.tx.execute(
+        self.tx.defer(
             "INSERT INTO identities (dealership_id, kind, value, customer_id) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (dealership_id, kind, value) DO UPDATE SET customer_id ="
             " excluded.customer_id",
@@ -209,6 +210,7 @@ def _add(items: list[Any], value: Any) -> None:
         items.append(value)
 
 
+@functools.lru_cache(maxsize=100_000)
 def _phone(raw: str) -> str | None:
     try:
         return normalise_phone(raw)
@@ -254,7 +256,7 @@ def apply(tx: Tx, event: Event, seq: int, settings: ProjectionSettings) -> None:
         customer_id = ctx.canonical(event.survivor_id)
     customer = ctx.customer(customer_id, event.dealership_id, event.occurred_at)
     touch = event.event_type in TOUCHPOINTS
-    tx.execute(
+    tx.defer(
         "INSERT INTO timeline (seq, customer_id, original_customer_id, dealership_id, event_id,"
         " event_type, occurred_at, source, touchpoint, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
         " ?, ?) ON CONFLICT (seq) DO NOTHING",
@@ -340,7 +342,7 @@ def _vehicle(customer: Row, vin: str) -> dict[str, Any]:
 def _purchase(ctx: Context, event: Event, customer: Row, kind: str, amount: float) -> None:
     stats = customer["doc"]["stats"]
     stats["spend_cny"] = money(stats["spend_cny"] + amount)
-    ctx.tx.execute(
+    ctx.tx.defer(
         "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
         (

@@ -162,16 +162,31 @@ class Tx:
         self.cursor = cursor
         self._rows: dict[tuple[str, tuple[Any, ...]], Row | None] = {}
         self._dirty: dict[tuple[str, tuple[Any, ...]], Row] = {}
+        self._deferred: dict[str, list[Sequence[Any]]] = {}
 
     # -- plain SQL -------------------------------------------------------------------------
+    def defer(self, sql: str, params: Sequence[Any]) -> None:
+        """An insert/upsert sent later with its kind in one `executemany` (before any other
+        statement or query of this transaction, so reads still see it)."""
+        self._deferred.setdefault(sql, []).append(params)
+
+    def _send_deferred(self) -> None:
+        if self._deferred:
+            deferred, self._deferred = self._deferred, {}
+            for sql, rows in deferred.items():
+                self.cursor.executemany(self.store.sql(sql), rows)
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._send_deferred()
         self.cursor.execute(self.store.sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._send_deferred()
         if rows:
             self.cursor.executemany(self.store.sql(sql), [tuple(r) for r in rows])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._send_deferred()
         self.cursor.execute(self.store.sql(sql), tuple(params))
         return list(self.cursor.fetchall())
 
@@ -197,6 +212,7 @@ class Tx:
 
     def flush(self) -> None:
         """Write back the changed rows (also before raw SQL that touches those tables)."""
+        self._send_deferred()
         by_table: dict[str, list[Row]] = {}
         for (name, _), row in self._dirty.items():
             by_table.setdefault(name, []).append(row)
