@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError
+from nats.js.errors import NotFoundError
 
 from laoke.clock import Clock
 from laoke.consumer import batch_of
@@ -102,16 +102,27 @@ class IntakeService:
         await self.relay.drain()
 
     async def _ensure_consumer(self, js: JetStreamContext) -> None:
+        """(Re)create the durable consumer at the first message not yet acknowledged.
+
+        Messages delivered but unacked when intake crashed would otherwise come back only
+        after `ack_wait`, behind newer ones, and be recorded out of order. One batch in
+        flight at most (`max_ack_pending`) keeps a lost or naked batch ahead of newer ones.
+        """
+        start = 1
+        with contextlib.suppress(NotFoundError):
+            info = await js.consumer_info(DEALER_IN, DURABLE)
+            start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
+            await js.delete_consumer(DEALER_IN, DURABLE)
         config = ConsumerConfig(
             durable_name=DURABLE,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
             ack_policy=JsAckPolicy.EXPLICIT,
             ack_wait=30,
-            max_ack_pending=20_000,
+            max_ack_pending=self.intake_settings.batch_size,
             filter_subject="dealer.in.>",
         )
-        with contextlib.suppress(BadRequestError):  # exists already with its own settings
-            await js.add_consumer(DEALER_IN, config)
+        await js.add_consumer(DEALER_IN, config)
 
     async def start(self) -> None:
         self.nc, js = await connect(self.settings, f"laoke-{SERVICE}")
