@@ -1,0 +1,138 @@
+"""What a run must show: nothing lost, nothing doubled, the same decisions as a clean run,
+projections equal to a rebuild, and exactly the bad inputs in the DLQ."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fault_inputs import INPUT_HEADER, Input
+from fault_processes import Topology
+from fault_run import Outcome, dlq_inputs
+
+from laoke.settings import LaokeSettings
+
+
+@dataclass(frozen=True)
+class Figures:
+    sent: int
+    good: int
+    resent: int
+    bad: int
+    kills: int
+    recovered: int
+    recorded: int
+    decisions: int
+    lost: int
+    doubled: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"sent={self.sent} (good {self.good}, exact resends {self.resent}, bad {self.bad}) "
+            f"kills={self.kills} recovered={self.recovered} recorded={self.recorded} "
+            f"decisions={self.decisions} lost={self.lost} doubled={self.doubled} "
+            f"in {self.seconds:.0f} s"
+        )
+
+
+CONTACT_DECISIONS = ("FollowUpDue", "FollowUpSkipped")
+
+
+def decision_keys(outcome: Outcome, before: datetime) -> set[tuple[str, str]]:
+    """What a run decided, to compare with a clean run: (event_type, event_id) of every
+    decision dated before `before`, i.e. taken because of an input (a deadline fired by the
+    wall clock would be dated after it; none should fire: see fault_inputs).
+
+    One exception, by design: outreach's contact cap (4 contacts in 30 days) counts the
+    contacts other services decided (workshop, complaints) as they arrive on RETENTION, and
+    their interleaving with intake's records differs from run to run even without faults.
+    So whether a contact is due or skipped is not compared, only that outreach decided on
+    that contact (its follow_up_id): ("contact", follow_up_id)."""
+    keys: set[tuple[str, str]] = set()
+    for r in outcome.decisions():
+        if datetime.fromisoformat(r.occurred_at) >= before:
+            continue
+        if r.event_type in CONTACT_DECISIONS and r.body.get("source") == "outreach":
+            keys.add(("contact", str(r.body["follow_up_id"])))
+        else:
+            keys.add((r.event_type, r.event_id))
+    return keys
+
+
+def check_outcome(
+    outcome: Outcome, inputs: Sequence[Input], clean: Outcome | None, t0: datetime
+) -> Figures:
+    counts = outcome.counts_by_id()
+    doubled = {event_id: n for event_id, n in counts.items() if n > 1}
+    assert not doubled, f"recorded more than once: {list(doubled.items())[:10]}"
+
+    good = {i.event_id for i in inputs if i.kind == "good" and i.event_id is not None}
+    accepted = {r.event_id for r in outcome.inbound()}
+    lost = good - accepted
+    assert not lost, f"{len(lost)} accepted inputs missing from RETENTION: {sorted(lost)[:10]}"
+    assert accepted <= good, f"on RETENTION but never sent: {sorted(accepted - good)[:10]}"
+
+    bad = {i.index: i.why for i in inputs if i.kind == "bad"}
+    letters = dlq_inputs(outcome.dead_letters)
+    unexpected = [h for h in outcome.dead_letters if INPUT_HEADER not in h]
+    assert not unexpected, f"dead letters that are no bad input: {unexpected[:5]}"
+    assert set(letters) == set(bad), (
+        f"DLQ is not the bad inputs: missing {sorted(set(bad) - set(letters))[:10]}, "
+        f"extra {sorted(set(letters) - set(bad))[:10]}"
+    )
+    assert all(n == 1 for n in letters.values()), f"dead-lettered twice: {letters.most_common(5)}"
+
+    if clean is not None:
+        mine, theirs = decision_keys(outcome, t0), decision_keys(clean, t0)
+        assert mine == theirs, (
+            f"decisions differ from the clean run: only here {sorted(mine - theirs)[:10]}, "
+            f"only in the clean run {sorted(theirs - mine)[:10]}"
+        )
+    return Figures(
+        sent=len(inputs),
+        good=len(good),
+        resent=sum(1 for i in inputs if i.kind == "resend"),
+        bad=len(bad),
+        kills=len(outcome.kills),
+        recovered=outcome.recovered,
+        recorded=len(outcome.retention),
+        decisions=len(outcome.decisions()),
+        lost=len(lost),
+        doubled=len(doubled),
+        seconds=outcome.seconds,
+    )
+
+
+def projections_available() -> bool:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "services" / "projections"
+    return (root / "service.py").exists() and (root / "api.py").exists()
+
+
+async def check_projections(topology: Topology) -> dict[str, int]:
+    """Stop the projections process, rebuild from RETENTION into a fresh store and compare
+    every table with the live one (the store dumps rows sorted, documents key-sorted)."""
+    from services.projections.rebuild import FRESH, rebuild_async
+    from services.projections.store import ReadStore
+
+    topology.processes["projections"].stop()
+    settings = LaokeSettings(
+        data_dir=topology.data_dir, nats_url=topology.urls, stream_replicas=topology.size
+    )
+    counts = await rebuild_async(settings, swap=False, progress=None)
+    live, fresh = ReadStore(settings), ReadStore(settings, name=FRESH, schema=FRESH)
+    try:
+        live_rows: dict[str, Any] = live.dump()
+        fresh_rows: dict[str, Any] = fresh.dump()
+    finally:
+        live.close()
+        fresh.close()
+    differing = [t for t in live_rows if live_rows[t] != fresh_rows.get(t)]
+    assert not differing, f"projections differ from a rebuild in {differing}: " + "; ".join(
+        f"{t}: live {len(live_rows[t])} rows, rebuilt {len(fresh_rows[t])}" for t in differing
+    )
+    return counts

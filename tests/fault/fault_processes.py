@@ -1,0 +1,152 @@
+"""Processes for the fault suite: nats-server(s) and one `laoke serve NAME` per service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from laoke.natsserver import NatsServer, free_port
+from laoke.streams import ensure_streams
+
+REPO = Path(__file__).resolve().parents[2]
+# Consumers of RETENTION first (as laoke.registry orders them), intake last.
+SERVICES = ("projections", "complaints", "outreach", "referrals", "workshop", "intake")
+
+
+@dataclass
+class ServiceProcess:
+    """`python -m laoke serve NAME --no-http` with its own log; kill() is SIGKILL."""
+
+    name: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # the child keeps its own copy
+        log.write(f"--- start {self.starts + 1}\n".encode())
+        log.flush()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "laoke", "serve", self.name, "--no-http"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.starts += 1
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self.alive:
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+@dataclass
+class Topology:
+    """NATS (one server or a cluster on 127.0.0.1) plus every service in its own process."""
+
+    root: Path
+    size: int = 1
+    services: tuple[str, ...] = SERVICES
+    servers: list[NatsServer] = field(default_factory=list)
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        cluster_ports = [free_port() for _ in range(self.size)]
+        for n in range(self.size):
+            server = NatsServer(
+                self.root / f"nats-{n}",
+                name=f"n{n}",
+                sync_interval="always",  # see docs/reliability.md: no OS-level loss in the check
+            )
+            if self.size > 1:
+                server.cluster_name = "laoke-fault"
+                server.cluster_port = cluster_ports[n]
+                server.routes = [p for i, p in enumerate(cluster_ports) if i != n]
+            self.servers.append(server)
+        env = dict(os.environ) | {
+            "LAOKE_NATS_URL": self.urls,
+            "LAOKE_DATA_DIR": str(self.root / "data"),
+            "LAOKE_STREAM_REPLICAS": str(self.size),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for name in self.services:
+            self.processes[name] = ServiceProcess(name, env, self.root / f"{name}.log")
+
+    @property
+    def urls(self) -> str:
+        return ",".join(s.url for s in self.servers)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    async def start_nats(self) -> None:
+        for server in self.servers:
+            server.start()
+        for server in self.servers:
+            await server.wait_ready()
+
+    async def connect(self) -> tuple[NatsClient, JetStreamContext]:
+        nc = await nats.connect(
+            servers=[s.url for s in self.servers],
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+        )
+        return nc, nc.jetstream(timeout=5.0)
+
+    async def ensure_streams(self, js: JetStreamContext, timeout: float = 30.0) -> None:
+        """Create the streams, retrying while a cluster is still electing its leaders."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                await ensure_streams(js, self.size)
+                return
+            except Exception:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
+
+    def start_services(self) -> None:
+        for process in self.processes.values():
+            process.start()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        for server in self.servers:
+            server.stop()
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.processes.items() if not p.alive]
