@@ -202,7 +202,7 @@ function renderComplaints(data) {
 function renderFunnel(data) {
   const derived = data.derived;
   if (!derived) return note($("funnel-table"), t("status.loading"));
-  if (derived.error) return note($("funnel-table"), t("status.error", { message: derived.error }));
+  if (derived.error) return note($("funnel-table"), t("status.error", { message: derived.error() }));
   const f = derived.funnel;
   const widest = Math.max(1, ...f.reached);
   const rows = STEPS.map((step, i) => {
@@ -337,7 +337,7 @@ function renderFollowups(data) {
 function renderClasses(data) {
   const derived = data.derived;
   if (!derived) return note($("cls-table"), t("status.loading"));
-  if (derived.error) return note($("cls-table"), t("status.error", { message: derived.error }));
+  if (derived.error) return note($("cls-table"), t("status.error", { message: derived.error() }));
   const rows = derived.classes.map((row) =>
     el(
       "tr",
@@ -363,6 +363,7 @@ function renderStatic() {
 
 function render() {
   renderStatic();
+  renderStatus();
   const data = state.data;
   if (!data) return;
   for (const panel of [renderSatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, renderFollowups, renderClasses]) {
@@ -376,14 +377,28 @@ function render() {
 
 // ---------- loading ----------
 
-function status(text, kind = "") {
-  $("status").textContent = text;
+// The status line is kept as a string key and values, so a language switch re-words it.
+let shownStatus = null;
+
+function status(key, values = {}, kind = "") {
+  shownStatus = { key, values, kind };
+  renderStatus();
+}
+
+function renderStatus() {
+  if (!shownStatus) return;
+  const { key, values, kind } = shownStatus;
+  const worded = Object.fromEntries(
+    Object.entries(values).map(([name, v]) => [name, typeof v === "function" ? v() : v]),
+  );
+  $("status").textContent = t(key, worded);
   $("status").className = `status ${kind}`;
 }
 
+/** Why a read failed, worded when it is shown (a function: the language may change). */
 function explain(error) {
-  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return t("status.unauthorized");
-  return error.message;
+  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return () => t("status.unauthorized");
+  return () => error.message;
 }
 
 let generation = 0; // a newer query wins over a slower older one
@@ -396,14 +411,14 @@ async function load() {
     key: $("apikey").value.trim(),
   };
   if (!query.dealership || !query.from || !query.to) return;
-  if (query.from > query.to) return status(t("status.badperiod"), "error");
+  if (query.from > query.to) return status("status.badperiod", {}, "error");
   localStorage.setItem(STORE.dealership, query.dealership);
   // the key stays for this tab only, not on disk
   sessionStorage.setItem(STORE.key, query.key);
   const mine = ++generation;
   const api = client(query.key);
   const whole = period(query.from, query.to);
-  status(t("status.loading"));
+  status("status.loading");
   $("panels").setAttribute("aria-busy", "true");
   try {
     const [metrics, monthly, overdue, due] = await Promise.all([
@@ -420,9 +435,10 @@ async function load() {
     if (mine !== generation) return;
     render();
     const failed = state.data.derived.error;
-    status(failed ? t("status.partial", { message: failed }) : t("status.loaded", { when: when(metrics.as_of) }), failed ? "error" : "ok");
+    if (failed) status("status.partial", { message: failed }, "error");
+    else status("status.loaded", { when: () => when(metrics.as_of) }, "ok");
   } catch (error) {
-    if (mine === generation) status(t("status.error", { message: explain(error) }), "error");
+    if (mine === generation) status("status.error", { message: explain(error) }, "error");
   } finally {
     if (mine === generation) $("panels").setAttribute("aria-busy", "false");
   }

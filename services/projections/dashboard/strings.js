@@ -132,6 +132,9 @@ export const STRINGS = {
     "rule.channel": "渠道许可",
     "rule.quiet_hours": "免打扰时段",
     "rule.contact_cap": "联系次数上限",
+    "rule.complaint_pause": "投诉处理中暂停",
+    "rule.quiet_hours:moved": "免打扰时段（已顺延）",
+    "rule.contact_cap:waited": "联系次数上限（已顺延）",
   },
   en: {
     "app.title": "laoke · customer retention dashboard",
@@ -263,6 +266,9 @@ export const STRINGS = {
     "rule.channel": "channel consent",
     "rule.quiet_hours": "quiet hours",
     "rule.contact_cap": "contact cap",
+    "rule.complaint_pause": "paused for an open complaint",
+    "rule.quiet_hours:moved": "quiet hours (moved)",
+    "rule.contact_cap:waited": "contact cap (waited)",
   },
 };
 

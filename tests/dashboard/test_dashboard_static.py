@@ -1,0 +1,74 @@
+"""The dashboard's files as served: no browser needed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.projections.dashboard import STATIC_DIR, build_dashboard_router
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    app.include_router(build_dashboard_router())
+    return TestClient(app)
+
+
+def language_keys(language: str) -> set[str]:
+    text = (STATIC_DIR / "strings.js").read_text(encoding="utf-8")
+    block = re.search(rf"\n  {language}: \{{(.*?)\n  \}}", text, re.S)
+    assert block is not None, language
+    return set(re.findall(r'^\s+"([a-z0-9_.]+)":', block.group(1), re.M))
+
+
+def test_root_serves_the_page_with_a_strict_content_security_policy(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert 'type="module"' in response.text
+
+
+def test_every_file_the_page_loads_is_served_with_its_type(client: TestClient) -> None:
+    page = client.get("/").text
+    loaded = re.findall(r'(?:src|href)="dashboard/static/([^"]+)"', page)
+    assert {"app.js", "style.css", "vendor/chart.umd.min.js"} <= set(loaded)
+    modules = {"api.js", "derive.js", "period.js", "strings.js"}
+    for name in [*loaded, *modules]:
+        response = client.get(f"/dashboard/static/{name}")
+        assert response.status_code == 200, name
+        expected = "text/css" if name.endswith(".css") else "text/javascript"
+        assert response.headers["content-type"].startswith(expected), name
+
+
+def test_imports_between_modules_name_files_that_exist() -> None:
+    for module in STATIC_DIR.glob("*.js"):
+        for target in re.findall(r'from "\./([^"]+)"', module.read_text(encoding="utf-8")):
+            assert (STATIC_DIR / target).is_file(), f"{module.name} imports {target}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../dashboard.py", "..%2Fdashboard.py", "../../../laoke/settings.py", "nope.js", "vendor"],
+)
+def test_nothing_outside_the_folder_or_missing_is_served(client: TestClient, path: str) -> None:
+    assert client.get(f"/dashboard/static/{path}").status_code == 404
+
+
+def test_chart_library_is_vendored_with_its_licence() -> None:
+    assert "Chart.js v4" in (STATIC_DIR / "vendor" / "chart.umd.min.js").read_text()[:200]
+    assert "MIT" in (STATIC_DIR / "vendor" / "chart.js.LICENSE.md").read_text()
+
+
+def test_both_languages_have_every_label() -> None:
+    zh, en = language_keys("zh"), language_keys("en")
+    assert zh == en, {"only zh": zh - en, "only en": en - zh}
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n="([^"]+)"', page))
+    script = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    used |= set(re.findall(r'\bt\("([a-z0-9_.]+)"', script))
+    assert used <= en, used - en
