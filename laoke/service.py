@@ -14,7 +14,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from laoke.clock import Clock
-from laoke.compat import catch_builtin_fetch_timeouts
+from laoke.compat import catch_builtin_fetch_timeouts, tolerate_undecodable_bodies
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
@@ -24,6 +24,7 @@ from laoke.streams import RETENTION, ensure_streams
 
 log = logging.getLogger(__name__)
 catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
+tolerate_undecodable_bodies()
 
 
 def nats_options(settings: LaokeSettings) -> dict[str, object]:
