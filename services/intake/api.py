@@ -41,6 +41,15 @@ def _public(index: int, verdict: Verdict) -> EventResultPublic:
     )
 
 
+def _json_bytes(item: Any) -> bytes:
+    try:
+        return json.dumps(item, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800" in the request) cannot be UTF-8: keep it escaped, as
+        # it was sent, so that the parser refuses it (bad_json) instead of a 500 here.
+        return json.dumps(item).encode()
+
+
 def build_router(service: IntakeService) -> APIRouter:
     router = APIRouter(tags=["intake"])
 
@@ -66,7 +75,7 @@ def build_router(service: IntakeService) -> APIRouter:
         request_id = uuid4()
         batch = [
             Inbound(
-                json.dumps(item, ensure_ascii=False).encode(),
+                _json_bytes(item),
                 None,
                 {"Laoke-Via": "http"},
                 f"http:{request_id}:{index}",
