@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events import Channel
 from events.inbound import Role
+from laoke.policy import DealershipOverrides
 
 
 class Policy(BaseModel):
@@ -47,25 +48,13 @@ class Policy(BaseModel):
         return limits[role]
 
 
-POLICY_FIELDS = frozenset(Policy.model_fields)
-
-
-class ComplaintSettings(Policy, BaseSettings):
+class ComplaintSettings(Policy, DealershipOverrides, BaseSettings):
     """`LAOKE_COMPLAINTS_*` environment variables; `dealerships` overrides per dealership id,
     e.g. `LAOKE_COMPLAINTS_DEALERSHIPS='{"bj-4s": {"sla": "PT24H"}}'`."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_COMPLAINTS_", extra="ignore", frozen=True)
-
-    dealerships: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-dealership overrides of any policy field."
-    )
-
-    @model_validator(mode="after")
-    def _overrides_are_valid(self) -> ComplaintSettings:
-        for dealership_id in self.dealerships:  # fail at start-up, not on the first event
-            self.policy(dealership_id)
-        return self
+    policy_class = Policy
 
     def policy(self, dealership_id: str) -> Policy:
-        base = self.model_dump(include=set(POLICY_FIELDS))
-        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
+        policy: Policy = self.resolved_policy(dealership_id)
+        return policy

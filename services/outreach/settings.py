@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from laoke.policy import DealershipOverrides
 
 
 class Policy(BaseModel):
@@ -47,24 +48,12 @@ class Policy(BaseModel):
     retry_after_days: int = Field(1, ge=1)
 
 
-POLICY_FIELDS = frozenset(Policy.model_fields)
-
-
-class OutreachSettings(Policy, BaseSettings):
+class OutreachSettings(Policy, DealershipOverrides, BaseSettings):
     """`LAOKE_OUTREACH_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_OUTREACH_", extra="ignore", frozen=True)
-
-    dealerships: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-dealership overrides of any policy field."
-    )
-
-    @model_validator(mode="after")
-    def _overrides_are_valid(self) -> OutreachSettings:
-        for dealership_id in self.dealerships:
-            self.policy(dealership_id)  # a bad override fails at start-up, not mid-stream
-        return self
+    policy_class = Policy
 
     def policy(self, dealership_id: str) -> Policy:
-        base = self.model_dump(include=set(POLICY_FIELDS))
-        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
+        policy: Policy = self.resolved_policy(dealership_id)
+        return policy

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events import Channel
 from events.recorded import RewardKind
+from laoke.policy import DealershipOverrides
 
 
 class Policy(BaseModel):
@@ -35,18 +35,12 @@ class Policy(BaseModel):
         return timedelta(hours=self.callback_delay_hours)
 
 
-POLICY_FIELDS = frozenset(Policy.model_fields)
-
-
-class ReferralSettings(Policy, BaseSettings):
+class ReferralSettings(Policy, DealershipOverrides, BaseSettings):
     """`LAOKE_REFERRALS_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_REFERRALS_", extra="ignore", frozen=True)
-
-    dealerships: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-dealership overrides of any policy field."
-    )
+    policy_class = Policy
 
     def policy(self, dealership_id: str) -> Policy:
-        base = self.model_dump(include=set(POLICY_FIELDS))
-        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
+        policy: Policy = self.resolved_policy(dealership_id)
+        return policy

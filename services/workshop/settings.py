@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.fields import Channel
 from events.inbound import ArrivalKind
+from laoke.policy import DealershipOverrides
 
 ARRIVAL_KINDS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
 # DOMAIN.md "Service reception" (004): rework, emergencies, appointments, customers waiting
@@ -48,24 +49,12 @@ class Policy(BaseModel):
         return self.priority.index(kind)
 
 
-POLICY_FIELDS = frozenset(Policy.model_fields)
-
-
-class WorkshopSettings(Policy, BaseSettings):
+class WorkshopSettings(Policy, DealershipOverrides, BaseSettings):
     """`LAOKE_WORKSHOP_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_WORKSHOP_", extra="ignore", frozen=True)
-
-    dealerships: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-dealership overrides of any policy field."
-    )
-
-    @model_validator(mode="after")
-    def _overrides_valid(self) -> WorkshopSettings:
-        for dealership_id in self.dealerships:
-            self.policy(dealership_id)  # a bad override fails at start-up, not mid-stream
-        return self
+    policy_class = Policy
 
     def policy(self, dealership_id: str) -> Policy:
-        base = self.model_dump(include=set(POLICY_FIELDS))
-        return Policy.model_validate(base | self.dealerships.get(dealership_id, {}))
+        policy: Policy = self.resolved_policy(dealership_id)
+        return policy
