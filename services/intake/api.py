@@ -44,6 +44,9 @@ def _public(index: int, verdict: Verdict) -> EventResultPublic:
 def _json_bytes(item: Any) -> bytes:
     try:
         return json.dumps(item, ensure_ascii=False).encode()
+    except RecursionError:
+        # FastAPI's parser got through it, re-encoding it here (deeper in the stack) did not.
+        raise HTTPException(422, "an event is nested too deeply to be an event") from None
     except UnicodeEncodeError:
         # A lone surrogate ("\ud800" in the request) cannot be UTF-8: keep it escaped, as
         # it was sent, so that the parser refuses it (bad_json) instead of a 500 here.
