@@ -9,7 +9,7 @@ example must end in the DLQ; `test_fuzz_gate.py` checks that property on the par
 
 Left out on purpose, because the contract code accepts them today (see docs/reliability.md):
 money as a numeric string (`"price_cny": "289900"`) and a timestamp given as a string of
-Unix seconds (`"occurred_at": "1737367200"`).
+Unix seconds (`"occurred_at": "1737367200"` or `"1737367200.5"`).
 """
 
 from __future__ import annotations
@@ -193,7 +193,6 @@ BAD_TIMES = [
     "2026-13-01T10:00:00Z",
     "20260120T100000Z",
     "2026-01-20T10:00:00 Asia/Shanghai",
-    "1737367200.5",
     "NaN",
     "2026-01-20T10:00:00+08:00; DROP TABLE events",
 ]
