@@ -40,8 +40,11 @@ from events import (
     SurveyAnswered,
     VehicleDelivered,
     VehiclePurchased,
+    follow_up_id,
+    survey_id,
     to_json,
 )
+from events.ids import SURVEY_CONTACTS
 from laoke.sim import texts
 from laoke.sim.config import SimConfig, window
 from laoke.sim.people import Identity, People, phone_variant
@@ -56,6 +59,14 @@ MINUTE = timedelta(minutes=1)
 ADVISORS = tuple(f"adv-{n:02d}" for n in range(1, 9))
 ROLE_LIMITS = (("advisor", 2_000), ("manager", 20_000), ("general_manager", None))
 ROLE_STAFF = {"advisor": None, "manager": "mgr-01", "general_manager": "gm-01"}
+# Outreach's survey policy (docs/outreach.md): the invitation goes out a day after its
+# cause, out of quiet hours (21:00-09:00); NPS rides along when not asked for 180 days.
+# Invitations may wait up to 14 days for room under the contact cap, hence the margin: the
+# simulator answers NPS only where the cadence rule surely put the question.
+SURVEY_DELAY = timedelta(days=1)
+NPS_INTERVAL = timedelta(days=180)
+NPS_MARGIN = timedelta(days=16)
+QUIET_END_HOUR, QUIET_START_HOUR = 9, 21
 
 
 def complaint_callback_id(dealership_id: str, complaint_id: str) -> str:
@@ -99,6 +110,28 @@ class Person:
     referral: str | None = None  # "real" or a fake kind
     referrer: Person | None = None
     opt_out: bool = False
+
+
+@dataclass
+class Invitation:
+    """A survey outreach will send because of an event (`cause`, a Story item key)."""
+
+    cause: int
+    cause_at: datetime
+    kind: str  # CSI or SSI
+    about: str
+    answer_at: datetime | None = None  # forced answer (the silent customer's low score)
+    score: int | None = None
+
+    @property
+    def due_at(self) -> datetime:
+        """Outreach's nominal due time: a day after the cause, out of quiet hours."""
+        due = self.cause_at + SURVEY_DELAY
+        if due.hour >= QUIET_START_HOUR:
+            due += DAY
+        if due.hour < QUIET_END_HOUR or due.hour >= QUIET_START_HOUR:
+            due = due.replace(hour=QUIET_END_HOUR, minute=0, second=0)
+        return due
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,11 @@ class Story:
         self.person = person
         self.horizon = horizon
         self.items: list[tuple[datetime, int, type[InboundEvent], str, dict[str, Any]]] = []
+        self.invitations: list[Invitation] = []
+        self.stops_buying: datetime | None = None  # no purchase of any kind after this
+
+    def buys(self, at: datetime) -> bool:
+        return self.stops_buying is None or at <= self.stops_buying
 
     def add(
         self,
@@ -157,21 +195,34 @@ class Story:
         hints: dict[str, Any],
         /,
         **data: Any,
-    ) -> None:
-        """Add an event at `at` (dropped when past the person's horizon: churn, or the end)."""
-        if at < self.horizon:
-            self.items.append((at, len(self.items), model, source, {"customer": hints, **data}))
+    ) -> int | None:
+        """Add an event at `at` (dropped when past the person's horizon: churn, or the end);
+        returns its key, to refer to it (e.g. a survey's cause), or None when dropped."""
+        if at >= self.horizon:
+            return None
+        key = len(self.items)
+        self.items.append((at, key, model, source, {"customer": hints, **data}))
+        return key
 
     def tell(self, seed: int) -> list[InboundEvent]:
         told: list[InboundEvent] = []
         previous: datetime | None = None
-        for k, (at, _, model, source, data) in enumerate(sorted(self.items, key=lambda i: i[:2])):
+        ordered = sorted(self.items, key=lambda i: i[:2])
+        ids = {
+            item[1]: uuid5(NAMESPACE, f"{seed}:{self.dealership_id}:{self.person.index}:{k}")
+            for k, item in enumerate(ordered)
+        }
+        for at, key, model, source, data in ordered:
             if previous is not None and at <= previous:
                 at = previous + timedelta(seconds=1)  # strictly ordered per customer
             previous = at
-            key = f"{seed}:{self.dealership_id}:{self.person.index}:{k}"
+            if "survey_of" in data:  # outreach's survey id, from the cause's event id
+                data = dict(data)
+                cause, contact_kind = data.pop("survey_of")
+                contact = follow_up_id(ids[cause], SURVEY_CONTACTS[contact_kind])
+                data["survey_id"] = survey_id(contact, data["survey_kind"])
             raw = {
-                "event_id": uuid5(NAMESPACE, key),
+                "event_id": ids[key],
                 "occurred_at": at,
                 "dealership_id": self.dealership_id,
                 "source": source,
@@ -359,6 +410,11 @@ class DealershipSim:
             resolved = self._complaint(s, p)
         elif p.group == "silent":
             resolved = self._low_score(s, p)
+        if p.group is not None and not p.repurchase:
+            # Not buying again means taking the business elsewhere: no service, no
+            # accessories after the complaint (silent: the low score) either, so the
+            # repurchase figure is the same whether a metric counts cars or any purchase.
+            s.stops_buying = p.pivot
         if p.repurchase and resolved is not None:
             lo = resolved + 14 * DAY
             bought = _office(rng, _between(rng, lo, self.end - 25 * DAY))
@@ -369,10 +425,14 @@ class DealershipSim:
         for car in p.cars:
             self._services(s, p, car)
         self._small_purchases(s, p)
+        opted_out_at: datetime | None = None
         if p.opt_out:
-            at = _office(rng, _between(rng, max(self.start, p.arrival + DAY), self.end - DAY))
+            lo = max(self.start, p.arrival + DAY)
+            if p.group == "silent" and resolved is not None:
+                lo = max(lo, resolved + DAY)  # the low score that makes them silent counts
+            at = _office(rng, _between(rng, lo, self.end - DAY))
             channels = None if rng.random() < 0.5 else ["sms", "wechat"]
-            s.add(
+            added = s.add(
                 at,
                 ContactPreferenceChanged,
                 "call-center",
@@ -380,6 +440,9 @@ class DealershipSim:
                 opt_out=True,
                 channels=channels,
             )
+            if added is not None and channels is None:  # all channels: no more surveys
+                opted_out_at = at
+        self._answer_surveys(s, p, opted_out_at)
         if p.churn is not None and p.churn != "neglected" and p.horizon is not None:
             self._visit(s, p, p.horizon - HOUR, "phone_out", texts.CHURN_NOTES[p.churn])
 
@@ -419,7 +482,6 @@ class DealershipSim:
         )
 
     def _purchase(self, s: Story, p: Person, car: Car) -> None:
-        rng = self.rng
         if car.test_drive_at is not None:
             self._visit(s, p, car.test_drive_at, "test_drive")
         s.add(
@@ -433,7 +495,7 @@ class DealershipSim:
             price_cny=Decimal(car.price),
             advisor_id=p.advisor,
         )
-        s.add(
+        delivered = s.add(
             car.delivered_at,
             VehicleDelivered,
             "dms",
@@ -441,8 +503,8 @@ class DealershipSim:
             vin=car.vin,
             delivered_at=car.delivered_at,
         )
-        if car.delivered_at >= self.start and rng.random() < self.rates.ssi_response:
-            self._survey(s, p, car.delivered_at + rng.randint(1, 5) * DAY, "SSI", car.vin)
+        if delivered is not None:  # outreach sends an SSI survey (history deliveries too)
+            s.invitations.append(Invitation(delivered, car.delivered_at, "SSI", car.vin))
 
     def _score(self, p: Person, kind: str, at: datetime) -> int:
         rng = self.rng
@@ -464,20 +526,62 @@ class DealershipSim:
         return rng.choice((7, 8, 8, 9, 9, 9, 10, 10))
 
     def _survey(
-        self, s: Story, p: Person, at: datetime, kind: str, about: str, score: int | None = None
+        self,
+        s: Story,
+        p: Person,
+        at: datetime,
+        kind: str,
+        invitation: Invitation,
+        score: int | None = None,
     ) -> None:
-        # Invented ids: real invitations come from outreach (docs/simulator.md).
-        survey_id = f"SV-{p.index:06d}-{len(s.items):03d}"
+        """An answer to outreach's invitation; its survey id is derived from the cause's
+        event id when the story is told (`events.ids`)."""
         s.add(
             at,
             SurveyAnswered,
             "survey",
             self._hints(p, "survey"),
-            survey_id=survey_id,
+            survey_of=(invitation.cause, invitation.kind),
             survey_kind=kind,
             score=self._score(p, kind, at) if score is None else score,
-            about=about,
+            about=invitation.about,
         )
+
+    def _answer_surveys(self, s: Story, p: Person, opted_out_at: datetime | None) -> None:
+        """Answer some of the surveys outreach sends: CSI/SSI by the response rates, and
+        NPS only on invitations that surely carried the question (outreach's cadence: not
+        asked in the last 180 days), judged from the nominal due times with a margin for
+        the contact cap's waiting; where unsure, no NPS answer. Nothing is answered after
+        a full opt-out, and invitations caused after it are never sent."""
+        rng, rates = self.rng, self.rates
+        last_possible: datetime | None = None  # the last invitation that may have asked NPS
+        last_sure: datetime | None = None  # the last one that surely did
+        for invitation in sorted(s.invitations, key=lambda i: (i.cause_at, i.cause)):
+            cause_at, due = invitation.cause_at, invitation.due_at
+            unsure = False
+            if opted_out_at is not None:
+                if cause_at >= opted_out_at + MINUTE:
+                    continue  # skipped: the customer had opted out
+                unsure = cause_at > opted_out_at - MINUTE
+            sure = not unsure and (
+                last_possible is None or due - last_possible >= NPS_INTERVAL + NPS_MARGIN
+            )
+            never = last_sure is not None and due - last_sure < NPS_INTERVAL - NPS_MARGIN
+            if sure:
+                last_sure = due
+            if not never:
+                last_possible = due
+            if cause_at < self.start or unsure:
+                continue  # history (a DMS import): nobody answers it now
+            answered = invitation.answer_at
+            if answered is None and rng.random() < rates.response(invitation.kind):
+                answered = due + rng.randint(1, 36) * HOUR
+            if answered is not None and (opted_out_at is None or answered < opted_out_at):
+                self._survey(s, p, answered, invitation.kind, invitation, invitation.score)
+            if sure and rng.random() < rates.nps_response:
+                at = due + rng.randint(37, 72) * HOUR
+                if opted_out_at is None or at < opted_out_at:
+                    self._survey(s, p, at, "NPS", invitation)
 
     def _referral(self, s: Story, p: Person) -> None:
         rng, car, referrer = self.rng, p.cars[0], p.referrer
@@ -534,7 +638,15 @@ class DealershipSim:
             at += rng.randint(150, 210) * DAY
 
     def _service_visit(self, s: Story, p: Person, car: Car, at: datetime, ro: str) -> None:
+        done = at + self.rng.randint(120, 420) * MINUTE
+        self._service_visit_at(s, p, car, at, done, ro)
+
+    def _service_visit_at(
+        self, s: Story, p: Person, car: Car, at: datetime, done: datetime, ro: str
+    ) -> Invitation | None:
         rng, rates = self.rng, self.rates
+        if not s.buys(done):
+            return None
         hints = (
             {"vin": car.vin} if rng.random() < rates.vin_only_service else self._hints(p, "call")
         )
@@ -547,7 +659,6 @@ class DealershipSim:
             "rework": 5,
         }
         arrival = _pick(rng, kinds)
-        done = at + rng.randint(120, 420) * MINUTE
         s.add(
             at,
             ServiceCheckedIn,
@@ -582,7 +693,7 @@ class DealershipSim:
             if arrival == "rework"
             else _pick(rng, {"maintenance": 70, "repair": 20, "inspection": 10})
         )
-        s.add(
+        completed = s.add(
             done,
             ServiceCompleted,
             "service",
@@ -594,10 +705,11 @@ class DealershipSim:
             service_kind=kind,
             advisor_id=p.advisor,
         )
-        if rng.random() < rates.csi_response:
-            self._survey(s, p, done + rng.randint(20, 60) * HOUR, "CSI", ro)
-        if rng.random() < rates.nps_response:
-            self._survey(s, p, done + rng.randint(61, 90) * HOUR, "NPS", ro)
+        if completed is None:
+            return None
+        invitation = Invitation(completed, done, "CSI", ro)  # outreach sends a CSI survey
+        s.invitations.append(invitation)
+        return invitation
 
     def _small_purchases(self, s: Story, p: Person) -> None:
         rng = self.rng
@@ -605,7 +717,8 @@ class DealershipSim:
         n = 0
         while month < self.end:
             at = _office(rng, month + rng.randint(0, 27) * DAY)
-            if rng.random() < self.rates.small_purchase_per_month and at > p.arrival + DAY:
+            bought = rng.random() < self.rates.small_purchase_per_month
+            if bought and at > p.arrival + DAY and s.buys(at):
                 n += 1
                 items = rng.sample(texts.SMALL_ITEMS, rng.randint(1, 2))
                 s.add(
@@ -620,12 +733,17 @@ class DealershipSim:
             month += 30 * DAY
 
     def _low_score(self, s: Story, p: Person) -> datetime:
-        """Dissatisfied but silent: one CSI (or SSI, just after delivery) score <= 6."""
+        """Dissatisfied but silent: a service visit around the pivot that went badly, and
+        the CSI answer with a score <= 6 (the pivot becomes the answer's time)."""
         assert p.pivot is not None
-        car = p.cars[0]
-        recent = p.pivot - car.delivered_at < 30 * DAY
-        kind, about = ("SSI", car.vin) if recent else ("CSI", car.vin)
-        self._survey(s, p, p.pivot, kind, about, score=self.rng.randint(2, 6))
+        rng, car = self.rng, p.cars[0]
+        at = _office(rng, p.pivot - 3 * DAY)
+        done = at + rng.randint(60, 300) * MINUTE
+        invitation = self._service_visit_at(s, p, car, at, done, f"RO-{p.index:06d}-LOW")
+        assert invitation is not None  # silent customers do not churn: within the horizon
+        invitation.answer_at = invitation.due_at + rng.randint(1, 36) * HOUR
+        invitation.score = rng.randint(2, 6)
+        p.pivot = invitation.answer_at
         return p.pivot
 
     def _complaint(self, s: Story, p: Person) -> datetime:

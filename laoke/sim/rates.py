@@ -91,7 +91,9 @@ class SimRates(BaseModel):
     scope_declined: Probability = Field(0.25)
     ssi_response: Probability = Field(0.6)
     csi_response: Probability = Field(0.5)
-    nps_response: Probability = Field(0.3)
+    nps_response: Probability = Field(
+        0.3, description="Answers to the NPS question, where outreach surely asked it."
+    )
     small_purchase_per_month: Probability = Field(0.05)
     callback_reached: Probability = Field(0.8)
 
@@ -102,6 +104,10 @@ class SimRates(BaseModel):
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"{name} must sum to 1, not {total}")
         return self
+
+    def response(self, kind: str) -> float:
+        """How often a survey of `kind` (CSI, SSI) is answered."""
+        return {"CSI": self.csi_response, "SSI": self.ssi_response}[kind]
 
     def repurchase(self, group: Group) -> float:
         return {
