@@ -12,6 +12,7 @@ events about a few customers costs one upsert per touched row, not one per event
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -141,9 +142,17 @@ TABLES: tuple[str, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def ts(value: datetime) -> str:
-    """A timestamp as stored: UTC, fixed width, so comparing text compares times."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A timestamp as stored: UTC, fixed width, so comparing text compares times.
+
+    (`isoformat` of the UTC time, cut before the offset: the same text as
+    `strftime("%Y-%m-%dT%H:%M:%S.%fZ")` at half the cost; cached because one event's
+    times are formatted several times while it is applied.)"""
+    offset = value.utcoffset()
+    if offset is None or offset:
+        value = value.astimezone(UTC)
+    return f"{value.isoformat(timespec='microseconds')[:26]}Z"
 
 
 def parse_ts(value: str) -> datetime:
