@@ -160,6 +160,7 @@ def _inbound(simulation: Simulation) -> list[Any]:
 
 
 @pytest.mark.fault
+@pytest.mark.timeout(300)
 async def test_a_simulated_year_gives_the_metrics_the_events_say(
     year: dict[str, Any],
 ) -> None:
