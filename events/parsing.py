@@ -7,10 +7,13 @@ the services recorded on RETENTION (trusted: no future-time check); `to_json` wr
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from decimal import Decimal
+from functools import cache
+from typing import Any, NoReturn, get_args
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 from pydantic_core import ErrorDetails
 
 from events.envelope import RECORDED_ONLY_FIELDS, Event, InboundEvent
@@ -118,6 +121,42 @@ def _event_type_of(raw: dict[str, Any]) -> str:
     return event_type
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+@cache
+def _typed_fields(model: type[Event]) -> tuple[frozenset[str], frozenset[str]]:
+    """The model's top-level timestamp and money fields."""
+    times, amounts = set(), set()
+    for name, info in model.model_fields.items():
+        kinds = _types_in(info.annotation)
+        if kinds & {datetime, AwareDatetime}:
+            times.add(name)
+        elif Decimal in kinds:
+            amounts.add(name)
+    return frozenset(times), frozenset(amounts)
+
+
+def _types_in(annotation: Any) -> set[Any]:
+    found = {annotation}
+    for arg in get_args(annotation):
+        found |= _types_in(arg)
+    return found
+
+
+def _check_json_forms(model: type[Event], raw: dict[str, Any]) -> None:
+    """What strict JSON validation still lets through: pydantic reads "1737367200" as a
+    time and "289900" as an amount; the contract asks for RFC 3339 and JSON numbers."""
+    times, amounts = _typed_fields(model)
+    for name in times:
+        value = raw.get(name)
+        if isinstance(value, str) and not _RFC3339.match(value):
+            _reject("bad_timestamp", f"{name}: not an RFC 3339 timestamp with offset", name)
+    for name in amounts:
+        if isinstance(raw.get(name), str):
+            _reject("wrong_type", f"{name}: should be a JSON number, not a string", name)
+
+
 def parse_inbound(
     data: bytes, subject: str | None = None, *, now: datetime | None = None
 ) -> InboundEvent:
@@ -160,6 +199,7 @@ def parse_inbound(
         if name in raw:
             _reject("forbidden_field", f"{name}: set by the services, not by senders", name)
     raw = upcast(raw)
+    _check_json_forms(model, raw)
     context = {"now": now if now is not None else datetime.now(UTC)}
     try:
         event = model.model_validate_json(_dump(raw), strict=True, context=context)

@@ -29,6 +29,7 @@ def test_the_readme_starts_with_the_run_and_test_commands() -> None:
 
 
 @pytest.mark.fault
+@pytest.mark.timeout(600)  # the first `make run` of a clone installs its venv
 def test_make_run_on_a_clean_clone_serves_the_api_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
