@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-quick lint docs bench clean
+.PHONY: run demo test test-sqlite test-quick lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)
 	$(BIN)/laoke run --demo
 
 test: $(STAMP)
+	bash scripts/test
+
+test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 test-quick: $(STAMP)
