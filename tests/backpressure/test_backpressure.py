@@ -16,9 +16,9 @@ from backpressure_support import (
     publish_pipelined,
     recorded_burst,
     sampling,
-    wait_for,
 )
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from laoke.clock import ManualClock
 from laoke.natsserver import NatsServer

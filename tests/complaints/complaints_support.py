@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events import EVENT_TYPES, Event, parse_recorded
 from events.factories import sample_inbound
@@ -38,20 +36,6 @@ def recorded(event_type: str, complaint_id: str = "CP-1", **overrides: Any) -> A
     raw.setdefault("customer_id", CUSTOMER)
     raw["correlation_id"] = raw["causation_id"] = raw["event_id"]
     return EVENT_TYPES[event_type].model_validate(raw, context={"trusted": True})
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[Any]], timeout: float = 10.0, what: str = "condition"
-) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await predicate()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def read_retention(js: JetStreamContext) -> list[Event]:

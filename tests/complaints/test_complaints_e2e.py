@@ -13,10 +13,10 @@ from complaints_support import (
     of_type,
     publish,
     read_retention,
-    wait_for,
     wait_recorded,
 )
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings

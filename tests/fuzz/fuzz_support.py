@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -39,15 +37,3 @@ def collect(strategy: st.SearchStrategy[T], count: int) -> list[T]:
 
     gather()
     return found
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it holds; fail with `what` once `timeout` seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)

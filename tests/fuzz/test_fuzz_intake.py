@@ -19,8 +19,9 @@ from uuid import uuid4
 import httpx
 import pytest
 from fuzz_strategies import STRATEGIES, Hostile
-from fuzz_support import collect, wait_for
+from fuzz_support import collect
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events import REASONS
 from events.factories import sample_inbound

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events import parse_recorded
 from events.factories import sample_inbound
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it holds; fail with `what` when `timeout` passes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def stream_count(js: JetStreamContext, stream: str) -> int:

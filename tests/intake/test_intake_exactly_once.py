@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from intake_support import inbound, publish, read_stream, stream_count, wait_count, wait_for
+from intake_support import inbound, publish, read_stream, stream_count, wait_count
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from laoke.clock import SystemClock
 from laoke.natsserver import NatsServer

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from events import EVENT_TYPES, Event
@@ -28,23 +25,3 @@ def decision_from(event_type: str, /, customer_id: str = CUSTOMER, **overrides: 
     data = sample_recorded(event_type, customer_id=customer_id, **overrides)
     data.setdefault("event_id", str(uuid.uuid4()))
     return EVENT_TYPES[event_type].model_validate(data, context={"trusted": True})
-
-
-async def wait_for(
-    predicate: Callable[[], Any],
-    timeout: float = 10.0,
-    explain: Callable[[], Awaitable[str]] | None = None,
-) -> Any:
-    """Poll `predicate` (sync or async) until it is truthy; fail after `timeout` seconds
-    (with `explain()`'s account of the state, when given)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            told = await explain() if explain is not None else ""
-            raise AssertionError(f"condition not met within {timeout}s {told}")
-        await asyncio.sleep(0.05)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events import FollowUpDue, parse_recorded
 from events.factories import sample_inbound
@@ -17,7 +18,6 @@ from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.intake.service import IntakeService
 from services.outreach.service import OutreachService
-from tests.outreach.helpers import wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 

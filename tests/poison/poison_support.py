@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -84,23 +82,6 @@ async def put(js: JetStreamContext, subject: str, body: bytes, msg_id: str | Non
 
 async def put_event(js: JetStreamContext, event: dict[str, Any]) -> int:
     return await put(js, subject_of(event), json.dumps(event).encode(), event["event_id"])
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool] | bool], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it holds; fail with `what` once `timeout` seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def count(js: JetStreamContext, stream: str) -> int:

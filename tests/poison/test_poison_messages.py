@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from nats.js import JetStreamContext
-from poison_support import PoisonedService, count, put, put_event, recorded, wait_for
+from poison_support import PoisonedService, count, put, put_event, recorded
+from waiting import wait_for
 
 from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings

@@ -43,7 +43,11 @@ def test_make_run_on_a_clean_clone_serves_the_api_and_stops_on_ctrl_c(tmp_path: 
     }
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(
-        ["make", "run"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["make", "run"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:

@@ -3,15 +3,14 @@ nats-server, the read API over ASGI, and helpers to publish and wait (never slee
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events import Event, inbound_subject, retention_subject, to_json
 from events.factories import sample_inbound
@@ -25,23 +24,6 @@ from services.projections.application import CONSUMER
 from services.projections.service import ProjectionsService
 
 DEALERSHIP = "demo-4s"
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0, step: float = 0.02
-) -> None:
-    """Poll `predicate` until it is true; fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(step)
 
 
 class Rig:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from events import Event, parse_recorded
@@ -63,17 +60,3 @@ def callback(referral_id: str, wrong: int, *, at: str, phone: str) -> dict[str, 
         "customer": {"phone": phone},
         "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"callback:{referral_id}:{at}")),
     }
-
-
-async def wait_for(probe: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll `probe` (sync or async) until it returns something truthy, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or probe}")
-        await asyncio.sleep(0.02)  # a poll interval, not a wait for a result

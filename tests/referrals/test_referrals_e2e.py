@@ -20,8 +20,8 @@ from referral_helpers import (
     D,
     callback,
     claim,
-    wait_for,
 )
+from waiting import wait_for
 
 from events import (
     CustomerRegistered,

@@ -3,17 +3,17 @@ every service in its own `laoke serve` process under its own NATS user, API keys
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import nats
 import pytest
+from waiting import wait_for
 
 from events.factories import sample_inbound
 from laoke.auth import KeyStore
@@ -51,16 +51,6 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[NatsServer], Credentials]]:
         server.stop()
 
 
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)
-
-
 async def test_the_compose_topology_runs_as_processes(
     tmp_path: Path,
     cluster: tuple[list[NatsServer], Credentials],
@@ -79,7 +69,7 @@ async def test_the_compose_topology_runs_as_processes(
         except Exception:
             return False
 
-    await wait_for(cluster_ready, what="JetStream cluster elected a leader")
+    await wait_for(cluster_ready, 60, what="JetStream cluster elected a leader")
     # Created once up front (as an ops step would): six services creating R3 streams at the
     # same moment can outlast a JetStream API timeout.
     await ensure_streams(admin.jetstream(), replicas=3)
@@ -128,7 +118,7 @@ async def test_the_compose_topology_runs_as_processes(
                         return False
                 return True
 
-            await wait_for(healthy, what="every service healthy")
+            await wait_for(healthy, 60, what="every service healthy")
             headers = {"Authorization": f"Bearer {key}"}
             filed = sample_inbound("ComplaintFiled", dealership_id=DEALER)
             posted = await http.post(
@@ -142,7 +132,7 @@ async def test_the_compose_topology_runs_as_processes(
             async def projected() -> bool:
                 return (await http.get(read, headers=headers)).status_code == 200
 
-            await wait_for(projected, what="the customer on the read API")
+            await wait_for(projected, 60, what="the customer on the read API")
             info = await admin.jetstream().stream_info("RETENTION")
             assert info.config.num_replicas == 3
             assert info.cluster is not None and len(info.cluster.replicas or []) == 2

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from events.factories import sample_inbound
 from laoke.auth import KeyStore
@@ -21,15 +21,6 @@ from laoke.registry import Service, entry
 from laoke.settings import LaokeSettings
 
 A, B = "dealer-a", "dealer-b"
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -5,13 +5,13 @@ nothing dead-lettered."""
 from __future__ import annotations
 
 from nats.js import JetStreamContext
+from waiting import wait_for
 
 from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings
 from laoke.sim import DEMO_DEALERSHIP, SimConfig, load_demo, publish, simulate
 from laoke.streams import RETENTION, RETENTION_DLQ
 from services.intake.service import IntakeService
-from tests.sim.sim_helpers import wait_for
 
 
 async def _messages(js: JetStreamContext, stream: str, subjects: str | None = None) -> int:

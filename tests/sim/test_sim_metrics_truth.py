@@ -24,6 +24,7 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
+from waiting import wait_for
 
 from events import (
     ApologyIssued,
@@ -52,7 +53,6 @@ from services.projections.api import build_app
 from services.projections.application import CONSUMER
 from services.projections.service import ProjectionsService
 from services.referrals.service import ReferralsService
-from tests.sim.sim_helpers import wait_for
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)  # the window: 2025-11-01 .. 2026-11-01
 DEALERSHIP = "sim-01"

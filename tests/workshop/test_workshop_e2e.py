@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from nats.js import JetStreamContext
-from workshop_helpers import DEALERSHIP, wait_for
+from waiting import wait_for
+from workshop_helpers import DEALERSHIP
 
 from events import inbound_subject
 from events.factories import sample_inbound

@@ -3,9 +3,7 @@ a fixed time."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -32,20 +30,3 @@ def recorded(model: type[E], /, **overrides: Any) -> E:
     data.setdefault("customer_id", CUSTOMER)
     data["correlation_id"] = data["causation_id"] = data["event_id"]
     return model.model_validate(data, context={"trusted": True})
-
-
-async def wait_for(
-    predicate: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0, step: float = 0.02
-) -> None:
-    """Poll `predicate` until it is true; fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(step)
