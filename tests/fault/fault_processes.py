@@ -80,6 +80,7 @@ class Topology:
     services: tuple[str, ...] = SERVICES
     servers: list[NatsServer] = field(default_factory=list)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    supervised: int = 0
 
     def __post_init__(self) -> None:
         cluster_ports = [free_port() for _ in range(self.size)]
@@ -147,6 +148,13 @@ class Topology:
             process.stop()
         for server in self.servers:
             server.stop()
+
+    def supervise(self) -> None:
+        """Restart a service that exited by itself, as compose's `restart: unless-stopped`
+        does (a service exits when NATS cannot answer at start, e.g. during an election)."""
+        for name in self.dead():
+            self.processes[name].start()
+            self.supervised += 1
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if not p.alive]

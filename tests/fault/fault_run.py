@@ -62,6 +62,7 @@ class Outcome:
     dead_letters: list[dict[str, str]] = field(default_factory=list)
     kills: list[Kill] = field(default_factory=list)
     recovered: int = 0  # killed targets running again once all settled
+    supervisor_restarts: int = 0  # services that exited by themselves and were restarted
     seconds: float = 0.0
 
     def counts_by_id(self) -> Counter[str]:
@@ -152,6 +153,7 @@ async def settle(
     last: tuple[int, int, int] | None = None
     since = loop.time()
     while True:
+        topology.supervise()
         state = await quiet(js, topology)
         if state is None or state[2] > 0 or state != last:
             last, since = state, loop.time()
@@ -186,6 +188,7 @@ async def run_scenario(
         await settle(js, topology, timeout=max(10.0, timeout - (time.monotonic() - started)))
         assert not topology.dead(), f"services died: {topology.dead()}"
         outcome.recovered = sum(1 for kill in kills if alive(topology, kill.target))
+        outcome.supervisor_restarts = topology.supervised
         on_retention = await retrying(lambda: read_all(js, RETENTION, "retention.>"))
         outcome.retention = [recorded(m) for m in on_retention]
         in_dlq = await retrying(lambda: read_all(js, RETENTION_DLQ, "dlq.>"))

@@ -14,7 +14,7 @@ from fault_inputs import Input
 from fault_processes import Topology
 from fault_run import Outcome, kill_plan, run_scenario
 
-pytestmark = [pytest.mark.fault, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 
 async def test_kills_of_every_process_lose_and_double_nothing(
