@@ -9,16 +9,18 @@ propagate so the batch is not acked and comes back.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from events import EVENT_TYPES, Event, Rejected, parse_recorded
-from services.projections.projector import apply
+from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore, Tx
 
@@ -72,6 +74,21 @@ def read_event(data: bytes) -> Event:
     return parse_recorded(data)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is applied. A batch allocates thousands
+    of objects (events, rows, documents) that reference counting frees, and with a big heap
+    each automatic collection walks it all: a fifth of the apply time. Cycles made meanwhile
+    are collected by the next automatic collection after the batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Projections:
     def __init__(
         self, store: ReadStore, settings: ProjectionSettings, consumer: str = CONSUMER
@@ -84,20 +101,27 @@ class Projections:
         """Apply what is new in `messages` (in stream order); returns the failures."""
         if not messages:
             return []
+        with gc_paused():
+            return self._apply_batch(messages)
+
+    def _apply_batch(self, messages: Sequence[Message]) -> list[Failure]:
         failures: list[Failure] = []
         try:
             with self.store.transaction() as tx:
                 position = tx.position(self.consumer)
-                last = position
+                fresh: list[Message] = []
                 for message in messages:
-                    if message.seq <= last:
-                        continue  # a redelivery: applied before
-                    failure = self._one(tx, message, isolate=False)
-                    if failure is not None:
-                        failures.append(failure)
-                    last = message.seq
-                if last > position:
-                    tx.set_position(self.consumer, last)
+                    if message.seq > (fresh[-1].seq if fresh else position):
+                        fresh.append(message)  # the rest are redeliveries: applied before
+                read = [self._read(tx, message) for message in fresh]
+                prefetch(tx, [event for event in read if not isinstance(event, Failure)])
+                for message, event in zip(fresh, read, strict=True):
+                    if isinstance(event, Failure):
+                        failures.append(event)
+                    else:
+                        apply(tx, event, message.seq, self.settings)
+                if fresh:
+                    tx.set_position(self.consumer, fresh[-1].seq)
             return failures
         except TRANSIENT:
             raise
@@ -128,14 +152,19 @@ class Projections:
         return failures
 
     def _one(self, tx: Tx, message: Message, *, isolate: bool) -> Failure | None:
+        event = self._read(tx, message)
+        if isinstance(event, Failure):
+            return event
+        apply(tx, event, message.seq, self.settings)
+        return None
+
+    def _read(self, tx: Tx, message: Message) -> Event | Failure:
         try:
-            event = read_event(message.data)
+            return read_event(message.data)
         except Rejected as rejected:
             failure = Failure(message, rejected.reason, str(rejected))
             self._record_failure(tx, failure, None)
             return failure
-        apply(tx, event, message.seq, self.settings)
-        return None
 
     @staticmethod
     def _record_failure(tx: Tx, failure: Failure, event_id: str | None) -> None:

@@ -134,11 +134,16 @@ class Context:
         """The advisor and department behind a repair order id or a VIN."""
         if not ref:
             return None, None
-        found = self.tx.query(
-            "SELECT advisor_id, department FROM refs WHERE dealership_id = ? AND ref = ?",
-            (dealership_id, ref),
+        refs: dict[tuple[str, str], tuple[str | None, str | None]] = self.tx.memo.setdefault(
+            "refs", {}
         )
-        return (found[0][0], found[0][1]) if found else (None, None)
+        if (dealership_id, ref) not in refs:
+            found = self.tx.query(
+                "SELECT advisor_id, department FROM refs WHERE dealership_id = ? AND ref = ?",
+                (dealership_id, ref),
+            )
+            refs[(dealership_id, ref)] = (found[0][0], found[0][1]) if found else (None, None)
+        return refs[(dealership_id, ref)]
 
     def set_ref(self, dealership_id: str, ref: str, advisor: str | None, department: str) -> None:
         self.tx.defer(
@@ -147,6 +152,14 @@ class Context:
             " COALESCE(excluded.advisor_id, refs.advisor_id), department = excluded.department",
             (dealership_id, ref, advisor, department),
         )
+        # The same upsert on the cached value; without an advisor and without a cached one
+        # the stored advisor is unknown here, so the next lookup asks the table.
+        refs = self.tx.memo.setdefault("refs", {})
+        key = (dealership_id, ref)
+        if advisor is not None:
+            refs[key] = (advisor, department)
+        elif key in refs:
+            refs[key] = (refs[key][0], department)
 
     def identity(self, dealership_id: str, kind: str, value: str, customer_id: str) -> None:
         self.tx.defer(
@@ -160,7 +173,7 @@ class Context:
         self, event: Event, customer: Row, kind: str, advisor: str | None, dept: str
     ) -> None:
         """A sign of dissatisfaction (low score, risk flag) for the 'never complained' metric."""
-        self.tx.execute(
+        self.tx.defer(
             "INSERT INTO signals (event_id, dealership_id, customer_id, kind, at, advisor_id,"
             " department) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
             (
@@ -269,6 +282,38 @@ def summary_of(event: Event) -> str:
 
 
 # -- entry point -------------------------------------------------------------------------------
+
+
+def prefetch(tx: Tx, events: list[Event]) -> None:
+    """Read every row a batch of events will touch in a few queries, before applying it
+    (one `IN (…)` per table instead of a lookup per event); merge pointers are followed."""
+    customers: list[tuple[str]] = []
+    by_table: dict[str, list[tuple[str, str]]] = {"complaint_id": [], "follow_up_id": []}
+    by_table["referral_id"] = []
+    for event in events:
+        if event.customer_id is not None:
+            customers.append((event.customer_id,))
+        if isinstance(event, CustomersMerged):
+            customers += [(event.survivor_id,), *((m,) for m in event.merged_ids)]
+        elif isinstance(event, RewardGranted):
+            customers.append((event.referrer_customer_id,))
+        for name, keys in by_table.items():
+            value = getattr(event, name, None)
+            if isinstance(value, str):
+                keys.append((event.dealership_id, value))
+    for table, name in ((COMPLAINTS, "complaint_id"), (FOLLOWUPS, "follow_up_id")):
+        tx.prefetch(table, by_table[name])
+    tx.prefetch(REFERRALS, by_table["referral_id"])
+    seen: set[tuple[str]] = set()
+    while customers:
+        tx.prefetch(CUSTOMERS, customers)
+        seen.update(customers)
+        rows = (tx.get(CUSTOMERS, *key) for key in customers)
+        customers = [
+            (row["merged_into"],)
+            for row in rows
+            if row is not None and row["merged_into"] and (row["merged_into"],) not in seen
+        ]
 
 
 def apply(tx: Tx, event: Event, seq: int, settings: ProjectionSettings) -> None:
@@ -485,9 +530,17 @@ def on_merged(ctx: Context, event: Any, survivor: Row) -> None:
         _add(doc["merged_ids"], old_id)
         for earlier in old["doc"]["merged_ids"]:
             _add(doc["merged_ids"], earlier)
-    ctx.tx.forget()  # row caches are written; the raw updates below move the rest
     if not merged:
         return
+    # The raw updates below move the stored rows; the same move on the rows this
+    # transaction holds keeps its cache true (and they are written back at commit).
+    for doc_table in (COMPLAINTS, FOLLOWUPS, REFERRALS):
+        for row in ctx.tx.cached(doc_table):
+            if row["customer_id"] in merged:
+                row["customer_id"] = survivor_id
+    for row in ctx.tx.cached(CUSTOMERS):
+        if row["merged_into"] in merged:
+            row["merged_into"] = survivor_id
     marks = ", ".join("?" * len(merged))
     for table in ("timeline", "identities", "complaints", "followups", "referrals", "surveys"):
         ctx.tx.execute(
@@ -855,7 +908,7 @@ def on_survey(ctx: Context, event: Any, customer: Row) -> None:
         department = "sales"
     department = department or "general"
     advisor = advisor or customer["advisor_id"]
-    ctx.tx.execute(
+    ctx.tx.defer(
         "INSERT INTO surveys (event_id, dealership_id, customer_id, survey_id, kind, score,"
         " answered_at, advisor_id, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (event_id) DO NOTHING",

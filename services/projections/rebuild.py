@@ -17,7 +17,7 @@ from typing import TextIO
 from laoke.service import connect
 from laoke.settings import LaokeSettings
 from services.projections.application import Failure, Message, Projections
-from services.projections.reader import last_sequence, read_stream
+from services.projections.reader import last_sequence, read_stream, stream_sequence
 from services.projections.settings import ProjectionSettings
 from services.projections.store import TABLES, ReadStore, drop, swap_in
 
@@ -67,7 +67,7 @@ async def rebuild_async(
         bar = Progress(await last_sequence(js), progress)
         pending: asyncio.Task[list[Failure]] | None = None
         async for messages in read_stream(js, batch=batch):
-            items = [Message(m.metadata.sequence.stream, m.data, m.subject) for m in messages]
+            items = [Message(stream_sequence(m), m.data, m.subject) for m in messages]
             if pending is not None:
                 failures += len(await pending)
             pending = asyncio.create_task(asyncio.to_thread(projections.apply_batch, items))

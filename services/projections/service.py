@@ -30,6 +30,7 @@ from laoke.service import connect, nats_options
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.reader import stream_sequence
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
@@ -72,7 +73,7 @@ class ProjectionsService:
 
     async def handle_messages(self, messages: Sequence[Msg]) -> None:
         started = time.perf_counter()
-        batch = [Message(m.metadata.sequence.stream, m.data, m.subject) for m in messages]
+        batch = [Message(stream_sequence(m), m.data, m.subject) for m in messages]
         failures = await asyncio.to_thread(self.projections.apply_batch, batch)
         if failures and self.js is not None:
             await send_dead_letters(self.js, [self._letter(f) for f in failures])

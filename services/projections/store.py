@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from laoke.settings import LaokeSettings
 
 Row = dict[str, Any]
 SQLITE_FILE = "projections"
+PREFETCH_CHUNK = 500  # keys per `IN (…)`: far below any driver's parameter limit
 PG_SCHEMA = "projections"
 
 
@@ -172,6 +173,7 @@ class Tx:
         self._rows: dict[tuple[str, tuple[Any, ...]], Row | None] = {}
         self._dirty: dict[tuple[str, tuple[Any, ...]], Row] = {}
         self._deferred: dict[str, list[Sequence[Any]]] = {}
+        self.memo: dict[Any, Any] = {}  # the handlers' own per-transaction caches
 
     # -- plain SQL -------------------------------------------------------------------------
     def defer(self, sql: str, params: Sequence[Any]) -> None:
@@ -204,15 +206,43 @@ class Tx:
         cache_key = (table.name, key)
         if cache_key in self._rows:
             return self._rows[cache_key]
-        where = " AND ".join(f"{k} = ?" for k in table.keys)
+        self.prefetch(table, [key])
+        return self._rows[cache_key]
+
+    def prefetch(self, table: DocTable, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Read the rows of `keys` not cached yet in a few `IN (…)` queries (absent rows
+        are cached as None). Document tables are never deferred, so this does not send the
+        deferred inserts: they stay batched until the transaction ends."""
+        missing = [k for k in dict.fromkeys(keys) if (table.name, k) not in self._rows]
+        if not missing:
+            return
+        *scope, last = table.keys
+        by_scope: dict[tuple[Any, ...], list[Any]] = {}
+        for key in missing:
+            by_scope.setdefault(key[:-1], []).append(key[-1])
         cols = ", ".join(table.all_columns)
-        found = self.query(f"SELECT {cols} FROM {table.name} WHERE {where}", key)
-        row: Row | None = None
-        if found:
-            row = dict(zip(table.all_columns, found[0], strict=True))
-            row["doc"] = json.loads(row["doc"])
-        self._rows[cache_key] = row
-        return row
+        width = len(table.keys)
+        for prefix, values in by_scope.items():
+            for start in range(0, len(values), PREFETCH_CHUNK):
+                chunk = values[start : start + PREFETCH_CHUNK]
+                where = "".join(f"{c} = ? AND " for c in scope)
+                where += f"{last} IN ({', '.join('?' * len(chunk))})"
+                self.cursor.execute(
+                    self.store.sql(f"SELECT {cols} FROM {table.name} WHERE {where}"),
+                    (*prefix, *chunk),
+                )
+                for found in self.cursor.fetchall():
+                    row = dict(zip(table.all_columns, found, strict=True))
+                    row["doc"] = json.loads(row["doc"])
+                    self._rows[(table.name, tuple(found[:width]))] = row
+        for key in missing:
+            self._rows.setdefault((table.name, key), None)
+
+    def cached(self, table: DocTable) -> Iterator[Row]:
+        """The rows of `table` this transaction holds (to keep them in step with raw SQL)."""
+        for (name, _), row in self._rows.items():
+            if name == table.name and row is not None:
+                yield row
 
     def put(self, table: DocTable, row: Row) -> None:
         key = tuple(row[k] for k in table.keys)
@@ -241,6 +271,7 @@ class Tx:
         """Drop the cache (after raw SQL changed document tables)."""
         self.flush()
         self._rows.clear()
+        self.memo.clear()
 
     # -- positions ---------------------------------------------------------------------------
     def position(self, consumer: str) -> int:
