@@ -52,7 +52,12 @@ async def start_embedded_nats(settings: LaokeSettings) -> NatsServer:
     extra = ""
     if settings.nats_auth == "on":
         extra = authorization_config(nats_credentials(settings).passwords)
-    server = NatsServer(settings.data_dir / "nats", port=settings.nats_port, extra_config=extra)
+    server = NatsServer(
+        settings.data_dir / "nats",
+        port=settings.nats_port,
+        sync_interval=settings.nats_sync_interval,
+        extra_config=extra,
+    )
     server.start()
     await server.wait_ready()
     return server

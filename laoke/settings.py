@@ -24,6 +24,11 @@ class LaokeSettings(BaseSettings):
         "instead of starting an embedded one.",
     )
     nats_port: int = Field(4222, description="Port of the embedded NATS server (0 = any free).")
+    nats_sync_interval: str = Field(
+        "always",
+        description="JetStream fsync of the embedded server: 'always' (no acknowledged write "
+        "lost on power loss, see docs/reliability.md) or an interval such as '1s' or '2m'.",
+    )
     nats_user: str | None = None
     nats_password: str | None = None
     nats_auth: Literal["on", "off"] = Field(
