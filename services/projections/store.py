@@ -157,7 +157,9 @@ def ts(value: datetime) -> str:
 
 
 def parse_ts(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """A stored timestamp back to an aware UTC datetime (`fromisoformat` reads the `Z`
+    since Python 3.11, some fifty times faster than `strptime`)."""
+    return datetime.fromisoformat(value)
 
 
 def dump_doc(doc: dict[str, Any]) -> str:
