@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 import nats
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import AwareDatetime, BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from events import normalise_phone
@@ -51,6 +51,13 @@ OptionalDealership = Annotated[
     str | None,
     Query(pattern=DEALERSHIP_ID_PATTERN, description="Dealership id (narrows the match)."),
 ]
+
+
+def as_json(answer: BaseModel) -> Response:
+    """The answer serialised once by pydantic. Returned as a model, FastAPI would validate
+    it again against `response_model` before serialising it: half the time of a 500-item
+    work list. `response_model` still documents the answer in the OpenAPI."""
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 def bad_param(field: str, message: str) -> HTTPException:
@@ -90,13 +97,13 @@ def build_router(service: ProjectionsService) -> APIRouter:
     settings = service.projection_settings
 
     @router.get("/customers/{customer_id}", response_model=CustomerPublic, tags=["customers"])
-    def get_customer(customer_id: str) -> CustomerPublic:
+    def get_customer(customer_id: str) -> Response:
         """Profile, class (explained), advisor, last touchpoint. A merged id answers with the
         survivor's profile; `merged_into` then names the survivor."""
         found = queries.customer(service.store, customer_id, service.clock.now(), settings)
         if found is None:
             raise not_found(f"no customer {customer_id!r}")
-        return found
+        return as_json(found)
 
     @router.get("/customers", response_model=CustomerListPublic, tags=["customers"])
     def lookup_customers(
@@ -105,7 +112,7 @@ def build_router(service: ProjectionsService) -> APIRouter:
         ] = None,
         vin: Annotated[str | None, Query(pattern=VIN_QUERY_PATTERN, description="A VIN.")] = None,
         dealership_id: OptionalDealership = None,
-    ) -> CustomerListPublic:
+    ) -> Response:
         """The customers holding a phone number or a VIN (one per dealership at most)."""
         if (phone is None) == (vin is None):
             raise bad_param("phone", "give exactly one of phone or vin")
@@ -125,7 +132,7 @@ def build_router(service: ProjectionsService) -> APIRouter:
                 customers.append(found)
         if not customers:
             raise not_found(f"no customer with {kind} {value}")
-        return CustomerListPublic(customers=customers)
+        return as_json(CustomerListPublic(customers=customers))
 
     @router.get(
         "/customers/{customer_id}/timeline", response_model=TimelinePublic, tags=["customers"]
@@ -134,17 +141,15 @@ def build_router(service: ProjectionsService) -> APIRouter:
         customer_id: str,
         offset: Offset = 0,
         limit: PageLimit = 1000,
-    ) -> TimelinePublic:
+    ) -> Response:
         """Every event about the customer (merged ids included), oldest first."""
         found = queries.timeline(service.store, customer_id, offset, min(limit, settings.max_page))
         if found is None:
             raise not_found(f"no customer {customer_id!r}")
-        return found
+        return as_json(found)
 
     @router.get("/complaints/{complaint_id}", response_model=ComplaintPublic, tags=["complaints"])
-    def get_complaint(
-        complaint_id: str, dealership_id: OptionalDealership = None
-    ) -> ComplaintPublic:
+    def get_complaint(complaint_id: str, dealership_id: OptionalDealership = None) -> Response:
         """Current step (1–6), time of each step, remedy, SLA state (by the service clock)."""
         dealership = _dealership_of(
             service, "complaints", "complaint_id", complaint_id, dealership_id
@@ -154,32 +159,34 @@ def build_router(service: ProjectionsService) -> APIRouter:
         )
         if found is None:
             raise not_found(f"no complaint {complaint_id!r}")
-        return found
+        return as_json(found)
 
     @router.get("/followups", response_model=FollowUpListPublic, tags=["outreach"])
     def get_followups(
         dealership_id: Dealership,
         status: FollowUpStatus = "due",
         limit: PageLimit = 500,
-    ) -> FollowUpListPublic:
+    ) -> Response:
         """The outreach work list by due time: `due` (not yet past due), `overdue`, `done`,
         `skipped`; each with its reason and the contact rules that applied."""
         now = service.clock.now()
         items = queries.followups(
             service.store, dealership_id, status, now, min(limit, settings.max_page)
         )
-        return FollowUpListPublic(
-            dealership_id=dealership_id, status=status, as_of=now, count=len(items), items=items
+        return as_json(
+            FollowUpListPublic(
+                dealership_id=dealership_id, status=status, as_of=now, count=len(items), items=items
+            )
         )
 
     @router.get("/referrals/{referral_id}", response_model=ReferralPublic, tags=["referrals"])
-    def get_referral(referral_id: str, dealership_id: OptionalDealership = None) -> ReferralPublic:
+    def get_referral(referral_id: str, dealership_id: OptionalDealership = None) -> Response:
         """Claim, checks, verdict, reward."""
         dealership = _dealership_of(service, "referrals", "referral_id", referral_id, dealership_id)
         found = queries.referral(service.store, dealership, referral_id)
         if found is None:
             raise not_found(f"no referral {referral_id!r}")
-        return found
+        return as_json(found)
 
     @router.get("/metrics/satisfaction", response_model=SatisfactionPublic, tags=["metrics"])
     def get_satisfaction(
@@ -191,7 +198,7 @@ def build_router(service: ProjectionsService) -> APIRouter:
             AwareDatetime | None, Query(alias="to", description="Period end (exclusive).")
         ] = None,
         group_by: Literal["advisor", "department", "none"] = "none",
-    ) -> SatisfactionPublic:
+    ) -> Response:
         """CSI, SSI, NPS, complaints by category, time to apology and to resolution
         (p50/p90), share resolved within SLA, follow-up completion, referral conversion,
         repurchase by complaint outcome, silent-dissatisfaction estimate (default: last 30
@@ -199,13 +206,15 @@ def build_router(service: ProjectionsService) -> APIRouter:
         now = service.clock.now()
         period_from, period_to = _period(start, end, now)
         facts = load_facts(service.store, dealership_id, period_from, period_to, now)
-        return SatisfactionPublic(
-            dealership_id=dealership_id,
-            period_from=period_from,
-            period_to=period_to,
-            group_by=group_by,
-            as_of=now,
-            groups=group_facts(facts, group_by, settings.silent_per_complaint),
+        return as_json(
+            SatisfactionPublic(
+                dealership_id=dealership_id,
+                period_from=period_from,
+                period_to=period_to,
+                group_by=group_by,
+                as_of=now,
+                groups=group_facts(facts, group_by, settings.silent_per_complaint),
+            )
         )
 
     @router.get(

@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from services.projections.models import (
@@ -37,6 +37,7 @@ class Fact:
     advisor: str | None
     department: str | None
     values: dict[str, Any] = field(default_factory=dict)
+    count: int = 1  # this many alike (survey answers, follow-ups are loaded as counts)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -88,7 +89,7 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
     for fact in facts:
         v = fact.values
         if fact.kind == "survey":
-            surveys[v["kind"]].append(v["score"])
+            surveys[v["kind"]].extend([v["score"]] * fact.count)
         elif fact.kind == "complaint":
             complaints += 1
             categories[v["category"]] += 1
@@ -101,8 +102,8 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
                 sla_ok += 1 if v["within_sla"] else 0
             outcomes[v["outcome"]].append(v["repurchased"])
         elif fact.kind == "followup":
-            due += 1
-            done += 1 if v["done"] else 0
+            due += fact.count
+            done += fact.count if v["done"] else 0
         elif fact.kind == "referral":
             claimed += 1
             converted += 1 if v["converted"] else 0
@@ -161,31 +162,35 @@ def group_facts(
 # -- loading -------------------------------------------------------------------------------------
 
 
-def _repurchased(store: ReadStore, customer_id: str, after: str) -> bool:
-    found = store.query(
-        "SELECT 1 FROM purchases WHERE customer_id = ? AND at > ? LIMIT 1", (customer_id, after)
-    )
-    return bool(found)
+REPURCHASED = (
+    "EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = {customer} AND p.at > {after})"
+)
 
 
 def load_facts(
     store: ReadStore, dealership_id: str, start: datetime, end: datetime, now: datetime
 ) -> list[Fact]:
+    """The period's facts, read on (dealership, time) indexes; survey answers and
+    follow-ups come as counts per group, whole days of follow-ups from `followup_days`."""
     lo, hi, stamp = ts(start), ts(end), ts(now)
     facts: list[Fact] = []
-    for kind, value, advisor, department in store.query(
-        "SELECT kind, score, advisor_id, department FROM surveys WHERE dealership_id = ?"
-        " AND answered_at >= ? AND answered_at < ? AND rejected = 0",
+    for kind, value, advisor, department, count in store.query(
+        "SELECT kind, score, advisor_id, department, COUNT(*) FROM surveys"
+        " WHERE dealership_id = ? AND answered_at >= ? AND answered_at < ? AND rejected = 0"
+        " GROUP BY kind, score, advisor_id, department",
         (dealership_id, lo, hi),
     ):
-        facts.append(Fact("survey", advisor, department, {"kind": kind, "score": int(value)}))
+        facts.append(
+            Fact("survey", advisor, department, {"kind": kind, "score": int(value)}, int(count))
+        )
+    repurchased = REPURCHASED.format(customer="c.customer_id", after="c.filed_at")
     for row in store.query(
-        "SELECT customer_id, category, advisor_id, department, filed_at, apologised_at,"
-        " resolved_at, within_sla, doc FROM complaints WHERE dealership_id = ?"
-        " AND filed_at >= ? AND filed_at < ?",
+        "SELECT c.customer_id, c.category, c.advisor_id, c.department, c.filed_at,"
+        f" c.apologised_at, c.resolved_at, c.within_sla, c.doc, {repurchased}"
+        " FROM complaints c WHERE c.dealership_id = ? AND c.filed_at >= ? AND c.filed_at < ?",
         (dealership_id, lo, hi),
     ):
-        customer_id, category, advisor, department, filed, apologised, resolved, within = row[:8]
+        _, category, advisor, department, filed, apologised, resolved, within = row[:8]
         doc = json.loads(row[8])
         filed_at = parse_ts(filed)
         hours_apology = (
@@ -212,16 +217,12 @@ def load_facts(
                     "sla_settled": settled,
                     "within_sla": bool(within) if resolved else False,
                     "outcome": outcome,
-                    "repurchased": _repurchased(store, customer_id, filed),
+                    "repurchased": bool(row[9]),
                 },
             )
         )
-    for status, advisor, department in store.query(
-        "SELECT status, advisor_id, department FROM followups WHERE dealership_id = ?"
-        " AND due_at >= ? AND due_at < ? AND status <> 'skipped'",
-        (dealership_id, lo, hi),
-    ):
-        facts.append(Fact("followup", advisor, department, {"done": status == "done"}))
+    for status, advisor, department, count in followup_counts(store, dealership_id, lo, hi):
+        facts.append(Fact("followup", advisor, department, {"done": status == "done"}, int(count)))
     for verdict, advisor in store.query(
         "SELECT verdict, advisor_id FROM referrals WHERE dealership_id = ?"
         " AND claimed_at >= ? AND claimed_at < ?",
@@ -248,3 +249,59 @@ def load_facts(
             )
         )
     return facts
+
+
+def _repurchased(store: ReadStore, customer_id: str, after: str) -> bool:
+    found = store.query(
+        f"SELECT {REPURCHASED.format(customer='?', after='?')}", (customer_id, after)
+    )
+    return bool(found[0][0])
+
+
+def followup_counts(
+    store: ReadStore, dealership_id: str, lo: str, hi: str
+) -> list[tuple[str, str | None, str | None, int]]:
+    """(status, advisor, department, count) of the follow-ups due in [lo, hi), skipped ones
+    left out: whole UTC days summed from `followup_days`, the partial days at either end
+    counted on the (dealership, due time) index."""
+    first = lo[:10] if lo[10:] == DAY_START else _next_day(lo[:10])
+    last = hi[:10]  # the days before this one end at or before `hi`
+    if first >= last:
+        return _counted_rows(store, dealership_id, lo, hi)
+    whole = [
+        (status, advisor or None, department or None, int(n))
+        for status, advisor, department, n in store.query(
+            "SELECT status, advisor_id, department, SUM(n) FROM followup_days"
+            " WHERE dealership_id = ? AND day >= ? AND day < ? AND status <> 'skipped'"
+            " GROUP BY status, advisor_id, department",
+            (dealership_id, first, last),
+        )
+    ]
+    return (
+        _counted_rows(store, dealership_id, lo, first + DAY_START)
+        + whole
+        + _counted_rows(store, dealership_id, last + DAY_START, hi)
+    )
+
+
+DAY_START = "T00:00:00.000000Z"
+
+
+def _next_day(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _counted_rows(
+    store: ReadStore, dealership_id: str, lo: str, hi: str
+) -> list[tuple[str, str | None, str | None, int]]:
+    if lo >= hi:
+        return []
+    return [
+        (status, advisor, department, int(n))
+        for status, advisor, department, n in store.query(
+            "SELECT status, advisor_id, department, COUNT(*) FROM followups"
+            " WHERE dealership_id = ? AND due_at >= ? AND due_at < ? AND status <> 'skipped'"
+            " GROUP BY status, advisor_id, department",
+            (dealership_id, lo, hi),
+        )
+    ]

@@ -8,6 +8,7 @@ transaction with its position, then acked; failures go to `dlq.projections.<reas
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -35,6 +36,16 @@ from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
 log = logging.getLogger(__name__)
+
+
+def freeze_heap() -> None:
+    """Move what start-up allocated (modules, schemas, the app) out of the collector's sight.
+    A 500-item work list makes thousands of short-lived objects, and every few requests
+    that triggers a full collection, which walked this whole heap: 30-50 ms, the p99.
+    Once per process (services started later in the same process add little)."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
 
 
 class ProjectionsService:
@@ -117,6 +128,7 @@ class ProjectionsService:
         self.nc, self.js = await connect(self.settings, f"laoke-{self.name}")
         await self.prepare(self.js)
         await self.broker.start()
+        freeze_heap()
         log.info("projections consuming %s from %s", RETENTION, self.store.position(CONSUMER) + 1)
 
     async def stop(self) -> None:

@@ -99,8 +99,19 @@ SCHEMA: tuple[str, ...] = (
     " NULL, customer_id TEXT NOT NULL, status TEXT NOT NULL, due_at TEXT, done_at TEXT,"
     " reason TEXT, advisor_id TEXT, department TEXT, doc TEXT NOT NULL,"
     " PRIMARY KEY (dealership_id, follow_up_id))",
-    "CREATE INDEX IF NOT EXISTS followups_work ON followups (dealership_id, status, due_at)",
+    # The work list's order (due time, then id) straight from the index: no sort of the
+    # follow-ups sharing a due time, only the page's rows read.
+    "DROP INDEX IF EXISTS followups_work",
+    "CREATE INDEX IF NOT EXISTS followups_worklist ON followups (dealership_id, status, due_at,"
+    " follow_up_id)",
     "CREATE INDEX IF NOT EXISTS followups_customer ON followups (customer_id)",
+    "CREATE INDEX IF NOT EXISTS followups_due ON followups (dealership_id, due_at, status,"
+    " advisor_id, department)",
+    # Follow-ups counted by due day (UTC) and group, kept by `Tx.flush`: a metrics period
+    # sums whole days here and counts only its two partial edge days row by row.
+    "CREATE TABLE IF NOT EXISTS followup_days (dealership_id TEXT NOT NULL, day TEXT NOT NULL,"
+    " advisor_id TEXT NOT NULL, department TEXT NOT NULL, status TEXT NOT NULL, n BIGINT NOT"
+    " NULL, PRIMARY KEY (dealership_id, day, advisor_id, department, status))",
     "CREATE TABLE IF NOT EXISTS referrals (dealership_id TEXT NOT NULL, referral_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, claimed_at TEXT, verdict TEXT, advisor_id TEXT,"
     " doc TEXT NOT NULL, PRIMARY KEY (dealership_id, referral_id))",
@@ -134,6 +145,7 @@ TABLES: tuple[str, ...] = (
     "timeline",
     "complaints",
     "followups",
+    "followup_days",
     "referrals",
     "surveys",
     "purchases",
@@ -162,6 +174,22 @@ def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+FollowUpDay = tuple[str, str, str, str, str]  # dealership, day, advisor, department, status
+
+
+def followup_day(row: Row) -> FollowUpDay | None:
+    """The `followup_days` bucket a follow-up row counts in ('' for no advisor/department)."""
+    if row["due_at"] is None:
+        return None
+    return (
+        row["dealership_id"],
+        row["due_at"][:10],
+        row["advisor_id"] or "",
+        row["department"] or "",
+        row["status"],
+    )
+
+
 def dump_doc(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -176,6 +204,7 @@ class Tx:
         self._dirty: dict[tuple[str, tuple[Any, ...]], Row] = {}
         self._deferred: dict[str, list[Sequence[Any]]] = {}
         self.memo: dict[Any, Any] = {}  # the handlers' own per-transaction caches
+        self._days: dict[tuple[Any, ...], FollowUpDay | None] = {}  # as stored, by key
 
     # -- plain SQL -------------------------------------------------------------------------
     def defer(self, sql: str, params: Sequence[Any]) -> None:
@@ -237,6 +266,8 @@ class Tx:
                     row = dict(zip(table.all_columns, found, strict=True))
                     row["doc"] = json.loads(row["doc"])
                     self._rows[(table.name, tuple(found[:width]))] = row
+                    if table is FOLLOWUPS:
+                        self._days[tuple(found[:width])] = followup_day(row)
         for key in missing:
             self._rows.setdefault((table.name, key), None)
 
@@ -267,12 +298,40 @@ class Tx:
             )
             values = [[*(r.get(c) for c in cols[:-1]), dump_doc(r["doc"])] for r in rows]
             self.executemany(sql, values)
+            if table is FOLLOWUPS:
+                self._count_days(rows)
         self._dirty.clear()
+
+    def _count_days(self, rows: list[Row]) -> None:
+        """Move the written follow-ups between their `followup_days` buckets."""
+        moves: dict[FollowUpDay, int] = {}
+        for row in rows:
+            key = (row["dealership_id"], row["follow_up_id"])
+            before, after = self._days.get(key), followup_day(row)
+            if before != after:
+                if before is not None:
+                    moves[before] = moves.get(before, 0) - 1
+                if after is not None:
+                    moves[after] = moves.get(after, 0) + 1
+                self._days[key] = after
+        moves = {bucket: n for bucket, n in moves.items() if n}
+        self.executemany(
+            "INSERT INTO followup_days (dealership_id, day, advisor_id, department, status, n)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dealership_id, day, advisor_id, department,"
+            " status) DO UPDATE SET n = followup_days.n + excluded.n",
+            [(*bucket, n) for bucket, n in moves.items()],
+        )
+        self.executemany(  # empty buckets go, so a rebuilt table equals a live one
+            "DELETE FROM followup_days WHERE dealership_id = ? AND day = ? AND advisor_id = ?"
+            " AND department = ? AND status = ? AND n = 0",
+            [bucket for bucket, n in moves.items() if n < 0],
+        )
 
     def forget(self) -> None:
         """Drop the cache (after raw SQL changed document tables)."""
         self.flush()
         self._rows.clear()
+        self._days.clear()
         self.memo.clear()
 
     # -- positions ---------------------------------------------------------------------------
@@ -310,6 +369,7 @@ class ReadStore:
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             for statement in SCHEMA:
                 tx.execute(statement)
+            backfill_followup_days(tx)
 
     # -- connections -------------------------------------------------------------------------
     def sql(self, text: str) -> str:
@@ -413,6 +473,20 @@ class ReadStore:
             if self.kind == "sqlite":
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
+
+
+def backfill_followup_days(tx: Tx) -> None:
+    """Fill `followup_days` in a store written before it existed (it is never empty while
+    any follow-up has a due time)."""
+    if tx.query("SELECT 1 FROM followup_days LIMIT 1"):
+        return
+    tx.execute(
+        "INSERT INTO followup_days (dealership_id, day, advisor_id, department, status, n)"
+        " SELECT dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
+        " COALESCE(department, ''), status, COUNT(*) FROM followups WHERE due_at IS NOT NULL"
+        " GROUP BY dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
+        " COALESCE(department, ''), status"
+    )
 
 
 def swap_in(settings: LaokeSettings, fresh: str, *, name: str = SQLITE_FILE) -> None:
