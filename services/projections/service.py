@@ -88,8 +88,8 @@ class ProjectionsService:
         failures = await asyncio.to_thread(self.projections.apply_batch, batch)
         if failures and self.js is not None:
             await send_dead_letters(self.js, [self._letter(f) for f in failures])
-        for message in messages:
-            await message.ack()  # only now: the batch and its position are committed
+        if messages:  # only now: the batch and its position are committed
+            await messages[-1].ack()  # AckAll: acks the whole batch (stream order)
         HANDLED.labels(self.name).inc(len(messages))
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
@@ -117,7 +117,7 @@ class ProjectionsService:
                 durable_name=CONSUMER,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=start,
-                ack_policy=JsAckPolicy.EXPLICIT,
+                ack_policy=JsAckPolicy.ALL,  # one ack per batch, not per message
                 ack_wait=120,
                 max_ack_pending=20_000,
                 filter_subject="retention.>",
