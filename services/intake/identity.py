@@ -11,6 +11,7 @@ two or more customers merge them into the oldest (the survivor keeps every key).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from phonenumbers import PhoneMetadata
 
 from events import Event, normalise_phone
 
@@ -30,10 +32,12 @@ class IdentityError(ValueError):
         self.field_name = field_name
 
 
+@lru_cache(maxsize=200_000)  # asked several times per event; uuid5 hashes each time
 def key_id(dealership_id: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:identity:{dealership_id}:{key}")
 
 
+@lru_cache(maxsize=200_000)
 def customer_aggregate_id(customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:customer:{customer_id}")
 
@@ -81,8 +85,32 @@ VIN_FIELDS = ("vin",)
 PHONE_LIST_FIELDS = ("phones",)
 
 
-@lru_cache(maxsize=200_000)
+def _cn_mobile_patterns() -> tuple[re.Pattern[str], ...]:
+    metadata = PhoneMetadata.metadata_for_region("CN")
+    assert metadata is not None and metadata.general_desc and metadata.mobile
+    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile
+    assert general and mobile.national_number_pattern
+    return (
+        re.compile(r"1[0-9]{10}", re.ASCII),
+        re.compile(general),
+        re.compile(mobile.national_number_pattern),
+    )
+
+
+_CN_MOBILE = _cn_mobile_patterns()
+
+
 def _phone_key(raw: str, region: str) -> str:
+    """A plain 11-digit Chinese mobile number (most of what arrives) is checked against
+    phonenumbers' own CN patterns and keyed without parsing: the same E.164 text (none of
+    those prefixes is a national or carrier prefix, so parsing would strip nothing)."""
+    if region == "CN" and all(pattern.fullmatch(raw) for pattern in _CN_MOBILE):
+        return f"phone:+86{raw}"
+    return _parsed_phone_key(raw, region)
+
+
+@lru_cache(maxsize=200_000)
+def _parsed_phone_key(raw: str, region: str) -> str:
     return f"phone:{normalise_phone(raw, region)}"
 
 
@@ -99,11 +127,12 @@ def identity_keys(event: Event, region: str = "CN") -> list[str]:
             vins.append(hints.vin)
         if hints.external_id is not None:
             keys.append(f"ext:{event.source}:{hints.external_id}")
+    fields = type(event).model_fields  # (getattr of a missing field is pydantic's slow path)
     for name in PHONE_LIST_FIELDS:
-        for index, raw in enumerate(getattr(event, name, None) or []):
+        for index, raw in enumerate((getattr(event, name) if name in fields else None) or []):
             phones.append((f"{name}[{index}]", raw))
     for name in VIN_FIELDS:
-        vin = getattr(event, name, None)
+        vin = getattr(event, name) if name in fields else None
         if isinstance(vin, str):
             vins.append(vin)
     for field_name, raw in phones:
