@@ -1,0 +1,132 @@
+"""The performance shortcuts give exactly what the slow paths they skip would give."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events import EVENT_TYPES, Rejected, normalise_phone, parse_recorded
+from events.factories import sample_inbound, sample_recorded
+from events.registry import RECORDED_ONLY_TYPES
+from laoke.settings import LaokeSettings
+from services.intake.identity import _parsed_phone_key, _phone_key
+from services.projections.application import read_event
+from services.projections.projector import _parsed_phone, _phone
+from services.projections.store import FOLLOWUPS, ReadStore, parse_ts, ts
+
+
+def _numbers() -> list[str]:
+    rng = random.Random(11)
+    numbers = [f"1{prefix:03d}{rng.randrange(10**7):07d}" for prefix in range(1000)]
+    return [*numbers, "13800138000", "+8613800138000", "138 0013 8000", "010-12345678", "x"]
+
+
+def test_cn_mobile_shortcut_normalises_like_phonenumbers() -> None:
+    for raw in _numbers():
+        try:
+            expected: str | None = normalise_phone(raw)
+        except ValueError:
+            expected = None
+        assert _phone(raw) == _parsed_phone(raw) == expected, raw
+
+
+def test_intake_phone_key_shortcut_keys_like_phonenumbers() -> None:
+    for raw in _numbers():
+        try:
+            expected = _parsed_phone_key(raw, "CN")
+        except ValueError:
+            with pytest.raises(ValueError):
+                _phone_key(raw, "CN")
+            continue
+        assert _phone_key(raw, "CN") == expected, raw
+
+
+def _recorded(event_type: str) -> dict[str, Any]:
+    """Any event type as it sits on RETENTION."""
+    if event_type in RECORDED_ONLY_TYPES:
+        return sample_recorded(event_type)
+    cause = "6f1e6c1e-8d8e-4a52-9a0f-0c6e8a1f2b3c"
+    recorded = {"customer_id": "c-1", "correlation_id": cause, "causation_id": cause}
+    return sample_inbound(event_type) | recorded
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_read_event_reads_what_parse_recorded_reads(event_type: str) -> None:
+    data = json.dumps(_recorded(event_type), ensure_ascii=False).encode()
+    assert read_event(data) == parse_recorded(data)
+
+
+def test_read_event_is_not_fooled_by_a_nested_event_type_key() -> None:
+    due = _recorded("FollowUpDue")
+    body = {"detail": {"event_type": "CustomerVisited"}} | due  # the nested key comes first
+    data = json.dumps(body).encode()
+    assert data.index(b'"CustomerVisited"') < data.index(b'"FollowUpDue"')
+    assert read_event(data) == parse_recorded(data)
+    assert read_event(data).event_type == "FollowUpDue"
+
+
+def test_read_event_refuses_what_parse_recorded_refuses() -> None:
+    raw = _recorded("CustomerVisited")
+    hints = raw["customer"] | {"event_type": "CustomerRegistered"}
+    nested = {"customer": hints} | {k: v for k, v in raw.items() if k != "customer"}
+    without_version = {k: v for k, v in raw.items() if k != "schema_version"}
+    for body in (without_version, raw | {"schema_version": 2}, nested, raw | {"bogus": 1}):
+        data = json.dumps(body).encode()
+        with pytest.raises(Rejected) as slow:
+            parse_recorded(data)
+        with pytest.raises(Rejected) as fast:
+            read_event(data)
+        assert (fast.value.reason, str(fast.value)) == (slow.value.reason, str(slow.value))
+
+
+def test_ts_is_the_fixed_width_utc_text_and_parses_back() -> None:
+    for value in (
+        datetime(2024, 3, 1, 10, 11, 12, 500000, tzinfo=UTC),
+        datetime(2024, 3, 1, 2, 0, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2023, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-3))),
+    ):
+        text = ts(value)
+        assert text == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert parse_ts(text) == value and parse_ts(text).utcoffset() == timedelta(0)
+
+
+def test_followup_days_stay_equal_to_a_count_of_the_rows(tmp_path: Path) -> None:
+    store = ReadStore(LaokeSettings(data_dir=tmp_path))
+    rng = random.Random(3)
+    for _ in range(40):
+        with store.transaction() as tx:
+            for _ in range(rng.randrange(1, 6)):
+                ident = f"fu-{rng.randrange(12)}"
+                row = tx.get(FOLLOWUPS, "d-1", ident) or {
+                    "dealership_id": "d-1",
+                    "follow_up_id": ident,
+                    "customer_id": "c-1",
+                    "done_at": None,
+                    "reason": None,
+                    "doc": {},
+                }
+                due = rng.choice(
+                    [None, "2024-01-01T08:00:00.000000Z", "2024-01-02T00:00:00.000000Z"]
+                )
+                row.update(
+                    status=rng.choice(["open", "done", "skipped"]),
+                    due_at=due,
+                    advisor_id=rng.choice([None, "adv-1"]),
+                    department=rng.choice([None, "sales"]),
+                )
+                tx.put(FOLLOWUPS, row)
+    kept = sorted(store.query("SELECT * FROM followup_days"))
+    counted = sorted(
+        store.query(
+            "SELECT dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
+            " COALESCE(department, ''), status, COUNT(*) FROM followups"
+            " WHERE due_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        )
+    )
+    assert kept == counted and kept
+    store.close()
