@@ -285,6 +285,7 @@ async def run(args: argparse.Namespace) -> Results:
         "LAOKE_AUTH": "off",
     }
     processes = Processes(env, tmp)
+    results.raw["load_before"] = os.getloadavg()
     try:
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
         raw = await raw_publish_rate(js, args.raw)
@@ -378,6 +379,7 @@ async def run(args: argparse.Namespace) -> Results:
         processes.stop_all()
         await nc.close()
         server.stop()
+    results.raw["load_after"] = os.getloadavg()
     return results
 
 
@@ -399,6 +401,9 @@ async def _caught_up(js: JetStreamContext, durable: str) -> bool:
 
 def markdown(results: Results, args: argparse.Namespace) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    before, after = results.raw.get("load_before"), results.raw.get("load_after")
+    if before and after:  # the machine is shared: say how busy it was
+        machine += f"; load average {before[0]:.1f} at start, {after[0]:.1f} at end"
     rows = "\n".join(f"| {label.strip()} | {value} |" for label, value in results.lines)
     command = "python -m laoke.bench " + " ".join(sys.argv[1:])
     return (
