@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -257,6 +258,8 @@ async def api_latency(
     results = {}
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         for label, path_of in paths.items():
+            for i in range(5):  # warm-up, not timed: first connections, lazy schemas
+                await client.get(path_of(i))
             timings = []
             for i in range(requests):
                 started = time.perf_counter()
@@ -336,7 +339,10 @@ async def run(args: argparse.Namespace) -> Results:
 
         light = light_customers(args.customers, datetime.now(UTC))
         await pipelined_publish(js, light)
+        del light
         await wait_until(lambda: _caught_up(js, "projections"), 1800)
+        # Latency of the API, not of a box still busy with the other services' backlog.
+        await wait_until(lambda: _all_caught_up(js), 1800)
         customer_ids = [str(uuid5(NAMESPACE_URL, f"bench-customer-{i}")) for i in range(500)]
         base_url = f"http://127.0.0.1:{http_port}"
         latency = await api_latency(
@@ -361,6 +367,12 @@ async def run(args: argparse.Namespace) -> Results:
             results.add(f"(f) peak RSS {name}", f"{rss:,.0f} MB", **{f"rss_{name}": rss})
 
         processes.stop_all()
+        # Both reads below run in this process, which holds the simulated events: keep the
+        # collector from walking them (it would slow both, and the rebuild more).
+        for items in (sim.events, inbound, burst, paced):
+            items.clear()
+        gc.collect()
+        gc.freeze()
         total, raw_read = await raw_ordered_read_rate(js)
         from laoke.settings import LaokeSettings
         from services.projections.rebuild import rebuild_async
@@ -397,6 +409,13 @@ async def _at_least(js: JetStreamContext, stream: str, count: int, extra: str) -
 
 async def _caught_up(js: JetStreamContext, durable: str) -> bool:
     return await consumer_lag(js, durable) == 0
+
+
+async def _all_caught_up(js: JetStreamContext) -> bool:
+    for info in await js.consumers_info("RETENTION"):
+        if info.config.durable_name and (info.num_pending or 0) + (info.num_ack_pending or 0):
+            return False
+    return True
 
 
 def markdown(results: Results, args: argparse.Namespace) -> str:
