@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 
 
+def _cn_mobile_patterns() -> tuple[re.Pattern[str], ...]:
+    metadata = PhoneMetadata.metadata_for_region("CN")
+    assert metadata is not None and metadata.general_desc and metadata.mobile
+    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile
+    assert general and mobile.national_number_pattern
+    return (
+        re.compile(r"1[0-9]{10}", re.ASCII),
+        re.compile(general),
+        re.compile(mobile.national_number_pattern),
+    )
+
+
+_CN_MOBILE = _cn_mobile_patterns()
+
+
+@lru_cache(maxsize=200_000)  # the same customers' phones arrive again and again
 def normalise_phone(raw: str, region: str = "CN") -> str:
     """`138 0013 8000`, `+86 138-0013-8000` and `8613800138000` all give `+8613800138000`.
 
@@ -18,6 +36,11 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
     """
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 64 or "\x00" in raw:
         raise ValueError(f"not a phone number: {raw!r}")
+    if region.upper() == "CN" and all(p.fullmatch(raw) for p in _CN_MOBILE):
+        # A plain 11-digit mobile number (most of what arrives), checked against
+        # phonenumbers' own CN patterns: the E.164 text without parsing (a tenth of the
+        # cost; none of those prefixes is a national or carrier prefix to strip).
+        return f"+86{raw}"
     compact = _SEPARATORS.sub("", raw.strip())
     if compact.startswith("00"):
         compact = "+" + compact[2:]

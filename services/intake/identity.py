@@ -11,7 +11,6 @@ two or more customers merge them into the oldest (the survivor keeps every key).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,6 @@ from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
-from phonenumbers import PhoneMetadata
 
 from events import Event, normalise_phone
 
@@ -85,32 +83,7 @@ VIN_FIELDS = ("vin",)
 PHONE_LIST_FIELDS = ("phones",)
 
 
-def _cn_mobile_patterns() -> tuple[re.Pattern[str], ...]:
-    metadata = PhoneMetadata.metadata_for_region("CN")
-    assert metadata is not None and metadata.general_desc and metadata.mobile
-    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile
-    assert general and mobile.national_number_pattern
-    return (
-        re.compile(r"1[0-9]{10}", re.ASCII),
-        re.compile(general),
-        re.compile(mobile.national_number_pattern),
-    )
-
-
-_CN_MOBILE = _cn_mobile_patterns()
-
-
 def _phone_key(raw: str, region: str) -> str:
-    """A plain 11-digit Chinese mobile number (most of what arrives) is checked against
-    phonenumbers' own CN patterns and keyed without parsing: the same E.164 text (none of
-    those prefixes is a national or carrier prefix, so parsing would strip nothing)."""
-    if region == "CN" and all(pattern.fullmatch(raw) for pattern in _CN_MOBILE):
-        return f"phone:+86{raw}"
-    return _parsed_phone_key(raw, region)
-
-
-@lru_cache(maxsize=200_000)
-def _parsed_phone_key(raw: str, region: str) -> str:
     return f"phone:{normalise_phone(raw, region)}"
 
 

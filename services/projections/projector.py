@@ -8,14 +8,10 @@ no I/O beyond the transaction), so replaying the stream gives the same tables.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from phonenumbers import PhoneMetadata
 
 from events import (
     EVENT_TYPES,
@@ -226,33 +222,8 @@ def _add(items: list[Any], value: Any) -> None:
         items.append(value)
 
 
-def _cn_mobile_patterns() -> tuple[re.Pattern[str], ...]:
-    metadata = PhoneMetadata.metadata_for_region("CN")
-    assert metadata is not None and metadata.general_desc and metadata.mobile
-    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile
-    assert general and mobile.national_number_pattern
-    return (
-        re.compile(r"1[0-9]{10}", re.ASCII),
-        re.compile(general),
-        re.compile(mobile.national_number_pattern),
-    )
-
-
-_CN_MOBILE = _cn_mobile_patterns()
-
-
 def _phone(raw: str) -> str | None:
-    """`normalise_phone`, or None. A plain 11-digit Chinese mobile number (what most
-    systems send) is checked against phonenumbers' own CN patterns and answered without
-    parsing: the same E.164 text, a tenth of the cost (none of those prefixes is a national
-    or carrier prefix, so parsing would not strip anything)."""
-    if all(pattern.fullmatch(raw) for pattern in _CN_MOBILE):
-        return f"+86{raw}"
-    return _parsed_phone(raw)
-
-
-@functools.lru_cache(maxsize=100_000)
-def _parsed_phone(raw: str) -> str | None:
+    """`normalise_phone`, or None for what is not a phone."""
     try:
         return normalise_phone(raw)
     except ValueError:
