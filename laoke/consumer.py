@@ -55,6 +55,9 @@ class Changes:
     def decide(self, *decisions: Event) -> None:
         self.decisions.extend(decisions)
 
+    def changed(self) -> bool:
+        return bool(self.decisions) or any(a.pending_events for a in self.aggregates)
+
 
 Handler = Callable[[Event], Changes | None]
 
@@ -116,14 +119,24 @@ class RetentionConsumer:
         self.on_committed()
 
     def _apply(self, messages: Sequence[Msg]) -> None:
+        """Handle a batch in order. Messages that change nothing (most, for any one service)
+        are not committed one by one: the position is committed with the next change or at
+        the end of the batch. Redone after a crash, they would again change nothing."""
         with self.app.lock:
+            done = self.app.tracked_position(self.durable)
+            unsaved = done
             for message in messages:
-                self._apply_one(message)
+                position = message.metadata.sequence.stream
+                if position <= done:
+                    continue  # handled before a crash or a redelivery
+                if self._apply_one(message, position):
+                    done = position
+                unsaved = position
+            if unsaved > done:
+                self.app.commit(tracking=Tracking(self.durable, unsaved))
 
-    def _apply_one(self, message: Msg) -> None:
-        position = message.metadata.sequence.stream
-        if self.app.is_tracked(self.durable, position):
-            return  # handled before a crash or a redelivery
+    def _apply_one(self, message: Msg, position: int) -> bool:
+        """Handle one message; True when something (and so the position) was committed."""
         tracking = Tracking(self.durable, position)
         origin = f"{RETENTION}:{position}"
         try:
@@ -139,11 +152,13 @@ class RetentionConsumer:
                 subject=message.subject,
             )
             self.app.commit(letters=[letter], tracking=tracking)
-            return
+            return True
         error: Exception | None = None
         for _ in range(self.max_tries):
             try:
                 changes = self.handle(event) or Changes()
+                if not changes.changed():
+                    return False
                 self.app.commit(*changes.aggregates, decisions=changes.decisions, tracking=tracking)
             except Exception as exc:  # a poison message: retry, then dead-letter it
                 error = exc
@@ -151,7 +166,7 @@ class RetentionConsumer:
                 continue
             for decision in changes.decisions:
                 DECISIONS.labels(self.service, decision.event_type).inc()
-            return
+            return True
         letter = dead_letter(
             self.service,
             "handler_error",
@@ -162,3 +177,4 @@ class RetentionConsumer:
             subject=message.subject,
         )
         self.app.commit(letters=[letter], tracking=tracking)
+        return True
