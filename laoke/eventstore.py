@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
@@ -141,15 +141,10 @@ class ServiceApplication(Application[UUID]):
             for observe in self.observers:  # in-memory indexes, e.g. of deadlines
                 observe(saved)
 
-    def is_tracked(self, consumer: str, position: int) -> bool:
-        return self.tracker.has_tracking_id(consumer, position)
-
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
-        from eventsourcing.application import AggregateNotFoundError
-
         try:
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
