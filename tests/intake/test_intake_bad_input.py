@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from intake_support import inbound, read_stream, stream_count, wait_count
 from nats.js import JetStreamContext
 
-from laoke.clock import SystemClock
 from laoke.metrics import DEAD_LETTERS
-from laoke.settings import LaokeSettings
 from services.intake.service import IntakeService
 
 
@@ -108,14 +104,6 @@ BAD_INPUTS: list[tuple[str, str, bytes, str]] = [
         "bad_value",
     ),
 ]
-
-
-@pytest.fixture
-async def intake(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[IntakeService]:
-    service = IntakeService(settings, SystemClock())
-    await service.start()
-    yield service
-    await service.stop()
 
 
 async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID
 
-import pytest
 from intake_support import inbound, publish, read_stream, wait_count
 from nats.js import JetStreamContext
 
 from events import CustomersMerged, parse_recorded
-from laoke.clock import SystemClock
-from laoke.settings import LaokeSettings
 from services.intake.service import IntakeService
 
 VIN = "LSGKB54E7LS123456"
-
-
-@pytest.fixture
-async def intake(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[IntakeService]:
-    service = IntakeService(settings, SystemClock())
-    await service.start()
-    yield service
-    await service.stop()
 
 
 async def _customer_ids(js: JetStreamContext) -> list[str | None]:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from intake_support import inbound, publish, read_stream, wait_count
 from nats.js import JetStreamContext
 
 from events import CONTRACT_INBOUND_TYPES, parse_recorded, parse_retention_subject
-from laoke.clock import SystemClock
-from laoke.settings import LaokeSettings
 from services.intake.service import IntakeService
-
-
-@pytest.fixture
-async def intake(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[IntakeService]:
-    service = IntakeService(settings, SystemClock())
-    await service.start()
-    yield service
-    await service.stop()
 
 
 async def test_each_inbound_type_lands_on_retention_once_under_the_canonical_customer(
