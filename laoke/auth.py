@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
 
 PREFIX = "lk_"
@@ -145,13 +146,14 @@ class KeyStore:
             return [tuple(r) for r in rows]
 
     def _ensure_table(self) -> None:
-        self._execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-            " id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL UNIQUE,"
-            " dealerships TEXT NOT NULL, can_read INTEGER NOT NULL, can_write INTEGER NOT NULL,"
-            " ops INTEGER NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL,"
-            " revoked_at TEXT)"
-        )
+        with schema_lock(self.settings):
+            self._execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                " id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL UNIQUE,"
+                " dealerships TEXT NOT NULL, can_read INTEGER NOT NULL, can_write INTEGER NOT NULL,"
+                " ops INTEGER NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL,"
+                " revoked_at TEXT)"
+            )
 
     def create(
         self,

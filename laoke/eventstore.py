@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from events import Event, retention_subject, to_json
+from laoke.pgschema import schema_lock
 from laoke.publishing import Outgoing
 from laoke.settings import LaokeSettings
 
@@ -110,7 +111,8 @@ class ServiceApplication(Application[UUID]):
         self.lock = threading.RLock()  # one writer at a time: consumer and ticker share it
         self.observers: list[Callable[[list[Aggregate]], None]] = []
         env = eventsourcing_env(settings, name) | (extra_env or {})
-        super().__init__(env=env)
+        with schema_lock(settings):
+            super().__init__(env=env)
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

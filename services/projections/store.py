@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
 
 Row = dict[str, Any]
@@ -364,7 +365,7 @@ class ReadStore:
         if self.kind == "sqlite":
             self.path = settings.sqlite_path(name)
         self._writer = self._connect(read_only=False)
-        with self.transaction() as tx:
+        with schema_lock(settings), self.transaction() as tx:
             if self.kind == "postgres":
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             for statement in SCHEMA:
