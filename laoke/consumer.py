@@ -31,6 +31,7 @@ from events import Event, Rejected, parse_recorded
 from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import DECISIONS, HANDLED, HANDLER_SECONDS
+from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
 from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,11 @@ class RetentionConsumer:
     max_tries: int = 3
     batch_size: int = 200
     on_committed: Callable[[], None] = lambda: None
+    partition: Partition = WHOLE
 
     @property
     def durable(self) -> str:
-        return f"{self.service}"
+        return self.partition.durable(self.service)
 
     async def prepare(self, js: JetStreamContext) -> None:
         """(Re)create the durable consumer at the first position the store has not tracked."""
@@ -129,7 +131,9 @@ class RetentionConsumer:
                 position = message.metadata.sequence.stream
                 if position <= done:
                     continue  # handled before a crash or a redelivery
-                if self._apply_one(message, position):
+                if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
+                    message, position
+                ):
                     done = position
                 unsaved = position
             if unsaved > done:

@@ -77,6 +77,8 @@ class Permissions:
 def service_permissions(service: str) -> Permissions:
     publish = [f"retention.*.*.{t}" for t in SERVICE_DECISIONS.get(service, ())]
     publish += [f"dlq.{service}.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>"]
+    if service == "intake":
+        publish.append("dealer.in.>")  # forwards HTTP events to the replica of their partition
     # nats-py's JetStream pull subscriptions use `_INBOX.` whatever the connection's prefix,
     # so services (our own code) subscribe to all inboxes; dealerships never can.
     return Permissions(publish, ["_INBOX.>"], tuple(JS_API_DENY))

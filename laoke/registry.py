@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter
 
 from laoke.clock import Clock
+from laoke.partitions import PartitionGroup, owned_partitions
 from laoke.settings import LaokeSettings
 
 
@@ -31,6 +32,14 @@ class ServiceEntry:
 
     def build(self, settings: LaokeSettings, clock: Clock) -> Service:
         cls: Any = _load(self.service_class)
+        partitions = owned_partitions(settings)
+        if getattr(cls, "one_partition_each", False) and len(partitions) > 1:
+            return PartitionGroup(
+                [
+                    cls(settings.model_copy(update={"partitions_owned": [p.index]}), clock)
+                    for p in partitions
+                ]
+            )
         service: Service = cls(settings, clock)
         return service
 

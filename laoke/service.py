@@ -19,6 +19,7 @@ from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.outbox import OutboxRelay
+from laoke.partitions import Partition, owned_partitions
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION, ensure_streams
 
@@ -59,13 +60,19 @@ class RetentionService:
 
     Subclasses build the application, the handler and the deadline callback; this class
     runs them. `start()` returns once everything is consuming; `stop()` ends it cleanly.
+    An instance runs one partition (laoke/partitions.py): the registry makes one each.
     """
 
     name = "service"
+    one_partition_each = True  # laoke.registry: one instance per partition owned
 
     def __init__(self, settings: LaokeSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        partitions = owned_partitions(settings)
+        if len(partitions) != 1:
+            raise ValueError(f"{self.name}: one partition per instance, not {len(partitions)}")
+        self.partition: Partition = partitions[0]
         self.app = self.build_app()
         self.deadlines = DeadlineIndex()
         self.app.observers.append(self.deadlines.observe)
@@ -75,9 +82,18 @@ class RetentionService:
         self.nc: NatsClient | None = None
         self.relay: OutboxRelay | None = None
         self.consumer = RetentionConsumer(
-            self.name, self.app, self.handler(), on_committed=self._kick_relay
+            self.name,
+            self.app,
+            self.handler(),
+            on_committed=self._kick_relay,
+            partition=self.partition,
         )
         self.consumer.subscribe(self.broker)
+
+    @property
+    def store_name(self) -> str:
+        """The application's name: its SQLite file or PostgreSQL tables."""
+        return self.partition.store_name(self.name)
 
     # -- to be provided by each service -------------------------------------------------
     def build_app(self) -> ServiceApplication:

@@ -6,10 +6,10 @@ Each service has its own settings class too (its own env prefix) for what is its
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class LaokeSettings(BaseSettings):
@@ -52,6 +52,33 @@ class LaokeSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, description="Port of the HTTP API (read API and POST /v1/events).")
     timezone: str = Field("Asia/Shanghai", description="Default dealership local time zone.")
+    partitions: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Partitions of the work by dealership, fixed for a deployment "
+        "(laoke/partitions.py, docs/scale.md).",
+    )
+    partitions_owned: Annotated[list[int], NoDecode] = Field(
+        [],
+        description="The partitions this replica runs, e.g. '0,2' (empty: all of them).",
+    )
+
+    @field_validator("partitions_owned", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _owned_partitions_exist(self) -> Self:
+        unknown = [p for p in self.partitions_owned if not 0 <= p < self.partitions]
+        if unknown:
+            raise ValueError(
+                f"partitions_owned {unknown} outside 0..{self.partitions - 1} (LAOKE_PARTITIONS)"
+            )
+        return self
 
     def sqlite_path(self, name: str) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ class ComplaintsService(RetentionService):
         super().__init__(settings, clock)
 
     def build_app(self) -> ServiceApplication:
-        app = ServiceApplication(self.settings, self.name)
+        app = ServiceApplication(self.settings, self.store_name)
         self.complaints = Complaints(app, self.complaint_settings)
         return app
 

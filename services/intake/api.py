@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Body, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.intake.application import Inbound, Verdict
 from services.intake.service import IntakeService
@@ -16,7 +16,7 @@ from services.intake.service import IntakeService
 
 class EventResultPublic(BaseModel):
     index: int
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: Literal["accepted", "duplicate", "rejected", "queued"]
     event_id: str | None = None
     customer_id: str | None = None
     reason: str | None = None
@@ -27,6 +27,11 @@ class SubmitResultPublic(BaseModel):
     accepted: int
     duplicate: int
     rejected: int
+    queued: int = Field(
+        0,
+        description="Forwarded to the replica that runs the event's dealership "
+        "(LAOKE_PARTITIONS > 1): stored on DEALER_IN, recorded by that replica.",
+    )
     results: list[EventResultPublic]
 
 
@@ -91,6 +96,7 @@ def build_router(service: IntakeService) -> APIRouter:
             accepted=sum(v.status == "accepted" for v in verdicts),
             duplicate=sum(v.status == "duplicate" for v in verdicts),
             rejected=sum(v.status == "rejected" for v in verdicts),
+            queued=sum(v.status == "queued" for v in verdicts),
             results=results,
         )
         if body.rejected == len(verdicts):

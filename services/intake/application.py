@@ -52,7 +52,8 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Verdict:
-    status: Literal["accepted", "duplicate", "rejected"]
+    # queued: forwarded to the replica that runs its dealership's partition (service.py)
+    status: Literal["accepted", "duplicate", "rejected", "queued"]
     event_id: str | None = None
     customer_id: str | None = None
     reason: str | None = None

@@ -1,4 +1,9 @@
-"""Intake's wiring: `dealer.in.>` (stream DEALER_IN, durable 'intake') → RETENTION / DLQ."""
+"""Intake's wiring: `dealer.in.>` (stream DEALER_IN, durable 'intake') → RETENTION / DLQ.
+
+With LAOKE_PARTITIONS > 1 each partition this replica runs is an `IntakeShard`: its own
+store (identities, receipts, outbox), relay and durable consumer (`intake-p<k>`), all the
+dealerships of that partition (laoke/partitions.py). An event posted over HTTP for a
+dealership another replica runs is validated here and forwarded to DEALER_IN for it."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
@@ -16,11 +22,14 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from events import Rejected, parse_inbound
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
+from laoke.partitions import DEALER_IN_TOKEN, Partition, owned_partitions, partition_of
+from laoke.publishing import Outgoing, publish_all
 from laoke.service import connect, nats_options
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN
@@ -31,6 +40,21 @@ log = logging.getLogger(__name__)
 DURABLE = "intake"
 
 
+@dataclass
+class IntakeShard:
+    """One partition of intake (the whole of it, unpartitioned)."""
+
+    partition: Partition
+    app: ServiceApplication
+    intake: Intake
+    relay: OutboxRelay | None = None
+    relay_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def durable(self) -> str:
+        return self.partition.durable(DURABLE)
+
+
 class IntakeService:
     name = SERVICE
 
@@ -38,30 +62,40 @@ class IntakeService:
         self, settings: LaokeSettings, clock: Clock, intake_settings: IntakeSettings | None = None
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.intake_settings = intake_settings or IntakeSettings()
-        self.app = ServiceApplication(settings, SERVICE)
-        self.intake = Intake(self.app, self.intake_settings, clock)
+        self.shards: dict[int, IntakeShard] = {}
+        for partition in owned_partitions(settings):
+            app = ServiceApplication(settings, partition.store_name(SERVICE))
+            intake = Intake(app, self.intake_settings, clock)
+            self.shards[partition.index] = IntakeShard(partition, app, intake)
+        first = next(iter(self.shards.values()))
+        self.app, self.intake = first.app, first.intake  # the only ones, unpartitioned
         self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
         self.nc: NatsClient | None = None
-        self.relay: OutboxRelay | None = None
+        self.js: JetStreamContext | None = None
         self._stopping = asyncio.Event()
-        self._relay_task: asyncio.Task[None] | None = None
-        self._subscribe()
+        for shard in self.shards.values():
+            self._subscribe(shard)
 
-    def _subscribe(self) -> None:
+    def _subscribe(self, shard: IntakeShard) -> None:
         @self.broker.subscriber(
             "dealer.in.>",
             stream=JStream(DEALER_IN, declare=False),
-            durable=DURABLE,
+            durable=shard.durable,
             pull_sub=PullSub(batch_size=self.intake_settings.batch_size, timeout=0.05, batch=True),
             ack_policy=AckPolicy.MANUAL,
-            title="intake/DEALER_IN",
+            title=f"intake/DEALER_IN/{shard.durable}",
             description="Inbound events from dealership systems: dealer.in.<dealership_id>.<Type>.",
         )
         async def on_inbound(msg: NatsMessage) -> None:
-            await self.handle_messages(batch_of(msg))
+            await self.handle_messages(batch_of(msg), shard)
 
-    async def handle_messages(self, messages: Sequence[Msg]) -> list[Verdict]:
+    async def handle_messages(
+        self, messages: Sequence[Msg], shard: IntakeShard | None = None
+    ) -> list[Verdict]:
+        shard = shard or next(iter(self.shards.values()))
+        own = [m for m in messages if shard.partition.owns(m.subject, DEALER_IN_TOKEN)]
         batch = [
             Inbound(
                 m.data,
@@ -69,10 +103,10 @@ class IntakeService:
                 dict(m.headers or {}),
                 f"{DEALER_IN}:{m.metadata.sequence.stream}",
             )
-            for m in messages
+            for m in own
         ]
         try:
-            verdicts = await self.submit(batch)
+            verdicts = await self._record(shard, batch) if batch else []
         except Exception:
             # Not recorded (or not yet published): have JetStream redeliver soon; the
             # event-id receipts make the second attempt record each event once.
@@ -85,9 +119,48 @@ class IntakeService:
         return verdicts
 
     async def submit(self, batch: Sequence[Inbound]) -> list[Verdict]:
-        """Record a batch and return once it is stored on RETENTION (or dead-lettered)."""
-        verdicts = await asyncio.to_thread(self.intake.record_batch, batch)
-        await self.flush()
+        """Record a batch and return once it is stored on RETENTION (or dead-lettered).
+        Events of a partition another replica runs are forwarded to it (status `queued`)."""
+        if len(self.shards) == 1 and next(iter(self.shards.values())).partition.whole:
+            return await self._record(next(iter(self.shards.values())), batch)
+        verdicts: list[Verdict | None] = [None] * len(batch)
+        local: dict[int, list[int]] = {}
+        forwards: list[tuple[int, Outgoing]] = []
+        for index, inbound in enumerate(batch):
+            target = self._route(inbound)
+            if isinstance(target, Outgoing):
+                forwards.append((index, target))
+            else:
+                local.setdefault(target, []).append(index)
+        for shard_index, indexes in local.items():
+            recorded = await self._record(self.shards[shard_index], [batch[i] for i in indexes])
+            for i, verdict in zip(indexes, recorded, strict=True):
+                verdicts[i] = verdict
+        if forwards:
+            assert self.js is not None, "start() first"
+            await publish_all(self.js, [message for _, message in forwards])
+            for i, message in forwards:
+                verdicts[i] = Verdict("queued", message.headers["Nats-Msg-Id"])
+        return [v for v in verdicts if v is not None]
+
+    def _route(self, inbound: Inbound) -> int | Outgoing:
+        """The local shard for this event, or the message forwarding it to DEALER_IN. What
+        does not parse stays here: any shard rejects it the same way."""
+        try:
+            event = parse_inbound(inbound.data, inbound.subject, now=self.clock.now())
+        except Rejected:
+            return next(iter(self.shards))
+        index = partition_of(event.dealership_id, self.settings.partitions)
+        if index in self.shards:
+            return index
+        subject = f"dealer.in.{event.dealership_id}.{event.event_type}"
+        headers = {**(inbound.headers or {}), "Nats-Msg-Id": str(event.event_id)}
+        return Outgoing(subject, inbound.data, headers)
+
+    async def _record(self, shard: IntakeShard, batch: Sequence[Inbound]) -> list[Verdict]:
+        verdicts = await asyncio.to_thread(shard.intake.record_batch, batch)
+        assert shard.relay is not None, "start() first"
+        await shard.relay.drain()
         for verdict in verdicts:
             if verdict.status == "accepted":
                 ACCEPTED.labels("all").inc()
@@ -98,10 +171,11 @@ class IntakeService:
         return verdicts
 
     async def flush(self) -> None:
-        assert self.relay is not None, "start() first"
-        await self.relay.drain()
+        for shard in self.shards.values():
+            assert shard.relay is not None, "start() first"
+            await shard.relay.drain()
 
-    async def _ensure_consumer(self, js: JetStreamContext) -> None:
+    async def _ensure_consumer(self, js: JetStreamContext, shard: IntakeShard) -> None:
         """(Re)create the durable consumer at the first message not yet acknowledged.
 
         Messages delivered but unacked when intake crashed would otherwise come back only
@@ -110,11 +184,11 @@ class IntakeService:
         """
         start = 1
         with contextlib.suppress(NotFoundError):
-            info = await js.consumer_info(DEALER_IN, DURABLE)
+            info = await js.consumer_info(DEALER_IN, shard.durable)
             start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
-            await js.delete_consumer(DEALER_IN, DURABLE)
+            await js.delete_consumer(DEALER_IN, shard.durable)
         config = ConsumerConfig(
-            durable_name=DURABLE,
+            durable_name=shard.durable,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start,
             ack_policy=JsAckPolicy.EXPLICIT,
@@ -125,21 +199,27 @@ class IntakeService:
         await js.add_consumer(DEALER_IN, config)
 
     async def start(self) -> None:
-        self.nc, js = await connect(self.settings, f"laoke-{SERVICE}")
-        self.relay = OutboxRelay(self.app, js)
-        await self.flush()  # what a crash left in the outbox goes out first
-        await self._ensure_consumer(js)
+        self.nc, self.js = await connect(self.settings, f"laoke-{SERVICE}")
+        for shard in self.shards.values():
+            shard.relay = OutboxRelay(shard.app, self.js)
+            await shard.relay.drain()  # what a crash left in the outbox goes out first
+            await self._ensure_consumer(self.js, shard)
         await self.broker.start()
-        self._relay_task = asyncio.create_task(self.relay.run(self._stopping, idle_s=5.0))
-        log.info("intake consuming %s", DEALER_IN)
+        for shard in self.shards.values():
+            assert shard.relay is not None
+            shard.relay_task = asyncio.create_task(shard.relay.run(self._stopping, idle_s=5.0))
+        durables = ", ".join(shard.durable for shard in self.shards.values())
+        log.info("intake consuming %s (%s)", DEALER_IN, durables)
 
     async def stop(self) -> None:
         self._stopping.set()
         await self.broker.stop()
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+        for shard in self.shards.values():
+            if shard.relay_task is not None:
+                shard.relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await shard.relay_task
         if self.nc is not None:
             await self.nc.close()
-        self.app.close()
+        for shard in self.shards.values():
+            shard.app.close()

@@ -27,7 +27,7 @@ class OutreachService(RetentionService):
         super().__init__(settings, clock)
 
     def build_app(self) -> ServiceApplication:
-        app = ServiceApplication(self.settings, SERVICE)
+        app = ServiceApplication(self.settings, self.store_name)
         self.outreach = Outreach(app, self.outreach_settings, self.clock)
         return app
 

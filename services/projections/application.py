@@ -97,14 +97,16 @@ class Projections:
         self.settings = settings
         self.consumer = consumer
 
-    def apply_batch(self, messages: Sequence[Message]) -> list[Failure]:
-        """Apply what is new in `messages` (in stream order); returns the failures."""
-        if not messages:
+    def apply_batch(self, messages: Sequence[Message], through: int = 0) -> list[Failure]:
+        """Apply what is new in `messages` (in stream order); returns the failures.
+        `through`: the position reached, when the batch read held other partitions'
+        messages after the last of these (laoke/partitions.py)."""
+        if not messages and not through:
             return []
         with gc_paused():
-            return self._apply_batch(messages)
+            return self._apply_batch(messages, through)
 
-    def _apply_batch(self, messages: Sequence[Message]) -> list[Failure]:
+    def _apply_batch(self, messages: Sequence[Message], through: int) -> list[Failure]:
         failures: list[Failure] = []
         try:
             with self.store.transaction() as tx:
@@ -120,14 +122,19 @@ class Projections:
                         failures.append(event)
                     else:
                         apply(tx, event, message.seq, self.settings)
-                if fresh:
-                    tx.set_position(self.consumer, fresh[-1].seq)
+                reached = max(fresh[-1].seq if fresh else 0, through)
+                if reached > position:
+                    tx.set_position(self.consumer, reached)
             return failures
         except TRANSIENT:
             raise
         except Exception:
             log.warning("projections: batch failed, applying one by one", exc_info=True)
-        return self._one_by_one(messages)
+        failures = self._one_by_one(messages)
+        with self.store.transaction() as tx:
+            if through > tx.position(self.consumer):
+                tx.set_position(self.consumer, through)
+        return failures
 
     def _one_by_one(self, messages: Sequence[Message]) -> list[Failure]:
         failures: list[Failure] = []

@@ -1,4 +1,5 @@
-"""Projections' wiring: RETENTION (durable 'projections', pull batches) → the read store.
+"""Projections' wiring: RETENTION (durable 'projections', or one per partition: `projections-p<k>`,
+pull batches) → the read store.
 
 At start the durable consumer is recreated to deliver from the store's position + 1 (the
 store, not the server, knows what was applied). Each pulled batch is applied in one
@@ -26,6 +27,7 @@ from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.dlq import dead_letter, send_dead_letters
 from laoke.metrics import HANDLED, HANDLER_SECONDS
+from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition, owned_partitions
 from laoke.publishing import Outgoing
 from laoke.service import connect, nats_options
 from laoke.settings import LaokeSettings
@@ -49,6 +51,9 @@ def freeze_heap() -> None:
 
 
 class ProjectionsService:
+    """One read store; one durable consumer per partition this replica runs (one in all,
+    `projections`, unless LAOKE_PARTITIONS > 1: laoke/partitions.py)."""
+
     name = "projections"
 
     def __init__(
@@ -61,36 +66,57 @@ class ProjectionsService:
         self.clock = clock
         self.projection_settings = projection_settings or ProjectionSettings()
         self.store = ReadStore(settings)
-        self.projections = Projections(self.store, self.projection_settings)
+        self.partitions = {
+            partition: Projections(
+                self.store, self.projection_settings, partition.durable(CONSUMER)
+            )
+            for partition in owned_partitions(settings)
+        }
+        self.projections = next(iter(self.partitions.values()))  # the only one, unpartitioned
         self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
-        self._subscribe()
+        for partition, projections in self.partitions.items():
+            self._subscribe(partition, projections)
 
-    def _subscribe(self) -> None:
+    def _subscribe(self, partition: Partition, projections: Projections) -> None:
+        durable = projections.consumer
+
         @self.broker.subscriber(
             "retention.>",
             stream=JStream(RETENTION, declare=False),
-            durable=CONSUMER,
+            durable=durable,
             pull_sub=PullSub(
                 batch_size=self.projection_settings.batch_size, timeout=0.05, batch=True
             ),
             ack_policy=AckPolicy.MANUAL,
-            title="projections/RETENTION",
-            description="Read models of every recorded event (durable 'projections').",
+            title=f"projections/RETENTION/{durable}",
+            description=f"Read models of every recorded event (durable '{durable}').",
         )
         async def on_batch(msg: NatsMessage) -> None:
-            await self.handle_messages(batch_of(msg))
+            await self.handle_messages(batch_of(msg), partition, projections)
 
-    async def handle_messages(self, messages: Sequence[Msg]) -> None:
+    async def handle_messages(
+        self,
+        messages: Sequence[Msg],
+        partition: Partition | None = None,
+        projections: Projections | None = None,
+    ) -> None:
         started = time.perf_counter()
-        batch = [Message(stream_sequence(m), m.data, m.subject) for m in messages]
-        failures = await asyncio.to_thread(self.projections.apply_batch, batch)
+        partition = partition or WHOLE
+        projections = projections or self.projections
+        batch = [
+            Message(stream_sequence(m), m.data, m.subject)
+            for m in messages
+            if partition.owns(m.subject, RETENTION_TOKEN)
+        ]
+        through = stream_sequence(messages[-1]) if messages else 0
+        failures = await asyncio.to_thread(projections.apply_batch, batch, through)
         if failures and self.js is not None:
             await send_dead_letters(self.js, [self._letter(f) for f in failures])
         if messages:  # only now: the batch and its position are committed
             await messages[-1].ack()  # AckAll: acks the whole batch (stream order)
-        HANDLED.labels(self.name).inc(len(messages))
+        HANDLED.labels(self.name).inc(len(batch))
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
     def _letter(self, failure: Failure) -> Outgoing:
@@ -105,31 +131,35 @@ class ProjectionsService:
         )
 
     async def prepare(self, js: JetStreamContext) -> None:
-        """(Re)create the durable consumer at the first position the store has not applied."""
-        start = self.store.position(CONSUMER) + 1
-        try:
-            await js.delete_consumer(RETENTION, CONSUMER)
-        except NotFoundError:
-            pass
-        await js.add_consumer(
-            RETENTION,
-            ConsumerConfig(
-                durable_name=CONSUMER,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=start,
-                ack_policy=JsAckPolicy.ALL,  # one ack per batch, not per message
-                ack_wait=120,
-                max_ack_pending=20_000,
-                filter_subject="retention.>",
-            ),
-        )
+        """(Re)create each durable consumer at the first position the store has not applied."""
+        for projections in self.partitions.values():
+            durable = projections.consumer
+            start = self.store.position(durable) + 1
+            try:
+                await js.delete_consumer(RETENTION, durable)
+            except NotFoundError:
+                pass
+            await js.add_consumer(
+                RETENTION,
+                ConsumerConfig(
+                    durable_name=durable,
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=start,
+                    ack_policy=JsAckPolicy.ALL,  # one ack per batch, not per message
+                    ack_wait=120,
+                    max_ack_pending=20_000,
+                    filter_subject="retention.>",
+                ),
+            )
 
     async def start(self) -> None:
         self.nc, self.js = await connect(self.settings, f"laoke-{self.name}")
         await self.prepare(self.js)
         await self.broker.start()
         freeze_heap()
-        log.info("projections consuming %s from %s", RETENTION, self.store.position(CONSUMER) + 1)
+        for projections in self.partitions.values():
+            position = self.store.position(projections.consumer)
+            log.info("%s consuming %s from %s", projections.consumer, RETENTION, position + 1)
 
     async def stop(self) -> None:
         await self.broker.stop()

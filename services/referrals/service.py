@@ -26,7 +26,7 @@ class ReferralsService(RetentionService):
         super().__init__(settings, clock)  # calls build_app() and handler()
 
     def build_app(self) -> ServiceApplication:
-        app = ServiceApplication(self.settings, SERVICE)
+        app = ServiceApplication(self.settings, self.store_name)
         self.referrals = Referrals(app, self.referral_settings)
         return app
 

@@ -6,11 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.fields import DEALERSHIP_ID_PATTERN, Money
 from events.inbound import ArrivalKind
+from laoke.partitions import PartitionGroup
 from services.workshop.domain import QueuedOrder, waiting_minutes
 from services.workshop.service import WorkshopService
 
@@ -76,15 +77,29 @@ def _public(position: int, order: QueuedOrder, now: datetime) -> QueuedOrderPubl
     )
 
 
-def build_router(service: WorkshopService) -> APIRouter:
+def build_router(service: WorkshopService | PartitionGroup) -> APIRouter:
     router = APIRouter(prefix="/v1/workshop", tags=["workshop"])
+
+    def runner(dealership_id: str) -> WorkshopService:
+        """The instance that runs this dealership's partition (laoke/partitions.py)."""
+        found = (
+            service.for_dealership(dealership_id)
+            if isinstance(service, PartitionGroup)
+            else service
+            if service.partition.has(dealership_id)
+            else None
+        )
+        if found is None:
+            raise HTTPException(404, f"dealership {dealership_id} is run by another replica")
+        assert isinstance(found, WorkshopService)
+        return found
 
     @router.get("/queue", response_model=QueuePublic)
     def get_queue(dealership_id: DealershipQuery) -> QueuePublic:
         """Open repair orders in dispatch order: the dealership's priority of arrival kinds
         (default rework, emergency, appointment, waiting, vip, walk_in), then arrival time."""
         now = service.clock.now()
-        orders = service.queue(dealership_id)
+        orders = runner(dealership_id).queue(dealership_id)
         return QueuePublic(
             dealership_id=dealership_id,
             as_of=now,
@@ -94,7 +109,7 @@ def build_router(service: WorkshopService) -> APIRouter:
     @router.get("/breaches", response_model=BreachesPublic)
     def get_breaches(dealership_id: DealershipQuery) -> BreachesPublic:
         """Orders completed on a scope change the customer never approved, per advisor."""
-        found = service.breaches(dealership_id)
+        found = runner(dealership_id).breaches(dealership_id)
         advisors = [
             AdvisorBreachesPublic(advisor_id=advisor, breaches=len(ids), repair_order_ids=ids)
             for advisor, ids in sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0] or ""))

@@ -31,7 +31,7 @@ class WorkshopService(RetentionService):
         self.app.observers.append(self.index.observe)
 
     def build_app(self) -> ServiceApplication:
-        app = ServiceApplication(self.settings, SERVICE)
+        app = ServiceApplication(self.settings, self.store_name)
         self.workshop = Workshop(app, self.workshop_settings)
         return app
 
