@@ -8,19 +8,23 @@ import uuid
 from collections import defaultdict
 from itertools import count
 
+import httpx
+from fastapi import FastAPI
 from nats.js import JetStreamContext
 from waiting import wait_for
 
 from events.factories import sample_inbound
 from laoke.clock import SystemClock
 from laoke.eventstore import OUTBOX_TOPIC
-from laoke.partitions import partition_of
+from laoke.partitions import PartitionGroup, partition_of
+from laoke.registry import entry
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.intake.application import Inbound
 from services.intake.service import IntakeService
 from services.projections.reader import read_stream
 from services.projections.service import ProjectionsService
+from services.workshop.api import build_router
 
 PARTITIONS = 2
 
@@ -152,3 +156,60 @@ async def test_two_replicas_split_the_partitions_and_keep_each_customers_order(
     finally:
         for replica in replicas:
             await replica.stop()
+
+
+async def test_a_replica_running_two_partitions_of_a_service_serves_each_from_its_own(
+    settings: LaokeSettings, js: JetStreamContext
+) -> None:
+    stores = dealerships(per_partition=1)
+    both = settings.model_copy(update={"partitions": PARTITIONS})
+    workshop = entry("workshop").build(both, SystemClock())
+    assert isinstance(workshop, PartitionGroup)
+    assert [m.app.name for m in workshop.members] == ["workshop_p0", "workshop_p1"]
+    # A replica of partition 0 alone (not started: partition 0 runs in `workshop` here).
+    only_first = settings.model_copy(update={"partitions": PARTITIONS, "partitions_owned": [0]})
+    lone = entry("workshop").build(only_first, SystemClock())
+    intake = IntakeService(both, SystemClock())
+    running = [workshop, intake]
+    for service in running:
+        await service.start()
+    try:
+        for partition, (dealership,) in stores.items():
+            event = sample_inbound(
+                "ServiceCheckedIn",
+                dealership_id=dealership,
+                repair_order_id=f"ro-{partition}",
+                customer={"phone": f"1380013800{partition}"},
+            )
+            await publish(js, [event])
+        app = FastAPI()
+        app.include_router(build_router(workshop))
+        lone_app = FastAPI()
+        lone_app.include_router(build_router(lone))
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=lone_app), base_url="http://t"
+            ) as lone_http,
+        ):
+            for partition, (dealership,) in stores.items():
+
+                async def queued(dealership: str = dealership) -> list[str]:
+                    query = {"dealership_id": dealership}
+                    answer = await http.get("/v1/workshop/queue", params=query)
+                    return [o["repair_order_id"] for o in answer.json()["orders"]]
+
+                assert await wait_for(queued, 30, what=f"{dealership}'s queue") == [
+                    f"ro-{partition}"
+                ]
+                member = workshop.for_dealership(dealership)
+                assert member is workshop.members[partition]
+            elsewhere = await lone_http.get(
+                "/v1/workshop/queue", params={"dealership_id": stores[1][0]}
+            )
+            assert elsewhere.status_code == 404
+            assert "another replica" in elsewhere.json()["detail"]
+    finally:
+        for service in reversed(running):
+            await service.stop()
+        lone.app.close()  # type: ignore[attr-defined]
