@@ -1,8 +1,10 @@
 """Complaints' use cases: load the complaint, let the domain decide, return what to save.
 
 `handle` is the RETENTION consumer's handler (the consumer commits the changes with the
-stream position). `on_deadline` is the ticker's callback: it commits the fired deadline,
-the complaint and the decisions in one transaction, so a deadline fires once across restarts.
+stream position): complaint steps, our call-backs' outcomes, and `CustomersMerged`, which
+moves the merged customer's complaints to the survivor (services/complaints/customers.py).
+`on_deadline` is the ticker's callback: it commits the fired deadline, the complaint and
+the decisions in one transaction, so a deadline fires once across restarts.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events import Event, FollowUpCompleted
+from events import ComplaintFiled, CustomersMerged, Event, FollowUpCompleted
 from laoke.consumer import Changes
 from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
+from services.complaints.customers import (
+    CustomerComplaints,
+    customer_complaints_id,
+    file_under,
+    merge_customers,
+)
 from services.complaints.domain import (
     STEP_TYPES,
     Complaint,
@@ -40,8 +48,13 @@ class Complaints:
         found = self.app.get_or_none(aggregate_id)
         return found if isinstance(found, Complaint) else None
 
+    def _listing(self, dealership_id: str, customer_id: str) -> CustomerComplaints | None:
+        found = self.app.get_or_none(customer_complaints_id(dealership_id, customer_id))
+        return found if isinstance(found, CustomerComplaints) else None
+
     def handle(self, event: Event) -> Changes | None:
-        """Every RETENTION event comes here; only complaint steps and our call-backs matter."""
+        """Every RETENTION event comes here; only complaint steps, our call-backs and merges
+        matter."""
         if isinstance(event, STEP_TYPES):
             complaint = self._complaint(
                 complaint_aggregate_id(event.dealership_id, event.complaint_id)
@@ -52,10 +65,43 @@ class Complaints:
             complaint = self._complaint(aggregate_id) if aggregate_id else None
             if complaint is None or complaint.dealership_id != event.dealership_id:
                 return None  # another service's follow-up (outreach owns those)
-            outcome = callback_completed(complaint, event)
+            policy = self.settings.policy(event.dealership_id)
+            outcome = callback_completed(complaint, event, policy)
+        elif isinstance(event, CustomersMerged):
+            return self._merged(event)
         else:
             return None
-        return self._changes(outcome)
+        changes = self._changes(outcome)
+        if isinstance(event, ComplaintFiled) and outcome.complaint is not None:
+            filed = outcome.complaint
+            listing = self._listing(filed.dealership_id, filed.customer_id)
+            changes.add(
+                file_under(listing, filed.dealership_id, filed.customer_id, filed.complaint_id)
+            )
+        return changes
+
+    def _merged(self, event: CustomersMerged) -> Changes | None:
+        """Load the merged customers' complaint lists and complaints; the rule moves them."""
+        dealership = event.dealership_id
+        merged = [
+            listing
+            for merged_id in event.merged_ids
+            if merged_id != event.survivor_id
+            and (listing := self._listing(dealership, merged_id)) is not None
+            and listing.merged_into is None
+        ]
+        if not merged:
+            return None  # no complaints filed under the merged customers
+        survivor = self._listing(dealership, event.survivor_id) or CustomerComplaints(
+            dealership_id=dealership, customer_id=event.survivor_id
+        )
+        complaints = [
+            complaint
+            for listing in merged
+            for complaint_id in listing.complaint_ids
+            if (complaint := self._complaint(complaint_aggregate_id(dealership, complaint_id)))
+        ]
+        return Changes(aggregates=merge_customers(survivor, merged, complaints))
 
     def _changes(self, outcome: Outcome) -> Changes:
         changes = Changes(decisions=list(outcome.decisions))

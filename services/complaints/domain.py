@@ -7,11 +7,17 @@ ticker fires. Times are event times (`occurred_at`) or the deadline's own `due_a
 replay decides the same way and decision ids stay deterministic.
 
 Steps: 1 filed, 2 apologised, 3 investigated, 4 remedy proposed, 5 resolved (accepted),
-6 closed (call-back made). Each step needs the one before; a rejected remedy goes back to 4.
+6 closed (call-back made, or the customer unreachable after every attempt). Each step needs
+the one before; a rejected remedy goes back to 4.
+
+A complaint belongs to a customer id that can change: when intake merges that customer into
+another (`CustomersMerged`), `follow_merge` moves the complaint to the survivor, so every
+later decision is recorded under the survivor's id.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -67,17 +73,24 @@ def complaint_aggregate_id(dealership_id: str, complaint_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:complaint:{dealership_id}:{complaint_id}")
 
 
-def callback_follow_up_id(aggregate_id: UUID) -> str:
-    """The step-6 call-back's follow-up id; it names the complaint, so no index is needed."""
-    return f"{CALLBACK_PREFIX}{aggregate_id}"
+_CALLBACK_ID = re.compile(rf"^{CALLBACK_PREFIX}([0-9a-f-]{{36}})(?:-([2-9]|[1-9][0-9]+))?$")
+
+
+def callback_follow_up_id(aggregate_id: UUID, attempt: int = 1) -> str:
+    """The follow-up id of the step-6 call-back's `attempt` (the first has no suffix, later
+    ones `-2`, `-3`, ...). It names the complaint, so no index is needed, and it is a function
+    of complaint and attempt only, so a replayed or repeated outcome never adds an attempt."""
+    first = f"{CALLBACK_PREFIX}{aggregate_id}"
+    return first if attempt == 1 else f"{first}-{attempt}"
 
 
 def complaint_of_callback(follow_up_id: str) -> UUID | None:
-    """The complaint a call-back id belongs to, or None if it is not one of ours."""
-    if not follow_up_id.startswith(CALLBACK_PREFIX):
+    """The complaint a call-back id (of any attempt) belongs to, or None if not ours."""
+    found = _CALLBACK_ID.match(follow_up_id)
+    if found is None:
         return None
     try:
-        return UUID(follow_up_id.removeprefix(CALLBACK_PREFIX))
+        return UUID(found.group(1))
     except ValueError:
         return None
 
@@ -125,11 +138,14 @@ class Complaint(Aggregate):
         self.remedies: list[dict[str, Any]] = []  # every proposal: proposed/refused/…
         self.pending_remedy: dict[str, Any] | None = None
         self.resolved_at: datetime | None = None
-        self.follow_up_id: str | None = None
+        self.follow_up_id: str | None = None  # the latest call-back attempt
+        self.callback_ids: list[str] = []  # every attempt's follow-up id, first first
         self.callback_due_at: datetime | None = None
         self.closed_at: datetime | None = None
         self.satisfaction: int | None = None
+        self.unreachable = False  # closed after the last call-back went unanswered
         self.escalations: list[str] = []
+        self.merged_from: list[str] = []  # earlier customer ids, oldest first
 
     # -- state changes (each one event) -----------------------------------------------------
     def _reach(self, step: int, at: datetime) -> None:
@@ -200,6 +216,7 @@ class Complaint(Aggregate):
         self.pending_remedy = None
         self.resolved_at = at
         self.follow_up_id = follow_up_id
+        self.callback_ids.append(follow_up_id)
         self.callback_due_at = callback_due_at
         self._reach(5, at)
 
@@ -212,6 +229,24 @@ class Complaint(Aggregate):
         self.closed_at = at
         self.satisfaction = satisfaction
         self._reach(6, at)
+
+    @event("CallbackRetried")
+    def retry_callback(self, at: datetime, follow_up_id: str, due_at: datetime) -> None:
+        self.follow_up_id = follow_up_id
+        self.callback_ids.append(follow_up_id)
+        self.callback_due_at = due_at
+
+    @event("ClosedUnreachable")
+    def close_unreachable(self, at: datetime) -> None:
+        self.closed_at = at
+        self.unreachable = True
+        self._reach(6, at)
+
+    @event("CustomerMerged")
+    def follow_merge(self, survivor_id: str) -> None:
+        """The customer was merged into `survivor_id`: the complaint is the survivor's now."""
+        self.merged_from.append(self.customer_id)
+        self.customer_id = survivor_id
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -230,6 +265,11 @@ class Complaint(Aggregate):
     @property
     def resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def callback_attempt(self) -> int:
+        """How many call-back attempts were scheduled (0 before the resolution)."""
+        return len(self.callback_ids)
 
 
 def _hours(start: datetime, end: datetime) -> float:
@@ -461,10 +501,19 @@ def _rejected(complaint: Complaint, event: RemedyRejected) -> Outcome:
     return Outcome(complaint)
 
 
-def callback_completed(complaint: Complaint, event: FollowUpCompleted) -> Outcome:
-    """Step 6: the call-back scheduled at resolution was made (or declined by the customer).
-    No answer / wrong number leaves step 6 open."""
-    if event.follow_up_id != complaint.follow_up_id:
+CALL_MADE = ("reached", "declined")  # the call-back happened: step 6 closes
+
+
+def callback_completed(complaint: Complaint, event: FollowUpCompleted, policy: Policy) -> Outcome:
+    """Step 6: the outcome of one call-back attempt.
+
+    `reached` or `declined` (of any attempt) closes the complaint with the satisfaction.
+    `no_answer` or `wrong_number` of the latest attempt schedules the next attempt
+    `callback_retry_after` later; when it was attempt `callback_max_tries`, the complaint
+    closes without satisfaction (unreachable). An outcome of an earlier attempt that was
+    already retried changes nothing, so a repeated report never adds an attempt.
+    """
+    if event.follow_up_id not in complaint.callback_ids:
         return Outcome()  # not this complaint's call-back
     if complaint.closed_at is not None:
         rejected = decision(
@@ -478,20 +527,54 @@ def callback_completed(complaint: Complaint, event: FollowUpCompleted) -> Outcom
             why="already_closed: the call-back was recorded before",
         )
         return Outcome(decisions=[rejected])
-    if event.outcome not in ("reached", "declined"):
-        return Outcome()
-    complaint.close(at=event.occurred_at, satisfaction=event.satisfaction)
-    closed = decision(
+    if event.outcome in CALL_MADE:
+        complaint.close(at=event.occurred_at, satisfaction=event.satisfaction)
+        return Outcome(complaint, [_closed(complaint, event, event.satisfaction)])
+    if event.follow_up_id != complaint.follow_up_id:
+        return Outcome()  # an earlier attempt's outcome; its retry is already scheduled
+    if complaint.callback_attempt < policy.callback_max_tries:
+        return _retry_callback(complaint, event, policy)
+    complaint.close_unreachable(at=event.occurred_at)
+    return Outcome(complaint, [_closed(complaint, event, None)])
+
+
+def _closed(complaint: Complaint, event: FollowUpCompleted, satisfaction: int | None) -> Event:
+    return decision(
         ComplaintClosed,
         event,
         source=SERVICE,
         occurred_at=event.occurred_at,
         customer_id=complaint.customer_id,
         complaint_id=complaint.complaint_id,
-        satisfaction=event.satisfaction,
+        satisfaction=satisfaction,
         follow_up_id=event.follow_up_id,
     )
-    return Outcome(complaint, [closed])
+
+
+def _retry_callback(complaint: Complaint, event: FollowUpCompleted, policy: Policy) -> Outcome:
+    attempt = complaint.callback_attempt + 1
+    follow_up_id = callback_follow_up_id(complaint.id, attempt)
+    due_at = event.occurred_at + policy.callback_retry_after
+    complaint.retry_callback(at=event.occurred_at, follow_up_id=follow_up_id, due_at=due_at)
+    due = decision(
+        FollowUpDue,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        customer_id=complaint.customer_id,
+        follow_up_id=follow_up_id,
+        reason="complaint_callback",
+        due_at=due_at,
+        channel=policy.callback_channel,
+        complaint_id=complaint.complaint_id,
+        detail={
+            "retry_of": complaint.callback_ids[0],
+            "attempt": str(attempt),
+            "max_tries": str(policy.callback_max_tries),
+            "previous_outcome": event.outcome,
+        },
+    )
+    return Outcome(complaint, [due])
 
 
 # -- deadlines --------------------------------------------------------------------------------

@@ -29,6 +29,17 @@ class Policy(BaseModel):
         timedelta(days=3), description="Step 6: the call-back is due this long after resolution."
     )
     callback_channel: Channel = "phone"
+    callback_max_tries: int = Field(
+        3,
+        ge=1,
+        description="Call-back attempts, the first included; when the last one ends no_answer "
+        "or wrong_number, step 6 closes without satisfaction (unreachable).",
+    )
+    callback_retry_after: timedelta = Field(
+        timedelta(days=1),
+        gt=timedelta(0),
+        description="An unanswered call-back is tried again this long after the attempt.",
+    )
     escalate_to: Literal["manager", "general_manager"] = Field(
         "manager", description="Who an apology-overdue or SLA escalation goes to."
     )

@@ -10,8 +10,8 @@ from uuid import uuid4
 from nats.js import JetStreamContext
 from waiting import wait_for
 
-from events import EVENT_TYPES, Event, parse_recorded
-from events.factories import sample_inbound
+from events import EVENT_TYPES, CustomersMerged, Event, parse_recorded
+from events.factories import sample_inbound, sample_recorded
 from laoke.streams import RETENTION
 
 T0 = datetime.fromisoformat("2026-01-20T10:00:00+00:00")  # the `clock` fixture's start
@@ -38,6 +38,22 @@ def recorded(event_type: str, complaint_id: str = "CP-1", **overrides: Any) -> A
     return EVENT_TYPES[event_type].model_validate(raw, context={"trusted": True})
 
 
+def merge(survivor_id: str, *merged_ids: str, **overrides: Any) -> CustomersMerged:
+    """`CustomersMerged` as intake records it: `merged_ids` are now `survivor_id`."""
+    raw = sample_recorded(
+        "CustomersMerged",
+        event_id=str(uuid4()),
+        occurred_at=T0.isoformat(),
+        source="intake",
+        customer_id=survivor_id,
+        survivor_id=survivor_id,
+        merged_ids=list(merged_ids),
+        **overrides,
+    )
+    raw["dealership_id"] = inbound("ComplaintFiled")["dealership_id"]
+    return CustomersMerged.model_validate(raw, context={"trusted": True})
+
+
 async def read_retention(js: JetStreamContext) -> list[Event]:
     """Everything on RETENTION, in stream order."""
     info = await js.stream_info(RETENTION)
@@ -49,6 +65,19 @@ async def read_retention(js: JetStreamContext) -> list[Event]:
         assert message.data is not None
         found.append(parse_recorded(message.data))
     return found
+
+
+async def retention_subjects(js: JetStreamContext) -> dict[str, str]:
+    """Every RETENTION message's subject by its event id (the Nats-Msg-Id)."""
+    info = await js.stream_info(RETENTION)
+    subjects: dict[str, str] = {}
+    if not info.state.messages:
+        return subjects
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(RETENTION, seq)
+        assert message.data is not None and message.subject is not None
+        subjects[str(parse_recorded(message.data).event_id)] = message.subject
+    return subjects
 
 
 def of_type(events: list[Event], event_type: str, **where: Any) -> list[Any]:

@@ -6,13 +6,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from complaints_support import T0, at, recorded
+from complaints_support import T0, at, merge, recorded
 
 from events import Event
 from laoke.deadlines import Deadline, DeadlineIndex, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.complaints.application import Complaints
+from services.complaints.customers import CustomerComplaints, customer_complaints_id
 from services.complaints.domain import (
     APOLOGY,
     SLA,
@@ -84,4 +85,23 @@ def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
     index = DeadlineIndex()
     index.rebuild(app)
     assert index.due(T0 + timedelta(days=30)) == [deadline_id(deadline_key(COMPLAINT_ID, SLA))]
+    app.close()
+
+
+def test_a_merge_moves_the_stored_complaint_to_the_survivor_once(tmp_path: Path) -> None:
+    app, complaints = open_app(tmp_path)
+    feed(complaints, recorded("ComplaintFiled", customer_id="c-old"))
+    assert complaints.handle(merge("c-new", "c-unknown")) is None  # no complaints to move
+    feed(complaints, merge("c-new", "c-old"))
+    app.close()
+
+    app, complaints = open_app(tmp_path)
+    complaint = app.get_or_none(COMPLAINT_ID)
+    assert isinstance(complaint, Complaint)
+    assert (complaint.customer_id, complaint.merged_from) == ("c-new", ["c-old"])
+    survivor = app.get_or_none(customer_complaints_id("demo-4s", "c-new"))
+    assert isinstance(survivor, CustomerComplaints) and survivor.complaint_ids == ["CP-1"]
+    assert complaints.handle(merge("c-new", "c-old")) is None  # replayed: nothing to move
+    made = feed(complaints, recorded("RemedyAccepted", customer_id="c-new"))
+    assert [(d.event_type, d.customer_id) for d in made] == [("ComplaintStepRejected", "c-new")]
     app.close()

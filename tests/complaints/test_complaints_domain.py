@@ -304,25 +304,18 @@ def test_the_callback_closes_step_6_with_the_satisfaction() -> None:
     event = recorded(
         "FollowUpCompleted", follow_up_id=complaint.follow_up_id, satisfaction=8, outcome="reached"
     )
-    outcome = callback_completed(complaint, event)
+    outcome = callback_completed(complaint, event, POLICY)
     (closed,) = made(outcome)
     assert closed.event_type == "ComplaintClosed" and closed.satisfaction == 8
     assert complaint.step == 6 and complaint.satisfaction == 8
-    again = callback_completed(complaint, event.model_copy(update={"event_id": uuid4()}))
+    again = callback_completed(complaint, event.model_copy(update={"event_id": uuid4()}), POLICY)
     assert types(again) == ["ComplaintStepRejected"]
-
-
-def test_an_unanswered_callback_leaves_step_6_open() -> None:
-    complaint, _ = resolved()
-    assert complaint.follow_up_id is not None
-    event = recorded("FollowUpCompleted", follow_up_id=complaint.follow_up_id, outcome="no_answer")
-    assert callback_completed(complaint, event).decisions == []
-    assert complaint.step == 5
 
 
 def test_a_follow_up_that_is_not_the_complaints_callback_is_ignored() -> None:
     complaint, _ = resolved()
-    outcome = callback_completed(complaint, recorded("FollowUpCompleted", follow_up_id="fu-1"))
+    event = recorded("FollowUpCompleted", follow_up_id="fu-1")
+    outcome = callback_completed(complaint, event, POLICY)
     assert outcome == Outcome()
     assert complaint_of_callback("fu-1") is None
 
@@ -331,7 +324,7 @@ def test_a_closed_complaint_refuses_further_steps() -> None:
     complaint, _ = resolved()
     assert complaint.follow_up_id is not None
     callback_completed(
-        complaint, recorded("FollowUpCompleted", follow_up_id=complaint.follow_up_id)
+        complaint, recorded("FollowUpCompleted", follow_up_id=complaint.follow_up_id), POLICY
     )
     assert types(step(complaint, "RemedyRejected")) == ["ComplaintStepRejected"]
 

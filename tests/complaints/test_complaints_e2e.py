@@ -13,6 +13,7 @@ from complaints_support import (
     of_type,
     publish,
     read_retention,
+    retention_subjects,
     wait_recorded,
 )
 from nats.js import JetStreamContext
@@ -20,6 +21,7 @@ from waiting import wait_for
 
 from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings
+from laoke.streams import RETENTION
 from services.complaints.service import ComplaintsService
 from services.intake.service import IntakeService
 
@@ -43,6 +45,16 @@ async def until_filed(service: ComplaintsService, deadlines: int) -> None:
         return len(service.deadlines) >= deadlines
 
     await wait_for(scheduled, what=f"{deadlines} deadlines pending")
+
+
+async def until_handled(service: ComplaintsService, js: JetStreamContext) -> None:
+    """Wait until complaints handled everything on RETENTION so far."""
+    last = (await js.stream_info(RETENTION)).state.last_seq
+
+    async def caught_up() -> bool:
+        return service.app.tracked_position(service.consumer.durable) >= last
+
+    await wait_for(caught_up, what=f"complaints at RETENTION {last}")
 
 
 async def up_to_investigation(js: JetStreamContext, complaint_id: str) -> None:
@@ -204,3 +216,112 @@ async def test_impossible_steps_are_recorded_as_rejected_and_the_consumer_carrie
         ("CP-4", "no_remedy_proposed"),
     ]
     assert dead.state.messages == 0
+
+
+async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subject(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    older, newer, vin = "13700137000", "13600136000", "LFV2A21K8G3045678"
+    service = await started(settings, clock)
+    try:
+        # The survivor: the oldest customer, known by a phone and a VIN since yesterday.
+        known = inbound(
+            "CustomerVisited", customer={"phone": older, "vin": vin}, occurred_at=at(days=-1)
+        )
+        await publish(js, known)
+        filing = inbound("ComplaintFiled", "CP-M", customer={"phone": newer}, vin=None)
+        await publish(js, filing)
+        await until_filed(service, 2)
+        # One visit naming the complainant's phone and the survivor's VIN: intake merges.
+        both = {"phone": newer, "vin": vin}
+        await publish(js, inbound("CustomerVisited", customer=both, occurred_at=at(minutes=5)))
+        (merged,) = await wait_recorded(js, "CustomersMerged")
+        await until_handled(service, js)
+
+        clock.set(T0 + timedelta(hours=2))  # the apology deadline fires after the merge
+        await wait_recorded(js, "ApologyOverdue", complaint_id="CP-M")
+        steps = [("ApologyIssued", 2.1), ("ComplaintInvestigated", 3), ("RemedyProposed", 4)]
+        for event_type, hours in [*steps, ("RemedyAccepted", 5)]:
+            step = inbound(
+                event_type, "CP-M", customer={"phone": newer}, occurred_at=at(hours=hours)
+            )
+            await publish(js, step)
+        await wait_recorded(js, "FollowUpDue", complaint_id="CP-M")
+        await service.relay.drain()  # type: ignore[union-attr]
+        events = await read_retention(js)
+        subjects = await retention_subjects(js)
+    finally:
+        await service.stop()
+
+    (filed,) = of_type(events, "ComplaintFiled")
+    survivor = merged.survivor_id
+    assert merged.merged_ids == [filed.customer_id] and survivor != filed.customer_id
+    decided = [e for e in events if e.source == "complaints"]
+    assert [e.event_type for e in decided] == [
+        "ApologyOverdue",
+        "ComplaintEscalated",
+        "ComplaintResolved",
+        "FollowUpDue",
+    ]
+    for made in decided:
+        assert made.customer_id == survivor
+        assert subjects[str(made.event_id)] == f"retention.demo-4s.{survivor}.{made.event_type}"
+    assert of_type(events, "ComplaintStepRejected") == []
+    (resolved,) = of_type(events, "ComplaintResolved")
+    assert resolved.causation_id == of_type(events, "RemedyAccepted")[0].event_id
+
+
+async def test_an_unanswered_callback_is_retried_then_closed_unreachable_once_each(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
+) -> None:
+    async def report(follow_up_id: str, outcome: str, days: float) -> dict[str, object]:
+        """The call-centre reports an attempt `days` after the resolution (at T0 + 2 h)."""
+        clock.set(T0 + timedelta(hours=2, days=days, minutes=1))  # intake refuses the future
+        event = inbound(
+            "FollowUpCompleted",
+            follow_up_id=follow_up_id,
+            outcome=outcome,
+            satisfaction=None,
+            occurred_at=at(hours=2, days=days),
+        )
+        await publish(js, event)
+        return event
+
+    service = await started(settings, clock)
+    try:
+        await up_to_investigation(js, "CP-6")
+        await publish(js, inbound("RemedyProposed", "CP-6", occurred_at=at(hours=1)))
+        await publish(js, inbound("RemedyAccepted", "CP-6", occurred_at=at(hours=2)))
+        (first,) = await wait_recorded(js, "FollowUpDue")
+        unanswered = await report(first.follow_up_id, "no_answer", days=3)
+        await wait_recorded(js, "FollowUpDue", count=2)
+        await publish(js, unanswered)  # redelivered as is: intake records it once
+        await report(first.follow_up_id, "no_answer", days=3.1)  # reported twice: no new try
+    finally:
+        await service.stop()
+
+    service = await started(settings, clock)  # the attempts survive a restart
+    try:
+        second = of_type(await read_retention(js), "FollowUpDue")[1]
+        await report(second.follow_up_id, "no_answer", days=4)
+        third = (await wait_recorded(js, "FollowUpDue", count=3))[2]
+        await report(third.follow_up_id, "wrong_number", days=5)
+        (closed,) = await wait_recorded(js, "ComplaintClosed")
+        await service.relay.drain()  # type: ignore[union-attr]
+        events = await read_retention(js)
+    finally:
+        await service.stop()
+
+    due = of_type(events, "FollowUpDue")
+    assert len(due) == 3 and len({d.follow_up_id for d in due}) == 3
+    assert [d.due_at for d in due] == [
+        T0 + timedelta(hours=2, days=3),
+        T0 + timedelta(hours=2, days=4),
+        T0 + timedelta(hours=2, days=5),
+    ]
+    assert [d.detail.get("attempt") for d in due] == [None, "2", "3"]
+    assert {d.detail.get("retry_of", d.follow_up_id) for d in due} == {first.follow_up_id}
+    assert len(of_type(events, "FollowUpCompleted")) == 4  # the redelivery is not recorded
+    assert (closed.satisfaction, closed.follow_up_id) == (None, third.follow_up_id)
+    assert of_type(events, "ComplaintClosed") == [closed]
+    assert of_type(events, "ComplaintStepRejected") == []

@@ -1,0 +1,85 @@
+"""Which complaints each customer has, so a merge can move them (pure: no I/O).
+
+Complaints are found by complaint id, but `CustomersMerged` names customers. The
+`CustomerComplaints` list (one per dealership and customer id, added to at filing) answers
+"which complaints were filed under this customer", and `merge_customers` hands a merged
+customer's complaints to the survivor: each complaint records the new owner (so later
+decisions, by event or by deadline, are recorded under the survivor's id) and the
+survivor's list takes them over (so a later merge of the survivor moves them again).
+"""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.complaints.domain import Complaint
+
+
+def customer_complaints_id(dealership_id: str, customer_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:complaints-of:{dealership_id}:{customer_id}")
+
+
+class CustomerComplaints(Aggregate):
+    """The complaint ids filed under (or merged into) one customer of one dealership."""
+
+    @staticmethod
+    def create_id(dealership_id: str, customer_id: str) -> UUID:
+        return customer_complaints_id(dealership_id, customer_id)
+
+    @event("Started")
+    def __init__(self, dealership_id: str, customer_id: str) -> None:
+        self.dealership_id = dealership_id
+        self.customer_id = customer_id
+        self.complaint_ids: list[str] = []
+        self.merged_into: str | None = None
+
+    @event("Added")
+    def add(self, complaint_ids: list[str]) -> None:
+        self.complaint_ids.extend(c for c in complaint_ids if c not in self.complaint_ids)
+
+    @event("MergedInto")
+    def merge_into(self, survivor_id: str) -> None:
+        self.merged_into = survivor_id
+        self.complaint_ids = []  # the survivor's list holds them now
+
+
+def file_under(
+    listing: CustomerComplaints | None, dealership_id: str, customer_id: str, complaint_id: str
+) -> CustomerComplaints:
+    """The customer's list with `complaint_id` on it (created on the first complaint)."""
+    if listing is None:
+        listing = CustomerComplaints(dealership_id=dealership_id, customer_id=customer_id)
+    if complaint_id not in listing.complaint_ids:
+        listing.add(complaint_ids=[complaint_id])
+    return listing
+
+
+def merge_customers(
+    survivor: CustomerComplaints,
+    merged: list[CustomerComplaints],
+    complaints: list[Complaint],
+) -> list[Aggregate]:
+    """Move the `merged` customers' complaints to `survivor`; returns what changed.
+
+    `complaints` are the complaints on the merged lists, as loaded. A list merged before (a
+    replayed merge) and complaints already under the survivor are left alone.
+    """
+    changed: list[Aggregate] = []
+    moving: list[str] = []
+    for listing in merged:
+        if listing.merged_into is not None or listing.customer_id == survivor.customer_id:
+            continue
+        moving += listing.complaint_ids
+        listing.merge_into(survivor_id=survivor.customer_id)
+        changed.append(listing)
+    for complaint in complaints:
+        if complaint.complaint_id in moving and complaint.customer_id != survivor.customer_id:
+            complaint.follow_merge(survivor_id=survivor.customer_id)
+            changed.append(complaint)
+    new = [c for c in dict.fromkeys(moving) if c not in survivor.complaint_ids]
+    if new:
+        survivor.add(complaint_ids=new)
+        changed.append(survivor)
+    return changed

@@ -1,0 +1,128 @@
+"""Complaints follow `CustomersMerged`: later decisions go under the survivor (pure domain)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from complaints_support import at, recorded
+
+from services.complaints.customers import CustomerComplaints, file_under, merge_customers
+from services.complaints.domain import (
+    APOLOGY,
+    SLA,
+    Complaint,
+    callback_completed,
+    deadline_passed,
+    decide,
+)
+from services.complaints.settings import Policy
+
+POLICY = Policy()
+OLD, SURVIVOR = "c-old", "c-survivor"
+DEALERSHIP = recorded("ComplaintFiled").dealership_id
+
+
+def filed(customer_id: str = OLD, complaint_id: str = "CP-1") -> Complaint:
+    outcome = decide(
+        None, recorded("ComplaintFiled", complaint_id, customer_id=customer_id), POLICY
+    )
+    assert outcome.complaint is not None
+    return outcome.complaint
+
+
+def listed(customer_id: str, *complaints: Complaint) -> CustomerComplaints:
+    listing = None
+    for complaint in complaints:
+        listing = file_under(listing, DEALERSHIP, customer_id, complaint.complaint_id)
+    return listing or CustomerComplaints(dealership_id=DEALERSHIP, customer_id=customer_id)
+
+
+def merged_into_survivor(*complaints: Complaint) -> tuple[CustomerComplaints, CustomerComplaints]:
+    old, survivor = listed(OLD, *complaints), listed(SURVIVOR)
+    merge_customers(survivor, [old], list(complaints))
+    return old, survivor
+
+
+def types(decisions: list[Any]) -> list[str]:
+    return [d.event_type for d in decisions]
+
+
+def test_filing_lists_the_complaint_under_its_customer_once() -> None:
+    complaint = filed()
+    listing = listed(OLD, complaint)
+    assert file_under(listing, DEALERSHIP, OLD, "CP-1") is listing
+    assert listing.complaint_ids == ["CP-1"]
+
+
+def test_a_merge_moves_the_merged_customers_complaints_to_the_survivor() -> None:
+    first, second = filed(complaint_id="CP-1"), filed(complaint_id="CP-2")
+    bystander = filed(customer_id="c-other", complaint_id="CP-9")
+    old, survivor = listed(OLD, first, second), listed(SURVIVOR)
+    changed = merge_customers(survivor, [old], [first, second, bystander])
+    assert {id(a) for a in changed} == {id(old), id(survivor), id(first), id(second)}
+    assert (first.customer_id, second.customer_id) == (SURVIVOR, SURVIVOR)
+    assert first.merged_from == [OLD]
+    assert survivor.complaint_ids == ["CP-1", "CP-2"]
+    assert old.merged_into == SURVIVOR and old.complaint_ids == []
+    assert bystander.customer_id == "c-other"
+
+
+def test_a_replayed_merge_changes_nothing() -> None:
+    complaint = filed()
+    old, survivor = merged_into_survivor(complaint)
+    assert merge_customers(survivor, [old], [complaint]) == []
+    assert complaint.merged_from == [OLD]
+
+
+def test_merges_in_a_chain_end_at_the_last_survivor() -> None:
+    complaint = filed()
+    _, middle = merged_into_survivor(complaint)
+    last = listed("c-last")
+    merge_customers(last, [middle], [complaint])
+    assert complaint.customer_id == "c-last" and complaint.merged_from == [OLD, SURVIVOR]
+    assert last.complaint_ids == ["CP-1"]
+
+
+def test_deadline_decisions_after_the_merge_are_under_the_survivor() -> None:
+    complaint = filed()
+    merged_into_survivor(complaint)
+    decided = deadline_passed(complaint, APOLOGY, POLICY).decisions
+    decided += deadline_passed(complaint, SLA, POLICY).decisions
+    assert types(decided) == ["ApologyOverdue", "ComplaintEscalated", "ComplaintEscalated"]
+    assert {d.customer_id for d in decided} == {SURVIVOR}
+
+
+def test_steps_under_the_survivors_id_reach_the_complaint_filed_under_the_old_id() -> None:
+    complaint = filed()
+    merged_into_survivor(complaint)
+    decided: list[Any] = []
+    for event_type, hours in (
+        ("ApologyIssued", 0.5),
+        ("ComplaintInvestigated", 1),
+        ("RemedyProposed", 2),
+        ("RemedyAccepted", 3),
+    ):
+        event = recorded(event_type, customer_id=SURVIVOR, occurred_at=at(hours=hours))
+        decided += decide(complaint, event, POLICY).decisions
+    assert complaint.step == 5
+    rejected = decide(complaint, recorded("RemedyRejected", customer_id=SURVIVOR), POLICY)
+    decided += rejected.decisions
+    assert complaint.follow_up_id is not None
+    callback = recorded(
+        "FollowUpCompleted", follow_up_id=complaint.follow_up_id, customer_id=SURVIVOR
+    )
+    decided += callback_completed(complaint, callback, POLICY).decisions
+    assert types(decided) == [
+        "ComplaintResolved",
+        "FollowUpDue",
+        "ComplaintStepRejected",
+        "ComplaintClosed",
+    ]
+    assert {d.customer_id for d in decided} == {SURVIVOR}
+
+
+def test_without_the_merge_the_decisions_stay_under_the_filing_customer() -> None:
+    """The control: the decisions follow the complaint's owner, not a step's customer id."""
+    complaint = filed()
+    decided = deadline_passed(complaint, APOLOGY, POLICY).decisions
+    assert {d.customer_id for d in decided} == {OLD}
