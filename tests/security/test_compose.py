@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -68,4 +69,29 @@ def test_compose_publishes_only_on_loopback_and_waits_for_healthy_dependencies()
         depends = service["depends_on"]
         assert set(depends) == {"nats-1", "nats-2", "nats-3", "postgres"}, name
         assert all(d["condition"] == "service_healthy" for d in depends.values()), name
-        assert service["environment"]["LAOKE_NATS_USER"] == f"laoke-{name}"
+        assert service["environment"]["LAOKE_NATS_USER"] == f"laoke-{service_of(name)}"
+
+
+def service_of(compose_name: str) -> str:
+    """`intake-1` → `intake`: replicas are named after their service."""
+    return re.sub(r"-\d+$", "", compose_name)
+
+
+def test_each_partition_of_each_service_runs_in_exactly_one_replica() -> None:
+    laoke = {
+        name: service
+        for name, service in compose()["services"].items()
+        if not name.startswith(("nats", "postgres"))
+    }
+    partitions: dict[str, list[int]] = {}
+    for name, service in laoke.items():
+        env = service["environment"]
+        count = int(env["LAOKE_PARTITIONS"])
+        owned = env.get("LAOKE_PARTITIONS_OWNED")
+        partitions.setdefault(service_of(name), []).extend(
+            [int(p) for p in owned.split(",")] if owned else range(count)
+        )
+    for service, owned in partitions.items():
+        assert sorted(owned) == list(range(count)), service
+    replicated = {service_of(n) for n in laoke if service_of(n) != n}
+    assert {"intake", "projections"} <= replicated
