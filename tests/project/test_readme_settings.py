@@ -1,0 +1,36 @@
+"""The README's configuration section names every setting, and its example works."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from laoke.settings import LaokeSettings
+from services.complaints.settings import ComplaintSettings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_every_laoke_setting_is_in_the_readme() -> None:
+    missing = [
+        f"LAOKE_{name.upper()}"
+        for name in LaokeSettings.model_fields
+        if f"`LAOKE_{name.upper()}`" not in README
+    ]
+    assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_the_readmes_per_dealership_example_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = re.search(r"`LAOKE_COMPLAINTS_DEALERSHIPS='(.+?)'`", README)
+    assert example is not None, "README shows a per-dealership override"
+    monkeypatch.setenv("LAOKE_COMPLAINTS_DEALERSHIPS", example.group(1))
+    settings = ComplaintSettings()
+    assert settings.policy("bj-cadillac").sla == timedelta(hours=24)
+    assert (
+        settings.policy("other-4s").sla
+        == ComplaintSettings().policy("x").sla
+        != timedelta(hours=24)
+    )
