@@ -2,7 +2,8 @@
 
 Replays the stream from sequence 1 into a fresh store (`projections_rebuild.sqlite3`, or
 the PostgreSQL schema `projections_rebuild`) with a progress bar on stderr, then swaps it
-in for the live one. Stop the projections service first: the swap replaces its store.
+in for the live one, with every partition's position at its end. Stop the projections
+service (every replica) first: the swap replaces its store.
 Reading the next batch overlaps with applying the previous one.
 """
 
@@ -14,9 +15,10 @@ import sys
 import time
 from typing import TextIO
 
+from laoke.partitions import Partition
 from laoke.service import connect
 from laoke.settings import LaokeSettings
-from services.projections.application import Failure, Message, Projections
+from services.projections.application import CONSUMER, Failure, Message, Projections
 from services.projections.reader import last_sequence, read_stream, stream_sequence
 from services.projections.settings import ProjectionSettings
 from services.projections.store import TABLES, ReadStore, drop, swap_in
@@ -75,7 +77,11 @@ async def rebuild_async(
             bar.update(items[-1].seq)
         if pending is not None:
             failures += len(await pending)
-        bar.update(store.position(projections.consumer), last=True)
+        reached = store.position(projections.consumer)
+        bar.update(reached, last=True)
+        with store.transaction() as tx:  # every partition's consumer goes on from here
+            for index in range(settings.partitions):
+                tx.set_position(Partition(index, settings.partitions).durable(CONSUMER), reached)
         counts = {t: int(store.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
     finally:
         await nc.close()

@@ -23,7 +23,9 @@ from laoke.streams import RETENTION
 from services.intake.application import Inbound
 from services.intake.service import IntakeService
 from services.projections.reader import read_stream
+from services.projections.rebuild import rebuild_async
 from services.projections.service import ProjectionsService
+from services.projections.store import ReadStore
 from services.workshop.api import build_router
 
 PARTITIONS = 2
@@ -213,3 +215,33 @@ async def test_a_replica_running_two_partitions_of_a_service_serves_each_from_it
         for service in reversed(running):
             await service.stop()
         lone.app.close()  # type: ignore[attr-defined]
+
+
+async def test_after_a_rebuild_every_partition_goes_on_from_its_end(
+    settings: LaokeSettings, js: JetStreamContext
+) -> None:
+    stores = dealerships(per_partition=1)
+    replicas = [Replica(settings, 0), Replica(settings, 1)]
+    for replica in replicas:
+        await replica.start()
+    try:
+        await publish(js, [visit(d, "13900001111") for (d,) in stores.values()])
+        last = (await js.stream_info(RETENTION)).state.last_seq
+        store = replicas[0].projections.store
+
+        async def projected() -> bool:
+            return all(store.position(f"projections-p{p}") >= last for p in range(PARTITIONS))
+
+        await wait_for(projected, 30, what="both partitions projected")
+    finally:
+        for replica in replicas:
+            await replica.stop()
+    two = settings.model_copy(update={"partitions": PARTITIONS})
+    counts = await rebuild_async(two, progress=None)
+    assert counts["events"] == last
+    rebuilt = ReadStore(two)
+    try:
+        positions = [rebuilt.position(f"projections-p{p}") for p in range(PARTITIONS)]
+        assert positions == [last] * PARTITIONS
+    finally:
+        rebuilt.close()
