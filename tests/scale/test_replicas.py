@@ -226,7 +226,12 @@ async def test_after_a_rebuild_every_partition_goes_on_from_its_end(
         await replica.start()
     try:
         await publish(js, [visit(d, "13900001111") for (d,) in stores.values()])
-        last = (await js.stream_info(RETENTION)).state.last_seq
+
+        async def both_recorded() -> int:
+            info = await js.stream_info(RETENTION)
+            return int(info.state.last_seq) if info.state.messages >= len(stores) else 0
+
+        last = await wait_for(both_recorded, 30, what="both visits on RETENTION")
         store = replicas[0].projections.store
 
         async def projected() -> bool:
