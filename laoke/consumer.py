@@ -30,7 +30,7 @@ from nats.js.errors import NotFoundError
 from events import Event, Rejected, parse_recorded
 from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication
-from laoke.metrics import DECISIONS, HANDLED, HANDLER_SECONDS
+from laoke.metrics import CONSUMER_LAG, DECISIONS, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
 from laoke.streams import RETENTION
 
@@ -118,6 +118,8 @@ class RetentionConsumer:
             await message.ack()
         HANDLED.labels(self.service).inc(len(messages))
         HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        if messages:
+            CONSUMER_LAG.labels(self.durable).set(messages[-1].metadata.num_pending)
         self.on_committed()
 
     def _apply(self, messages: Sequence[Msg]) -> None:

@@ -13,5 +13,9 @@ HANDLED = Counter("laoke_messages_handled_total", "RETENTION messages handled", 
 HANDLER_SECONDS = Histogram(
     "laoke_handler_seconds", "Time to handle one batch of messages", ["service"]
 )
-CONSUMER_LAG = Gauge("laoke_consumer_lag", "Messages not yet handled", ["service"])
+CONSUMER_LAG = Gauge(
+    "laoke_consumer_lag",
+    "Messages on the stream after the last one a durable consumer handled",
+    ["consumer"],
+)
 DECISIONS = Counter("laoke_decisions_total", "Decisions recorded", ["service", "event_type"])

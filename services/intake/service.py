@@ -26,7 +26,7 @@ from events import Rejected, parse_inbound
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.eventstore import ServiceApplication
-from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
+from laoke.metrics import ACCEPTED, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
 from laoke.partitions import DEALER_IN_TOKEN, Partition, owned_partitions, partition_of
 from laoke.publishing import Outgoing, publish_all
@@ -116,6 +116,8 @@ class IntakeService:
             raise
         for message in messages:
             await message.ack()  # only now: the batch is on RETENTION / in the DLQ
+        if messages:
+            CONSUMER_LAG.labels(shard.durable).set(messages[-1].metadata.num_pending)
         return verdicts
 
     async def submit(self, batch: Sequence[Inbound]) -> list[Verdict]:

@@ -26,7 +26,7 @@ from nats.js.errors import NotFoundError
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.dlq import dead_letter, send_dead_letters
-from laoke.metrics import HANDLED, HANDLER_SECONDS
+from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition, owned_partitions
 from laoke.publishing import Outgoing
 from laoke.service import connect, nats_options
@@ -118,6 +118,8 @@ class ProjectionsService:
             await messages[-1].ack()  # AckAll: acks the whole batch (stream order)
         HANDLED.labels(self.name).inc(len(batch))
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        if messages:
+            CONSUMER_LAG.labels(projections.consumer).set(messages[-1].metadata.num_pending)
 
     def _letter(self, failure: Failure) -> Outgoing:
         return dead_letter(

@@ -1,0 +1,39 @@
+"""`laoke_consumer_lag` on /metrics: what is on the stream after what a consumer handled."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from nats.js import JetStreamContext
+from prometheus_client import REGISTRY
+
+from events import retention_subject
+from events.factories import sample_recorded
+from laoke.clock import SystemClock
+from laoke.settings import LaokeSettings
+from laoke.streams import RETENTION
+from services.projections.service import ProjectionsService
+
+
+def lag(consumer: str) -> float | None:
+    return REGISTRY.get_sample_value("laoke_consumer_lag", {"consumer": consumer})
+
+
+async def test_the_lag_is_what_remains_on_the_stream_after_each_batch(
+    settings: LaokeSettings, js: JetStreamContext
+) -> None:
+    service = ProjectionsService(settings, SystemClock())
+    try:
+        await service.prepare(js)  # the durable consumer, from the store's position
+        for n in range(5):
+            event = sample_recorded("FollowUpDue", event_id=str(uuid.UUID(int=n + 1)))
+            subject = retention_subject(event["dealership_id"], event["customer_id"], "FollowUpDue")
+            await js.publish(subject, json.dumps(event).encode())
+        pull = await js.pull_subscribe_bind("projections", stream=RETENTION)
+        await service.handle_messages(await pull.fetch(2, timeout=5))
+        assert lag("projections") == 3
+        await service.handle_messages(await pull.fetch(3, timeout=5))
+        assert lag("projections") == 0
+    finally:
+        service.store.close()
