@@ -149,6 +149,8 @@ class ComplaintClosed(RecordedEvent):
     complaint_id: EntityId
     satisfaction: Annotated[int, Field(ge=1, le=10)] | None = None
     follow_up_id: EntityId | None = None
+    # The call-back's outcome: unreachable when every try went unanswered (services/complaints).
+    outcome: Literal["reached", "declined", "unreachable"] | None = None
 
 
 class ComplaintStepRejected(RecordedEvent):

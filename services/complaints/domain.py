@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -501,6 +501,7 @@ def _rejected(complaint: Complaint, event: RemedyRejected) -> Outcome:
     return Outcome(complaint)
 
 
+CallbackOutcome = Literal["reached", "declined", "unreachable"]
 CALL_MADE = ("reached", "declined")  # the call-back happened: step 6 closes
 
 
@@ -529,16 +530,22 @@ def callback_completed(complaint: Complaint, event: FollowUpCompleted, policy: P
         return Outcome(decisions=[rejected])
     if event.outcome in CALL_MADE:
         complaint.close(at=event.occurred_at, satisfaction=event.satisfaction)
-        return Outcome(complaint, [_closed(complaint, event, event.satisfaction)])
+        made: CallbackOutcome = "reached" if event.outcome == "reached" else "declined"
+        return Outcome(complaint, [_closed(complaint, event, event.satisfaction, made)])
     if event.follow_up_id != complaint.follow_up_id:
         return Outcome()  # an earlier attempt's outcome; its retry is already scheduled
     if complaint.callback_attempt < policy.callback_max_tries:
         return _retry_callback(complaint, event, policy)
     complaint.close_unreachable(at=event.occurred_at)
-    return Outcome(complaint, [_closed(complaint, event, None)])
+    return Outcome(complaint, [_closed(complaint, event, None, "unreachable")])
 
 
-def _closed(complaint: Complaint, event: FollowUpCompleted, satisfaction: int | None) -> Event:
+def _closed(
+    complaint: Complaint,
+    event: FollowUpCompleted,
+    satisfaction: int | None,
+    outcome: CallbackOutcome,
+) -> Event:
     return decision(
         ComplaintClosed,
         event,
@@ -548,6 +555,7 @@ def _closed(complaint: Complaint, event: FollowUpCompleted, satisfaction: int | 
         complaint_id=complaint.complaint_id,
         satisfaction=satisfaction,
         follow_up_id=event.follow_up_id,
+        outcome=outcome,
     )
 
 

@@ -186,6 +186,9 @@ class ComplaintPublic(Public):
     escalations: list[EscalationPublic]
     rejections: list[StepRejectionPublic]
     satisfaction: int | None
+    callback_outcome: str | None = Field(
+        None, description="Step 6: reached, declined, or unreachable after every try."
+    )
     as_of: datetime
 
 

@@ -780,7 +780,9 @@ def on_closed(ctx: Context, event: Any, customer: Row) -> None:
     row = _complaint(ctx, e)
     if row is None or row["doc"]["closed_at"] is not None:
         return
-    row["doc"].update(closed_at=ts(e.occurred_at), satisfaction=e.satisfaction)
+    row["doc"].update(
+        closed_at=ts(e.occurred_at), satisfaction=e.satisfaction, callback_outcome=e.outcome
+    )
     _reach(row, 6, e.occurred_at)
 
 

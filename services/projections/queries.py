@@ -245,6 +245,7 @@ def complaint(
         escalations=[EscalationPublic.model_validate(e) for e in doc["escalations"]],
         rejections=[StepRejectionPublic.model_validate(r) for r in doc["rejections"]],
         satisfaction=doc["satisfaction"],
+        callback_outcome=doc.get("callback_outcome"),
         as_of=now,
     )
 

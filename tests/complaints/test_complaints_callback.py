@@ -94,7 +94,7 @@ def test_after_the_third_unanswered_attempt_step_6_closes_without_satisfaction()
         decided += made(outcome_of(complaint, complaint.follow_up_id, "no_answer", days=day))
     assert [d.event_type for d in decided] == ["FollowUpDue", "FollowUpDue", "ComplaintClosed"]
     closed = decided[-1]
-    assert closed.satisfaction is None
+    assert closed.satisfaction is None and closed.outcome == "unreachable"
     assert closed.follow_up_id == callback_follow_up_id(complaint.id, 3)
     assert closed.occurred_at == RESOLVED_AT + timedelta(days=5)
     assert complaint.step == 6 and complaint.unreachable and complaint.satisfaction is None
@@ -131,6 +131,7 @@ def test_a_late_answer_to_an_earlier_attempt_still_closes_step_6() -> None:
     outcome_of(complaint, first, "no_answer", days=3)
     (closed,) = made(outcome_of(complaint, first, "reached", days=3.2))  # they called back
     assert closed.event_type == "ComplaintClosed" and closed.satisfaction == 7
+    assert closed.outcome == "reached"
     assert complaint.step == 6 and not complaint.unreachable
     late = outcome_of(complaint, callback_follow_up_id(complaint.id, 2), "no_answer", days=4)
     assert [d.event_type for d in made(late)] == ["ComplaintStepRejected"]

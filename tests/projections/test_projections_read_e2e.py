@@ -69,7 +69,9 @@ async def test_complaint_steps_remedy_and_sla_state(rig: Rig) -> None:
         hours_to_resolution=2.5,
         within_sla=True,
     )
-    await rig.decide(ComplaintClosed, customer_id, complaint_id="CP-1", satisfaction=9)
+    await rig.decide(
+        ComplaintClosed, customer_id, complaint_id="CP-1", satisfaction=9, outcome="reached"
+    )
 
     body = await rig.get("/v1/complaints/CP-1", dealership_id=DEALERSHIP)
     assert body["step"] == 6 and body["step_name"] == "follow_up"
@@ -78,7 +80,7 @@ async def test_complaint_steps_remedy_and_sla_state(rig: Rig) -> None:
     assert body["remedy"] == body["remedies"][0] | {"status": "accepted"}
     assert body["remedy"]["amount_cny"] == 500
     assert body["sla_state"] == "on_time" and body["within_sla"] is True
-    assert body["satisfaction"] == 9
+    assert body["satisfaction"] == 9 and body["callback_outcome"] == "reached"
     await rig.get("/v1/complaints/CP-404", expect=404)
 
 
