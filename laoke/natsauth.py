@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from events import INBOUND_TYPES
+from laoke.leases import BUCKET as LEASES
 
 ADMIN = "laoke-admin"
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -76,7 +77,7 @@ class Permissions:
 
 def service_permissions(service: str) -> Permissions:
     publish = [f"retention.*.*.{t}" for t in SERVICE_DECISIONS.get(service, ())]
-    publish += [f"dlq.{service}.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>"]
+    publish += [f"dlq.{service}.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>", f"$KV.{LEASES}.>"]
     if service == "intake":
         publish.append("dealer.in.>")  # forwards HTTP events to the replica of their partition
     # nats-py's JetStream pull subscriptions use `_INBOX.` whatever the connection's prefix,

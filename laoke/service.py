@@ -18,6 +18,7 @@ from laoke.compat import catch_builtin_fetch_timeouts, tolerate_undecodable_bodi
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
+from laoke.leases import Lease, take
 from laoke.outbox import OutboxRelay
 from laoke.partitions import Partition, owned_partitions
 from laoke.settings import LaokeSettings
@@ -81,6 +82,7 @@ class RetentionService:
         self._tasks: list[asyncio.Task[None]] = []
         self.nc: NatsClient | None = None
         self.relay: OutboxRelay | None = None
+        self.lease: Lease | None = None
         self.consumer = RetentionConsumer(
             self.name,
             self.app,
@@ -113,16 +115,25 @@ class RetentionService:
     async def start(self) -> None:
         await asyncio.to_thread(self.deadlines.rebuild, self.app)
         self.nc, js = await connect(self.settings, f"laoke-{self.name}")
+        self.lease = await take(js, self.settings, self.consumer.durable)
         self.relay = OutboxRelay(self.app, js)
         await self.consumer.prepare(js)
         backlog_end = (await js.stream_info(RETENTION)).state.last_seq
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
+        if self.lease is not None:
+            keep = self.lease.keep(self._stopping, self._lease_lost)
+            self._tasks.append(asyncio.create_task(keep))
         on_due = self.on_deadline()
         if on_due is not None:
             ticker = Ticker(self.app, self.deadlines, self.clock, on_due, self._kick_relay)
             self._tasks.append(asyncio.create_task(self._tick_after(backlog_end, ticker)))
         log.info("%s started", self.name)
+
+    def _lease_lost(self) -> None:
+        """Another replica runs this partition now: stop consuming, ticking and relaying."""
+        self._stopping.set()
+        self._tasks.append(asyncio.create_task(self.broker.stop()))
 
     async def _tick_after(self, backlog_end: int, ticker: Ticker) -> None:
         """Fire deadlines only once the backlog at start is handled: an apology already on
@@ -143,6 +154,8 @@ class RetentionService:
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.drain()
+        if self.lease is not None:
+            await self.lease.release()
         if self.nc is not None:
             await self.nc.close()
         self.app.close()

@@ -9,6 +9,7 @@ transaction with its position, then acked; failures go to `dlq.projections.<reas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -26,6 +27,7 @@ from nats.js.errors import NotFoundError
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.dlq import dead_letter, send_dead_letters
+from laoke.leases import Lease, take
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition, owned_partitions
 from laoke.publishing import Outgoing
@@ -76,6 +78,9 @@ class ProjectionsService:
         self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
+        self.leases: list[Lease] = []
+        self._keepers: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         for partition, projections in self.partitions.items():
             self._subscribe(partition, projections)
 
@@ -156,15 +161,35 @@ class ProjectionsService:
 
     async def start(self) -> None:
         self.nc, self.js = await connect(self.settings, f"laoke-{self.name}")
+        for projections in self.partitions.values():
+            lease = await take(self.js, self.settings, projections.consumer)
+            if lease is not None:
+                self.leases.append(lease)
         await self.prepare(self.js)
         await self.broker.start()
         freeze_heap()
+        self._keepers = [
+            asyncio.create_task(lease.keep(self._stopping, self._lease_lost))
+            for lease in self.leases
+        ]
         for projections in self.partitions.values():
             position = self.store.position(projections.consumer)
             log.info("%s consuming %s from %s", projections.consumer, RETENTION, position + 1)
 
+    def _lease_lost(self) -> None:
+        """Another replica runs one of these partitions now: stop consuming at once."""
+        self._stopping.set()
+        self._lost = asyncio.create_task(self.broker.stop())
+
     async def stop(self) -> None:
+        self._stopping.set()
         await self.broker.stop()
+        for keeper in self._keepers:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        for lease in self.leases:
+            await lease.release()
         if self.nc is not None:
             await self.nc.close()
             self.nc = None
