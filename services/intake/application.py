@@ -9,9 +9,11 @@ batch is committed in one transaction; the outbox relay then publishes it to RET
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid5
@@ -58,6 +60,21 @@ class Verdict:
     customer_id: str | None = None
     reason: str | None = None
     message: str | None = None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is recorded. A batch allocates tens of
+    thousands of objects that reference counting frees, and with the identity cache in the
+    heap each automatic collection walks all of it: a fifth of the batch's CPU. Cycles made
+    meanwhile are collected by the next automatic collection after the batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class AggregateCache:
@@ -124,7 +141,7 @@ class Intake:
         """Record a batch in one transaction. The fast path trusts the caches and lets the
         store refuse what was recorded before; on such a conflict, the batch is redone
         reading everything from the store (resends days later, another replica's writes)."""
-        with self.app.lock:
+        with self.app.lock, gc_paused():
             try:
                 return self._record(batch, careful=False)
             except RecordConflictError:

@@ -49,10 +49,17 @@ class IntakeShard:
     intake: Intake
     relay: OutboxRelay | None = None
     relay_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The last recorded batch, published to RETENTION while the next one is recorded.
+    publishing: asyncio.Task[bool] | None = field(default=None, repr=False)
 
     @property
     def durable(self) -> str:
         return self.partition.durable(DURABLE)
+
+
+async def _undecoded(message: NatsMessage) -> None:
+    """faststream would JSON-decode every body of a batch first: intake parses the bytes."""
+    return None
 
 
 class IntakeService:
@@ -85,6 +92,7 @@ class IntakeService:
             durable=shard.durable,
             pull_sub=PullSub(batch_size=self.intake_settings.batch_size, timeout=0.05, batch=True),
             ack_policy=AckPolicy.MANUAL,
+            decoder=_undecoded,
             title=f"intake/DEALER_IN/{shard.durable}",
             description="Inbound events from dealership systems: dealer.in.<dealership_id>.<Type>.",
         )
@@ -106,16 +114,17 @@ class IntakeService:
             for m in own
         ]
         try:
-            verdicts = await self._record(shard, batch) if batch else []
+            verdicts = await self._record(shard, batch, published=False) if batch else []
         except Exception:
-            # Not recorded (or not yet published): have JetStream redeliver soon; the
-            # event-id receipts make the second attempt record each event once.
+            # Not recorded: have JetStream redeliver soon, ahead of anything newer (one batch
+            # in flight, `_ensure_consumer`); the event-id receipts make a second attempt
+            # record each event once.
             log.exception("intake batch failed; asking for redelivery")
             for message in messages:
                 await message.nak(delay=1)
             raise
         for message in messages:
-            await message.ack()  # only now: the batch is on RETENTION / in the DLQ
+            await message.ack()  # the batch is committed to the outbox, RETENTION's order
         if messages:
             CONSUMER_LAG.labels(shard.durable).set(messages[-1].metadata.num_pending)
         return verdicts
@@ -159,10 +168,25 @@ class IntakeService:
         headers = {**(inbound.headers or {}), "Nats-Msg-Id": str(event.event_id)}
         return Outgoing(subject, inbound.data, headers)
 
-    async def _record(self, shard: IntakeShard, batch: Sequence[Inbound]) -> list[Verdict]:
+    async def _record(
+        self, shard: IntakeShard, batch: Sequence[Inbound], published: bool = True
+    ) -> list[Verdict]:
+        """Record a batch (one transaction: receipts, identities, outbox). With `published`,
+        return once the outbox is on RETENTION. Without, the relay publishes it while the
+        next batch is recorded (acking the inbound messages needs only the commit: the
+        outbox publishes in commit order, after a crash too); the previous batch's publish
+        is awaited (retried once) before returning, so at most two batches wait in the
+        outbox and a RETENTION that refuses writes stops intake."""
         verdicts = await asyncio.to_thread(shard.intake.record_batch, batch)
-        assert shard.relay is not None, "start() first"
-        await shard.relay.drain()
+        relay = shard.relay
+        assert relay is not None, "start() first"
+        previous, shard.publishing = shard.publishing, None
+        if previous is not None and not await previous:
+            await relay.drain()  # raises if RETENTION still refuses: the caller naks
+        if published:
+            await relay.drain()
+        else:
+            shard.publishing = asyncio.create_task(self._publish(relay))
         for verdict in verdicts:
             if verdict.status == "accepted":
                 ACCEPTED.labels("all").inc()
@@ -171,6 +195,16 @@ class IntakeService:
             else:
                 DEAD_LETTERS.labels(SERVICE, verdict.reason or "unknown").inc()
         return verdicts
+
+    async def _publish(self, relay: OutboxRelay) -> bool:
+        """Publish the outbox; False (and the relay's own loop retries) when it failed."""
+        try:
+            await relay.drain()
+        except Exception:
+            log.exception("publishing intake's outbox failed; retrying")
+            relay.kick()
+            return False
+        return True
 
     async def flush(self) -> None:
         for shard in self.shards.values():
@@ -217,6 +251,8 @@ class IntakeService:
         self._stopping.set()
         await self.broker.stop()
         for shard in self.shards.values():
+            if shard.publishing is not None:
+                await shard.publishing
             if shard.relay_task is not None:
                 shard.relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
