@@ -26,6 +26,7 @@ from events import Rejected, parse_inbound
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.eventstore import ServiceApplication
+from laoke.leases import Lease, take
 from laoke.metrics import ACCEPTED, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
 from laoke.partitions import DEALER_IN_TOKEN, Partition, owned_partitions, partition_of
@@ -48,7 +49,8 @@ class IntakeShard:
     app: ServiceApplication
     intake: Intake
     relay: OutboxRelay | None = None
-    relay_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    lease: Lease | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     # The last recorded batch, published to RETENTION while the next one is recorded.
     publishing: asyncio.Task[bool] | None = field(default=None, repr=False)
 
@@ -237,15 +239,24 @@ class IntakeService:
     async def start(self) -> None:
         self.nc, self.js = await connect(self.settings, f"laoke-{SERVICE}")
         for shard in self.shards.values():
+            shard.lease = await take(self.js, self.settings, shard.durable)
             shard.relay = OutboxRelay(shard.app, self.js)
             await shard.relay.drain()  # what a crash left in the outbox goes out first
             await self._ensure_consumer(self.js, shard)
         await self.broker.start()
         for shard in self.shards.values():
             assert shard.relay is not None
-            shard.relay_task = asyncio.create_task(shard.relay.run(self._stopping, idle_s=5.0))
+            shard.tasks.append(asyncio.create_task(shard.relay.run(self._stopping, idle_s=5.0)))
+            if shard.lease is not None:
+                keep = shard.lease.keep(self._stopping, self._lease_lost)
+                shard.tasks.append(asyncio.create_task(keep))
         durables = ", ".join(shard.durable for shard in self.shards.values())
         log.info("intake consuming %s (%s)", DEALER_IN, durables)
+
+    def _lease_lost(self) -> None:
+        """Another replica runs one of these partitions now: stop consuming at once."""
+        self._stopping.set()
+        self._lost = asyncio.create_task(self.broker.stop())
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -253,10 +264,12 @@ class IntakeService:
         for shard in self.shards.values():
             if shard.publishing is not None:
                 await shard.publishing
-            if shard.relay_task is not None:
-                shard.relay_task.cancel()
+            for task in shard.tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await shard.relay_task
+                    await task
+            if shard.lease is not None:
+                await shard.lease.release()
         if self.nc is not None:
             await self.nc.close()
         for shard in self.shards.values():
