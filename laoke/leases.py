@@ -3,9 +3,10 @@
 Two replicas running the same partition would share its durable consumer and its store,
 and could record or apply a customer's events out of order. So before a partition starts
 consuming, its process creates the key `<durable>` in the JetStream key-value bucket
-`laoke_leases` and rewrites it every `REFRESH_S`; the bucket forgets a key `TTL_S` after its
-last write. A key that is there belongs to a live replica, or to one that crashed less than
-`TTL_S` ago: the start waits that long for it to go, then refuses with a clear error.
+`laoke_leases` (laoke/streams.py) and rewrites it every `REFRESH_S`; the bucket forgets a
+key `TTL_S` after its last write. A key that is there belongs to a live replica, or to one
+that crashed less than `TTL_S` ago: the start waits that long for it to go, then refuses
+with a clear error.
 
 Used when LAOKE_PARTITIONS > 1 (laoke/partitions.py). Unpartitioned, a service restarts at
 once after a crash (the fault tests rely on it), and one process per service is the rule.
@@ -20,16 +21,16 @@ import os
 import socket
 from collections.abc import Callable
 
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyWrongLastSequenceError, NoStreamResponseError
 from nats.js.kv import KeyValue
 
 from laoke.settings import LaokeSettings
+from laoke.streams import LEASE_TTL_S, lease_bucket
 
 log = logging.getLogger(__name__)
-BUCKET = "laoke_leases"
-TTL_S = 10.0
+TTL_S = LEASE_TTL_S
 REFRESH_S = 2.0
 START_WAIT_S = TTL_S + 1.0  # how long a start waits for a crashed owner's lease to expire
 
@@ -40,23 +41,6 @@ class PartitionTaken(RuntimeError):
 
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-async def lease_bucket(
-    js: JetStreamContext, replicas: int = 1, ttl_s: float | None = None
-) -> KeyValue:
-    try:
-        return await js.key_value(BUCKET)
-    except BucketNotFoundError:
-        config = KeyValueConfig(
-            bucket=BUCKET,
-            description="Which replica runs each partition (laoke/leases.py).",
-            history=1,
-            ttl=ttl_s or TTL_S,
-            storage=StorageType.FILE,
-            replicas=replicas,
-        )
-        return await js.create_key_value(config)
 
 
 class Lease:
@@ -79,8 +63,13 @@ class Lease:
                 self.revision = await self.kv.create(self.name, self.owner.encode())
                 return
             except KeyWrongLastSequenceError:
-                pass
+                unanswered = False  # held: wait for it to be released or to expire
+            except (NoStreamResponseError, NatsTimeoutError):
+                unanswered = True  # a cluster electing a leader, for instance
+                log.warning("%s: JetStream did not answer; trying again", self.name)
             if loop.time() >= deadline:
+                if unanswered:
+                    raise RuntimeError(f"{self.name}: JetStream did not answer the lease")
                 holder = await self.holder()
                 raise PartitionTaken(
                     f"{self.name} is run by another replica ({holder}); each partition in "

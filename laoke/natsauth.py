@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from events import INBOUND_TYPES
-from laoke.leases import BUCKET as LEASES
+from laoke.streams import LEASES
 
 ADMIN = "laoke-admin"
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")

@@ -1,14 +1,24 @@
-"""The three JetStream streams, created or updated idempotently with explicit settings."""
+"""The three JetStream streams and the leases bucket, created or updated idempotently with
+explicit settings."""
 
 from __future__ import annotations
 
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 DEALER_IN = "DEALER_IN"
 RETENTION = "RETENTION"
 RETENTION_DLQ = "RETENTION_DLQ"
+LEASES = "laoke_leases"  # key-value bucket: which replica runs each partition (laoke/leases.py)
+LEASE_TTL_S = 10.0
 
 # Inbound may be oversize: intake must see it to dead-letter it, so the capture stream
 # takes up to NATS's max payload while the contract's own limit is 64 KiB.
@@ -68,3 +78,21 @@ async def ensure_streams(
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+    await lease_bucket(js, replicas)
+
+
+async def lease_bucket(
+    js: JetStreamContext, replicas: int = 1, ttl_s: float = LEASE_TTL_S
+) -> KeyValue:
+    try:
+        return await js.key_value(LEASES)
+    except BucketNotFoundError:
+        config = KeyValueConfig(
+            bucket=LEASES,
+            description="Which replica runs each partition (laoke/leases.py).",
+            history=1,
+            ttl=ttl_s,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        )
+        return await js.create_key_value(config)

@@ -10,8 +10,9 @@ from waiting import wait_for
 
 from laoke import leases
 from laoke.clock import SystemClock
-from laoke.leases import Lease, PartitionTaken, lease_bucket
+from laoke.leases import Lease, PartitionTaken
 from laoke.settings import LaokeSettings
+from laoke.streams import LEASES, lease_bucket
 from services.projections.service import ProjectionsService
 
 
@@ -32,6 +33,7 @@ async def test_a_lease_held_by_a_live_replica_is_refused_and_free_once_released(
 async def test_a_crashed_replicas_lease_expires_and_the_next_one_takes_it(
     js: JetStreamContext,
 ) -> None:
+    await js.delete_key_value(LEASES)  # made by the fixture with the real 10 s TTL
     kv = await lease_bucket(js, ttl_s=1.0)
     await Lease(kv, "projections-p1", owner="crashed").acquire()  # never refreshed
     successor = Lease(kv, "projections-p1", owner="successor")
