@@ -9,11 +9,9 @@ batch is committed in one transaction; the outbox relay then publishes it to RET
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid5
@@ -26,6 +24,7 @@ from laoke.clock import Clock
 from laoke.decisions import decision
 from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication, letter_id
+from laoke.heap import gc_paused
 from laoke.publishing import Outgoing
 from services.intake.identity import (
     CustomerIdentity,
@@ -60,21 +59,6 @@ class Verdict:
     customer_id: str | None = None
     reason: str | None = None
     message: str | None = None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is recorded. A batch allocates tens of
-    thousands of objects that reference counting frees, and with the identity cache in the
-    heap each automatic collection walks all of it: a fifth of the batch's CPU. Cycles made
-    meanwhile are collected by the next automatic collection after the batch."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class AggregateCache:

@@ -9,17 +9,16 @@ propagate so the batch is not acked and comes back.
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from events import EVENT_TYPES, Event, Rejected, parse_recorded
+from laoke.heap import gc_paused
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore, Tx
@@ -72,21 +71,6 @@ def read_event(data: bytes) -> Event:
             if "schema_version" in event.model_fields_set:
                 return event
     return parse_recorded(data)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is applied. A batch allocates thousands
-    of objects (events, rows, documents) that reference counting frees, and with a big heap
-    each automatic collection walks it all: a fifth of the apply time. Cycles made meanwhile
-    are collected by the next automatic collection after the batch."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Projections:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from nats.js.errors import NotFoundError
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.dlq import dead_letter, send_dead_letters
+from laoke.heap import freeze_heap
 from laoke.leases import Lease, take
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition, owned_partitions
@@ -40,16 +40,6 @@ from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
 log = logging.getLogger(__name__)
-
-
-def freeze_heap() -> None:
-    """Move what start-up allocated (modules, schemas, the app) out of the collector's sight.
-    A 500-item work list makes thousands of short-lived objects, and every few requests
-    that triggers a full collection, which walked this whole heap: 30-50 ms, the p99.
-    Once per process (services started later in the same process add little)."""
-    if gc.get_freeze_count() == 0:
-        gc.collect()
-        gc.freeze()
 
 
 class ProjectionsService:
