@@ -132,14 +132,18 @@ class ServiceApplication(Application[UUID]):
     ) -> None:
         """Save aggregates, decisions, dead letters and the tracking record in one transaction."""
         processing = ProcessingEvent[UUID](tracking)
-        processing.collect_events(
-            *aggregates,
+        saved = [a for a in aggregates if a is not None]
+        # What `processing.collect_events` does, without its isinstance checks against
+        # runtime-checkable protocols: ~4% of intake's CPU, and these are all aggregates.
+        for aggregate in (
+            *saved,
             *(outbox_entry(d) for d in decisions),
             *(outbox_letter(letter) for letter in letters),
-        )
+        ):
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
         if processing.events or tracking is not None:
             self._record(processing)
-            saved = [a for a in aggregates if a is not None]
             for observe in self.observers:  # in-memory indexes, e.g. of deadlines
                 observe(saved)
 
