@@ -169,15 +169,10 @@ def build_router(service: ProjectionsService) -> APIRouter:
     ) -> Response:
         """The outreach work list by due time: `due` (not yet past due), `overdue`, `done`,
         `skipped`; each with its reason and the contact rules that applied."""
-        now = service.clock.now()
-        items = queries.followups(
-            service.store, dealership_id, status, now, min(limit, settings.max_page)
+        page = queries.followup_list_json(
+            service.store, dealership_id, status, service.clock.now(), min(limit, settings.max_page)
         )
-        return as_json(
-            FollowUpListPublic(
-                dealership_id=dealership_id, status=status, as_of=now, count=len(items), items=items
-            )
-        )
+        return Response(page, media_type="application/json")  # no models: see followup_list_json
 
     @router.get("/referrals/{referral_id}", response_model=ReferralPublic, tags=["referrals"])
     def get_referral(referral_id: str, dealership_id: OptionalDealership = None) -> Response:
