@@ -14,11 +14,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -118,19 +119,52 @@ async def publish_demo(nats_url: str) -> int:
         await nc.close()
 
 
+@dataclass
+class Store:
+    kind: Literal["sqlite", "postgres"] = "sqlite"
+    postgres_dsn: str = "postgresql://unused"
+
+    def env(self) -> dict[str, str]:
+        return {"LAOKE_STORE": self.kind, "LAOKE_POSTGRES_DSN": self.postgres_dsn}
+
+
 @pytest.fixture(scope="module")
-def laoke_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Laoke]:
+def store() -> Iterator[Store]:
+    """The store settings of this run (tests/conftest.py's `settings`, but for the whole
+    module): SQLite, or a fresh PostgreSQL database with LAOKE_TEST_POSTGRES_DSN set."""
+    admin_dsn = os.environ.get("LAOKE_TEST_POSTGRES_DSN")
+    if not admin_dsn:
+        yield Store()
+        return
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    name = f"laoke_t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield Store("postgres", urlparse(admin_dsn)._replace(path=f"/{name}").geturl())
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterator[Laoke]:
     data = tmp_path_factory.mktemp("laoke")
     http_port, nats_port = free_port(), free_port()
     env = {
         **os.environ,
+        **store.env(),
         "LAOKE_DATA_DIR": str(data),
         "LAOKE_HTTP_PORT": str(http_port),
         "LAOKE_NATS_PORT": str(nats_port),
         "LAOKE_AUTH": "on",  # the page must send the key it is given
         "LAOKE_NATS_AUTH": "off",  # so this test can publish the demo dealership itself
     }
-    key = KeyStore(LaokeSettings(data_dir=data)).create([DEALERSHIP], read=True)[1]
+    settings = LaokeSettings(data_dir=data, store=store.kind, postgres_dsn=store.postgres_dsn)
+    key = KeyStore(settings).create([DEALERSHIP], read=True)[1]
     log = data / "laoke.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

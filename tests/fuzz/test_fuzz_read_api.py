@@ -15,12 +15,12 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import nats
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 
@@ -81,15 +81,16 @@ async def record(url: str, bodies: list[bytes]) -> None:
 
 
 @pytest.fixture
-def combined_schema(tmp_path: Path, nats_server: NatsServer) -> Iterator[schemathesis.BaseSchema]:
+def combined_schema(
+    settings: LaokeSettings, nats_server: NatsServer
+) -> Iterator[schemathesis.BaseSchema]:
     bodies = history()
     asyncio.run(nats_server.wait_ready())
     asyncio.run(record(nats_server.url, bodies))  # /v1/audit reads RETENTION itself
-    laoke = LaokeSettings(data_dir=tmp_path / "data", nats_url=nats_server.url, auth="off")
     clock = ManualClock(datetime(2026, 1, 20, 10, tzinfo=UTC))
-    projections = ProjectionsService(laoke, clock)
+    projections = ProjectionsService(settings, clock)
     projections.projections.apply_batch([Message(i, b) for i, b in enumerate(bodies, start=1)])
-    intake = IntakeService(laoke, clock)  # not started: its POST is not exercised here
+    intake = IntakeService(settings, clock)  # not started: its POST is not exercised here
     app = build_http_app([(entry("projections"), projections), (entry("intake"), intake)])
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     projections.store.close()
@@ -108,7 +109,7 @@ def test_no_read_api_parameter_makes_the_combined_app_answer_a_server_error(
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(
+        @hypothesis_settings(
             max_examples=30,
             deadline=None,
             database=None,
