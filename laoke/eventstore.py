@@ -36,6 +36,7 @@ def eventsourcing_env(settings: LaokeSettings, name: str) -> dict[str, str]:
             "POSTGRES_PORT": str(dsn.port or 5432),
             "POSTGRES_USER": dsn.username or "laoke",
             "POSTGRES_PASSWORD": dsn.password or "",
+            "PROCESS_RECORDER_TOPIC": "laoke.pgrecorder:UnpipelinedProcessRecorder",
             "CREATE_TABLE": "y",
         }
     return {

@@ -13,7 +13,6 @@ tests/fuzz/test_fuzz_gate.py.)
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -56,14 +55,6 @@ def marker() -> dict[str, object]:
     return sample_inbound("CustomerVisited", event_id=str(uuid4()), note="marker")
 
 
-# A known product bug, not this test's: on PostgreSQL, intake commits one batch's dead letters
-# (each keeps the original bytes) in one INSERT, and psycopg's pipeline mode leaves an INSERT of
-# more than ~10 MB half-sent and waits forever for its answer (intake hangs, and so does this
-# test's teardown). The huge_text bodies here make such a batch. Remove this skip with the fix.
-@pytest.mark.skipif(
-    bool(os.environ.get("LAOKE_TEST_POSTGRES_DSN")),
-    reason="PostgreSQL: intake hangs on a batch of dead letters over ~10 MB (psycopg pipeline)",
-)
 async def test_hostile_events_on_nats_are_dead_lettered_and_intake_keeps_going(
     intake: IntakeService, js: JetStreamContext
 ) -> None:
