@@ -25,6 +25,7 @@ from services.projections import queries
 from services.projections.audit import audit_lines
 from services.projections.metrics import group_facts, load_facts
 from services.projections.models import (
+    ComplaintListPublic,
     ComplaintPublic,
     CustomerListPublic,
     CustomerPublic,
@@ -146,6 +147,34 @@ def build_router(service: ProjectionsService) -> APIRouter:
         found = queries.timeline(service.store, customer_id, offset, min(limit, settings.max_page))
         if found is None:
             raise not_found(f"no customer {customer_id!r}")
+        return as_json(found)
+
+    @router.get("/complaints", response_model=ComplaintListPublic, tags=["complaints"])
+    def list_complaints(
+        dealership_id: Dealership,
+        start: Annotated[
+            AwareDatetime | None, Query(alias="from", description="Filed from (inclusive).")
+        ] = None,
+        end: Annotated[
+            AwareDatetime | None, Query(alias="to", description="Filed before (exclusive).")
+        ] = None,
+        offset: Offset = 0,
+        limit: PageLimit = 500,
+    ) -> Response:
+        """The complaints filed in the period (default: last 30 days), oldest first, each as
+        `GET /v1/complaints/{id}` answers it: for funnels and SLA boards."""
+        now = service.clock.now()
+        period_from, period_to = _period(start, end, now)
+        found = queries.complaints_filed(
+            service.store,
+            dealership_id,
+            period_from,
+            period_to,
+            now,
+            settings,
+            offset,
+            min(limit, settings.max_page),
+        )
         return as_json(found)
 
     @router.get("/complaints/{complaint_id}", response_model=ComplaintPublic, tags=["complaints"])

@@ -213,6 +213,15 @@ class FollowUpPublic(Public):
     department: str | None
 
 
+class ComplaintListPublic(Public):
+    dealership_id: str
+    period_from: datetime
+    period_to: datetime
+    as_of: datetime
+    count: int
+    items: list[ComplaintPublic]
+
+
 class FollowUpListPublic(Public):
     dealership_id: str
     status: FollowUpStatus

@@ -15,6 +15,7 @@ from services.projections.models import (
     CheckPublic,
     ClaimPublic,
     ClassPublic,
+    ComplaintListPublic,
     ComplaintPublic,
     CustomerPublic,
     EscalationPublic,
@@ -208,16 +209,46 @@ def complaint(
     settings: ProjectionSettings,
 ) -> ComplaintPublic | None:
     row = store.doc(COMPLAINTS, dealership_id, complaint_id)
-    if row is None:
-        return None
+    return None if row is None else complaint_public(row, now, settings)
+
+
+def complaints_filed(
+    store: ReadStore,
+    dealership_id: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    settings: ProjectionSettings,
+    offset: int,
+    limit: int,
+) -> ComplaintListPublic:
+    """The complaints filed in [start, end), oldest first (index `complaints_filed`)."""
+    columns = ", ".join(COMPLAINTS.all_columns)
+    rows = store.query(
+        f"SELECT {columns} FROM complaints WHERE dealership_id = ? AND filed_at >= ?"
+        " AND filed_at < ? ORDER BY filed_at, complaint_id LIMIT ? OFFSET ?",
+        (dealership_id, ts(start), ts(end), limit, offset),
+    )
+    items = [complaint_public(store.row_of(COMPLAINTS, r), now, settings) for r in rows]
+    return ComplaintListPublic(
+        dealership_id=dealership_id,
+        period_from=start,
+        period_to=end,
+        as_of=now,
+        count=len(items),
+        items=items,
+    )
+
+
+def complaint_public(row: Row, now: datetime, settings: ProjectionSettings) -> ComplaintPublic:
     doc = row["doc"]
     remedies = [_remedy(r) for r in doc["remedies"]]
     current = next((r for r in remedies if r.status == "accepted"), None) or next(
         (r for r in remedies if r.status == "proposed"), None
     )
     return ComplaintPublic(
-        complaint_id=complaint_id,
-        dealership_id=dealership_id,
+        complaint_id=row["complaint_id"],
+        dealership_id=row["dealership_id"],
         customer_id=row["customer_id"],
         category=row["category"],
         severity=doc["severity"],

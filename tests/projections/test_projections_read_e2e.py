@@ -84,6 +84,28 @@ async def test_complaint_steps_remedy_and_sla_state(rig: Rig) -> None:
     await rig.get("/v1/complaints/CP-404", expect=404)
 
 
+async def test_complaints_filed_in_a_period_oldest_first_as_each_answers_alone(rig: Rig) -> None:
+    for complaint_id, hours in (("CP-late", -2), ("CP-early", -30), ("CP-old", -24 * 40)):
+        await rig.send("ComplaintFiled", complaint_id=complaint_id, occurred_at=rig.at(hours))
+    await rig.send(
+        "ComplaintFiled", complaint_id="CP-other", dealership_id="other-4s", occurred_at=rig.at(-1)
+    )
+
+    listed = await rig.get("/v1/complaints", dealership_id=DEALERSHIP)  # the last 30 days
+
+    assert [c["complaint_id"] for c in listed["items"]] == ["CP-early", "CP-late"]
+    assert listed["count"] == 2
+    assert listed["items"][0] == await rig.get("/v1/complaints/CP-early")
+    period = {"from": rig.at(-48), "to": rig.at(-10)}
+    narrow = await rig.get("/v1/complaints", dealership_id=DEALERSHIP, **period)
+    assert [c["complaint_id"] for c in narrow["items"]] == ["CP-early"]
+    paged = await rig.get("/v1/complaints", dealership_id=DEALERSHIP, offset=1, limit=1)
+    assert [c["complaint_id"] for c in paged["items"]] == ["CP-late"]
+    backwards = {"from": rig.at(-1), "to": rig.at(-2)}
+    error = await rig.get("/v1/complaints", expect=422, dealership_id=DEALERSHIP, **backwards)
+    assert "from" in error["message"]
+
+
 async def test_open_complaint_goes_at_risk_then_breached_by_the_clock(rig: Rig) -> None:
     await rig.send("ComplaintFiled", complaint_id="CP-2", occurred_at=rig.at(0))
     await rig.send("ApologyIssued", complaint_id="CP-2", occurred_at=rig.at(0.2))

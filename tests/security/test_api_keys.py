@@ -140,6 +140,7 @@ async def test_a_key_for_a_reads_nothing_of_b(api: Api) -> None:
     # Naming B: 403.
     for path in (
         "/v1/complaints/CP-1",
+        "/v1/complaints",
         "/v1/followups",
         "/v1/metrics/satisfaction",
         "/v1/audit",

@@ -38,8 +38,9 @@ export function client(apiKey, base = "") {
       json("/v1/metrics/satisfaction", { dealership_id: dealership, from, to }),
     followups: (dealership, status, limit = 5000) =>
       json("/v1/followups", { dealership_id: dealership, status, limit }),
-    complaint: (dealership, id) =>
-      json(`/v1/complaints/${encodeURIComponent(id)}`, { dealership_id: dealership }),
+    /** The complaints filed in the period, oldest first (at most `limit`). */
+    complaints: async (dealership, from, to, limit) =>
+      (await json("/v1/complaints", { dealership_id: dealership, from, to, limit })).items,
     customer: (id) => json(`/v1/customers/${encodeURIComponent(id)}`),
     /** The recorded events of the period (NDJSON; the trailer line is left out). */
     async audit(dealership, from, to) {

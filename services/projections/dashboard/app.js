@@ -2,7 +2,7 @@
 // what it read, and renders again (without reading) when the language changes.
 
 import { ApiError, client, pooled } from "./api.js";
-import { byClass, customersSeen, filedComplaints, funnel, slaTargets, STEPS } from "./derive.js";
+import { byClass, customersSeen, funnel, slaTargets, STEPS } from "./derive.js";
 import { defaultPeriod, localToday, months, period } from "./period.js";
 import { LANGUAGES, STRINGS } from "./strings.js";
 
@@ -444,16 +444,18 @@ async function load() {
   }
 }
 
-/** The panels the API has no endpoint for: worked out from the period's events. */
+/** The funnel and SLA targets from the period's complaints; classes from the customers its
+ * events name (the API has no list of customers by class). */
 async function derive(api, dealership, whole) {
   try {
-    const events = await api.audit(dealership, whole.from, whole.to);
-    const complaintIds = filedComplaints(events).slice(0, MAX_COMPLAINTS);
-    const seen = customersSeen(events);
-    const [complaints, customers] = await Promise.all([
-      pooled(complaintIds, 8, (id) => api.complaint(dealership, id)),
-      pooled(seen.slice(0, MAX_CUSTOMERS), 8, (id) => api.customer(id).catch((e) => (e.status === 404 ? null : Promise.reject(e)))),
+    const [events, complaints] = await Promise.all([
+      api.audit(dealership, whole.from, whole.to),
+      api.complaints(dealership, whole.from, whole.to, MAX_COMPLAINTS),
     ]);
+    const seen = customersSeen(events);
+    const customers = await pooled(seen.slice(0, MAX_CUSTOMERS), 8, (id) =>
+      api.customer(id).catch((e) => (e.status === 404 ? null : Promise.reject(e))),
+    );
     return {
       funnel: funnel(complaints),
       sla: slaTargets(complaints),

@@ -1,23 +1,9 @@
-// What the page works out itself from the read API's answers (the API has no list of
-// complaints or of customers yet): pure functions, no I/O.
+// What the page works out itself from the read API's answers: pure functions, no I/O.
 
 import { hoursBetween } from "./period.js";
 
 export const STEPS = [1, 2, 3, 4, 5, 6];
 export const CLASSES = ["gold", "meteor", "small_star", "burden"];
-
-/** Complaint ids filed in the period, from its recorded events, first filed first. */
-export function filedComplaints(events) {
-  const ids = [];
-  const seen = new Set();
-  for (const event of events) {
-    if (event.event_type === "ComplaintFiled" && !seen.has(event.complaint_id)) {
-      seen.add(event.complaint_id);
-      ids.push(event.complaint_id);
-    }
-  }
-  return ids;
-}
 
 /** Customer ids named by the period's events (merged ids resolve when read). */
 export function customersSeen(events) {
