@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -40,6 +41,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from events import CustomerRegistered, FollowUpDue, VehiclePurchased, retention_subject, to_json
 from laoke.natsserver import NatsServer, free_port
+from laoke.partitions import Partition, partition_of
 from laoke.sim.config import SimConfig
 from laoke.sim.generator import simulate
 from laoke.streams import ensure_streams
@@ -106,13 +108,24 @@ class Processes:
         self.log_dir = log_dir
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, http_port: int | None = None) -> None:
-        env = self.base_env | ({"LAOKE_HTTP_PORT": str(http_port)} if http_port else {})
+    def start(
+        self,
+        name: str,
+        http_port: int | None = None,
+        *,
+        label: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start `laoke serve name`, known as `label` (default: name), with `env` added."""
+        full_env = self.base_env | (env or {})
+        if http_port:
+            full_env["LAOKE_HTTP_PORT"] = str(http_port)
         command = [sys.executable, "-m", "laoke", "serve", name]
         if http_port is None:
             command.append("--no-http")
-        log = (self.log_dir / f"{name}.log").open("ab")
-        self.running[name] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        label = label or name
+        log = (self.log_dir / f"{label}.log").open("ab")
+        self.running[label] = subprocess.Popen(command, env=full_env, stdout=log, stderr=log)
 
     def peak_rss_mb(self, name: str) -> float:
         status = Path(f"/proc/{self.running[name].pid}/status").read_text()
@@ -435,6 +448,76 @@ def markdown(results: Results, args: argparse.Namespace) -> str:
     )
 
 
+def spread_dealerships(partitions: int, per_partition: int = 2) -> list[str]:
+    """Dealership ids, `per_partition` in each of the partitions (laoke/partitions.py)."""
+    found: dict[int, list[str]] = {p: [] for p in range(partitions)}
+    n = 0
+    while any(len(ids) < per_partition for ids in found.values()):
+        name = f"sim-{n:03d}"
+        ids = found[partition_of(name, partitions)]
+        if len(ids) < per_partition:
+            ids.append(name)
+        n += 1
+    return [name for p in range(partitions) for name in found[p]]
+
+
+async def intake_scaling(args: argparse.Namespace) -> Results:
+    """(a) and (b) only, with `--intake-partitions` intake processes, one partition each, on
+    a load spread over two dealerships per partition (the same load whatever the count)."""
+    results = Results()
+    tmp = Path(tempfile.mkdtemp(prefix="laoke-bench-"))
+    server = NatsServer(tmp / "nats")
+    server.start()
+    await server.wait_ready()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1)
+    js = nc.jetstream(publish_async_max_pending=8000)
+    await ensure_streams(js)
+    count = args.intake_partitions
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
+        "LAOKE_NATS_URL": server.url,
+        "LAOKE_DATA_DIR": str(tmp / "data"),
+        "LAOKE_AUTH": "off",
+        "LAOKE_PARTITIONS": str(count),
+    }
+    processes = Processes(env, tmp)
+    results.raw["load_before"] = os.getloadavg()
+    try:
+        raw = await raw_publish_rate(js, args.raw)
+        results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
+        ids = spread_dealerships(max(count, 2))
+        config = SimConfig(
+            dealerships=len(ids),
+            dealership_ids=ids,
+            customers=args.sim_customers,
+            months=12,
+            seed=11,
+        )
+        sim = simulate(config, now=datetime.now(UTC))
+        burst = [(f"dealer.in.{e.dealership_id}.{e.event_type}", e.data, None) for e in sim.events]
+        burst = burst[: args.events]
+        for index in range(count):
+            owned = {"LAOKE_PARTITIONS_OWNED": str(index)}
+            processes.start("intake", label=f"intake-{index}", env=owned)
+        durables = [Partition(index, count).durable("intake") for index in range(count)]
+        for durable in durables:
+            await wait_until(functools.partial(_has_consumer, js, "DEALER_IN", durable), 60)
+        started = time.perf_counter()
+        await pipelined_publish(js, burst)
+        await wait_until(lambda: _at_least(js, "RETENTION", len(burst), extra="RETENTION_DLQ"), 600)
+        rate = len(burst) / (time.perf_counter() - started)
+        results.add(
+            f"(b) intake, {count} process(es), {len(ids)} dealerships ({len(burst):,} events)",
+            f"{rate:,.0f} events/s = {rate / raw:.0%} of (a)",
+            intake=rate,
+        )
+    finally:
+        results.raw["load_after"] = os.getloadavg()
+        processes.stop_all()
+        await nc.close()
+        server.stop()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="laoke bench", description=__doc__.split("\n")[0])
     parser.add_argument("--raw", type=int, default=50_000, help="messages for (a)")
@@ -444,8 +527,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000, help="customers for (e)")
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    parser.add_argument(
+        "--intake-partitions",
+        type=int,
+        default=0,
+        help="only (a) and (b), with this many intake processes (LAOKE_PARTITIONS)",
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args))
+    results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
     if args.write:
         with args.write.open("a") as out:
             out.write("\n" + markdown(results, args))
