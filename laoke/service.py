@@ -29,6 +29,14 @@ catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
 tolerate_undecodable_bodies()
 
 
+def close_when_idle(app: ServiceApplication) -> None:
+    """Close the store once no worker thread uses it: the thread of a cancelled task (the
+    ticker firing a deadline, a batch being recorded) runs on, holding `app.lock`, until
+    it is done; closing under it raised "pool is closed" (once a segfault on SQLite)."""
+    with app.lock:
+        app.close()
+
+
 def nats_options(settings: LaokeSettings) -> dict[str, object]:
     """Options that both `nats.connect` and faststream's `NatsBroker` take."""
     servers = (settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}").split(",")
@@ -158,4 +166,4 @@ class RetentionService:
             await self.lease.release()
         if self.nc is not None:
             await self.nc.close()
-        self.app.close()
+        await asyncio.to_thread(close_when_idle, self.app)

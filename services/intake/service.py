@@ -31,7 +31,7 @@ from laoke.metrics import ACCEPTED, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
 from laoke.partitions import DEALER_IN_TOKEN, Partition, owned_partitions, partition_of
 from laoke.publishing import Outgoing, publish_all
-from laoke.service import connect, nats_options
+from laoke.service import close_when_idle, connect, nats_options
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN
 from services.intake.application import SERVICE, Inbound, Intake, Verdict
@@ -273,4 +273,4 @@ class IntakeService:
         if self.nc is not None:
             await self.nc.close()
         for shard in self.shards.values():
-            shard.app.close()
+            await asyncio.to_thread(close_when_idle, shard.app)
