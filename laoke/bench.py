@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import gc
 import json
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,8 +286,21 @@ async def api_latency(
 
 
 # -- the run --------------------------------------------------------------------------------
-async def run(args: argparse.Namespace) -> Results:
-    results = Results()
+@dataclass
+class Rig:
+    """A fresh nats-server in a temp dir, a client, and the services' processes."""
+
+    tmp: Path
+    server: NatsServer
+    nc: nats.NATS
+    js: JetStreamContext
+    processes: Processes
+
+
+@contextlib.asynccontextmanager
+async def rig(results: Results, env: dict[str, str] | None = None) -> AsyncIterator[Rig]:
+    """Start the rig (services get `env` too); stop it all at the end. Records the load
+    average before and after, since the machine is shared."""
     tmp = Path(tempfile.mkdtemp(prefix="laoke-bench-"))
     server = NatsServer(tmp / "nats")
     server.start()
@@ -294,15 +308,27 @@ async def run(args: argparse.Namespace) -> Results:
     nc = await nats.connect(server.url, max_reconnect_attempts=-1)
     js = nc.jetstream(publish_async_max_pending=8000)
     await ensure_streams(js)
-    http_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
         "LAOKE_NATS_URL": server.url,
         "LAOKE_DATA_DIR": str(tmp / "data"),
         "LAOKE_AUTH": "off",
     }
-    processes = Processes(env, tmp)
+    processes = Processes(base | (env or {}), tmp)
     results.raw["load_before"] = os.getloadavg()
     try:
+        yield Rig(tmp, server, nc, js, processes)
+    finally:
+        processes.stop_all()
+        await nc.close()
+        server.stop()
+        results.raw["load_after"] = os.getloadavg()
+
+
+async def run(args: argparse.Namespace) -> Results:
+    results = Results()
+    http_port = free_port()
+    async with rig(results) as r:
+        server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
         raw = await raw_publish_rate(js, args.raw)
         results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
@@ -408,11 +434,6 @@ async def run(args: argparse.Namespace) -> Results:
             rebuild=rebuild_rate,
         )
         results.add("    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s")
-    finally:
-        processes.stop_all()
-        await nc.close()
-        server.stop()
-    results.raw["load_after"] = os.getloadavg()
     return results
 
 
@@ -465,23 +486,9 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
     """(a) and (b) only, with `--intake-partitions` intake processes, one partition each, on
     a load spread over two dealerships per partition (the same load whatever the count)."""
     results = Results()
-    tmp = Path(tempfile.mkdtemp(prefix="laoke-bench-"))
-    server = NatsServer(tmp / "nats")
-    server.start()
-    await server.wait_ready()
-    nc = await nats.connect(server.url, max_reconnect_attempts=-1)
-    js = nc.jetstream(publish_async_max_pending=8000)
-    await ensure_streams(js)
     count = args.intake_partitions
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
-        "LAOKE_NATS_URL": server.url,
-        "LAOKE_DATA_DIR": str(tmp / "data"),
-        "LAOKE_AUTH": "off",
-        "LAOKE_PARTITIONS": str(count),
-    }
-    processes = Processes(env, tmp)
-    results.raw["load_before"] = os.getloadavg()
-    try:
+    async with rig(results, {"LAOKE_PARTITIONS": str(count)}) as r:
+        js, processes = r.js, r.processes
         raw = await raw_publish_rate(js, args.raw)
         results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
         ids = spread_dealerships(max(count, 2))
@@ -510,11 +517,6 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
             f"{rate:,.0f} events/s = {rate / raw:.0%} of (a)",
             intake=rate,
         )
-    finally:
-        results.raw["load_after"] = os.getloadavg()
-        processes.stop_all()
-        await nc.close()
-        server.stop()
     return results
 
 
