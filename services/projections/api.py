@@ -46,6 +46,10 @@ DEFAULT_PERIOD = timedelta(days=30)
 VIN_QUERY_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
 
 PageLimit = Annotated[int, Query(ge=1, le=5000, description="Page size.")]
+PeriodFrom = Annotated[
+    AwareDatetime | None, Query(alias="from", description="Period start (inclusive).")
+]
+PeriodTo = Annotated[AwareDatetime | None, Query(alias="to", description="Period end (exclusive).")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Entries to skip.")]
 Dealership = Annotated[str, Query(pattern=DEALERSHIP_ID_PATTERN, description="Dealership id.")]
 OptionalDealership = Annotated[
@@ -152,12 +156,8 @@ def build_router(service: ProjectionsService) -> APIRouter:
     @router.get("/complaints", response_model=ComplaintListPublic, tags=["complaints"])
     def list_complaints(
         dealership_id: Dealership,
-        start: Annotated[
-            AwareDatetime | None, Query(alias="from", description="Filed from (inclusive).")
-        ] = None,
-        end: Annotated[
-            AwareDatetime | None, Query(alias="to", description="Filed before (exclusive).")
-        ] = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
         offset: Offset = 0,
         limit: PageLimit = 500,
     ) -> Response:
@@ -215,12 +215,8 @@ def build_router(service: ProjectionsService) -> APIRouter:
     @router.get("/metrics/satisfaction", response_model=SatisfactionPublic, tags=["metrics"])
     def get_satisfaction(
         dealership_id: Dealership,
-        start: Annotated[
-            AwareDatetime | None, Query(alias="from", description="Period start (inclusive).")
-        ] = None,
-        end: Annotated[
-            AwareDatetime | None, Query(alias="to", description="Period end (exclusive).")
-        ] = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
         group_by: Literal["advisor", "department", "none"] = "none",
     ) -> Response:
         """CSI, SSI, NPS, complaints by category, time to apology and to resolution
@@ -255,8 +251,8 @@ def build_router(service: ProjectionsService) -> APIRouter:
     async def get_audit(
         dealership_id: OptionalDealership = None,
         customer_id: Annotated[str | None, Query(pattern=CUSTOMER_ID_PATTERN)] = None,
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
     ) -> StreamingResponse:
         """The recorded events themselves, read from RETENTION in stream order (NDJSON;
         chain and trailer described in docs/projections.md)."""
