@@ -434,7 +434,7 @@ async def run(args: argparse.Namespace) -> Results:
     return results
 
 
-async def recorded_rate(js: JetStreamContext, burst: list[Item]) -> float:
+async def recorded_rate(js: JetStreamContext, burst: Sequence[Item]) -> float:
     """Publish `burst` on DEALER_IN; events/s until all of it is on RETENTION (or the DLQ)."""
     started = time.perf_counter()
     await pipelined_publish(js, burst)
