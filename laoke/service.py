@@ -130,18 +130,13 @@ class RetentionService:
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
         if self.lease is not None:
-            keep = self.lease.keep(self._stopping, self._lease_lost)
+            keep = self.lease.keep(self._stopping, self.broker.stop)
             self._tasks.append(asyncio.create_task(keep))
         on_due = self.on_deadline()
         if on_due is not None:
             ticker = Ticker(self.app, self.deadlines, self.clock, on_due, self._kick_relay)
             self._tasks.append(asyncio.create_task(self._tick_after(backlog_end, ticker)))
         log.info("%s started", self.name)
-
-    def _lease_lost(self) -> None:
-        """Another replica runs this partition now: stop consuming, ticking and relaying."""
-        self._stopping.set()
-        self._tasks.append(asyncio.create_task(self.broker.stop()))
 
     async def _tick_after(self, backlog_end: int, ticker: Ticker) -> None:
         """Fire deadlines only once the backlog at start is handled: an apology already on

@@ -248,15 +248,10 @@ class IntakeService:
             assert shard.relay is not None
             shard.tasks.append(asyncio.create_task(shard.relay.run(self._stopping, idle_s=5.0)))
             if shard.lease is not None:
-                keep = shard.lease.keep(self._stopping, self._lease_lost)
+                keep = shard.lease.keep(self._stopping, self.broker.stop)
                 shard.tasks.append(asyncio.create_task(keep))
         durables = ", ".join(shard.durable for shard in self.shards.values())
         log.info("intake consuming %s (%s)", DEALER_IN, durables)
-
-    def _lease_lost(self) -> None:
-        """Another replica runs one of these partitions now: stop consuming at once."""
-        self._stopping.set()
-        self._lost = asyncio.create_task(self.broker.stop())
 
     async def stop(self) -> None:
         self._stopping.set()

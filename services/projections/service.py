@@ -159,17 +159,12 @@ class ProjectionsService:
         await self.broker.start()
         freeze_heap()
         self._keepers = [
-            asyncio.create_task(lease.keep(self._stopping, self._lease_lost))
+            asyncio.create_task(lease.keep(self._stopping, self.broker.stop))
             for lease in self.leases
         ]
         for projections in self.partitions.values():
             position = self.store.position(projections.consumer)
             log.info("%s consuming %s from %s", projections.consumer, RETENTION, position + 1)
-
-    def _lease_lost(self) -> None:
-        """Another replica runs one of these partitions now: stop consuming at once."""
-        self._stopping.set()
-        self._lost = asyncio.create_task(self.broker.stop())
 
     async def stop(self) -> None:
         self._stopping.set()
