@@ -2,11 +2,10 @@
 
 The service's store is the truth about what was handled (tracking records), so at start the
 durable consumer is (re)created to deliver from the first position not yet tracked. Each
-message is handled by a plain function returning the changes to save; a pulled batch's
-changes, decisions and last position are committed in one transaction, then the messages
-are acked. Should a handler fail, the batch is redone message by message, and a message
-that keeps failing is dead-lettered (through the outbox) after `max_tries`, so it neither
-blocks the consumer nor vanishes.
+message is handled by a plain function returning the changes to save; the changes, the
+decisions and the position are committed in one transaction, then the message is acked.
+A message that keeps failing is dead-lettered (through the outbox) after `max_tries`,
+so it neither blocks the consumer nor vanishes.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
@@ -34,7 +32,6 @@ from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import CONSUMER_LAG, DECISIONS, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
-from laoke.publishing import Outgoing
 from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
@@ -126,112 +123,44 @@ class RetentionConsumer:
         self.on_committed()
 
     def _apply(self, messages: Sequence[Msg]) -> None:
-        """Handle a batch in order, committed in one transaction with the last position."""
+        """Handle a batch in order. Messages that change nothing (most, for any one service)
+        are not committed one by one: the position is committed with the next change or at
+        the end of the batch. Redone after a crash, they would again change nothing."""
         with self.app.lock:
             done = self.app.tracked_position(self.durable)
-            positioned = ((m, m.metadata.sequence.stream) for m in messages)
-            self._apply_batch([(m, p) for m, p in positioned if p > done])  # not handled yet
+            unsaved = done
+            for message in messages:
+                position = message.metadata.sequence.stream
+                if position <= done:
+                    continue  # handled before a crash or a redelivery
+                if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
+                    message, position
+                ):
+                    done = position
+                unsaved = position
+            if unsaved > done:
+                self.app.commit(tracking=Tracking(self.durable, unsaved))
 
-    def _apply_batch(self, todo: Sequence[tuple[Msg, int]]) -> None:
-        """Should a handler fail, the messages before it are redone and committed together,
-        the failing one is retried (then dead-lettered) on its own, and the rest go on
-        together. Should the batch fail otherwise (its commit, say), it is redone message
-        by message."""
-        while todo:
-            try:
-                decisions = self._apply_together(todo)
-            except HandlerFailed as failed:
-                self._apply_batch(todo[: failed.index])
-                message, position = todo[failed.index]
-                if not self._apply_one(message, position, failed.error):
-                    self.app.commit(tracking=Tracking(self.durable, position))
-                todo = todo[failed.index + 1 :]
-                continue
-            except Exception as exc:
-                log.info("%s: batch redone message by message (%r)", self.service, exc)
-                self._apply_each(todo)
-                return
-            for decision in decisions:
-                DECISIONS.labels(self.service, decision.event_type).inc()
-            return
-
-    def _apply_together(self, todo: Sequence[tuple[Msg, int]]) -> list[Event]:
-        """Handle every message against one batch cache (laoke.eventstore.BatchCache), then
-        commit all the changes and the last position together; the decisions taken.
-        Raises, having committed nothing, if a handler fails (`HandlerFailed`) or the
-        messages cannot be handled together (`Unbatchable`)."""
-        changed: dict[UUID, Aggregate] = {}
-        decisions: list[Event] = []
-        letters: list[Outgoing] = []
-        with self.app.batch() as cache:
-            for index, (message, position) in enumerate(todo):
-                if not self.partition.owns(message.subject, RETENTION_TOKEN):
-                    continue
-                try:
-                    event = parse_recorded(message.data)
-                except Rejected as rejected:
-                    letters.append(self._letter(message, position, rejected.reason, str(rejected)))
-                    continue
-                cache.touched.clear()
-                try:
-                    changes = self.handle(event) or Changes()
-                except Exception as exc:
-                    log.warning("%s failed on %s:%s: %r", self.service, RETENTION, position, exc)
-                    raise HandlerFailed(index, exc) from exc
-                returned = {id(a) for a in changes.aggregates}
-                for aggregate in changes.aggregates:
-                    if changed.setdefault(aggregate.id, aggregate) is not aggregate:
-                        raise Unbatchable(f"two objects for aggregate {aggregate.id}")
-                    cache.aggregates[aggregate.id] = aggregate  # new ones too
-                for aggregate_id, pending in cache.touched.items():
-                    aggregate = cache.aggregates[aggregate_id]
-                    if id(aggregate) not in returned and len(aggregate.pending_events) != pending:
-                        raise Unbatchable(f"aggregate {aggregate_id} changed but not returned")
-                decisions.extend(changes.decisions)
-            tracking = Tracking(self.durable, todo[-1][1])
-            self.app.commit(
-                *changed.values(), decisions=decisions, letters=letters, tracking=tracking
-            )
-        return decisions
-
-    def _apply_each(self, todo: Sequence[tuple[Msg, int]]) -> None:
-        """Handle the messages one by one, each change committed on its own. Messages that
-        change nothing are not committed one by one: the position is committed with the
-        next change or at the end. Redone after a crash, they would again change nothing."""
-        done = unsaved = todo[0][1] - 1
-        for message, position in todo:
-            if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
-                message, position
-            ):
-                done = position
-            unsaved = position
-        if unsaved > done:
-            self.app.commit(tracking=Tracking(self.durable, unsaved))
-
-    def _letter(self, message: Msg, position: int, reason: str, detail: str) -> Outgoing:
-        return dead_letter(
-            self.service,
-            reason,
-            detail,
-            message.data,
-            message.headers,
-            origin=f"{RETENTION}:{position}",
-            subject=message.subject,
-        )
-
-    def _apply_one(self, message: Msg, position: int, failed: Exception | None = None) -> bool:
-        """Handle one message; True when something (and so the position) was committed.
-        `failed`: how its handling already failed once (in a batch), which counts as a try."""
+    def _apply_one(self, message: Msg, position: int) -> bool:
+        """Handle one message; True when something (and so the position) was committed."""
         tracking = Tracking(self.durable, position)
         origin = f"{RETENTION}:{position}"
         try:
             event = parse_recorded(message.data)
         except Rejected as rejected:
-            letter = self._letter(message, position, rejected.reason, str(rejected))
+            letter = dead_letter(
+                self.service,
+                rejected.reason,
+                str(rejected),
+                message.data,
+                message.headers,
+                origin=origin,
+                subject=message.subject,
+            )
             self.app.commit(letters=[letter], tracking=tracking)
             return True
-        error = failed
-        for _ in range(self.max_tries - (failed is not None)):
+        error: Exception | None = None
+        for _ in range(self.max_tries):
             try:
                 changes = self.handle(event) or Changes()
                 if not changes.changed():
@@ -244,21 +173,14 @@ class RetentionConsumer:
             for decision in changes.decisions:
                 DECISIONS.labels(self.service, decision.event_type).inc()
             return True
-        letter = self._letter(
-            message, position, "handler_error", f"{type(error).__name__}: {error}"
+        letter = dead_letter(
+            self.service,
+            "handler_error",
+            f"{type(error).__name__}: {error}",
+            message.data,
+            message.headers,
+            origin=origin,
+            subject=message.subject,
         )
         self.app.commit(letters=[letter], tracking=tracking)
         return True
-
-
-class HandlerFailed(Exception):
-    """The handler failed on the batch's message at `index`."""
-
-    def __init__(self, index: int, error: Exception) -> None:
-        super().__init__(index, error)
-        self.index = index
-        self.error = error
-
-
-class Unbatchable(Exception):
-    """A batch's messages cannot be handled together; they are handled one by one."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -105,24 +104,6 @@ def outbox_letter(letter: Outgoing) -> OutboxEntry:
     )
 
 
-class BatchCache:
-    """The aggregates handlers loaded or changed in one batch, not yet committed, so that a
-    handler sees what the batch's earlier messages did to them (the store does not yet).
-
-    `touched` notes, per message, each aggregate handed out and how many pending events it
-    had then, so the consumer can tell a message that changed an aggregate without saying so.
-    """
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()  # readers on other threads go to the store
-        self.aggregates: dict[UUID, Aggregate] = {}
-        self.touched: dict[UUID, int] = {}
-
-    def hand_out(self, aggregate: Aggregate) -> Aggregate:
-        self.touched.setdefault(aggregate.id, len(aggregate.pending_events))
-        return aggregate
-
-
 class ServiceApplication(Application[UUID]):
     """An event-sourced application whose recorder also keeps tracking records."""
 
@@ -130,7 +111,6 @@ class ServiceApplication(Application[UUID]):
         self.name = name
         self.lock = threading.RLock()  # one writer at a time: consumer and ticker share it
         self.observers: list[Callable[[list[Aggregate]], None]] = []
-        self.cache: BatchCache | None = None  # set by `batch()`, under the lock
         env = eventsourcing_env(settings, name) | (extra_env or {})
         with schema_lock(settings):
             super().__init__(env=env)
@@ -172,27 +152,7 @@ class ServiceApplication(Application[UUID]):
         return self.tracker.max_tracking_id(consumer) or 0
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
-        cache = self.cache
-        if cache is not None and cache.thread != threading.get_ident():
-            cache = None
-        if cache is not None and aggregate_id in cache.aggregates:
-            return cache.hand_out(cache.aggregates[aggregate_id])
         try:
-            found: Aggregate = self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        if cache is not None:
-            cache.aggregates[aggregate_id] = found
-            cache.hand_out(found)
-        return found
-
-    @contextmanager
-    def batch(self) -> Iterator[BatchCache]:
-        """Within: `get_or_none` hands out one object per aggregate, uncommitted changes and
-        all. For the consumer, which holds the lock and commits the batch in one go."""
-        with self.lock:
-            self.cache = BatchCache()
-            try:
-                yield self.cache
-            finally:
-                self.cache = None
