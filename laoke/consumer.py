@@ -1,11 +1,12 @@
 """A service's durable consumer of RETENTION: in order, exactly once in effect.
 
-The service's store is the truth about what was handled (tracking records), so at start the
-durable consumer is (re)created to deliver from the first position not yet tracked. Each
-message is handled by a plain function returning the changes to save; the changes, the
-decisions and the position are committed in one transaction, then the message is acked.
-A message that keeps failing is dead-lettered (through the outbox) after `max_tries`,
-so it neither blocks the consumer nor vanishes.
+The service's store is the truth about what was handled (tracking records): the durable
+consumer delivers from the first position not yet tracked, and only an unbroken run of
+positions is handled (laoke/durable.py). Each message is handled by a plain function
+returning the changes to save; the changes, the decisions and the position are committed
+in one transaction, then the message is acked. A message that keeps failing is
+dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
+nor vanishes.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from events import Event, Rejected, parse_recorded
 from laoke.dlq import dead_letter
+from laoke.durable import DurableConsumer, stream_sequence, unbroken
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import CONSUMER_LAG, DECISIONS, HANDLED, HANDLER_SECONDS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
@@ -68,39 +67,28 @@ class RetentionConsumer:
     service: str
     app: ServiceApplication
     handle: Handler
-    filter_subject: str = "retention.>"
     max_tries: int = 3
     batch_size: int = 200
     on_committed: Callable[[], None] = lambda: None
     partition: Partition = WHOLE
+    js: JetStreamContext | None = field(default=None, repr=False)
 
     @property
     def durable(self) -> str:
         return self.partition.durable(self.service)
 
+    @property
+    def consumer(self) -> DurableConsumer:
+        return DurableConsumer(self.durable)
+
     async def prepare(self, js: JetStreamContext) -> None:
         """(Re)create the durable consumer at the first position the store has not tracked."""
-        start = self.app.tracked_position(self.durable) + 1
-        try:
-            await js.delete_consumer(RETENTION, self.durable)
-        except NotFoundError:
-            pass
-        await js.add_consumer(
-            RETENTION,
-            ConsumerConfig(
-                durable_name=self.durable,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=start,
-                ack_policy=JsAckPolicy.EXPLICIT,
-                ack_wait=120,
-                max_ack_pending=20_000,
-                filter_subject=self.filter_subject,
-            ),
-        )
+        self.js = js
+        await self.consumer.start_at(js, self.app.tracked_position(self.durable))
 
     def subscribe(self, broker: NatsBroker) -> None:
         @broker.subscriber(
-            self.filter_subject,
+            self.consumer.filter_subject,
             stream=JStream(RETENTION, declare=False),
             durable=self.durable,
             pull_sub=PullSub(batch_size=self.batch_size, timeout=0.05, batch=True),
@@ -113,26 +101,31 @@ class RetentionConsumer:
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         started = time.perf_counter()
-        await asyncio.to_thread(self._apply, messages)
-        for message in messages:
-            await message.ack()
+        broken_at = await asyncio.to_thread(self._apply, messages)
+        if broken_at is None:
+            for message in messages:
+                await message.ack()
+        elif self.js is not None:
+            await self.consumer.resume(self.js, broken_at)  # the rest is delivered again
         HANDLED.labels(self.service).inc(len(messages))
         HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         if messages:
             CONSUMER_LAG.labels(self.durable).set(messages[-1].metadata.num_pending)
         self.on_committed()
 
-    def _apply(self, messages: Sequence[Msg]) -> None:
-        """Handle a batch in order. Messages that change nothing (most, for any one service)
-        are not committed one by one: the position is committed with the next change or at
-        the end of the batch. Redone after a crash, they would again change nothing."""
+    def _apply(self, messages: Sequence[Msg]) -> int | None:
+        """Handle the batch's unbroken run from the tracked position, in order; returns the
+        position reached when the batch broke off at a gap (None when it did not).
+
+        Messages that change nothing (most, for any one service) are not committed one by
+        one: the position is committed with the next change or at the end of the batch.
+        Redone after a crash, they would again change nothing."""
         with self.app.lock:
             done = self.app.tracked_position(self.durable)
+            run, broken = unbroken(messages, done)
             unsaved = done
-            for message in messages:
-                position = message.metadata.sequence.stream
-                if position <= done:
-                    continue  # handled before a crash or a redelivery
+            for message in run:
+                position = stream_sequence(message)
                 if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
                     message, position
                 ):
@@ -140,6 +133,7 @@ class RetentionConsumer:
                 unsaved = position
             if unsaved > done:
                 self.app.commit(tracking=Tracking(self.durable, unsaved))
+            return unsaved if broken else None
 
     def _apply_one(self, message: Msg, position: int) -> bool:
         """Handle one message; True when something (and so the position) was committed."""

@@ -15,11 +15,12 @@ import sys
 import time
 from typing import TextIO
 
+from laoke.durable import stream_sequence
 from laoke.partitions import Partition
 from laoke.service import connect
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Failure, Message, Projections
-from services.projections.reader import last_sequence, read_stream, stream_sequence
+from services.projections.reader import last_sequence, read_stream
 from services.projections.settings import ProjectionSettings
 from services.projections.store import TABLES, ReadStore, drop, swap_in
 

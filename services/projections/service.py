@@ -1,9 +1,10 @@
 """Projections' wiring: RETENTION (durable 'projections', or one per partition: `projections-p<k>`,
 pull batches) → the read store.
 
-At start the durable consumer is recreated to deliver from the store's position + 1 (the
-store, not the server, knows what was applied). Each pulled batch is applied in one
-transaction with its position, then acked; failures go to `dlq.projections.<reason>`.
+The durable consumer delivers from the store's position + 1 (the store, not the server,
+knows what was applied), and only a batch's unbroken run from there is applied
+(laoke/durable.py). Each pulled batch is applied in one transaction with its position,
+then acked; failures go to `dlq.projections.<reason>`.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from laoke.clock import Clock
 from laoke.consumer import batch_of
 from laoke.dlq import dead_letter, send_dead_letters
+from laoke.durable import DurableConsumer, stream_sequence, unbroken
 from laoke.heap import freeze_heap
 from laoke.leases import Lease, take
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
@@ -35,7 +34,6 @@ from laoke.service import connect, nats_options
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.projections.application import CONSUMER, Failure, Message, Projections
-from services.projections.reader import stream_sequence
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
@@ -100,16 +98,20 @@ class ProjectionsService:
         started = time.perf_counter()
         partition = partition or WHOLE
         projections = projections or self.projections
+        position = self.store.position(projections.consumer)  # one consumer: its lease
+        run, broken = unbroken(messages, position)
         batch = [
             Message(stream_sequence(m), m.data, m.subject)
-            for m in messages
+            for m in run
             if partition.owns(m.subject, RETENTION_TOKEN)
         ]
-        through = stream_sequence(messages[-1]) if messages else 0
+        through = stream_sequence(run[-1]) if run else 0
         failures = await asyncio.to_thread(projections.apply_batch, batch, through)
         if failures and self.js is not None:
             await send_dead_letters(self.js, [self._letter(f) for f in failures])
-        if messages:  # only now: the batch and its position are committed
+        if broken and self.js is not None:
+            await self.durable(projections).resume(self.js, max(position, through))
+        elif not broken and messages:  # only now: the batch and its position are committed
             await messages[-1].ack()  # AckAll: acks the whole batch (stream order)
         HANDLED.labels(self.name).inc(len(batch))
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -127,27 +129,16 @@ class ProjectionsService:
             subject=failure.message.subject or None,
         )
 
+    @staticmethod
+    def durable(projections: Projections) -> DurableConsumer:
+        return DurableConsumer(projections.consumer, ack_all=True)  # one ack per batch
+
     async def prepare(self, js: JetStreamContext) -> None:
         """(Re)create each durable consumer at the first position the store has not applied."""
+        self.js = js
         for projections in self.partitions.values():
-            durable = projections.consumer
-            start = self.store.position(durable) + 1
-            try:
-                await js.delete_consumer(RETENTION, durable)
-            except NotFoundError:
-                pass
-            await js.add_consumer(
-                RETENTION,
-                ConsumerConfig(
-                    durable_name=durable,
-                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                    opt_start_seq=start,
-                    ack_policy=JsAckPolicy.ALL,  # one ack per batch, not per message
-                    ack_wait=120,
-                    max_ack_pending=20_000,
-                    filter_subject="retention.>",
-                ),
-            )
+            position = self.store.position(projections.consumer)
+            await self.durable(projections).start_at(js, position)
 
     async def start(self) -> None:
         self.nc, self.js = await connect(self.settings, f"laoke-{self.name}")
