@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-sqlite test-quick lint docs bench clean
+.PHONY: run demo test test-sqlite test-quick soak lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test-sqlite: $(STAMP)
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not fault" -x -q $(ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py $(or $(SEEDS),1-20) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
