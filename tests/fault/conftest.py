@@ -1,9 +1,15 @@
-"""The fault suite's shared input and its clean run (no faults), built once per session."""
+"""The fault suite's seeds, shared input and clean run (no faults), built once per seed.
+
+Every run tries the fixed seed 8 and a fresh random one (other inputs, other kill points),
+both printed in the header and in a failure's report; `LAOKE_FAULT_SEED=N` runs seed N
+alone (`make soak SEEDS=1-20` runs many in a row)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
+from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,18 +18,50 @@ from fault_inputs import Input, build_inputs
 from fault_processes import SERVICES, Topology
 from fault_run import Outcome, run_scenario
 
-SEED = int(os.environ.get("LAOKE_FAULT_SEED", "8"))  # another seed: other inputs and kills
+FIXED_SEED = 8
+
+
+def _seeds() -> list[int]:
+    chosen = os.environ.get("LAOKE_FAULT_SEED")
+    if chosen:
+        return [int(chosen)]
+    fresh = random.SystemRandom().choice([s for s in range(1, 10_000) if s != FIXED_SEED])
+    return [FIXED_SEED, fresh]
+
+
+SEEDS = _seeds()
+
+
+def pytest_report_header() -> str:
+    return f"fault seeds: {', '.join(map(str, SEEDS))} (re-run one: LAOKE_FAULT_SEED=<seed>)"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    seed = getattr(item, "callspec", None) and item.callspec.params.get("fault_seed")
+    if report.failed and seed is not None:
+        report.sections.append(("fault seed", f"re-run with LAOKE_FAULT_SEED={seed}"))
+    return report
+
+
+@pytest.fixture(scope="session", params=SEEDS, ids=lambda seed: f"seed={seed}")
+def fault_seed(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
 
 
 @pytest.fixture(scope="session")
-def fault_t0() -> datetime:
-    """Every input is dated in the 40 minutes before this moment (see fault_inputs)."""
+def fault_t0(fault_seed: int) -> datetime:
+    """Every input of this seed is dated in the 40 minutes before this moment (see
+    fault_inputs): taken when the seed's runs begin, so no deadline falls within them."""
     return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(scope="session")
-def fault_inputs(fault_t0: datetime) -> list[Input]:
-    return build_inputs(SEED, fault_t0)
+def fault_inputs(fault_seed: int, fault_t0: datetime) -> list[Input]:
+    return build_inputs(fault_seed, fault_t0)
 
 
 def service_names() -> tuple[str, ...]:
@@ -33,9 +71,11 @@ def service_names() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def clean_run(tmp_path_factory: pytest.TempPathFactory, fault_inputs: list[Input]) -> Outcome:
+def clean_run(
+    tmp_path_factory: pytest.TempPathFactory, fault_seed: int, fault_inputs: list[Input]
+) -> Outcome:
     """The same input into a fresh single server without faults: the decisions to expect."""
-    root: Path = tmp_path_factory.mktemp("clean")
+    root: Path = tmp_path_factory.mktemp(f"clean-{fault_seed}")
     topology = Topology(root, size=1, services=service_names())
 
     async def run() -> Outcome:

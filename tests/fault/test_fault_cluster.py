@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import SEED, service_names
+from conftest import service_names
 from fault_checks import check_outcome, check_projections
 from fault_inputs import Input
 from fault_processes import Topology
@@ -19,11 +19,15 @@ pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 
 async def test_cluster_survives_a_server_kill_and_service_kills(
-    tmp_path: Path, fault_inputs: list[Input], clean_run: Outcome, fault_t0: datetime
+    tmp_path: Path,
+    fault_seed: int,
+    fault_inputs: list[Input],
+    clean_run: Outcome,
+    fault_t0: datetime,
 ) -> None:
     topology = Topology(tmp_path, size=3, services=service_names())
-    victim = f"nats-{random.Random(SEED).randrange(3)}"
-    kills = kill_plan(SEED + 1, [*topology.services, victim], len(fault_inputs))
+    victim = f"nats-{random.Random(fault_seed).randrange(3)}"
+    kills = kill_plan(fault_seed + 1, [*topology.services, victim], len(fault_inputs))
     try:
         outcome = await run_scenario(topology, fault_inputs, kills, timeout=180)
         figures = check_outcome(outcome, fault_inputs, clean_run, fault_t0)

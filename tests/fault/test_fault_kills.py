@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import SEED, service_names
+from conftest import service_names
 from fault_checks import check_outcome, check_projections
 from fault_inputs import Input
 from fault_processes import Topology
@@ -18,10 +18,14 @@ pytestmark = [pytest.mark.fault, pytest.mark.timeout(420)]
 
 
 async def test_kills_of_every_process_lose_and_double_nothing(
-    tmp_path: Path, fault_inputs: list[Input], clean_run: Outcome, fault_t0: datetime
+    tmp_path: Path,
+    fault_seed: int,
+    fault_inputs: list[Input],
+    clean_run: Outcome,
+    fault_t0: datetime,
 ) -> None:
     topology = Topology(tmp_path, size=1, services=service_names())
-    kills = kill_plan(SEED, [*topology.services, "nats-0"], len(fault_inputs))
+    kills = kill_plan(fault_seed, [*topology.services, "nats-0"], len(fault_inputs))
     try:
         outcome = await run_scenario(topology, fault_inputs, kills, timeout=150)
         figures = check_outcome(outcome, fault_inputs, clean_run, fault_t0)
