@@ -5,6 +5,7 @@ laoke serve NAME [--http]   one service in this process (for multi-process topol
 laoke nats                  only the embedded NATS server
 laoke keys create|list|revoke   API keys of the HTTP API (docs/security.md)
 laoke rebuild               rebuild the read models from RETENTION
+laoke verify [--wait S]     check the read models and decisions against RETENTION
 laoke sim ...               the dealership simulator (see docs/simulator.md)
 """
 
@@ -221,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("nats", help="only the embedded NATS server")
     commands.add_parser("keys", help="create, list, revoke API keys", add_help=False)
     commands.add_parser("rebuild", help="rebuild the read models from RETENTION", add_help=False)
+    commands.add_parser("verify", help="check the system against RETENTION", add_help=False)
     commands.add_parser("sim", help="the dealership simulator", add_help=False)
     args, rest = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -238,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sys.argv = ["laoke rebuild", *rest]
         rebuild_main()
+    elif args.command == "verify":
+        from services.projections.verify import main as verify_main
+
+        sys.exit(verify_main(list(rest)))
     elif args.command == "sim":
         from laoke.sim.__main__ import main as sim_main
 

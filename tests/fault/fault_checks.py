@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from fault_inputs import INPUT_HEADER, Input
 from fault_processes import Topology
@@ -125,7 +124,8 @@ def projections_available() -> bool:
 
 async def check_projections(topology: Topology) -> dict[str, int]:
     """Stop the projections process, rebuild from RETENTION into a fresh store and compare
-    every table with the live one (the store dumps rows sorted, documents key-sorted)."""
+    every table with the live one: the same comparison as `laoke verify`."""
+    from services.projections.compare import compare_stores, describe
     from services.projections.rebuild import FRESH, rebuild_async
     from services.projections.store import ReadStore
 
@@ -136,13 +136,9 @@ async def check_projections(topology: Topology) -> dict[str, int]:
     counts = await rebuild_async(settings, swap=False, progress=None)
     live, fresh = ReadStore(settings), ReadStore(settings, name=FRESH, schema=FRESH)
     try:
-        live_rows: dict[str, Any] = live.dump()
-        fresh_rows: dict[str, Any] = fresh.dump()
+        differing = compare_stores(live, fresh)
     finally:
         live.close()
         fresh.close()
-    differing = [t for t in live_rows if live_rows[t] != fresh_rows.get(t)]
-    assert not differing, f"projections differ from a rebuild in {differing}: " + "; ".join(
-        f"{t}: live {len(live_rows[t])} rows, rebuilt {len(fresh_rows[t])}" for t in differing
-    )
+    assert not differing, "projections differ from a rebuild:\n" + describe(differing)
     return counts
