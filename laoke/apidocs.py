@@ -1,4 +1,7 @@
-"""Generate docs/openapi.json (FastAPI) and docs/asyncapi.json (faststream) from the code.
+"""Generate docs/openapi.json (FastAPI) and docs/asyncapi.json from the code.
+
+The services consume with nats-py (laoke/runner.py); faststream serves only to write the
+AsyncAPI document, from channels declared here for what the services publish and consume.
 
     python -m laoke.apidocs docs
 
@@ -14,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from faststream.nats import NatsBroker
+from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.specification import AsyncAPI
 
 from events import EVENT_TYPES, INBOUND_TYPES
@@ -56,6 +59,23 @@ def _recorded_channels() -> NatsBroker:
     return broker
 
 
+def _consumed_channels(running: list[tuple[ServiceEntry, Service]]) -> NatsBroker:
+    """Every durable consumer the services run."""
+    broker = NatsBroker()
+    for _, service in running:
+        for worker in getattr(service, "workers", []):
+            durable = worker.consumer.durable
+            broker.subscriber(
+                durable.filter_subject,
+                stream=JStream(durable.stream, declare=False),
+                durable=durable.name,
+                pull_sub=PullSub(batch_size=worker.consumer.batch_size, batch=True),
+                title=f"{service.name}/{durable.stream}/{durable.name}",
+                description=f"{service.name} consumes {durable.stream} (durable '{durable.name}').",
+            )
+    return broker
+
+
 def _inbound_channels() -> NatsBroker:
     broker = NatsBroker()
     for name in sorted(INBOUND_TYPES):
@@ -73,10 +93,9 @@ def build_documents() -> tuple[dict[str, Any], dict[str, Any]]:
         running = _build_services(Path(tmp))
         try:
             openapi = build_http_app(running).openapi()
-            brokers: list[Any] = [b for _, s in running if (b := getattr(s, "broker", None))]
             spec = AsyncAPI(
                 _inbound_channels(),
-                *brokers,
+                _consumed_channels(running),
                 _recorded_channels(),
                 title="laoke",
                 version="1.0",

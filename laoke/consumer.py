@@ -1,8 +1,7 @@
-"""A service's durable consumer of RETENTION: in order, exactly once in effect.
+"""How a deciding service handles RETENTION: in order, exactly once in effect.
 
-The service's store is the truth about what was handled (tracking records): the durable
-consumer delivers from the first position not yet tracked, and only an unbroken run of
-positions is handled (laoke/durable.py). Each message is handled by a plain function
+The store's tracking records say what was handled; the runner (laoke/runner.py) hands over
+runs of messages that continue from there. Each message is handled by a plain function
 returning the changes to save; the changes, the decisions and the position are committed
 in one transaction, then the message is acked. A message that keeps failing is
 dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
@@ -13,33 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 
 from events import Event, Rejected, parse_recorded
 from laoke.dlq import dead_letter
-from laoke.durable import DurableConsumer, stream_sequence, unbroken
+from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
-from laoke.metrics import CONSUMER_LAG, DECISIONS, HANDLED, HANDLER_SECONDS
+from laoke.metrics import DECISIONS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
+from laoke.runner import StreamConsumer
 from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
-
-
-def batch_of(msg: NatsMessage) -> list[Msg]:
-    """The raw messages of a pulled batch (faststream types raw_message as one Msg)."""
-    raw: Any = msg.raw_message
-    return list(raw)
 
 
 @dataclass
@@ -64,68 +53,42 @@ Handler = Callable[[Event], Changes | None]
 
 @dataclass
 class RetentionConsumer:
+    """What a deciding service does with a run of RETENTION messages (laoke/runner.py)."""
+
     service: str
     app: ServiceApplication
     handle: Handler
     max_tries: int = 3
-    batch_size: int = 200
     on_committed: Callable[[], None] = lambda: None
     partition: Partition = WHOLE
-    js: JetStreamContext | None = field(default=None, repr=False)
 
     @property
     def durable(self) -> str:
         return self.partition.durable(self.service)
 
-    @property
-    def consumer(self) -> DurableConsumer:
-        return DurableConsumer(self.durable)
+    def position(self) -> int:
+        return self.app.tracked_position(self.durable)
 
-    async def prepare(self, js: JetStreamContext) -> None:
-        """(Re)create the durable consumer at the first position the store has not tracked."""
-        self.js = js
-        await self.consumer.start_at(js, self.app.tracked_position(self.durable))
-
-    def subscribe(self, broker: NatsBroker) -> None:
-        @broker.subscriber(
-            self.consumer.filter_subject,
-            stream=JStream(RETENTION, declare=False),
-            durable=self.durable,
-            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.05, batch=True),
-            ack_policy=AckPolicy.MANUAL,
-            title=f"{self.service}/RETENTION",
-            description=f"{self.service} consumes recorded events (durable '{self.durable}').",
+    def runner(self, batch_size: int = 200) -> StreamConsumer:
+        return StreamConsumer(
+            self.service, DurableConsumer(self.durable), self.position, self.apply, batch_size
         )
-        async def on_batch(msg: NatsMessage) -> None:
-            await self.handle_batch(batch_of(msg))
 
-    async def handle_batch(self, messages: Sequence[Msg]) -> None:
-        started = time.perf_counter()
-        broken_at = await asyncio.to_thread(self._apply, messages)
-        if broken_at is None:
-            for message in messages:
-                await message.ack()
-        elif self.js is not None:
-            await self.consumer.resume(self.js, broken_at)  # the rest is delivered again
-        HANDLED.labels(self.service).inc(len(messages))
-        HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
-        if messages:
-            CONSUMER_LAG.labels(self.durable).set(messages[-1].metadata.num_pending)
+    async def apply(self, run: Sequence[Msg]) -> None:
+        await asyncio.to_thread(self._apply, run)
         self.on_committed()
 
-    def _apply(self, messages: Sequence[Msg]) -> int | None:
-        """Handle the batch's unbroken run from the tracked position, in order; returns the
-        position reached when the batch broke off at a gap (None when it did not).
-
-        Messages that change nothing (most, for any one service) are not committed one by
-        one: the position is committed with the next change or at the end of the batch.
-        Redone after a crash, they would again change nothing."""
+    def _apply(self, run: Sequence[Msg]) -> None:
+        """Handle a run of messages in order. Messages that change nothing (most, for any
+        one service) are not committed one by one: the position is committed with the next
+        change or at the end of the run. Redone after a crash, they would again change
+        nothing."""
         with self.app.lock:
-            done = self.app.tracked_position(self.durable)
-            run, broken = unbroken(messages, done)
-            unsaved = done
+            done = unsaved = self.app.tracked_position(self.durable)
             for message in run:
                 position = stream_sequence(message)
+                if position <= done:
+                    continue  # handled already (the run was cut before taking the lock)
                 if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
                     message, position
                 ):
@@ -133,7 +96,6 @@ class RetentionConsumer:
                 unsaved = position
             if unsaved > done:
                 self.app.commit(tracking=Tracking(self.durable, unsaved))
-            return unsaved if broken else None
 
     def _apply_one(self, message: Msg, position: int) -> bool:
         """Handle one message; True when something (and so the position) was committed."""

@@ -131,8 +131,13 @@ class Ticker:
                     self.index.observe([deadline])
             return fired
 
-    async def run(self, stopping: asyncio.Event, interval_s: float = 1.0) -> None:
+    async def run(
+        self, stopping: asyncio.Event, interval_s: float = 1.0, ready: asyncio.Event | None = None
+    ) -> None:
+        """Fire what is due, while `ready` (the consumer has handled what is on the stream:
+        an apology already recorded must cancel its deadline before the deadline fires)."""
         while not stopping.is_set():
-            if await asyncio.to_thread(self.fire_due):
-                self.after_fire()
+            if ready is None or ready.is_set():
+                if await asyncio.to_thread(self.fire_due):
+                    self.after_fire()
             await self.clock.wait_changed(interval_s)

@@ -1,4 +1,4 @@
-"""A durable consumer of RETENTION that hands a service the stream in order, without gaps.
+"""A durable JetStream consumer that hands a service its stream in order, without gaps.
 
 The service's store, not the server, knows what was handled (its position). At start, and
 whenever a pulled batch does not continue from that position, the durable consumer is
@@ -9,12 +9,12 @@ off in flight (nats-server killed while sending it, a connection dropped) stays 
 the server and comes back only after `ack_wait`, behind newer messages. Handling the newer
 ones first and skipping the late ones as "handled before" lost decisions after crashes
 (fault seed 1, docs/reliability.md). RETENTION denies deletes and purges, so its positions
-have no holes: a message other than position + 1 after the position is always such a gap.
+have no holes; DEALER_IN forgets messages after 7 days: the runner asks the stream whether
+the next position still exists before it waits for it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,8 +24,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from laoke.streams import RETENTION
-
-log = logging.getLogger(__name__)
 
 
 def stream_sequence(message: Msg) -> int:
@@ -39,39 +37,43 @@ def stream_sequence(message: Msg) -> int:
     return int(message.metadata.sequence.stream)
 
 
-def unbroken(messages: Sequence[Msg], position: int) -> tuple[list[Msg], bool]:
+def unbroken(
+    messages: Sequence[Msg], position: int, hole_ok: bool = False
+) -> tuple[list[Msg], bool]:
     """The messages of a batch that continue the stream from `position` (what was handled),
     and whether the batch broke off at a gap. Messages at or before `position` are
-    redeliveries of what was handled already and are left out."""
+    redeliveries of what was handled already and are left out. With `hole_ok`, the first
+    new message may lie past position + 1 (the positions in between no longer exist)."""
     run: list[Msg] = []
     expected = position + 1
     for message in messages:
         sequence = stream_sequence(message)
         if sequence < expected:
             continue
-        if sequence > expected:
+        if sequence > expected and not (hole_ok and not run):
             return run, True
         run.append(message)
-        expected += 1
+        expected = sequence + 1
     return run, False
 
 
 @dataclass(frozen=True)
 class DurableConsumer:
-    """The server side of a service's RETENTION consumer: its name and settings."""
+    """The server side of a service's consumer: its stream, name and settings."""
 
     name: str
-    ack_all: bool = False  # one ack per batch (projections) instead of one per message
+    stream: str = RETENTION
     filter_subject: str = "retention.>"
+    ack_all: bool = False  # one ack per batch (projections) instead of one per message
 
     async def start_at(self, js: JetStreamContext, position: int) -> None:
         """(Re)create the consumer to deliver from `position` + 1."""
         try:
-            await js.delete_consumer(RETENTION, self.name)
+            await js.delete_consumer(self.stream, self.name)
         except NotFoundError:
             pass
         await js.add_consumer(
-            RETENTION,
+            self.stream,
             ConsumerConfig(
                 durable_name=self.name,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
@@ -82,8 +84,3 @@ class DurableConsumer:
                 filter_subject=self.filter_subject,
             ),
         )
-
-    async def resume(self, js: JetStreamContext, position: int) -> None:
-        """A pulled batch broke off at a gap: deliver again from `position` + 1."""
-        log.warning("%s: a batch skipped RETENTION:%d; re-reading from it", self.name, position + 1)
-        await self.start_at(js, position)

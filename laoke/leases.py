@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
 
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -83,11 +82,9 @@ class Lease:
             return (entry.value or b"").decode()
         return "gone"
 
-    async def keep(
-        self, stopping: asyncio.Event, stop_consuming: Callable[[], Awaitable[object]]
-    ) -> None:
+    async def keep(self, stopping: asyncio.Event) -> None:
         """Rewrite the lease until `stopping`. If it was taken meanwhile (this process was
-        paused past the TTL), set `stopping` (relays and tickers end) and stop consuming."""
+        paused past the TTL), set `stopping`: consumers, relays and tickers end."""
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.refresh_s)
@@ -100,7 +97,6 @@ class Lease:
             except KeyWrongLastSequenceError:
                 log.critical("lost the lease of %s; stopping it", self.name)
                 stopping.set()
-                await stop_consuming()
                 return
             except Exception:  # NATS unreachable for a moment: the TTL covers a few misses
                 log.warning("could not refresh the lease of %s", self.name, exc_info=True)

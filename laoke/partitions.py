@@ -90,6 +90,10 @@ class PartitionGroup:
         self.name: str = members[0].name
         self.clock: Clock = members[0].clock
 
+    @property
+    def workers(self) -> list[Any]:
+        return [worker for member in self.members for worker in member.workers]
+
     def for_dealership(self, dealership_id: str) -> Any | None:
         """The member that runs this dealership's partition, if this process runs it."""
         for member in self.members:

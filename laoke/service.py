@@ -1,32 +1,37 @@
-"""The life cycle every RETENTION-consuming service shares: connect, consume, relay, tick."""
+"""The life cycle every service shares: connect, lease, relay, consume, tick, stop.
+
+A service is a `ServiceHost` with one `Worker` per partition it runs: the worker's stream
+consumer (laoke/runner.py), the outbox its decisions leave through, and the ticker firing
+its deadlines. Deciding services derive from `RetentionService`; intake and projections
+supply their own workers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 import nats
-from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from laoke.clock import Clock
-from laoke.compat import catch_builtin_fetch_timeouts, tolerate_undecodable_bodies
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.leases import Lease, take
 from laoke.outbox import OutboxRelay
 from laoke.partitions import Partition, owned_partitions
+from laoke.runner import StreamConsumer
 from laoke.settings import LaokeSettings
-from laoke.streams import RETENTION, ensure_streams
+from laoke.streams import ensure_streams
 
 log = logging.getLogger(__name__)
-catch_builtin_fetch_timeouts()  # every service (intake too) imports this module
-tolerate_undecodable_bodies()
+STOP_WAIT_S = 30.0  # how long a stop waits for the batch in hand before cancelling it
 
 
 def close_when_idle(app: ServiceApplication) -> None:
@@ -38,23 +43,15 @@ def close_when_idle(app: ServiceApplication) -> None:
 
 
 def nats_options(settings: LaokeSettings) -> dict[str, object]:
-    """Options that both `nats.connect` and faststream's `NatsBroker` take."""
+    """Options for `nats.connect`."""
     servers = (settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}").split(",")
     options: dict[str, object] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5}
     if settings.nats_user:
-        # In the URLs (NatsBroker takes no user/password); subscribe only under its own
-        # inbox prefix (laoke/natsauth.py).
-        servers = [with_user(url, settings.nats_user, settings.nats_password) for url in servers]
+        # Subscribe only under its own inbox prefix (laoke/natsauth.py).
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password or ""
         options["inbox_prefix"] = f"_INBOX.{settings.nats_user}"
     return options | {"servers": servers}
-
-
-def with_user(url: str, user: str, password: str | None) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9._~-]*", f"{user}{password or ''}"):
-        raise ValueError("NATS user and password must be URL-safe ([A-Za-z0-9._~-])")
-    scheme, _, rest = url.strip().rpartition("://")
-    host = rest.rpartition("@")[2]
-    return f"{scheme or 'nats'}://{user}:{password or ''}@{host}"
 
 
 async def connect(settings: LaokeSettings, name: str) -> tuple[NatsClient, JetStreamContext]:
@@ -64,20 +61,101 @@ async def connect(settings: LaokeSettings, name: str) -> tuple[NatsClient, JetSt
     return nc, js
 
 
-class RetentionService:
-    """A service = an application, a consumer of RETENTION, an outbox relay and a ticker.
+@dataclass
+class Worker:
+    """One partition's share of a service."""
 
-    Subclasses build the application, the handler and the deadline callback; this class
-    runs them. `start()` returns once everything is consuming; `stop()` ends it cleanly.
-    An instance runs one partition (laoke/partitions.py): the registry makes one each.
-    """
+    consumer: StreamConsumer
+    outbox: ServiceApplication | None = None  # relayed to RETENTION when set
+    ticker: Ticker | None = None
+    relay: OutboxRelay | None = None
+    lease: Lease | None = None
+
+    def kick_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.kick()
+
+
+class ServiceHost:
+    """Runs a service's workers; `start()` returns once they consume, `stop()` ends them."""
 
     name = "service"
-    one_partition_each = True  # laoke.registry: one instance per partition owned
+    relay_idle_s = 1.0  # how often a relay looks at its outbox when nobody kicks it
 
     def __init__(self, settings: LaokeSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.workers: list[Worker] = []
+        self.nc: NatsClient | None = None
+        self.js: JetStreamContext | None = None
+        self._stopping = asyncio.Event()
+        self._consuming: list[asyncio.Task[None]] = []
+        self._beside: list[asyncio.Task[None]] = []  # relays, tickers, leases: cancelled
+
+    async def start(self) -> None:
+        self.nc, js = await connect(self.settings, f"laoke-{self.name}")
+        self.js = js
+        for worker in self.workers:
+            worker.lease = await take(js, self.settings, worker.consumer.durable.name)
+            if worker.outbox is not None:  # publishes in commit order: a crash's leftovers first
+                worker.relay = OutboxRelay(worker.outbox, js)
+                self._beside_task(worker.relay.run(self._stopping, self.relay_idle_s))
+            self._consuming.append(asyncio.create_task(worker.consumer.run(js, self._stopping)))
+            if worker.lease is not None:
+                self._beside_task(worker.lease.keep(self._stopping))
+            if worker.ticker is not None:
+                ready = worker.consumer.caught_up
+                self._beside_task(worker.ticker.run(self._stopping, ready=ready))
+        log.info(
+            "%s started (%s)", self.name, ", ".join(w.consumer.durable.name for w in self.workers)
+        )
+
+    def _beside_task(self, work: Coroutine[Any, Any, None]) -> None:
+        self._beside.append(asyncio.create_task(work))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._consuming:
+            _, late = await asyncio.wait(self._consuming, timeout=STOP_WAIT_S)
+            await _cancel(late)
+        await _cancel(self._beside)
+        await self.drain()
+        for worker in self.workers:
+            if worker.relay is not None:
+                with contextlib.suppress(Exception):
+                    await worker.relay.drain()
+            if worker.lease is not None:
+                await worker.lease.release()
+        if self.nc is not None:
+            await self.nc.close()
+        await asyncio.to_thread(self.close)
+        log.info("%s stopped", self.name)
+
+    async def drain(self) -> None:
+        """What a service finishes once its consumers stopped (before the relays drain)."""
+
+    def close(self) -> None:
+        """Close the stores (in a worker thread)."""
+
+
+async def _cancel(tasks: Any) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class RetentionService(ServiceHost):
+    """A deciding service: an application, a consumer of RETENTION, its outbox, a ticker.
+
+    Subclasses build the application, the handler and the deadline callback. An instance
+    runs one partition (laoke/partitions.py): the registry makes one each.
+    """
+
+    one_partition_each = True  # laoke.registry: one instance per partition owned
+
+    def __init__(self, settings: LaokeSettings, clock: Clock) -> None:
+        super().__init__(settings, clock)
         partitions = owned_partitions(settings)
         if len(partitions) != 1:
             raise ValueError(f"{self.name}: one partition per instance, not {len(partitions)}")
@@ -85,12 +163,6 @@ class RetentionService:
         self.app = self.build_app()
         self.deadlines = DeadlineIndex()
         self.app.observers.append(self.deadlines.observe)
-        self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
-        self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self.nc: NatsClient | None = None
-        self.relay: OutboxRelay | None = None
-        self.lease: Lease | None = None
         self.consumer = RetentionConsumer(
             self.name,
             self.app,
@@ -98,7 +170,16 @@ class RetentionService:
             on_committed=self._kick_relay,
             partition=self.partition,
         )
-        self.consumer.subscribe(self.broker)
+        on_due = self.on_deadline()
+        ticker = None
+        if on_due is not None:
+            ticker = Ticker(self.app, self.deadlines, clock, on_due, self._kick_relay)
+        self.worker = Worker(self.consumer.runner(), outbox=self.app, ticker=ticker)
+        self.workers = [self.worker]
+
+    @property
+    def relay(self) -> OutboxRelay | None:
+        return self.worker.relay
 
     @property
     def store_name(self) -> str:
@@ -117,48 +198,11 @@ class RetentionService:
 
     # -- running --------------------------------------------------------------------------
     def _kick_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.kick()
+        self.worker.kick_relay()
 
     async def start(self) -> None:
         await asyncio.to_thread(self.deadlines.rebuild, self.app)
-        self.nc, js = await connect(self.settings, f"laoke-{self.name}")
-        self.lease = await take(js, self.settings, self.consumer.durable)
-        self.relay = OutboxRelay(self.app, js)
-        await self.consumer.prepare(js)
-        backlog_end = (await js.stream_info(RETENTION)).state.last_seq
-        await self.broker.start()
-        self._tasks.append(asyncio.create_task(self.relay.run(self._stopping)))
-        if self.lease is not None:
-            keep = self.lease.keep(self._stopping, self.broker.stop)
-            self._tasks.append(asyncio.create_task(keep))
-        on_due = self.on_deadline()
-        if on_due is not None:
-            ticker = Ticker(self.app, self.deadlines, self.clock, on_due, self._kick_relay)
-            self._tasks.append(asyncio.create_task(self._tick_after(backlog_end, ticker)))
-        log.info("%s started", self.name)
+        await super().start()
 
-    async def _tick_after(self, backlog_end: int, ticker: Ticker) -> None:
-        """Fire deadlines only once the backlog at start is handled: an apology already on
-        the stream must cancel its deadline before the deadline can fire."""
-        while self.app.tracked_position(self.consumer.durable) < backlog_end:
-            if self._stopping.is_set():
-                return
-            await asyncio.sleep(0.02)
-        await ticker.run(self._stopping)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        await self.broker.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.relay is not None:
-            with contextlib.suppress(Exception):
-                await self.relay.drain()
-        if self.lease is not None:
-            await self.lease.release()
-        if self.nc is not None:
-            await self.nc.close()
-        await asyncio.to_thread(close_when_idle, self.app)
+    def close(self) -> None:
+        close_when_idle(self.app)

@@ -17,7 +17,7 @@ from typing import Literal
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import RecordConflictError, Tracking
 
 from events import CustomersMerged, Event, Rejected, parse_inbound
 from laoke.clock import Clock
@@ -121,18 +121,23 @@ class Intake:
         self.cache = AggregateCache(settings.cache_size)
         self.recent: AggregateCache = AggregateCache(settings.cache_size)  # recorded event ids
 
-    def record_batch(self, batch: Sequence[Inbound]) -> list[Verdict]:
-        """Record a batch in one transaction. The fast path trusts the caches and lets the
+    def record_batch(
+        self, batch: Sequence[Inbound], tracking: Tracking | None = None
+    ) -> list[Verdict]:
+        """Record a batch in one transaction, with `tracking` (the DEALER_IN position it
+        reaches) when it came from there. The fast path trusts the caches and lets the
         store refuse what was recorded before; on such a conflict, the batch is redone
         reading everything from the store (resends days later, another replica's writes)."""
         with self.app.lock, gc_paused():
             try:
-                return self._record(batch, careful=False)
+                return self._record(batch, tracking, careful=False)
             except RecordConflictError:
                 self.cache.clear()
-                return self._record(batch, careful=True)
+                return self._record(batch, tracking, careful=True)
 
-    def _record(self, batch: Sequence[Inbound], careful: bool) -> list[Verdict]:
+    def _record(
+        self, batch: Sequence[Inbound], tracking: Tracking | None, careful: bool
+    ) -> list[Verdict]:
         work = UnitOfWork(self.app, self.cache, careful)
         recorded: list[Event] = []
         letters: list[Outgoing] = []
@@ -145,7 +150,9 @@ class Intake:
             if letter is not None and not work.exists(letter_id(letter)):
                 letters.append(letter)
         try:
-            self.app.commit(*work.changed.values(), decisions=recorded, letters=letters)
+            self.app.commit(
+                *work.changed.values(), decisions=recorded, letters=letters, tracking=tracking
+            )
         except Exception:
             self.cache.clear()  # it holds this batch's uncommitted changes
             raise

@@ -8,30 +8,23 @@ dealership another replica runs is validated here and forwarded to DEALER_IN for
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from nats.aio.client import Client as NatsClient
+from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 
 from events import Rejected, parse_inbound
 from laoke.clock import Clock
-from laoke.consumer import batch_of
+from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
-from laoke.leases import Lease, take
-from laoke.metrics import ACCEPTED, CONSUMER_LAG, DEAD_LETTERS, DUPLICATES
+from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
 from laoke.partitions import DEALER_IN_TOKEN, Partition, owned_partitions, partition_of
 from laoke.publishing import Outgoing, publish_all
-from laoke.service import close_when_idle, connect, nats_options
+from laoke.runner import StreamConsumer
+from laoke.service import ServiceHost, Worker, close_when_idle
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN
 from services.intake.application import SERVICE, Inbound, Intake, Verdict
@@ -48,9 +41,7 @@ class IntakeShard:
     partition: Partition
     app: ServiceApplication
     intake: Intake
-    relay: OutboxRelay | None = None
-    lease: Lease | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    worker: Worker | None = field(default=None, repr=False)
     # The last recorded batch, published to RETENTION while the next one is recorded.
     publishing: asyncio.Task[bool] | None = field(default=None, repr=False)
 
@@ -58,78 +49,56 @@ class IntakeShard:
     def durable(self) -> str:
         return self.partition.durable(DURABLE)
 
+    @property
+    def relay(self) -> OutboxRelay | None:
+        return self.worker.relay if self.worker is not None else None
 
-async def _undecoded(message: NatsMessage) -> None:
-    """faststream would JSON-decode every body of a batch first: intake parses the bytes."""
-    return None
 
-
-class IntakeService:
+class IntakeService(ServiceHost):
     name = SERVICE
+    relay_idle_s = 5.0  # intake kicks its relay after every batch it records
 
     def __init__(
         self, settings: LaokeSettings, clock: Clock, intake_settings: IntakeSettings | None = None
     ) -> None:
-        self.settings = settings
-        self.clock = clock
+        super().__init__(settings, clock)
         self.intake_settings = intake_settings or IntakeSettings()
         self.shards: dict[int, IntakeShard] = {}
         for partition in owned_partitions(settings):
             app = ServiceApplication(settings, partition.store_name(SERVICE))
             intake = Intake(app, self.intake_settings, clock)
-            self.shards[partition.index] = IntakeShard(partition, app, intake)
+            shard = IntakeShard(partition, app, intake)
+            shard.worker = Worker(self._consumer(shard), outbox=app)
+            self.shards[partition.index] = shard
         first = next(iter(self.shards.values()))
         self.app, self.intake = first.app, first.intake  # the only ones, unpartitioned
-        self.broker = NatsBroker(**nats_options(settings))  # type: ignore[arg-type]
-        self.nc: NatsClient | None = None
-        self.js: JetStreamContext | None = None
-        self._stopping = asyncio.Event()
-        for shard in self.shards.values():
-            self._subscribe(shard)
+        self.workers = [shard.worker for shard in self.shards.values() if shard.worker]
 
-    def _subscribe(self, shard: IntakeShard) -> None:
-        @self.broker.subscriber(
-            "dealer.in.>",
-            stream=JStream(DEALER_IN, declare=False),
-            durable=shard.durable,
-            pull_sub=PullSub(batch_size=self.intake_settings.batch_size, timeout=0.05, batch=True),
-            ack_policy=AckPolicy.MANUAL,
-            decoder=_undecoded,
-            title=f"intake/DEALER_IN/{shard.durable}",
-            description="Inbound events from dealership systems: dealer.in.<dealership_id>.<Type>.",
+    def _consumer(self, shard: IntakeShard) -> StreamConsumer:
+        async def apply(run: Sequence[Msg]) -> None:
+            await self.handle_messages(run, shard)
+
+        return StreamConsumer(
+            self.name,
+            DurableConsumer(shard.durable, stream=DEALER_IN, filter_subject="dealer.in.>"),
+            lambda: shard.app.tracked_position(shard.durable),
+            apply,
+            self.intake_settings.batch_size,
         )
-        async def on_inbound(msg: NatsMessage) -> None:
-            await self.handle_messages(batch_of(msg), shard)
 
     async def handle_messages(
         self, messages: Sequence[Msg], shard: IntakeShard | None = None
     ) -> list[Verdict]:
+        """Record a run of DEALER_IN messages with the position it reaches (one transaction:
+        receipts, identities, outbox, position), so a crash re-reads nothing recorded."""
         shard = shard or next(iter(self.shards.values()))
         own = [m for m in messages if shard.partition.owns(m.subject, DEALER_IN_TOKEN)]
         batch = [
-            Inbound(
-                m.data,
-                m.subject,
-                dict(m.headers or {}),
-                f"{DEALER_IN}:{m.metadata.sequence.stream}",
-            )
+            Inbound(m.data, m.subject, dict(m.headers or {}), f"{DEALER_IN}:{stream_sequence(m)}")
             for m in own
         ]
-        try:
-            verdicts = await self._record(shard, batch, published=False) if batch else []
-        except Exception:
-            # Not recorded: have JetStream redeliver soon, ahead of anything newer (one batch
-            # in flight, `_ensure_consumer`); the event-id receipts make a second attempt
-            # record each event once.
-            log.exception("intake batch failed; asking for redelivery")
-            for message in messages:
-                await message.nak(delay=1)
-            raise
-        for message in messages:
-            await message.ack()  # the batch is committed to the outbox, RETENTION's order
-        if messages:
-            CONSUMER_LAG.labels(shard.durable).set(messages[-1].metadata.num_pending)
-        return verdicts
+        tracking = Tracking(shard.durable, stream_sequence(messages[-1])) if messages else None
+        return await self._record(shard, batch, published=False, tracking=tracking)
 
     async def submit(self, batch: Sequence[Inbound]) -> list[Verdict]:
         """Record a batch and return once it is stored on RETENTION (or dead-lettered).
@@ -171,20 +140,25 @@ class IntakeService:
         return Outgoing(subject, inbound.data, headers)
 
     async def _record(
-        self, shard: IntakeShard, batch: Sequence[Inbound], published: bool = True
+        self,
+        shard: IntakeShard,
+        batch: Sequence[Inbound],
+        published: bool = True,
+        tracking: Tracking | None = None,
     ) -> list[Verdict]:
-        """Record a batch (one transaction: receipts, identities, outbox). With `published`,
+        """Record a batch (one transaction: receipts, identities, outbox, and `tracking`,
+        the DEALER_IN position it reaches when it came from there). With `published`,
         return once the outbox is on RETENTION. Without, the relay publishes it while the
         next batch is recorded (acking the inbound messages needs only the commit: the
         outbox publishes in commit order, after a crash too); the previous batch's publish
         is awaited (retried once) before returning, so at most two batches wait in the
         outbox and a RETENTION that refuses writes stops intake."""
-        verdicts = await asyncio.to_thread(shard.intake.record_batch, batch)
+        verdicts = await asyncio.to_thread(shard.intake.record_batch, batch, tracking)
         relay = shard.relay
         assert relay is not None, "start() first"
         previous, shard.publishing = shard.publishing, None
         if previous is not None and not await previous:
-            await relay.drain()  # raises if RETENTION still refuses: the caller naks
+            await relay.drain()  # raises if RETENTION still refuses: intake pauses
         if published:
             await relay.drain()
         else:
@@ -213,59 +187,11 @@ class IntakeService:
             assert shard.relay is not None, "start() first"
             await shard.relay.drain()
 
-    async def _ensure_consumer(self, js: JetStreamContext, shard: IntakeShard) -> None:
-        """(Re)create the durable consumer at the first message not yet acknowledged.
-
-        Messages delivered but unacked when intake crashed would otherwise come back only
-        after `ack_wait`, behind newer ones, and be recorded out of order. One batch in
-        flight at most (`max_ack_pending`) keeps a lost or naked batch ahead of newer ones.
-        """
-        start = 1
-        with contextlib.suppress(NotFoundError):
-            info = await js.consumer_info(DEALER_IN, shard.durable)
-            start = (info.ack_floor.stream_seq if info.ack_floor else 0) + 1
-            await js.delete_consumer(DEALER_IN, shard.durable)
-        config = ConsumerConfig(
-            durable_name=shard.durable,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            ack_policy=JsAckPolicy.EXPLICIT,
-            ack_wait=30,
-            max_ack_pending=self.intake_settings.batch_size,
-            filter_subject="dealer.in.>",
-        )
-        await js.add_consumer(DEALER_IN, config)
-
-    async def start(self) -> None:
-        self.nc, self.js = await connect(self.settings, f"laoke-{SERVICE}")
-        for shard in self.shards.values():
-            shard.lease = await take(self.js, self.settings, shard.durable)
-            shard.relay = OutboxRelay(shard.app, self.js)
-            await shard.relay.drain()  # what a crash left in the outbox goes out first
-            await self._ensure_consumer(self.js, shard)
-        await self.broker.start()
-        for shard in self.shards.values():
-            assert shard.relay is not None
-            shard.tasks.append(asyncio.create_task(shard.relay.run(self._stopping, idle_s=5.0)))
-            if shard.lease is not None:
-                keep = shard.lease.keep(self._stopping, self.broker.stop)
-                shard.tasks.append(asyncio.create_task(keep))
-        durables = ", ".join(shard.durable for shard in self.shards.values())
-        log.info("intake consuming %s (%s)", DEALER_IN, durables)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        await self.broker.stop()
+    async def drain(self) -> None:
         for shard in self.shards.values():
             if shard.publishing is not None:
                 await shard.publishing
-            for task in shard.tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if shard.lease is not None:
-                await shard.lease.release()
-        if self.nc is not None:
-            await self.nc.close()
+
+    def close(self) -> None:
         for shard in self.shards.values():
-            await asyncio.to_thread(close_when_idle, shard.app)
+            close_when_idle(shard.app)

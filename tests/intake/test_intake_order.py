@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from eventsourcing.persistence import Tracking
 from intake_support import inbound, publish, read_stream, wait_count
 from nats.js import JetStreamContext
 
@@ -47,11 +48,11 @@ async def test_a_batch_that_fails_to_record_is_not_overtaken_by_later_ones(
     record_batch = shard.intake.record_batch
     failures: list[int] = []
 
-    def fail_once(batch: Sequence[Inbound]) -> list[Verdict]:
+    def fail_once(batch: Sequence[Inbound], tracking: Tracking | None = None) -> list[Verdict]:
         if not failures:
             failures.append(len(batch))
             raise RuntimeError("the store is unavailable")
-        return record_batch(batch)
+        return record_batch(batch, tracking)
 
     shard.intake.record_batch = fail_once  # type: ignore[method-assign]
     events = [inbound("CustomerVisited", customer={"phone": "13800138000"}) for _ in range(30)]

@@ -24,16 +24,17 @@ async def test_the_lag_is_what_remains_on_the_stream_after_each_batch(
     settings: LaokeSettings, js: JetStreamContext
 ) -> None:
     service = ProjectionsService(settings, SystemClock())
+    runner = service.workers[0].consumer
     try:
-        await service.prepare(js)  # the durable consumer, from the store's position
+        await runner.durable.start_at(js, 0)  # the durable consumer, from the store's position
         for n in range(5):
             event = sample_recorded("FollowUpDue", event_id=str(uuid.UUID(int=n + 1)))
             subject = retention_subject(event["dealership_id"], event["customer_id"], "FollowUpDue")
             await js.publish(subject, json.dumps(event).encode())
         pull = await js.pull_subscribe_bind("projections", stream=RETENTION)
-        await service.handle_messages(await pull.fetch(2, timeout=5))
+        assert await runner.handle(js, await pull.fetch(2, timeout=5))
         assert lag("projections") == 3
-        await service.handle_messages(await pull.fetch(3, timeout=5))
+        assert await runner.handle(js, await pull.fetch(3, timeout=5))
         assert lag("projections") == 0
     finally:
         service.store.close()

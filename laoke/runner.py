@@ -1,0 +1,117 @@
+"""The one way every service consumes a stream: pull batches, hand over an unbroken run,
+ack, measure, stop cleanly.
+
+A service supplies two things: `position()`, what its store has handled, and `apply(run)`,
+which handles a run of messages continuing from there and commits its effects with the new
+position in one transaction. The runner (re)creates the durable consumer at the position
++ 1, pulls, cuts each batch to the run that continues the position (laoke/durable.py), and
+acks only after `apply` returned. A crash anywhere leaves the store's position true; the
+next start re-reads from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from laoke.durable import DurableConsumer, stream_sequence, unbroken
+from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
+
+log = logging.getLogger(__name__)
+RETRY_S = 0.5  # after a failed pull or batch: NATS restarting, a store busy
+
+
+@dataclass
+class StreamConsumer:
+    """Runs one durable consumer for one store."""
+
+    service: str
+    durable: DurableConsumer
+    position: Callable[[], int]  # what the store has handled (called in a worker thread)
+    apply: Callable[[Sequence[Msg]], Awaitable[None]]
+    batch_size: int = 200
+    fetch_timeout_s: float = 1.0
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
+        """Consume until `stopping` is set; the batch in hand is finished first."""
+        subscription = None
+        while not stopping.is_set():
+            try:
+                if subscription is None:
+                    await self.durable.start_at(js, await asyncio.to_thread(self.position))
+                    subscription = await js.pull_subscribe_bind(
+                        self.durable.name, stream=self.durable.stream
+                    )
+                try:
+                    messages = await subscription.fetch(self.batch_size, self.fetch_timeout_s)
+                except (NatsTimeoutError, TimeoutError):
+                    self.caught_up.set()
+                    continue
+                if not await self.handle(js, messages):
+                    await subscription.unsubscribe()
+                    subscription = None  # re-created at the stored position
+            except Exception:
+                log.warning("%s: consuming failed; retrying", self.durable.name, exc_info=True)
+                subscription = None
+                await asyncio.sleep(RETRY_S)
+        if subscription is not None:
+            await subscription.unsubscribe()
+
+    async def handle(self, js: JetStreamContext, messages: Sequence[Msg]) -> bool:
+        """Apply the batch's run from the stored position and ack it; False when the batch
+        broke off at a gap (the consumer must be re-created at the stored position)."""
+        started = time.perf_counter()
+        position = await asyncio.to_thread(self.position)
+        run, broken = unbroken(messages, position, await self._hole_after(js, position, messages))
+        if run:
+            await self.apply(run)
+        if broken:
+            reached = stream_sequence(run[-1]) if run else position
+            log.warning(
+                "%s: a batch skipped %s:%d; re-reading from it",
+                self.durable.name,
+                self.durable.stream,
+                reached + 1,
+            )
+            return False
+        if messages:
+            await self._ack(messages)
+            pending = messages[-1].metadata.num_pending
+            CONSUMER_LAG.labels(self.durable.name).set(pending)
+            if pending == 0:
+                self.caught_up.set()
+            else:
+                self.caught_up.clear()
+        HANDLED.labels(self.service).inc(len(run))
+        HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        return True
+
+    async def _hole_after(
+        self, js: JetStreamContext, position: int, messages: Sequence[Msg]
+    ) -> bool:
+        """Whether the stream no longer holds position + 1 while the batch starts past it
+        (DEALER_IN forgets messages after 7 days): then there is nothing to wait for."""
+        first = next((s for m in messages if (s := stream_sequence(m)) > position), None)
+        if first is None or first == position + 1:
+            return False
+        try:
+            await js.get_msg(self.durable.stream, position + 1)
+        except NotFoundError:
+            return True
+        return False
+
+    async def _ack(self, messages: Sequence[Msg]) -> None:
+        if self.durable.ack_all:
+            await messages[-1].ack()  # acks the whole batch (stream order)
+        else:
+            for message in messages:
+                await message.ack()
