@@ -17,7 +17,7 @@ from events.registry import RECORDED_ONLY_TYPES
 from laoke.settings import LaokeSettings
 from services.intake.identity import _phone_key
 from services.projections.application import read_event
-from services.projections.projector import _phone
+from services.projections.readmodels.context import as_phone
 from services.projections.store import FOLLOWUPS, ReadStore, parse_ts, ts
 
 
@@ -40,7 +40,7 @@ def _by_phonenumbers(raw: str) -> str | None:
 
 def test_cn_mobile_shortcut_normalises_like_phonenumbers() -> None:
     for raw in _numbers():
-        assert _phone(raw) == _by_phonenumbers(raw), raw
+        assert as_phone(raw) == _by_phonenumbers(raw), raw
 
 
 def test_intake_phone_key_is_the_normalised_phone() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.projections.classes import classify
 from services.projections.metrics import Fact, group_facts, nps, percentile
-from services.projections.projector import new_customer_doc
+from services.projections.readmodels.context import new_customer_doc
 from services.projections.settings import ClassThresholds
 from services.projections.store import ts
 

@@ -1,0 +1,212 @@
+"""The customer read model: profile, timeline, touchpoints, vehicles and purchases,
+contact preferences, flagged phones (merges are in `merges`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import (
+    INBOUND_TYPES,
+    ContactPreferenceChanged,
+    CustomerRegistered,
+    CustomerVisited,
+    Event,
+    PhoneFlagged,
+    ServiceCompleted,
+    SmallPurchaseMade,
+    VehicleDelivered,
+    VehiclePurchased,
+)
+from services.projections.readmodels.context import Context, add_once, as_phone, money
+from services.projections.store import Row, ts
+
+TOUCHPOINTS: frozenset[str] = INBOUND_TYPES | {"RewardGranted"}
+"""Contacts with the customer: everything other systems report, and a reward given.
+Decisions (a follow-up planned, an escalation) are in the timeline but are not contacts."""
+
+_NOT_SUMMARISED: set[str] = {
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "dealership_id",
+    "source",
+    "customer",
+    "customer_id",
+    "correlation_id",
+    "causation_id",
+}
+_SCALARS = (str, int, float, bool)
+
+
+def summary_of(event: Event) -> str:
+    """A short human line for the timeline."""
+    data = event.model_dump(mode="json", exclude_none=True, exclude=_NOT_SUMMARISED)
+    parts = [f"{key}={value}" for key, value in data.items() if isinstance(value, _SCALARS)]
+    return ", ".join(parts)[:500]
+
+
+def record(ctx: Context, event: Event, customer: Row) -> None:
+    """The timeline row of every event; a touchpoint also moves the last touchpoint."""
+    touch = event.event_type in TOUCHPOINTS
+    ctx.tx.defer(
+        "INSERT INTO timeline (seq, customer_id, original_customer_id, dealership_id, event_id,"
+        " event_type, occurred_at, source, touchpoint, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?) ON CONFLICT (seq) DO NOTHING",
+        (
+            ctx.seq,
+            customer["customer_id"],
+            event.customer_id,
+            event.dealership_id,
+            str(event.event_id),
+            event.event_type,
+            ts(event.occurred_at),
+            event.source,
+            1 if touch else 0,
+            summary_of(event),
+        ),
+    )
+    if touch:
+        at = ts(event.occurred_at)
+        if customer["last_touch_at"] is None or at > customer["last_touch_at"]:
+            customer["last_touch_at"] = at
+            customer["doc"]["last_touchpoint"] = {
+                "event_id": str(event.event_id),
+                "event_type": event.event_type,
+                "at": at,
+                "source": event.source,
+            }
+
+
+def record_hints(ctx: Context, event: Event, customer: Row) -> None:
+    """What an event tells about its customer: phones, VIN, external id, name."""
+    hints = event.customer
+    if hints is None:
+        return
+    doc = customer["doc"]
+    d, c = event.dealership_id, customer["customer_id"]
+    if hints.phone and (phone := as_phone(hints.phone)):
+        add_once(doc["phones"], phone)
+        ctx.identity(d, "phone", phone, c)
+    if hints.vin:
+        ctx.identity(d, "vin", hints.vin, c)
+    if hints.external_id:
+        add_once(doc["external_ids"], hints.external_id)
+        ctx.identity(d, "external_id", hints.external_id, c)
+    if hints.name and not doc["name"]:
+        doc["name"] = hints.name
+
+
+def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> None:
+    doc = customer["doc"]
+    doc["name"] = event.name
+    for raw in event.phones:
+        if phone := as_phone(raw):
+            add_once(doc["phones"], phone)
+            ctx.identity(event.dealership_id, "phone", phone, customer["customer_id"])
+    if event.birthday is not None:
+        doc["birthday"] = event.birthday.isoformat()
+    if event.family:
+        doc["family"] = [m.model_dump(mode="json") for m in event.family]
+    if event.advisor_id:
+        customer["advisor_id"] = event.advisor_id
+    doc["consent"].update(marketing=event.consent.marketing, channels=list(event.consent.channels))
+
+
+def on_visited(ctx: Context, event: CustomerVisited, customer: Row) -> None:
+    customer["doc"]["stats"]["visits"] += 1
+    if event.advisor_id and not customer["advisor_id"]:
+        customer["advisor_id"] = event.advisor_id
+
+
+def vehicle_of(customer: Row, vin: str) -> dict[str, Any]:
+    vehicles: dict[str, dict[str, Any]] = customer["doc"]["vehicles"]
+    return vehicles.setdefault(vin, {"vin": vin})
+
+
+def _purchase(
+    ctx: Context,
+    event: VehiclePurchased | ServiceCompleted | SmallPurchaseMade,
+    customer: Row,
+    kind: str,
+    amount: float,
+) -> None:
+    stats = customer["doc"]["stats"]
+    stats["spend_cny"] = money(stats["spend_cny"] + amount)
+    ctx.tx.defer(
+        "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+        (
+            str(event.event_id),
+            event.dealership_id,
+            customer["customer_id"],
+            kind,
+            ts(event.occurred_at),
+            amount,
+        ),
+    )
+
+
+def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
+    price = money(event.price_cny)
+    vehicle = vehicle_of(customer, event.vin)
+    vehicle.update(
+        model=event.model, colour=event.colour, price_cny=price, purchased_at=ts(event.occurred_at)
+    )
+    stats = customer["doc"]["stats"]
+    stats["vehicle_purchases"] += 1
+    if price >= stats["largest_purchase_cny"]:
+        stats["largest_purchase_cny"] = price
+    if price >= float(ctx.settings.classes.big_purchase_cny):
+        stats["last_big_purchase_at"] = ts(event.occurred_at)
+    _purchase(ctx, event, customer, "vehicle", price)
+    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    ctx.set_ref(event.dealership_id, event.vin, event.advisor_id, "sales")
+    if not customer["advisor_id"]:
+        customer["advisor_id"] = event.advisor_id
+
+
+def on_delivered(ctx: Context, event: VehicleDelivered, customer: Row) -> None:
+    vehicle_of(customer, event.vin)["delivered_at"] = ts(event.delivered_at)
+    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+
+
+def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
+    at = ts(event.occurred_at)
+    vehicle = vehicle_of(customer, event.vin)
+    vehicle.update(mileage_km=event.mileage_km, last_service_at=at)
+    stats = customer["doc"]["stats"]
+    stats["service_visits"] += 1
+    if stats["first_service_at"] is None or at < stats["first_service_at"]:
+        stats["first_service_at"] = at
+    if stats["last_service_at"] is None or at > stats["last_service_at"]:
+        stats["last_service_at"] = at
+    if event.service_kind == "rework":
+        stats["reworks"] += 1
+    _purchase(ctx, event, customer, "service", money(event.amount_cny))
+    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
+
+
+def on_small_purchase(ctx: Context, event: SmallPurchaseMade, customer: Row) -> None:
+    customer["doc"]["stats"]["small_purchases"] += 1
+    _purchase(ctx, event, customer, "small", money(event.amount_cny))
+
+
+def on_preference(ctx: Context, event: ContactPreferenceChanged, customer: Row) -> None:
+    consent = customer["doc"]["consent"]
+    if not event.channels:
+        consent["opted_out_all"] = event.opt_out
+        if not event.opt_out:
+            consent["opted_out"] = []
+        return
+    for channel in event.channels:
+        if event.opt_out:
+            add_once(consent["opted_out"], channel)
+        elif channel in consent["opted_out"]:
+            consent["opted_out"].remove(channel)
+    consent["opted_out"].sort()
+
+
+def on_phone_flagged(ctx: Context, event: PhoneFlagged, customer: Row) -> None:
+    add_once(customer["doc"]["flagged_phones"], as_phone(event.phone) or event.phone)

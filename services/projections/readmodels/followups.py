@@ -1,0 +1,129 @@
+"""The follow-ups read model (planned, skipped, done) and the survey answers."""
+
+from __future__ import annotations
+
+from events import (
+    FollowUpCompleted,
+    FollowUpDue,
+    FollowUpSkipped,
+    SurveyAnswered,
+    SurveyAnswerRejected,
+)
+from services.projections.readmodels.context import Context
+from services.projections.store import COMPLAINTS, FOLLOWUPS, Row, ts
+
+# Follow-up reasons by department (for grouping metrics); anything else is customer care.
+SALES_REASONS = {"purchase_call_7d", "purchase_call_3m", "small_purchase_call", "survey_ssi"}
+SERVICE_REASONS = {
+    "service_reminder",
+    "inspection_reminder",
+    "insurance_reminder",
+    "survey_csi",
+    "scope_change_contact",
+}
+
+
+def _followup_department(reason: str | None) -> str:
+    if reason in SALES_REASONS:
+        return "sales"
+    if reason in SERVICE_REASONS:
+        return "service"
+    return "customer_care"
+
+
+def _followup(
+    ctx: Context, event: FollowUpDue | FollowUpSkipped | FollowUpCompleted, customer: Row
+) -> Row:
+    row = ctx.tx.get(FOLLOWUPS, event.dealership_id, event.follow_up_id)
+    if row is None:
+        row = {
+            "dealership_id": event.dealership_id,
+            "follow_up_id": event.follow_up_id,
+            "customer_id": customer["customer_id"],
+            "status": "open",
+            "due_at": None,
+            "done_at": None,
+            "reason": None,
+            "advisor_id": customer["advisor_id"],
+            "department": "customer_care",
+            "doc": {"planned_at": None, "outcome": None, "rules_applied": [], "detail": {}},
+        }
+    ctx.tx.put(FOLLOWUPS, row)
+    return row
+
+
+def on_followup_due(ctx: Context, event: FollowUpDue, customer: Row) -> None:
+    row = _followup(ctx, event, customer)
+    row.update(
+        due_at=ts(event.due_at), reason=event.reason, department=_followup_department(event.reason)
+    )
+    if event.complaint_id:
+        complaint = ctx.tx.get(COMPLAINTS, event.dealership_id, event.complaint_id)
+        if complaint is not None:
+            row["department"] = complaint["department"]
+            row["advisor_id"] = complaint["advisor_id"] or row["advisor_id"]
+    row["doc"].update(
+        planned_at=ts(event.occurred_at),
+        channel=event.channel,
+        detail=dict(event.detail),
+        rules_applied=list(event.rules_applied),
+        priority=event.priority,
+        survey_id=event.survey_id,
+        complaint_id=event.complaint_id,
+        referral_id=event.referral_id,
+        party=event.party,
+        source=event.source,
+    )
+
+
+def on_followup_skipped(ctx: Context, event: FollowUpSkipped, customer: Row) -> None:
+    row = _followup(ctx, event, customer)
+    if row["status"] == "done":
+        return
+    row.update(status="skipped", reason=row["reason"] or event.reason)
+    row["due_at"] = row["due_at"] or ts(event.occurred_at)
+    row["doc"].update(skip_reason=event.skip_reason, skipped_at=ts(event.occurred_at))
+    row["doc"]["detail"].update(event.detail)
+
+
+def on_followup_completed(ctx: Context, event: FollowUpCompleted, customer: Row) -> None:
+    row = _followup(ctx, event, customer)
+    row.update(status="done", done_at=ts(event.occurred_at))
+    row["due_at"] = row["due_at"] or ts(event.occurred_at)
+    row["doc"].update(outcome=event.outcome, satisfaction=event.satisfaction, note=event.note)
+    if event.satisfaction is not None and event.satisfaction <= ctx.settings.low_score_max:
+        ctx.signal(event, customer, "low_callback_score", row["advisor_id"], row["department"])
+
+
+def on_survey(ctx: Context, event: SurveyAnswered, customer: Row) -> None:
+    advisor, department = ctx.ref(event.dealership_id, event.about)
+    if event.survey_kind == "CSI":
+        department = "service"
+    elif event.survey_kind == "SSI":
+        department = "sales"
+    department = department or "general"
+    advisor = advisor or customer["advisor_id"]
+    ctx.tx.defer(
+        "INSERT INTO surveys (event_id, dealership_id, customer_id, survey_id, kind, score,"
+        " answered_at, advisor_id, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (event_id) DO NOTHING",
+        (
+            str(event.event_id),
+            event.dealership_id,
+            customer["customer_id"],
+            event.survey_id,
+            event.survey_kind,
+            event.score,
+            ts(event.occurred_at),
+            advisor,
+            department,
+        ),
+    )
+    if event.score <= ctx.settings.low_score_max:
+        ctx.signal(event, customer, f"low_{event.survey_kind.lower()}", advisor, department)
+
+
+def on_survey_rejected(ctx: Context, event: SurveyAnswerRejected, customer: Row) -> None:
+    """Not a true answer (not invited, answered twice, someone else): out of the metrics."""
+    ctx.tx.execute("UPDATE surveys SET rejected = 1 WHERE event_id = ?", (str(event.causation_id),))
+    ctx.tx.execute("DELETE FROM signals WHERE event_id = ?", (str(event.causation_id),))

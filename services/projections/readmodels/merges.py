@@ -1,0 +1,84 @@
+"""Merged customers: the survivor takes over the others' history (see docs/projections.md)."""
+
+from __future__ import annotations
+
+from events import CustomersMerged
+from services.projections.readmodels.context import Context, add_once, money
+from services.projections.store import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, Row
+
+
+def on_merged(ctx: Context, event: CustomersMerged, survivor: Row) -> None:
+    """The survivor takes over the merged customers' history; they keep a pointer to it."""
+    survivor_id = survivor["customer_id"]
+    doc = survivor["doc"]
+    merged = [ctx.canonical(m) for m in event.merged_ids]
+    merged = [m for m in dict.fromkeys(merged) if m != survivor_id]
+    for old_id in merged:
+        old = ctx.tx.get(CUSTOMERS, old_id)
+        if old is None:
+            old = ctx.customer(old_id, event.dealership_id, event.occurred_at)
+        _fold(survivor, old)
+        old["merged_into"] = survivor_id
+        ctx.tx.put(CUSTOMERS, old)
+        add_once(doc["merged_ids"], old_id)
+        for earlier in old["doc"]["merged_ids"]:
+            add_once(doc["merged_ids"], earlier)
+    if not merged:
+        return
+    # The raw updates below move the stored rows; the same move on the rows this
+    # transaction holds keeps its cache true (and they are written back at commit).
+    for doc_table in (COMPLAINTS, FOLLOWUPS, REFERRALS):
+        for row in ctx.tx.cached(doc_table):
+            if row["customer_id"] in merged:
+                row["customer_id"] = survivor_id
+    for row in ctx.tx.cached(CUSTOMERS):
+        if row["merged_into"] in merged:
+            row["merged_into"] = survivor_id
+    marks = ", ".join("?" * len(merged))
+    for table in ("timeline", "identities", "complaints", "followups", "referrals", "surveys"):
+        ctx.tx.execute(
+            f"UPDATE {table} SET customer_id = ? WHERE customer_id IN ({marks})",
+            (survivor_id, *merged),
+        )
+    for table in ("purchases", "signals"):
+        ctx.tx.execute(
+            f"UPDATE {table} SET customer_id = ? WHERE customer_id IN ({marks})",
+            (survivor_id, *merged),
+        )
+    # Customers merged into a merged one before now point straight at the survivor.
+    ctx.tx.execute(
+        f"UPDATE customers SET merged_into = ? WHERE merged_into IN ({marks})",
+        (survivor_id, *merged),
+    )
+
+
+def _fold(survivor: Row, old: Row) -> None:
+    doc, other = survivor["doc"], old["doc"]
+    for key in ("phones", "external_ids", "flagged_phones"):
+        for value in other[key]:
+            add_once(doc[key], value)
+    for key in ("name", "birthday"):
+        doc[key] = doc[key] or other[key]
+    if not doc["family"]:
+        doc["family"] = other["family"]
+    for vin, vehicle in other["vehicles"].items():
+        doc["vehicles"].setdefault(vin, vehicle)
+    survivor["advisor_id"] = survivor["advisor_id"] or old["advisor_id"]
+    if old["last_touch_at"] and (
+        survivor["last_touch_at"] is None or old["last_touch_at"] > survivor["last_touch_at"]
+    ):
+        survivor["last_touch_at"] = old["last_touch_at"]
+        doc["last_touchpoint"] = other.get("last_touchpoint")
+    doc["first_seen_at"] = min(doc["first_seen_at"], other["first_seen_at"])
+    a, b = doc["stats"], other["stats"]
+    for key, value in b.items():
+        if key in ("first_service_at",):
+            a[key] = min(x for x in (a[key], value) if x) if (a[key] or value) else None
+        elif key in ("last_service_at", "last_big_purchase_at"):
+            a[key] = max(x for x in (a[key], value) if x) if (a[key] or value) else None
+        elif key == "largest_purchase_cny":
+            a[key] = max(a[key], value)
+        elif isinstance(value, float):
+            a[key] = money(a[key] + value)
+        else:
+            a[key] += value
