@@ -25,6 +25,7 @@ import uvicorn
 from laoke.auth import KeyStore
 from laoke.clock import SystemClock
 from laoke.http import build_http_app
+from laoke.logs import configure as configure_logs
 from laoke.natsauth import Credentials, authorization_config, dealer_user, service_user
 from laoke.natsserver import NatsServer
 from laoke.registry import SERVICES, Service, ServiceEntry, entry
@@ -225,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("verify", help="check the system against RETENTION", add_help=False)
     commands.add_parser("sim", help="the dealership simulator", add_help=False)
     args, rest = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = LaokeSettings()
+    configure_logs(settings)
     if args.command == "run":
         asyncio.run(run(settings, demo=args.demo))
     elif args.command == "serve":

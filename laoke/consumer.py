@@ -23,6 +23,7 @@ from events import Event, Rejected, parse_recorded
 from laoke.dlq import dead_letter
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
+from laoke.logs import EVENT
 from laoke.metrics import DECISIONS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
 from laoke.runner import StreamConsumer
@@ -115,6 +116,9 @@ class RetentionConsumer:
             )
             self.app.commit(letters=[letter], tracking=tracking)
             return True
+        correlation = str(event.correlation_id) if event.correlation_id else None
+        EVENT.set((str(event.event_id), correlation))
+        log.debug("%s: %s at %s", self.service, event.event_type, origin)
         error: Exception | None = None
         for _ in range(self.max_tries):
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from nats.js import JetStreamContext
@@ -10,6 +11,7 @@ from events import dlq_subject
 from laoke.metrics import DEAD_LETTERS
 from laoke.publishing import Outgoing, publish_all
 
+log = logging.getLogger(__name__)
 MAX_ERROR_HEADER = 1000
 
 
@@ -42,6 +44,7 @@ def dead_letter(
     }
     if subject is not None:
         kept["Laoke-Original-Subject"] = _header_safe(subject)
+    log.info("%s dead-letters %s (%s): %s", service, origin, reason, _header_safe(error)[:200])
     return Outgoing(dlq_subject(service, reason), data, kept)
 
 

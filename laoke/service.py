@@ -24,6 +24,7 @@ from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.leases import Lease, take
+from laoke.logs import SERVICE
 from laoke.outbox import OutboxRelay
 from laoke.partitions import Partition, owned_partitions
 from laoke.runner import StreamConsumer
@@ -93,6 +94,13 @@ class ServiceHost:
         self._beside: list[asyncio.Task[None]] = []  # relays, tickers, leases: cancelled
 
     async def start(self) -> None:
+        named = SERVICE.set(self.name)  # the tasks started here log as this service
+        try:
+            await self._start()
+        finally:
+            SERVICE.reset(named)
+
+    async def _start(self) -> None:
         self.nc, js = await connect(self.settings, f"laoke-{self.name}")
         self.js = js
         for worker in self.workers:

@@ -52,6 +52,12 @@ class LaokeSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, description="Port of the HTTP API (read API and POST /v1/events).")
     timezone: str = Field("Asia/Shanghai", description="Default dealership local time zone.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as JSON objects (laoke/logs.py)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG adds a line per message handled."
+    )
     partitions: int = Field(
         1,
         ge=1,

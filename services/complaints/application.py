@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from events import ComplaintFiled, CustomersMerged, Event, FollowUpCompleted
+from events import ComplaintEscalated, ComplaintFiled, CustomersMerged, Event, FollowUpCompleted
 from laoke.consumer import Changes
 from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
@@ -104,6 +104,7 @@ class Complaints:
         return Changes(aggregates=merge_customers(survivor, merged, complaints))
 
     def _changes(self, outcome: Outcome) -> Changes:
+        _log_escalations(outcome)
         changes = Changes(decisions=list(outcome.decisions))
         changes.add(outcome.complaint)
         for spec in outcome.schedule:
@@ -123,5 +124,13 @@ class Complaints:
         deadline.fire(at=deadline.due_at)
         saved: list[Aggregate | None] = [deadline, outcome.complaint]
         self.app.commit(*saved, decisions=outcome.decisions)
-        for made in outcome.decisions:
-            log.info("%s: %s", deadline.key, made.event_type)
+        _log_escalations(outcome)
+
+
+def _log_escalations(outcome: Outcome) -> None:
+    """Escalations are what the customer-care manager acts on: INFO, one line each."""
+    for made in outcome.decisions:
+        if isinstance(made, ComplaintEscalated):
+            log.info(
+                "complaint %s escalated to %s: %s", made.complaint_id, made.escalated_to, made.why
+            )
