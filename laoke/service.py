@@ -17,7 +17,10 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 
 from laoke.clock import Clock
 from laoke.consumer import Handler, RetentionConsumer
@@ -27,12 +30,13 @@ from laoke.leases import Lease, take
 from laoke.logs import SERVICE
 from laoke.outbox import OutboxRelay
 from laoke.partitions import Partition, owned_partitions
-from laoke.runner import StreamConsumer
+from laoke.runner import RETRY_S, StreamConsumer
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 30.0  # how long a stop waits for the batch in hand before cancelling it
+START_TRIES = 40  # with RETRY_S: how long a start waits for JetStream (a cluster electing)
 
 
 def close_when_idle(app: ServiceApplication) -> None:
@@ -56,10 +60,22 @@ def nats_options(settings: LaokeSettings) -> dict[str, object]:
 
 
 async def connect(settings: LaokeSettings, name: str) -> tuple[NatsClient, JetStreamContext]:
+    """Connect and make sure the streams are there. A cluster that is still electing its
+    leaders (just started, or a server just lost) answers with timeouts for a few seconds:
+    wait for it rather than exit."""
     nc = await nats.connect(name=name, **nats_options(settings))  # type: ignore[arg-type]
     js = nc.jetstream()
-    await ensure_streams(js, settings.stream_replicas, settings.retention_dedupe_window_s)
-    return nc, js
+    for attempt in range(1, START_TRIES + 1):
+        try:
+            await ensure_streams(js, settings.stream_replicas, settings.retention_dedupe_window_s)
+            return nc, js
+        except (NatsTimeoutError, ServiceUnavailableError, NoRespondersError) as exc:
+            if attempt == START_TRIES:
+                await nc.close()
+                raise
+            log.warning("%s: JetStream not ready (%r); trying again", name, exc)
+            await asyncio.sleep(RETRY_S)
+    raise AssertionError("unreachable")
 
 
 @dataclass
