@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import HTTPException, Request
-
 from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
 
@@ -59,16 +57,36 @@ class Access:
     key: ApiKey | None
 
     @property
-    def unrestricted(self) -> bool:
-        return self.key is None
-
-    @property
     def ops(self) -> bool:
         return self.key is None or self.key.ops
 
+    @property
+    def readable(self) -> frozenset[str] | None:
+        """The dealerships this caller may read; None = all of them."""
+        if self.key is None:
+            return None
+        return frozenset(self.key.dealerships if self.key.read else ())
+
+    @property
+    def writable(self) -> frozenset[str] | None:
+        """The dealerships this caller may write for; None = all of them."""
+        if self.key is None:
+            return None
+        return frozenset(self.key.dealerships if self.key.write else ())
+
+    @property
+    def own_dealership(self) -> str | None:
+        """The one dealership this caller reads, when it reads exactly one."""
+        readable = self.readable
+        return next(iter(readable)) if readable is not None and len(readable) == 1 else None
+
     def can_read(self, dealership_id: str) -> bool:
-        key = self.key
-        return key is None or (key.read and dealership_id in key.dealerships)
+        readable = self.readable
+        return readable is None or dealership_id in readable
+
+    def can_write(self, dealership_id: str) -> bool:
+        writable = self.writable
+        return writable is None or dealership_id in writable
 
     def can_audit(self, dealership_id: str | None) -> bool:
         """Ops keys read the audit of every dealership (and across all of them)."""
@@ -76,32 +94,8 @@ class Access:
             return True
         return dealership_id is not None and self.can_read(dealership_id)
 
-    def can_write(self, dealership_id: str) -> bool:
-        key = self.key
-        return key is None or (key.write and dealership_id in key.dealerships)
-
-    @property
-    def readable(self) -> tuple[str, ...] | None:
-        """The dealerships this caller may read; None = all of them."""
-        if self.key is None:
-            return None
-        return self.key.dealerships if self.key.read else ()
-
 
 OPEN = Access(None)
-
-
-def access(request: Request) -> Access:
-    """The access the auth middleware attached to this request (all, when auth is off)."""
-    found = getattr(request.state, "access", None)
-    return found if isinstance(found, Access) else OPEN
-
-
-def require_read(request: Request, dealership_id: str) -> None:
-    """For routers: call with the dealership of the resource you loaded. 404 (not 403) so
-    that a key learns nothing about another dealership's ids."""
-    if not access(request).can_read(dealership_id):
-        raise HTTPException(404, "not found")
 
 
 def hash_secret(secret: str) -> str:

@@ -15,9 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.authentication import AuthenticationMiddleware
 
 from laoke.auth import KeyStore
-from laoke.httpauth import ApiKeyMiddleware
+from laoke.httpauth import ApiKeyBackend, unauthorised
 from laoke.registry import Service, ServiceEntry
 
 
@@ -65,8 +66,10 @@ def build_http_app(
         description="老客: customer retention for car dealerships. Read API and event intake.",
     )
     install_json_errors(app)
-    if keys is not None:  # see laoke/httpauth.py for what it checks
-        app.add_middleware(ApiKeyMiddleware, keys=keys)
+    if keys is not None:  # authenticates every /v1 call; the routes authorise (laoke/httpauth.py)
+        app.add_middleware(
+            AuthenticationMiddleware, backend=ApiKeyBackend(keys), on_error=unauthorised
+        )
     for entry, service in running:
         router = entry.router(service)
         if router is not None:

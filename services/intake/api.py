@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from laoke.httpauth import WritableDealerships
 from services.intake.application import Inbound, Verdict
 from services.intake.service import IntakeService
 
@@ -58,6 +59,22 @@ def _json_bytes(item: Any) -> bytes:
         return json.dumps(item).encode()
 
 
+def refusal(index: int, item: Any, writable: frozenset[str] | None) -> EventResultPublic | None:
+    """The rejection of an event for a dealership the key may not write for, else None
+    (events naming no dealership go on: intake rejects them with its own reason)."""
+    dealership = item.get("dealership_id") if isinstance(item, dict) else None
+    if writable is None or not isinstance(dealership, str) or dealership in writable:
+        return None
+    event_id = item.get("event_id")
+    return EventResultPublic(
+        index=index,
+        status="rejected",
+        event_id=event_id if isinstance(event_id, str) else None,
+        reason="forbidden_dealership",
+        message=f"this key may not write for {dealership!r}",
+    )
+
+
 def build_router(service: IntakeService) -> APIRouter:
     router = APIRouter(tags=["intake"])
 
@@ -65,6 +82,7 @@ def build_router(service: IntakeService) -> APIRouter:
         "/v1/events",
         response_model=SubmitResultPublic,
         responses={
+            403: {"description": "Every event names a dealership the API key may not write."},
             422: {"description": "Every event was rejected (each result says why)."},
             413: {"description": "Too many events in one request."},
         },
@@ -72,6 +90,7 @@ def build_router(service: IntakeService) -> APIRouter:
     )
     async def submit_events(
         payload: Annotated[Any, Body(description="One event object, or an array of them.")],
+        writable: WritableDealerships,
     ) -> Any:
         items = payload if isinstance(payload, list) else [payload]
         if len(items) > service.intake_settings.max_array:
@@ -80,28 +99,33 @@ def build_router(service: IntakeService) -> APIRouter:
             )
         if not items:
             raise HTTPException(422, "the array holds no event")
+        # Each event is refused on its own: the others of the request go on.
+        refused = {i: r for i, item in enumerate(items) if (r := refusal(i, item, writable))}
+        allowed = [index for index in range(len(items)) if index not in refused]
         request_id = uuid4()
         batch = [
             Inbound(
-                _json_bytes(item),
+                _json_bytes(items[index]),
                 None,
                 {"Laoke-Via": "http"},
                 f"http:{request_id}:{index}",
             )
-            for index, item in enumerate(items)
+            for index in allowed
         ]
-        verdicts = await service.submit(batch)
-        results = [_public(i, v) for i, v in enumerate(verdicts)]
+        verdicts = await service.submit(batch) if batch else []
+        answered = refused | {i: _public(i, v) for i, v in zip(allowed, verdicts, strict=True)}
+        results = [answered[index] for index in range(len(items))]
         body = SubmitResultPublic(
-            accepted=sum(v.status == "accepted" for v in verdicts),
-            duplicate=sum(v.status == "duplicate" for v in verdicts),
-            rejected=sum(v.status == "rejected" for v in verdicts),
-            queued=sum(v.status == "queued" for v in verdicts),
+            accepted=sum(r.status == "accepted" for r in results),
+            duplicate=sum(r.status == "duplicate" for r in results),
+            rejected=sum(r.status == "rejected" for r in results),
+            queued=sum(r.status == "queued" for r in results),
             results=results,
         )
-        if body.rejected == len(verdicts):
+        if body.rejected == len(results):
+            status = 422 if allowed else 403
             content = {"message": results[0].message or "rejected"} | body.model_dump()
-            return JSONResponse(content, status_code=422)
+            return JSONResponse(content, status_code=status)
         return body
 
     return router

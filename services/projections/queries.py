@@ -60,6 +60,15 @@ def _dt(value: str | None) -> datetime | None:
     return parse_ts(value) if value else None
 
 
+def among(dealerships: frozenset[str] | None) -> tuple[str, tuple[str, ...]]:
+    """` AND dealership_id IN (…)` and its parameters: the rows of these dealerships only
+    (None: of every one). Callers answer an empty set themselves (`IN ()` is not SQL)."""
+    if dealerships is None:
+        return "", ()
+    names = tuple(sorted(dealerships))
+    return f" AND dealership_id IN ({', '.join('?' * len(names))})", names
+
+
 def canonical_row(store: ReadStore, customer_id: str) -> Row | None:
     row = store.doc(CUSTOMERS, customer_id)
     hops = 0
@@ -69,10 +78,23 @@ def canonical_row(store: ReadStore, customer_id: str) -> Row | None:
     return row
 
 
-def customer(
-    store: ReadStore, customer_id: str, now: datetime, settings: ProjectionSettings
-) -> CustomerPublic | None:
+def readable_row(store: ReadStore, customer_id: str, readable: frozenset[str] | None) -> Row | None:
+    """The customer's surviving row, None if unknown or of a dealership not readable (the
+    caller cannot tell which: another dealership's ids do not exist for it)."""
     row = canonical_row(store, customer_id)
+    if row is None or (readable is not None and row["dealership_id"] not in readable):
+        return None
+    return row
+
+
+def customer(
+    store: ReadStore,
+    customer_id: str,
+    now: datetime,
+    settings: ProjectionSettings,
+    readable: frozenset[str] | None,
+) -> CustomerPublic | None:
+    row = readable_row(store, customer_id, readable)
     if row is None:
         return None
     return customer_public(row, customer_id, now, settings)
@@ -111,24 +133,30 @@ def customer_public(
     )
 
 
-def lookup(store: ReadStore, kind: str, value: str, dealership_id: str | None) -> list[str]:
-    """Customer ids holding the identity (phone / vin), survivors only, oldest key first."""
-    if dealership_id:
-        rows = store.query(
-            "SELECT customer_id FROM identities WHERE kind = ? AND value = ? AND dealership_id = ?",
-            (kind, value, dealership_id),
-        )
-    else:
-        rows = store.query(
-            "SELECT customer_id FROM identities WHERE kind = ? AND value = ?"
-            " ORDER BY dealership_id",
-            (kind, value),
-        )
+def lookup(
+    store: ReadStore, kind: str, value: str, dealerships: frozenset[str] | None
+) -> list[str]:
+    """Customer ids holding the identity (phone / vin) at these dealerships (None: all),
+    survivors only, by dealership."""
+    if dealerships is not None and not dealerships:
+        return []
+    where, params = among(dealerships)
+    rows = store.query(
+        f"SELECT customer_id FROM identities WHERE kind = ? AND value = ?{where}"
+        " ORDER BY dealership_id",
+        (kind, value, *params),
+    )
     return list(dict.fromkeys(r[0] for r in rows))
 
 
-def timeline(store: ReadStore, customer_id: str, offset: int, limit: int) -> TimelinePublic | None:
-    row = canonical_row(store, customer_id)
+def timeline(
+    store: ReadStore,
+    customer_id: str,
+    offset: int,
+    limit: int,
+    readable: frozenset[str] | None,
+) -> TimelinePublic | None:
+    row = readable_row(store, customer_id, readable)
     if row is None:
         return None
     survivor = row["customer_id"]
@@ -163,15 +191,15 @@ def timeline(store: ReadStore, customer_id: str, offset: int, limit: int) -> Tim
 
 
 def find_by_id(
-    store: ReadStore, table: str, column: str, ident: str, dealership: str | None
+    store: ReadStore, table: str, column: str, ident: str, dealerships: frozenset[str] | None
 ) -> list[tuple[Any, ...]]:
-    if dealership:
-        return store.query(
-            f"SELECT dealership_id FROM {table} WHERE {column} = ? AND dealership_id = ?",
-            (ident, dealership),
-        )
+    """The dealerships (among these; None: all) holding this id, one row each."""
+    if dealerships is not None and not dealerships:
+        return []
+    where, params = among(dealerships)
     return store.query(
-        f"SELECT dealership_id FROM {table} WHERE {column} = ? ORDER BY dealership_id", (ident,)
+        f"SELECT dealership_id FROM {table} WHERE {column} = ?{where} ORDER BY dealership_id",
+        (ident, *params),
     )
 
 

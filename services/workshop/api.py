@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.fields import DEALERSHIP_ID_PATTERN, Money
+from events.fields import Money
 from events.inbound import ArrivalKind
+from laoke.httpauth import DealershipToRead
 from laoke.partitions import PartitionGroup
 from services.workshop.domain import QueuedOrder, waiting_minutes
 from services.workshop.service import WorkshopService
-
-DealershipQuery = Annotated[
-    str,
-    Query(pattern=DEALERSHIP_ID_PATTERN, description="The dealership whose workshop to list."),
-]
 
 
 class QueuedOrderPublic(BaseModel):
@@ -95,7 +91,7 @@ def build_router(service: WorkshopService | PartitionGroup) -> APIRouter:
         return found
 
     @router.get("/queue", response_model=QueuePublic)
-    def get_queue(dealership_id: DealershipQuery) -> QueuePublic:
+    def get_queue(dealership_id: DealershipToRead) -> QueuePublic:
         """Open repair orders in dispatch order: the dealership's priority of arrival kinds
         (default rework, emergency, appointment, waiting, vip, walk_in), then arrival time."""
         now = service.clock.now()
@@ -107,7 +103,7 @@ def build_router(service: WorkshopService | PartitionGroup) -> APIRouter:
         )
 
     @router.get("/breaches", response_model=BreachesPublic)
-    def get_breaches(dealership_id: DealershipQuery) -> BreachesPublic:
+    def get_breaches(dealership_id: DealershipToRead) -> BreachesPublic:
         """Orders completed on a scope change the customer never approved, per advisor."""
         found = runner(dealership_id).breaches(dealership_id)
         advisors = [

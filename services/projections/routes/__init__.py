@@ -1,0 +1,1 @@
+"""The read API, one router per resource; `services.projections.api` assembles them."""

@@ -1,0 +1,79 @@
+"""What the read API's routers share: parameters, errors, and the answer as JSON.
+
+Handlers are plain `def`s: FastAPI runs them in its thread pool, each thread with its own
+read connection (SQLite WAL readers never wait for the consumer's writes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel
+
+from services.projections import queries
+from services.projections.models import ErrorPublic
+from services.projections.service import ProjectionsService
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorPublic, "description": "Unknown id."},
+    422: {"model": ErrorPublic, "description": "A bad parameter (named in `field`)."},
+}
+DEFAULT_PERIOD = timedelta(days=30)
+
+PageLimit = Annotated[int, Query(ge=1, le=5000, description="Page size.")]
+PeriodFrom = Annotated[
+    AwareDatetime | None, Query(alias="from", description="Period start (inclusive).")
+]
+PeriodTo = Annotated[AwareDatetime | None, Query(alias="to", description="Period end (exclusive).")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Entries to skip.")]
+
+
+def v1_router() -> APIRouter:
+    return APIRouter(prefix="/v1", responses=ERRORS)
+
+
+def as_json(answer: BaseModel) -> Response:
+    """The answer serialised once by pydantic. Returned as a model, FastAPI would validate
+    it again against `response_model` before serialising it: half the time of a 500-item
+    work list. `response_model` still documents the answer in the OpenAPI."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def bad_param(field: str, message: str) -> HTTPException:
+    return HTTPException(422, detail={"message": f"{field}: {message}", "field": field})
+
+
+def not_found(message: str) -> HTTPException:
+    return HTTPException(404, detail={"message": message})
+
+
+def period(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    end = end or now
+    start = start or end - DEFAULT_PERIOD
+    if start >= end:
+        raise bad_param("from", "must be before `to`")
+    return start, end
+
+
+def dealership_of(
+    service: ProjectionsService,
+    table: str,
+    column: str,
+    ident: str,
+    dealerships: frozenset[str] | None,
+) -> str:
+    """The dealership holding this complaint or referral id, among those searched."""
+    found = queries.find_by_id(service.store, table, column, ident, dealerships)
+    if not found:
+        raise not_found(f"no {column.removesuffix('_id')} {ident!r}")
+    if len(found) > 1:
+        names = ", ".join(r[0] for r in found)
+        raise bad_param(
+            "dealership_id", f"{ident!r} exists at several dealerships ({names}): name one"
+        )
+    return str(found[0][0])
