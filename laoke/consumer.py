@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 
 from events import Event, Rejected, parse_recorded
+from laoke.changes import Changes
 from laoke.dlq import dead_letter
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
@@ -30,23 +30,6 @@ from laoke.runner import StreamConsumer
 from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Changes:
-    """What handling one event changed: aggregates to save and decisions to record."""
-
-    aggregates: list[Aggregate] = field(default_factory=list)
-    decisions: list[Event] = field(default_factory=list)
-
-    def add(self, *aggregates: Aggregate | None) -> None:
-        self.aggregates.extend(a for a in aggregates if a is not None)
-
-    def decide(self, *decisions: Event) -> None:
-        self.decisions.extend(decisions)
-
-    def changed(self) -> bool:
-        return bool(self.decisions) or any(a.pending_events for a in self.aggregates)
 
 
 Handler = Callable[[Event], Changes | None]

@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.eventstore import ServiceApplication
 
@@ -100,14 +101,16 @@ class DeadlineIndex:
 
 
 class Ticker:
-    """Fires due deadlines: `on_due(deadline)` decides and commits (with `deadline.fire`)."""
+    """Fires due deadlines: `on_due(deadline)` decides (calling `deadline.fire`) and returns
+    the changes; the ticker commits them with the deadline in one transaction, so a
+    deadline fires once across restarts."""
 
     def __init__(
         self,
         app: ServiceApplication,
         index: DeadlineIndex,
         clock: Clock,
-        on_due: Callable[[Deadline], None],
+        on_due: Callable[[Deadline], Changes],
         after_fire: Callable[[], None] = lambda: None,
     ) -> None:
         self.app = app
@@ -124,7 +127,8 @@ class Ticker:
                 if not deadline.pending:
                     continue
                 try:
-                    self.on_due(deadline)
+                    changes = self.on_due(deadline)
+                    self.app.commit(deadline, *changes.aggregates, decisions=changes.decisions)
                     fired += 1
                 except Exception:
                     log.exception("deadline %s failed; will retry", deadline.key)

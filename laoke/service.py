@@ -22,6 +22,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
 
+from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
@@ -217,7 +218,7 @@ class RetentionService(ServiceHost):
     def handler(self) -> Handler:
         raise NotImplementedError
 
-    def on_deadline(self) -> Callable[[Deadline], None] | None:
+    def on_deadline(self) -> Callable[[Deadline], Changes] | None:
         return None
 
     # -- running --------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 `handle` is the RETENTION consumer's handler (the consumer commits the changes with the
 stream position): complaint steps, our call-backs' outcomes, and `CustomersMerged`, which
 moves the merged customer's complaints to the survivor (services/complaints/customers.py).
-`on_deadline` is the ticker's callback: it commits the fired deadline, the complaint and
-the decisions in one transaction, so a deadline fires once across restarts.
+`on_deadline` is the ticker's callback: it returns the complaint and the decisions; the
+ticker commits them with the fired deadline.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
 from events import ComplaintEscalated, ComplaintFiled, CustomersMerged, Event, FollowUpCompleted
-from laoke.consumer import Changes
+from laoke.changes import Changes
 from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
 from services.complaints.customers import (
@@ -116,15 +114,16 @@ class Complaints:
                 changes.add(deadline)
         return changes
 
-    def on_deadline(self, deadline: Deadline) -> None:
-        """Called by the ticker (under the app lock) once the clock passed `due_at`."""
+    def on_deadline(self, deadline: Deadline) -> Changes:
+        """Called by the ticker once the clock passed `due_at`; decisions are dated then."""
         complaint = self._complaint(UUID(deadline.ref))
         policy = self.settings.policy(complaint.dealership_id if complaint else "")
         outcome = deadline_passed(complaint, deadline.kind, policy)
         deadline.fire(at=deadline.due_at)
-        saved: list[Aggregate | None] = [deadline, outcome.complaint]
-        self.app.commit(*saved, decisions=outcome.decisions)
         _log_escalations(outcome)
+        changes = Changes(decisions=list(outcome.decisions))
+        changes.add(outcome.complaint)
+        return changes
 
 
 def _log_escalations(outcome: Outcome) -> None:

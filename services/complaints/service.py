@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.deadlines import Deadline
@@ -35,5 +36,5 @@ class ComplaintsService(RetentionService):
     def handler(self) -> Handler:
         return self.complaints.handle
 
-    def on_deadline(self) -> Callable[[Deadline], None] | None:
+    def on_deadline(self) -> Callable[[Deadline], Changes] | None:
         return self.complaints.on_deadline

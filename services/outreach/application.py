@@ -33,8 +33,8 @@ from events import (
 )
 from events import follow_up_id as follow_up_id_for
 from events import survey_id as survey_id_for
+from laoke.changes import Changes
 from laoke.clock import Clock
-from laoke.consumer import Changes
 from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
@@ -368,10 +368,11 @@ class Outreach:
                 changes.add(deadline)
 
     def on_deadline(self, deadline: Deadline) -> Changes:
-        now = self.clock.now()
+        """Called by the ticker once the clock passed `due_at`: the slot's contact, decided
+        and dated at the deadline's time (not when the ticker noticed it)."""
+        now = deadline.due_at
         changes = Changes()
         deadline.fire(now)
-        changes.add(deadline)
         found = self.app.get_or_none(UUID(deadline.ref))
         if not isinstance(found, ContactPlan) or found.deadlines.get(deadline.kind) != deadline.key:
             return changes  # stale: the plan moved on

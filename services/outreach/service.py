@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.deadlines import Deadline
@@ -34,9 +35,5 @@ class OutreachService(RetentionService):
     def handler(self) -> Handler:
         return self.outreach.handle
 
-    def on_deadline(self) -> Callable[[Deadline], None] | None:
-        def fire(deadline: Deadline) -> None:
-            changes = self.outreach.on_deadline(deadline)
-            self.app.commit(*changes.aggregates, decisions=changes.decisions)
-
-        return fire
+    def on_deadline(self) -> Callable[[Deadline], Changes] | None:
+        return self.outreach.on_deadline

@@ -29,7 +29,7 @@ from events import (
     normalise_phone,
 )
 from events.recorded import ReferralRejection
-from laoke.consumer import Changes
+from laoke.changes import Changes
 from laoke.decisions import decision
 from laoke.eventstore import ServiceApplication
 from services.referrals import domain

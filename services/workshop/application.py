@@ -13,7 +13,7 @@ from events import (
     ServiceCheckedIn,
     ServiceCompleted,
 )
-from laoke.consumer import Changes
+from laoke.changes import Changes
 from laoke.eventstore import ServiceApplication
 from services.workshop import domain
 from services.workshop.domain import Outcome, RepairOrder, repair_order_aggregate_id

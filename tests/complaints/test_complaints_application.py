@@ -74,7 +74,8 @@ def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
     key = deadline_key(COMPLAINT_ID, APOLOGY)
     deadline = app.get_or_none(deadline_id(key))
     assert isinstance(deadline, Deadline) and deadline.due_at == T0 + timedelta(hours=1)
-    complaints.on_deadline(deadline)
+    changes = complaints.on_deadline(deadline)
+    app.commit(deadline, *changes.aggregates, decisions=changes.decisions)  # as the ticker does
     app.close()
 
     app, complaints = open_app(tmp_path)

@@ -251,7 +251,7 @@ def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     deadline: Deadline = outreach.app.repository.get(Deadline.create_id(key))
     clock.set(deadline.due_at + timedelta(minutes=1))
     changes = outreach.on_deadline(deadline)
-    outreach.app.commit(*changes.aggregates, decisions=changes.decisions)
+    outreach.app.commit(deadline, *changes.aggregates, decisions=changes.decisions)  # as the ticker
     greeting = [d for d in changes.decisions if isinstance(d, FollowUpDue)]
     assert [(g.reason, g.due_at) for g in greeting] == [("birthday_greeting", deadline.due_at)]
     state = plan_of(outreach)

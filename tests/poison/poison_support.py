@@ -12,8 +12,9 @@ from nats.js import JetStreamContext
 
 from events import Event, retention_subject
 from events.factories import sample_inbound
+from laoke.changes import Changes
 from laoke.clock import Clock
-from laoke.consumer import Changes, Handler
+from laoke.consumer import Handler
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings

@@ -15,8 +15,9 @@ from nats.js import JetStreamContext
 
 from events import Event, retention_subject
 from events.factories import sample_recorded
+from laoke.changes import Changes
 from laoke.clock import SystemClock
-from laoke.consumer import Changes, RetentionConsumer
+from laoke.consumer import RetentionConsumer
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
 from laoke.runner import StreamConsumer
