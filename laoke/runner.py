@@ -24,6 +24,7 @@ from nats.js.errors import NotFoundError
 
 from laoke.durable import DurableConsumer, stream_sequence, unbroken
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
+from laoke.streams import RETENTION
 
 log = logging.getLogger(__name__)
 RETRY_S = 0.5  # after a failed pull or batch: NATS restarting, a store busy
@@ -91,7 +92,8 @@ class StreamConsumer:
                 self.caught_up.set()
             else:
                 self.caught_up.clear()
-        HANDLED.labels(self.service).inc(len(run))
+        if self.durable.stream == RETENTION:  # the metric counts RETENTION messages only
+            HANDLED.labels(self.service).inc(len(run))
         HANDLER_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         return True
 
