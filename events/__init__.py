@@ -1,7 +1,7 @@
 """laoke's outside contract as code: every event model, subjects, parsing, and samples.
 
-Depends on nothing else of ours (import-linter checks it). CONTRACT.md is the binding
-text; this package is its executable form and the source of `docs/schemas/`.
+Depends on nothing else of ours (import-linter checks it). docs/contract.md describes
+it in words; this package is its executable form and the source of `docs/schemas/`.
 """
 
 from events.envelope import (

@@ -1,7 +1,7 @@
 """The envelope every event carries, and the customer identity hints.
 
 `Event` is the base of every model. `InboundEvent` is the base of what other systems may
-send (CONTRACT.md §1); `RecordedEvent` the base of decisions only the services record.
+send (docs/contract.md §1); `RecordedEvent` the base of decisions only the services record.
 
 Recorded-only envelope fields (`customer_id`, `correlation_id`, `causation_id`) exist on
 every model, default None: intake fills them in when it records an inbound event on
@@ -144,7 +144,7 @@ class Event(BaseModel):
 
 
 class InboundEvent(Event):
-    """Something another system tells us (CONTRACT.md §1); the customer hints are required."""
+    """Something another system tells us (docs/contract.md §1); the customer hints are required."""
 
     customer: CustomerHints
 

@@ -1,4 +1,4 @@
-"""What other systems may send (CONTRACT.md §1), plus the workshop and parts extensions.
+"""What other systems may send (docs/contract.md §1), plus the workshop and parts extensions.
 
 Each model lists exactly its payload fields beside the envelope; `?` in the contract is a
 default of None here. Enumerations are `Literal`s: unknown values are refused.

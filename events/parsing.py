@@ -160,7 +160,7 @@ def _check_json_forms(model: type[Event], raw: dict[str, Any]) -> None:
 def parse_inbound(
     data: bytes, subject: str | None = None, *, now: datetime | None = None
 ) -> InboundEvent:
-    """Validate one inbound message (CONTRACT.md §1) or raise `Rejected`.
+    """Validate one inbound message (docs/contract.md §1) or raise `Rejected`.
 
     `subject`, when given, must be `dealer.in.<dealership_id>.<EventType>` and agree with
     the body. `now` is the time `occurred_at` may not be more than 24 hours after

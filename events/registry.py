@@ -24,7 +24,7 @@ INBOUND_TYPES: frozenset[str] = frozenset(m.type_name() for m in ALL_INBOUND)
 """The types other systems may send (the contract's 16 plus the additive extensions)."""
 
 CONTRACT_INBOUND_TYPES: frozenset[str] = frozenset(m.type_name() for m in CONTRACT_INBOUND)
-"""The 16 inbound types named in CONTRACT.md §1."""
+"""The 16 inbound types the dealership systems were promised (docs/contract.md §1)."""
 
 RECORDED_ONLY_TYPES: frozenset[str] = frozenset(m.type_name() for m in ALL_RECORDED_ONLY)
 """Decisions only the services record; refused inbound."""

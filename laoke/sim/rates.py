@@ -1,8 +1,8 @@
-"""The rates the simulator draws from: DOMAIN.md's figures, and a few of its own.
+"""The rates the simulator draws from: docs/domain.md's figures, and a few of its own.
 
 Every probability is a setting so that a test (or a benchmark) can make a behaviour
-common or rare; the defaults marked "DOMAIN" come from the seeds, the others are the
-simulator's own guesses and say so.
+common or rare; the defaults marked "docs/domain.md" come from the seeds, the others are
+the simulator's own guesses and say so.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class SimRates(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # DOMAIN (seed 004): repurchase by complaint outcome.
+    # docs/domain.md "Satisfaction and figures" (seed 004): repurchase by complaint outcome.
     repurchase_quick: Probability = Field(0.82, description="Resolved within the 48 h SLA.")
     repurchase_slow: Probability = Field(0.54, description="Resolved after the SLA.")
     repurchase_unresolved: Probability = Field(0.19, description="Never accepted a remedy.")
@@ -58,7 +58,8 @@ class SimRates(BaseModel):
     repurchase_baseline: Probability = Field(
         0.15, description="Simulator's own: customers in none of the four groups."
     )
-    # DOMAIN (seed 003): why lost customers leave, and where new customers come from.
+    # docs/domain.md "Touchpoints", "Referrals" (seed 003): why lost customers leave, and
+    # where new customers come from.
     churn_reasons: dict[ChurnReason, Probability] = Field(
         default_factory=lambda: dict(CHURN_REASONS)
     )

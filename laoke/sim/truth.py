@@ -32,7 +32,7 @@ from laoke.sim.rates import GROUPS, Group
 SLA = timedelta(hours=48)
 APOLOGY_WITHIN = timedelta(hours=1)
 LOW_SCORE = 6
-AUTHORITY_CNY = {"advisor": 2_000, "manager": 20_000}  # DOMAIN.md's default limits
+AUTHORITY_CNY = {"advisor": 2_000, "manager": 20_000}  # docs/domain.md's default limits
 
 
 class GroupTruth(BaseModel):

@@ -1,4 +1,5 @@
-"""The complaint rules (DOMAIN.md "Complaints: the six steps"), pure: no I/O, no clock reads.
+"""The complaint rules (docs/domain.md "Complaints and the six steps"), pure: no I/O, no
+clock reads.
 
 `decide(complaint, event, policy)` takes the complaint's state (None when unknown) and one
 recorded event and returns an `Outcome`: the changed aggregate, the decisions to record and

@@ -1,4 +1,4 @@
-"""Complaints settings: DOMAIN.md's defaults, overridable per dealership."""
+"""Complaints settings: docs/domain.md's defaults, overridable per dealership."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from laoke.policy import DealershipOverrides
 
 
 class Policy(BaseModel):
-    """Every limit and duration the complaint rules use (defaults from DOMAIN.md)."""
+    """Every limit and duration the complaint rules use (defaults from docs/domain.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,4 +1,4 @@
-"""Outreach settings: one policy of defaults (DOMAIN.md), overridable per dealership."""
+"""Outreach settings: one policy of defaults (docs/domain.md), overridable per dealership."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from laoke.policy import DealershipOverrides
 
 
 class Policy(BaseModel):
-    """Every number the outreach rules use. Defaults are DOMAIN.md's (or documented ones in
+    """Every number the outreach rules use. Defaults are docs/domain.md's (or documented ones in
     docs/outreach.md where the seeds give none)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

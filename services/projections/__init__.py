@@ -1,1 +1,1 @@
-"""Read models of RETENTION and the read API (CONTRACT.md §3)."""
+"""Read models of RETENTION and the read API (docs/contract.md §4 "HTTP API")."""

@@ -1,4 +1,4 @@
-"""The read API (CONTRACT.md §3): `build_router(service)`, one router per resource
+"""The read API (docs/contract.md §4): `build_router(service)`, one router per resource
 (services/projections/routes/); `build_app(service)` adds the JSON error handlers (every
 error is `{"message": …}`; 404 for unknown ids; 422 naming the field).
 

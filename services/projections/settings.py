@@ -1,4 +1,4 @@
-"""Projections settings: class thresholds, complaint SLAs, metric knobs (DOMAIN.md defaults).
+"""Projections settings: class thresholds, complaint SLAs, metric knobs (docs/domain.md defaults).
 
 Environment prefix `LAOKE_PROJECTIONS_`; `dealerships` overrides the complaint timings per
 dealership id, e.g. `LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"sla": "PT24H"}}'`.
@@ -26,7 +26,7 @@ class ClassThresholds(BaseModel):
         Decimal(100_000), description="A single purchase this large is a 'big' one (meteor)."
     )
     recency_days: int = Field(
-        180, description="A customer with no touchpoint for this long is gone (DOMAIN.md 180)."
+        180, description="A customer with no touchpoint for this long is gone (docs/domain.md 180)."
     )
     regular_service_days: int = Field(
         200, description="Service is regular when visits are at most this far apart (~6 months)."
@@ -61,7 +61,7 @@ class ProjectionSettings(BaseSettings):
         default_factory=dict, description="Per-dealership overrides of the complaint timings."
     )
     silent_per_complaint: float = Field(
-        20.0, description="Silent dissatisfied customers per complaint (DOMAIN.md, seed 001)."
+        20.0, description="Silent dissatisfied customers per complaint (docs/domain.md, seed 001)."
     )
     low_score_max: int = Field(
         6, description="A survey or call-back score at most this is 'dissatisfied' (NPS 0-6)."

@@ -1,1 +1,1 @@
-"""Referrals: pays a reward only for a real referral (DOMAIN.md "Referrals")."""
+"""Referrals: pays a reward only for a real referral (docs/domain.md "Referrals")."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from events.recorded import Party, ReferralRejection
 
 MAX_WRONG_ANSWERS = 1
-"""Two or more wrong answers mean the referral is fake (DOMAIN.md)."""
+"""Two or more wrong answers mean the referral is fake (docs/domain.md "Referrals")."""
 
 REGISTERED_BEFORE_DELIVERY = "registered_before_delivery"
 REFERRER_KNOWN = "referrer_known"

@@ -1,2 +1,2 @@
 """The workshop queue: repair orders in the dealership's dispatch priority, and scope changes
-the customer approves before work goes on (DOMAIN.md "Service reception", seed 004)."""
+the customer approves before work goes on (docs/domain.md "Service reception", seed 004)."""

@@ -1,6 +1,6 @@
 """The workshop's pure rules: repair orders, dispatch priority, scope changes and breaches.
 
-No I/O and no clock reads: every time comes from an event. The rules (DOMAIN.md "Service
+No I/O and no clock reads: every time comes from an event. The rules (docs/domain.md "Service
 reception", 004):
 - dispatch priority: the dealership's order of arrival kinds (default rework, emergency,
   appointment, waiting, vip, walk_in), then arrival time, then repair order id;

@@ -1,4 +1,4 @@
-"""Workshop settings: DOMAIN.md's dispatch priority by default, overridable per dealership."""
+"""Workshop settings: docs/domain.md's dispatch priority by default, overridable per dealership."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from events.inbound import ArrivalKind
 from laoke.policy import DealershipOverrides
 
 ARRIVAL_KINDS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
-# DOMAIN.md "Service reception" (004): rework, emergencies, appointments, customers waiting
+# docs/domain.md "Service reception" (004): rework, emergencies, appointments, customers waiting
 # on site, VIP, walk-ins. (The Literal lists them in that order too.)
 DEFAULT_PRIORITY: tuple[ArrivalKind, ...] = (
     "rework",

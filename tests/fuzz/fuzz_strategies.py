@@ -3,7 +3,7 @@
 Every strategy starts from a valid sample event (`events.factories.sample_inbound`), may
 sprinkle hostile text into its free-text fields (injection strings, RTL, emoji, NUL,
 surrogates, huge text: on their own these are *allowed* in free text), and then applies one
-mutation that the contract refuses (CONTRACT.md §1: bad JSON, unknown type, missing or
+mutation that the contract refuses (docs/contract.md §1: bad JSON, unknown type, missing or
 ill-typed field, subject/body mismatch, oversize, naive or absurd timestamp). So every
 example must end in the DLQ; `test_fuzz_gate.py` checks that property on the parser alone.
 

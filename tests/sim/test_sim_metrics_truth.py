@@ -58,7 +58,7 @@ NOW = datetime(2026, 11, 24, tzinfo=UTC)  # the window: 2025-11-01 .. 2026-11-01
 DEALERSHIP = "sim-01"
 # More complaints and silent customers than by default, so that each outcome group has
 # enough members (the quota's rounding is within 0.5/n: n >= 17 for +-3 points) at a size
-# that runs in seconds. The repurchase rates themselves are the defaults (DOMAIN 004).
+# that runs in seconds. The repurchase rates themselves are the defaults (docs/domain.md, seed 004).
 RATES = SimRates(
     complaint=0.5,
     complaint_outcomes={"quick": 0.4, "slow": 0.3, "unresolved": 0.3},

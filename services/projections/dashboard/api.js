@@ -1,4 +1,4 @@
-// The read API (CONTRACT.md §3), same origin, with the caller's API key when one is given.
+// The read API (docs/contract.md §4), same origin, with the caller's API key when one is given.
 
 export class ApiError extends Error {
   constructor(status, message) {

@@ -9,7 +9,7 @@ import { LANGUAGES, STRINGS } from "./strings.js";
 const MAX_CUSTOMERS = 1000; // per-customer reads; the API has no customer list (yet)
 const MAX_COMPLAINTS = 1000;
 const FIRST_ROWS = 100; // follow-up rows shown before "show all"
-const DEFAULT_SLA = { apology: 1, resolution: 48 }; // DOMAIN.md, until a complaint says otherwise
+const DEFAULT_SLA = { apology: 1, resolution: 48 }; // docs/domain.md, until a complaint says otherwise
 const STORE = { dealership: "laoke.dealership", lang: "laoke.lang", key: "laoke.apikey" };
 
 const $ = (id) => document.getElementById(id);
