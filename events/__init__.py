@@ -47,6 +47,7 @@ from events.parsing import parse_inbound, parse_recorded, to_json
 from events.phones import normalise_phone
 from events.recorded import (
     ApologyOverdue,
+    ComplaintClockSet,
     ComplaintClosed,
     ComplaintEscalated,
     ComplaintResolved,
@@ -101,6 +102,7 @@ __all__ = [
     "ApologyOverdue",
     "CallbackAnswer",
     "Channel",
+    "ComplaintClockSet",
     "ComplaintClosed",
     "ComplaintEscalated",
     "ComplaintFiled",

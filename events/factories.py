@@ -143,6 +143,11 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "escalated_to": "manager",
         "why": "sla_breached",
     },
+    "ComplaintClockSet": {
+        "complaint_id": "CP-0001",
+        "apology_due_at": "2025-03-01T11:00:00+08:00",
+        "sla_due_at": "2025-03-03T10:00:00+08:00",
+    },
     "ApologyOverdue": {"complaint_id": "CP-0001", "due_at": "2025-03-01T11:00:00+08:00"},
     "RemedyRefused": {
         "complaint_id": "CP-0001",

@@ -116,6 +116,17 @@ class ComplaintEscalated(RecordedEvent):
     why: Literal["sla_breached", "apology_overdue"]
 
 
+class ComplaintClockSet(RecordedEvent):
+    """The complaint's clocks as complaints runs them: when the apology and the resolution
+    are due. Recorded at filing (and again whenever a clock changes); every reader shows
+    these times and computes none."""
+
+    event_type: Literal["ComplaintClockSet"] = "ComplaintClockSet"
+    complaint_id: EntityId
+    apology_due_at: AwareDatetime
+    sla_due_at: AwareDatetime
+
+
 class ApologyOverdue(RecordedEvent):
     event_type: Literal["ApologyOverdue"] = "ApologyOverdue"
     complaint_id: EntityId
@@ -234,6 +245,7 @@ ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
     FollowUpSkipped,
     PhoneFlagged,
     ComplaintEscalated,
+    ComplaintClockSet,
     ApologyOverdue,
     RemedyRefused,
     ComplaintResolved,

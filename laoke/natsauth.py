@@ -34,6 +34,7 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
     "complaints": (
         "ApologyOverdue",
         "ComplaintClosed",
+        "ComplaintClockSet",
         "ComplaintEscalated",
         "ComplaintResolved",
         "ComplaintStepRejected",

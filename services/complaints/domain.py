@@ -30,6 +30,7 @@ from eventsourcing.domain import Aggregate, event
 from events import (
     ApologyIssued,
     ApologyOverdue,
+    ComplaintClockSet,
     ComplaintClosed,
     ComplaintEscalated,
     ComplaintFiled,
@@ -392,8 +393,20 @@ def _filed(complaint: Complaint | None, event: ComplaintFiled, policy: Policy) -
         sla_due_at=event.occurred_at + policy.sla,
     )
     ref = str(filed.id)
+    clocks = decision(
+        ComplaintClockSet,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        name="clocks",
+        customer_id=filed.customer_id,
+        complaint_id=filed.complaint_id,
+        apology_due_at=filed.apology_due_at,
+        sla_due_at=filed.sla_due_at,
+    )
     return Outcome(
         complaint=filed,
+        decisions=[clocks],
         schedule=[
             DeadlineSpec(deadline_key(filed.id, APOLOGY), APOLOGY, ref, filed.apology_due_at),
             DeadlineSpec(deadline_key(filed.id, SLA), SLA, ref, filed.sla_due_at),

@@ -204,7 +204,8 @@ def load_facts(
         else:
             outcome = "unresolved"
         # Counted for the SLA share once settled: resolved, or its SLA ran out unresolved.
-        settled = bool(resolved) or stamp > doc["sla_due_at"]
+        due = doc["sla_due_at"]
+        settled = bool(resolved) or (due is not None and stamp > due)
         facts.append(
             Fact(
                 "complaint",

@@ -171,9 +171,13 @@ class ComplaintPublic(Public):
     step_name: str
     steps: list[StepPublic]
     filed_at: datetime
-    apology_due_at: datetime
+    apology_due_at: datetime | None = Field(
+        description="As complaints recorded it (ComplaintClockSet); null until it has."
+    )
     apologised_at: datetime | None
-    sla_due_at: datetime
+    sla_due_at: datetime | None = Field(
+        description="As complaints recorded it (ComplaintClockSet); null until it has."
+    )
     resolved_at: datetime | None
     closed_at: datetime | None
     hours_to_apology: float | None

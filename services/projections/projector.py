@@ -54,6 +54,7 @@ _ENTRIES = [
     _on(ev.PhoneFlagged, customers.on_phone_flagged),
     _on(ev.CustomersMerged, merges.on_merged),
     _on(ev.ComplaintFiled, complaints.on_complaint_filed),
+    _on(ev.ComplaintClockSet, complaints.on_clock_set),
     _on(ev.ApologyIssued, complaints.on_apology),
     _on(ev.ComplaintInvestigated, complaints.on_investigated),
     _on(ev.RemedyProposed, complaints.on_remedy_proposed),

@@ -207,8 +207,12 @@ def sla_state(row: Row, now: datetime, settings: ProjectionSettings) -> SlaState
     doc = row["doc"]
     if row["resolved_at"] is not None:
         return "on_time" if row["within_sla"] else "breached"
+    if doc["sla_breached"]:
+        return "breached"
+    if doc["sla_due_at"] is None:  # complaints has not recorded its clocks yet
+        return "on_time"
     filed, due = parse_ts(row["filed_at"]), parse_ts(doc["sla_due_at"])
-    if doc["sla_breached"] or now > due:
+    if now > due:
         return "breached"
     at_risk_from = filed + (due - filed) * settings.timings(row["dealership_id"]).at_risk_share
     apology_late = row["apologised_at"] is None and now > parse_ts(doc["apology_due_at"])
@@ -293,9 +297,9 @@ def complaint_public(row: Row, now: datetime, settings: ProjectionSettings) -> C
             for k, v in sorted(doc["steps"].items(), key=lambda kv: int(kv[0]))
         ],
         filed_at=parse_ts(row["filed_at"]),
-        apology_due_at=parse_ts(doc["apology_due_at"]),
+        apology_due_at=_dt(doc["apology_due_at"]),
         apologised_at=_dt(row["apologised_at"]),
-        sla_due_at=parse_ts(doc["sla_due_at"]),
+        sla_due_at=_dt(doc["sla_due_at"]),
         resolved_at=_dt(row["resolved_at"]),
         closed_at=_dt(doc["closed_at"]),
         hours_to_apology=doc["hours_to_apology"],

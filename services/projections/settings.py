@@ -1,12 +1,11 @@
-"""Projections settings: class thresholds, complaint SLAs, metric knobs (docs/domain.md defaults).
+"""Projections settings: class thresholds, when an open complaint is at risk, metric knobs.
 
 Environment prefix `LAOKE_PROJECTIONS_`; `dealerships` overrides the complaint timings per
-dealership id, e.g. `LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"sla": "PT24H"}}'`.
+dealership id, e.g. `LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"at_risk_share": 0.5}}'`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,10 +40,11 @@ class ClassThresholds(BaseModel):
 
 
 class ComplaintTimings(BaseModel):
+    """How the read model judges an open complaint against the due times complaints
+    recorded (ComplaintClockSet); the due times themselves are complaints' rule."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    apology_within: timedelta = Field(timedelta(hours=1), description="Apology due after filing.")
-    sla: timedelta = Field(timedelta(hours=48), description="Filing to resolution.")
     at_risk_share: float = Field(
         0.75, description="An open complaint is at risk once this share of its SLA has passed."
     )

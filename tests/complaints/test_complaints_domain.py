@@ -74,9 +74,18 @@ def test_filing_opens_the_complaint_at_step_1_and_schedules_apology_and_sla_dead
     outcome = decide(None, recorded("ComplaintFiled"), POLICY)
     complaint = outcome.complaint
     assert complaint is not None and complaint.step == 1 and complaint.customer_id == CUSTOMER
-    assert made(outcome) == []
     due = {spec.kind: spec.due_at for spec in outcome.schedule}
     assert due == {APOLOGY: T0 + timedelta(hours=1), SLA: T0 + timedelta(hours=48)}
+
+
+def test_filing_records_the_clocks_it_runs_so_that_no_reader_computes_them() -> None:
+    outcome = decide(None, recorded("ComplaintFiled"), POLICY)
+    (clocks,) = made(outcome)
+    assert clocks.event_type == "ComplaintClockSet"
+    assert (clocks.apology_due_at, clocks.sla_due_at) == (
+        T0 + timedelta(hours=1),
+        T0 + timedelta(hours=48),
+    )
 
 
 def test_a_second_filing_with_the_same_id_is_rejected_and_changes_nothing() -> None:

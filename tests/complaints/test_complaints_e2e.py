@@ -87,6 +87,9 @@ async def test_one_complaint_through_all_six_steps_is_recorded_in_order_with_cau
     finally:
         await service.stop()
 
+    (clocks,) = of_type(events, "ComplaintClockSet")  # recorded at filing, read by everyone
+    assert clocks.causation_id == events[0].event_id
+    events = [e for e in events if e != clocks]
     assert [e.event_type for e in events] == [
         "ComplaintFiled",
         "ApologyIssued",
@@ -256,7 +259,9 @@ async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subjec
     (filed,) = of_type(events, "ComplaintFiled")
     survivor = merged.survivor_id
     assert merged.merged_ids == [filed.customer_id] and survivor != filed.customer_id
-    decided = [e for e in events if e.source == "complaints"]
+    (clocks,) = of_type(events, "ComplaintClockSet")
+    assert clocks.customer_id == filed.customer_id, "set at filing, before the merge"
+    decided = [e for e in events if e.source == "complaints" and e != clocks]
     assert [e.event_type for e in decided] == [
         "ApologyOverdue",
         "ComplaintEscalated",

@@ -8,6 +8,7 @@ Skips, saying why, when Chromium or Playwright is missing. Screenshots go to tes
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ from laoke.settings import LaokeSettings
 
 CHROMIUM = os.environ.get("LAOKE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 DEALERSHIP = "demo-4s"
+SLA_HOURS = 24  # set for the demo dealership in complaints' settings only (the default is 48)
 DEMO_CUSTOMERS = 30  # the demo dealership, smaller than `--demo`'s 200 so the test stays fast
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 CHROMIUM_ARGS = [
@@ -162,6 +164,7 @@ def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterat
         "LAOKE_NATS_PORT": str(nats_port),
         "LAOKE_AUTH": "on",  # the page must send the key it is given
         "LAOKE_NATS_AUTH": "off",  # so this test can publish the demo dealership itself
+        "LAOKE_COMPLAINTS_DEALERSHIPS": json.dumps({DEALERSHIP: {"sla": f"PT{SLA_HOURS}H"}}),
     }
     settings = LaokeSettings(data_dir=data, store=store.kind, postgres_dsn=store.postgres_dsn)
     key = KeyStore(settings).create([DEALERSHIP], read=True)[1]
@@ -372,6 +375,8 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(laoke_demo: Laoke) -> 
                 assert_value(page, f"funnel-reached-{step}", reached)
                 assert_value(page, f"funnel-stalled-{step}", stalled)
             sample = complaints[0]
+            sla = hours(sample["filed_at"], sample["sla_due_at"])
+            assert sla == SLA_HOURS, "the read API shows the SLA complaints' settings set"
             assert_value(
                 page, "sla-apology-target", hours(sample["filed_at"], sample["apology_due_at"])
             )

@@ -11,6 +11,7 @@ from typing import Any
 from projections_helpers import DEALERSHIP, Rig
 
 from events import (
+    ComplaintClockSet,
     ComplaintClosed,
     ComplaintResolved,
     FollowUpDue,
@@ -107,7 +108,14 @@ async def test_complaints_filed_in_a_period_oldest_first_as_each_answers_alone(r
 
 
 async def test_open_complaint_goes_at_risk_then_breached_by_the_clock(rig: Rig) -> None:
-    await rig.send("ComplaintFiled", complaint_id="CP-2", occurred_at=rig.at(0))
+    filed = await rig.send("ComplaintFiled", complaint_id="CP-2", occurred_at=rig.at(0))
+    await rig.decide(  # as complaints records its clocks at filing: a 48 h SLA
+        ComplaintClockSet,
+        await rig.customer_id(filed),
+        complaint_id="CP-2",
+        apology_due_at=rig.clock.now() + timedelta(hours=1),
+        sla_due_at=rig.clock.now() + timedelta(hours=48),
+    )
     await rig.send("ApologyIssued", complaint_id="CP-2", occurred_at=rig.at(0.2))
     assert (await rig.get("/v1/complaints/CP-2"))["sla_state"] == "on_time"
     rig.clock.advance(timedelta(hours=37))  # 75% of the 48 h SLA

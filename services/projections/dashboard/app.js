@@ -9,7 +9,6 @@ import { LANGUAGES, STRINGS } from "./strings.js";
 const MAX_CUSTOMERS = 1000; // per-customer reads; the API has no customer list (yet)
 const MAX_COMPLAINTS = 1000;
 const FIRST_ROWS = 100; // follow-up rows shown before "show all"
-const DEFAULT_SLA = { apology: 1, resolution: 48 }; // docs/domain.md, until a complaint says otherwise
 const STORE = { dealership: "laoke.dealership", lang: "laoke.lang", key: "laoke.apikey" };
 
 const $ = (id) => document.getElementById(id);
@@ -224,19 +223,25 @@ function renderFunnel(data) {
   $("funnel-source").textContent = t("funnel.source", { n: f.total });
 }
 
+/** `target`: the hours complaints recorded for this clock (ComplaintClockSet), null when
+ * no complaint of the period says; the dashboard never assumes one. */
 function slaBar(label, name, percentiles, target) {
-  const scale = Math.max(target, percentiles.p90 ?? 0, percentiles.p50 ?? 0) * 1.1 || 1;
+  const scale = Math.max(target ?? 0, percentiles.p90 ?? 0, percentiles.p50 ?? 0) * 1.1 || 1;
   const track = el("div", { class: "sla-track", "aria-hidden": "true" });
   for (const p of ["p90", "p50"]) {
     if (percentiles[p] == null) continue;
-    const bar = el("div", { class: `sla-fill ${p} ${percentiles[p] > target ? "over" : ""}` });
+    const over = target != null && percentiles[p] > target;
+    const bar = el("div", { class: `sla-fill ${p} ${over ? "over" : ""}` });
     bar.style.width = `${(100 * percentiles[p]) / scale}%`;
     track.append(bar);
   }
-  const mark = el("div", { class: "sla-mark" });
-  mark.style.left = `${(100 * target) / scale}%`;
-  track.append(mark);
-  const over = (p) => (percentiles[p] != null && percentiles[p] > target ? ` · ${t("sla.over")}` : "");
+  if (target != null) {
+    const mark = el("div", { class: "sla-mark" });
+    mark.style.left = `${(100 * target) / scale}%`;
+    track.append(mark);
+  }
+  const over = (p) =>
+    target != null && percentiles[p] != null && percentiles[p] > target ? ` · ${t("sla.over")}` : "";
   return el(
     "div",
     { class: "sla" },
@@ -250,14 +255,14 @@ function slaBar(label, name, percentiles, target) {
       el("dt", { text: "p90" }),
       el("dd", {}, figure(`sla-${name}-p90`, percentiles.p90, t("common.hours", { h: num(percentiles.p90, 2) })), over("p90")),
       el("dt", { text: t("sla.target") }),
-      el("dd", {}, figure(`sla-${name}-target`, target, t("common.hours", { h: num(target, 2) }))),
+      el("dd", {}, figure(`sla-${name}-target`, target, target == null ? "—" : t("common.hours", { h: num(target, 2) }))),
     ),
   );
 }
 
 function renderSla(data) {
   const all = data.whole.groups[0];
-  const targets = data.derived?.sla ?? DEFAULT_SLA;
+  const targets = data.derived?.sla ?? { apology: null, resolution: null };
   $("sla-bars").replaceChildren(
     slaBar(t("sla.apology"), "apology", all.hours_to_apology, targets.apology),
     slaBar(t("sla.resolution"), "resolution", all.hours_to_resolution, targets.resolution),

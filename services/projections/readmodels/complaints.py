@@ -8,6 +8,7 @@ from typing import TypeAlias
 from events import (
     ApologyIssued,
     ApologyOverdue,
+    ComplaintClockSet,
     ComplaintClosed,
     ComplaintEscalated,
     ComplaintFiled,
@@ -33,6 +34,7 @@ ComplaintStep: TypeAlias = (
     | ComplaintEscalated
     | ApologyOverdue
     | ComplaintStepRejected
+    | ComplaintClockSet
 )
 """The events about a complaint already filed."""
 
@@ -52,7 +54,6 @@ def _department_of(ctx: Context, event: ComplaintFiled) -> tuple[str | None, str
 def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> None:
     if ctx.tx.get(COMPLAINTS, event.dealership_id, event.complaint_id) is not None:
         return  # the complaints service refuses a second filing (ComplaintStepRejected)
-    timings = ctx.settings.timings(event.dealership_id)
     advisor, department = _department_of(ctx, event)
     at = ts(event.occurred_at)
     row: Row = {
@@ -74,8 +75,8 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
             "repair_order_id": event.repair_order_id,
             "step": 1,
             "steps": {"1": at},
-            "apology_due_at": ts(event.occurred_at + timings.apology_within),
-            "sla_due_at": ts(event.occurred_at + timings.sla),
+            "apology_due_at": None,  # complaints records its clocks (ComplaintClockSet)
+            "sla_due_at": None,
             "apology_overdue": False,
             "sla_breached": False,
             "answers": None,
@@ -92,6 +93,14 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
     stats = customer["doc"]["stats"]
     stats["complaints"] += 1
     stats["open_complaints"] += 1
+
+
+def on_clock_set(ctx: Context, event: ComplaintClockSet, customer: Row) -> None:
+    """The due times complaints runs this complaint by: shown as recorded, never computed."""
+    row = _complaint(ctx, event)
+    if row is not None:
+        row["doc"]["apology_due_at"] = ts(event.apology_due_at)
+        row["doc"]["sla_due_at"] = ts(event.sla_due_at)
 
 
 def _complaint(ctx: Context, event: ComplaintStep) -> Row | None:
