@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from laoke.natsauth import compose_config
+from laoke.apidocs import compose_auth_config
 from laoke.natsserver import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def compose() -> dict[str, Any]:
 
 
 def test_the_nats_users_of_compose_are_those_of_laoke_natsauth() -> None:
-    assert (ROOT / "docker" / "nats" / "auth.conf").read_text() == compose_config()
+    assert (ROOT / "docker" / "nats" / "auth.conf").read_text() == compose_auth_config()
 
 
 def test_the_cluster_config_is_valid_for_nats_server() -> None:
