@@ -88,17 +88,7 @@ class RetentionConsumer:
         try:
             event = parse_recorded(message.data)
         except Rejected as rejected:
-            letter = dead_letter(
-                self.service,
-                rejected.reason,
-                str(rejected),
-                message.data,
-                message.headers,
-                origin=origin,
-                subject=message.subject,
-            )
-            self.app.commit(letters=[letter], tracking=tracking)
-            return True
+            return self._dead_letter(message, tracking, rejected.reason, str(rejected))
         correlation = str(event.correlation_id) if event.correlation_id else None
         EVENT.set((str(event.event_id), correlation))
         log.debug("%s: %s at %s", self.service, event.event_type, origin)
@@ -116,10 +106,17 @@ class RetentionConsumer:
             for decision in changes.decisions:
                 DECISIONS.labels(self.service, decision.event_type).inc()
             return True
+        return self._dead_letter(
+            message, tracking, "handler_error", f"{type(error).__name__}: {error}"
+        )
+
+    def _dead_letter(self, message: Msg, tracking: Tracking, reason: str, error: str) -> bool:
+        """Commit the message's dead letter (through the outbox) with its position."""
+        origin = f"{RETENTION}:{tracking.notification_id}"
         letter = dead_letter(
             self.service,
-            "handler_error",
-            f"{type(error).__name__}: {error}",
+            reason,
+            error,
             message.data,
             message.headers,
             origin=origin,
