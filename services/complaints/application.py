@@ -1,4 +1,4 @@
-"""Complaints' use cases: load the complaint, let the domain decide, return what to save.
+"""Complaints' use cases: load the complaint, let the rules decide, return what to save.
 
 `handle` is the RETENTION consumer's handler (the consumer commits the changes with the
 stream position): complaint steps, our call-backs' outcomes, and `CustomersMerged`, which
@@ -16,19 +16,17 @@ from events import ComplaintEscalated, ComplaintFiled, CustomersMerged, Event, F
 from laoke.changes import Changes
 from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
-from services.complaints.customers import (
-    CustomerComplaints,
-    customer_complaints_id,
-    file_under,
-    merge_customers,
-)
-from services.complaints.domain import (
-    STEP_TYPES,
-    Complaint,
-    Outcome,
-    callback_completed,
+from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.complaints.customers import file_under, merge_customers
+from services.complaints.ids import (
     complaint_aggregate_id,
     complaint_of_callback,
+    customer_complaints_id,
+)
+from services.complaints.rules import (
+    STEP_TYPES,
+    Outcome,
+    callback_completed,
     deadline_passed,
     decide,
 )

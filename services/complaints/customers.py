@@ -1,48 +1,18 @@
 """Which complaints each customer has, so a merge can move them (pure: no I/O).
 
 Complaints are found by complaint id, but `CustomersMerged` names customers. The
-`CustomerComplaints` list (one per dealership and customer id, added to at filing) answers
-"which complaints were filed under this customer", and `merge_customers` hands a merged
-customer's complaints to the survivor: each complaint records the new owner (so later
-decisions, by event or by deadline, are recorded under the survivor's id) and the
+`CustomerComplaints` list (aggregates.py; one per dealership and customer id, added to at
+filing) answers "which complaints were filed under this customer", and `merge_customers`
+hands a merged customer's complaints to the survivor: each complaint records the new owner
+(so later decisions, by event or by deadline, are recorded under the survivor's id) and the
 survivor's list takes them over (so a later merge of the survivor moves them again).
 """
 
 from __future__ import annotations
 
-from uuid import NAMESPACE_URL, UUID, uuid5
+from eventsourcing.domain import Aggregate
 
-from eventsourcing.domain import Aggregate, event
-
-from services.complaints.domain import Complaint
-
-
-def customer_complaints_id(dealership_id: str, customer_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"laoke:complaints-of:{dealership_id}:{customer_id}")
-
-
-class CustomerComplaints(Aggregate):
-    """The complaint ids filed under (or merged into) one customer of one dealership."""
-
-    @staticmethod
-    def create_id(dealership_id: str, customer_id: str) -> UUID:
-        return customer_complaints_id(dealership_id, customer_id)
-
-    @event("Started")
-    def __init__(self, dealership_id: str, customer_id: str) -> None:
-        self.dealership_id = dealership_id
-        self.customer_id = customer_id
-        self.complaint_ids: list[str] = []
-        self.merged_into: str | None = None
-
-    @event("Added")
-    def add(self, complaint_ids: list[str]) -> None:
-        self.complaint_ids.extend(c for c in complaint_ids if c not in self.complaint_ids)
-
-    @event("MergedInto")
-    def merge_into(self, survivor_id: str) -> None:
-        self.merged_into = survivor_id
-        self.complaint_ids = []  # the survivor's list holds them now
+from services.complaints.aggregates import Complaint, CustomerComplaints
 
 
 def file_under(

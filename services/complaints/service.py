@@ -12,7 +12,7 @@ from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
 from services.complaints.application import Complaints
-from services.complaints.domain import SERVICE
+from services.complaints.rules import SERVICE
 from services.complaints.settings import ComplaintSettings
 
 

@@ -12,13 +12,13 @@ from events import Event
 from laoke.deadlines import Deadline, DeadlineIndex, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
+from services.complaints.aggregates import Complaint, CustomerComplaints
 from services.complaints.application import Complaints
-from services.complaints.customers import CustomerComplaints, customer_complaints_id
-from services.complaints.domain import (
+from services.complaints.ids import (
     APOLOGY,
     SLA,
-    Complaint,
     complaint_aggregate_id,
+    customer_complaints_id,
     deadline_key,
 )
 from services.complaints.settings import ComplaintSettings

@@ -1,4 +1,4 @@
-"""Step 6 when the call-back is not answered: retries, then closed unreachable (pure domain)."""
+"""Step 6 when the call-back is not answered: retries, then closed unreachable (pure rules)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from uuid import uuid4
 
 from complaints_support import T0, at, recorded
 
-from services.complaints.domain import (
-    Complaint,
-    Outcome,
-    callback_completed,
-    callback_follow_up_id,
-    complaint_of_callback,
-    decide,
-)
+from services.complaints.aggregates import Complaint
+from services.complaints.ids import callback_follow_up_id, complaint_of_callback
+from services.complaints.rules import Outcome, callback_completed, decide
 from services.complaints.settings import ComplaintSettings, Policy
 
 POLICY = Policy()

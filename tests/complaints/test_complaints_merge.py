@@ -1,4 +1,4 @@
-"""Complaints follow `CustomersMerged`: later decisions go under the survivor (pure domain)."""
+"""Complaints follow `CustomersMerged`: later decisions go under the survivor (pure rules)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,10 @@ from typing import Any
 
 from complaints_support import at, recorded
 
-from services.complaints.customers import CustomerComplaints, file_under, merge_customers
-from services.complaints.domain import (
-    APOLOGY,
-    SLA,
-    Complaint,
-    callback_completed,
-    deadline_passed,
-    decide,
-)
+from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.complaints.customers import file_under, merge_customers
+from services.complaints.ids import APOLOGY, SLA
+from services.complaints.rules import callback_completed, deadline_passed, decide
 from services.complaints.settings import Policy
 
 POLICY = Policy()

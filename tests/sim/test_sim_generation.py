@@ -14,7 +14,7 @@ from events import parse_inbound
 from events.inbound import ALL_INBOUND, ComplaintCategory
 from laoke.sim import SimConfig, complaint_callback_id, simulate, window, write_ndjson
 from laoke.sim.__main__ import main as sim_main
-from services.complaints.domain import callback_follow_up_id, complaint_aggregate_id
+from services.complaints.ids import callback_follow_up_id, complaint_aggregate_id
 from tests.sim.sim_helpers import NOW, small
 
 

@@ -1,4 +1,4 @@
-"""The complaint rules, one test per rule, on the pure domain (no NATS, no store, no clock)."""
+"""The complaint rules, one test per rule, on the pure rules (no NATS, no store, no clock)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ import pytest
 from complaints_support import CUSTOMER, T0, at, recorded
 from pydantic import ValidationError
 
-from services.complaints.domain import (
-    APOLOGY,
-    SLA,
-    Complaint,
-    Outcome,
-    callback_completed,
-    complaint_of_callback,
-    deadline_key,
-    deadline_passed,
-    decide,
-)
+from services.complaints.aggregates import Complaint
+from services.complaints.ids import APOLOGY, SLA, complaint_of_callback, deadline_key
+from services.complaints.rules import Outcome, callback_completed, deadline_passed, decide
 from services.complaints.settings import ComplaintSettings, Policy
 
 POLICY = Policy()

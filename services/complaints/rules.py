@@ -11,21 +11,15 @@ Steps: 1 filed, 2 apologised, 3 investigated, 4 remedy proposed, 5 resolved (acc
 6 closed (call-back made, or the customer unreachable after every attempt). Each step needs
 the one before; a rejected remedy goes back to 4.
 
-A complaint belongs to a customer id that can change: when intake merges that customer into
-another (`CustomersMerged`), `follow_merge` moves the complaint to the survivor, so every
-later decision is recorded under the survivor's id.
+The complaint's state is the `Complaint` aggregate (aggregates.py); its ids and deadline
+keys are in ids.py.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
-
-from eventsourcing.domain import Aggregate, event
 
 from events import (
     ApologyIssued,
@@ -45,13 +39,12 @@ from events import (
     RemedyRefused,
     RemedyRejected,
 )
-from laoke.decisions import Cause, decision
+from laoke.decisions import decision
+from services.complaints.aggregates import Complaint, hours_between
+from services.complaints.ids import APOLOGY, SLA, callback_follow_up_id, deadline_key
 from services.complaints.settings import Policy
 
 SERVICE = "complaints"
-CALLBACK_PREFIX = "complaint-callback-"
-APOLOGY = "complaint_apology"
-SLA = "complaint_sla"
 
 ComplaintStep = (
     ComplaintFiled
@@ -69,213 +62,6 @@ STEP_TYPES = (
     RemedyAccepted,
     RemedyRejected,
 )
-
-
-def complaint_aggregate_id(dealership_id: str, complaint_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"laoke:complaint:{dealership_id}:{complaint_id}")
-
-
-_CALLBACK_ID = re.compile(rf"^{CALLBACK_PREFIX}([0-9a-f-]{{36}})(?:-([2-9]|[1-9][0-9]+))?$")
-
-
-def callback_follow_up_id(aggregate_id: UUID, attempt: int = 1) -> str:
-    """The follow-up id of the step-6 call-back's `attempt` (the first has no suffix, later
-    ones `-2`, `-3`, ...). It names the complaint, so no index is needed, and it is a function
-    of complaint and attempt only, so a replayed or repeated outcome never adds an attempt."""
-    first = f"{CALLBACK_PREFIX}{aggregate_id}"
-    return first if attempt == 1 else f"{first}-{attempt}"
-
-
-def complaint_of_callback(follow_up_id: str) -> UUID | None:
-    """The complaint a call-back id (of any attempt) belongs to, or None if not ours."""
-    found = _CALLBACK_ID.match(follow_up_id)
-    if found is None:
-        return None
-    try:
-        return UUID(found.group(1))
-    except ValueError:
-        return None
-
-
-def deadline_key(aggregate_id: UUID, kind: str) -> str:
-    return f"complaint:{aggregate_id}:{kind}"
-
-
-class Complaint(Aggregate):
-    """One complaint through the six steps, with what later decisions need of its filing."""
-
-    @staticmethod
-    def create_id(dealership_id: str, complaint_id: str) -> UUID:
-        return complaint_aggregate_id(dealership_id, complaint_id)
-
-    @event("Filed")
-    def __init__(
-        self,
-        dealership_id: str,
-        complaint_id: str,
-        customer_id: str,
-        category: str,
-        severity: str,
-        filed_at: datetime,
-        filed_event_id: UUID,
-        correlation_id: UUID,
-        apology_due_at: datetime,
-        sla_due_at: datetime,
-    ) -> None:
-        self.dealership_id = dealership_id
-        self.complaint_id = complaint_id
-        self.customer_id = customer_id
-        self.category = category
-        self.severity = severity
-        self.filed_at = filed_at
-        self.filed_event_id = filed_event_id
-        self.filed_correlation_id = correlation_id
-        self.apology_due_at = apology_due_at
-        self.sla_due_at = sla_due_at
-        self.step = 1
-        self.step_times: dict[int, datetime] = {1: filed_at}
-        self.apologised_at: datetime | None = None
-        self.apology_overdue = False
-        self.answers: dict[str, Any] | None = None
-        self.remedies: list[dict[str, Any]] = []  # every proposal: proposed/refused/…
-        self.pending_remedy: dict[str, Any] | None = None
-        self.resolved_at: datetime | None = None
-        self.follow_up_id: str | None = None  # the latest call-back attempt
-        self.callback_ids: list[str] = []  # every attempt's follow-up id, first first
-        self.callback_due_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.satisfaction: int | None = None
-        self.unreachable = False  # closed after the last call-back went unanswered
-        self.escalations: list[str] = []
-        self.merged_from: list[str] = []  # earlier customer ids, oldest first
-
-    # -- state changes (each one event) -----------------------------------------------------
-    def _reach(self, step: int, at: datetime) -> None:
-        self.step = step
-        self.step_times[step] = at
-
-    @event("Apologised")
-    def apologise(self, at: datetime, issued_by: str) -> None:
-        self.apologised_at = at
-        self._reach(2, at)
-
-    @event("ApologyMarkedOverdue")
-    def mark_apology_overdue(self) -> None:
-        self.apology_overdue = True
-
-    @event("Investigated")
-    def investigate(self, at: datetime, answers: dict[str, Any]) -> None:
-        self.answers = answers
-        if self.step < 3:
-            self._reach(3, at)
-
-    @event("RemedyProposed")
-    def propose_remedy(
-        self, at: datetime, remedy: str, amount_cny: Decimal, proposed_by: str, role: str
-    ) -> None:
-        proposal = {
-            "at": at,
-            "remedy": remedy,
-            "amount_cny": amount_cny,
-            "proposed_by": proposed_by,
-            "role": role,
-            "status": "proposed",
-        }
-        if self.pending_remedy is not None:
-            self.pending_remedy["status"] = "superseded"
-        self.remedies.append(proposal)
-        self.pending_remedy = proposal
-        self._reach(4, at)
-
-    @event("RemedyRefused")
-    def refuse_remedy(
-        self, at: datetime, remedy: str, amount_cny: Decimal, proposed_by: str, role: str
-    ) -> None:
-        self.remedies.append(
-            {
-                "at": at,
-                "remedy": remedy,
-                "amount_cny": amount_cny,
-                "proposed_by": proposed_by,
-                "role": role,
-                "status": "refused",
-            }
-        )
-        if self.step < 4:
-            self._reach(4, at)
-
-    @event("RemedyRejected")
-    def reject_remedy(self, at: datetime) -> None:
-        assert self.pending_remedy is not None
-        self.pending_remedy["status"] = "rejected"
-        self.pending_remedy = None
-        self._reach(4, at)  # back to step 4: a new remedy is needed
-
-    @event("Resolved")
-    def resolve(self, at: datetime, follow_up_id: str, callback_due_at: datetime) -> None:
-        assert self.pending_remedy is not None
-        self.pending_remedy["status"] = "accepted"
-        self.pending_remedy = None
-        self.resolved_at = at
-        self.follow_up_id = follow_up_id
-        self.callback_ids.append(follow_up_id)
-        self.callback_due_at = callback_due_at
-        self._reach(5, at)
-
-    @event("Escalated")
-    def escalate(self, at: datetime, why: str) -> None:
-        self.escalations.append(why)
-
-    @event("Closed")
-    def close(self, at: datetime, satisfaction: int | None) -> None:
-        self.closed_at = at
-        self.satisfaction = satisfaction
-        self._reach(6, at)
-
-    @event("CallbackRetried")
-    def retry_callback(self, at: datetime, follow_up_id: str, due_at: datetime) -> None:
-        self.follow_up_id = follow_up_id
-        self.callback_ids.append(follow_up_id)
-        self.callback_due_at = due_at
-
-    @event("ClosedUnreachable")
-    def close_unreachable(self, at: datetime) -> None:
-        self.closed_at = at
-        self.unreachable = True
-        self._reach(6, at)
-
-    @event("CustomerMerged")
-    def follow_merge(self, survivor_id: str) -> None:
-        """The customer was merged into `survivor_id`: the complaint is the survivor's now."""
-        self.merged_from.append(self.customer_id)
-        self.customer_id = survivor_id
-
-    # -- reading ------------------------------------------------------------------------------
-    @property
-    def cause(self) -> Cause:
-        """The filing, as the cause of decisions a deadline fires later."""
-        return Cause(
-            self.filed_event_id, self.filed_correlation_id, self.dealership_id, self.customer_id
-        )
-
-    @property
-    def hours_to_apology(self) -> float | None:
-        if self.apologised_at is None:
-            return None
-        return _hours(self.filed_at, self.apologised_at)
-
-    @property
-    def resolved(self) -> bool:
-        return self.resolved_at is not None
-
-    @property
-    def callback_attempt(self) -> int:
-        """How many call-back attempts were scheduled (0 before the resolution)."""
-        return len(self.callback_ids)
-
-
-def _hours(start: datetime, end: datetime) -> float:
-    return max(0.0, (end - start).total_seconds() / 3600)
 
 
 # -- outcomes -----------------------------------------------------------------------------------
@@ -485,7 +271,7 @@ def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Ou
             customer_id=complaint.customer_id,
             complaint_id=complaint.complaint_id,
             resolved_at=at,
-            hours_to_resolution=_hours(complaint.filed_at, at),
+            hours_to_resolution=hours_between(complaint.filed_at, at),
             within_sla=at <= complaint.sla_due_at,
         )
     )

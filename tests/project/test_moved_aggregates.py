@@ -1,0 +1,104 @@
+"""Aggregates that moved to a service's `aggregates.py` still load from stores written before.
+
+Each stored event names its class by topic (`module:Aggregate.Event`). The aggregates.py
+modules register the old topics, so an event stored under the old module resolves to the
+same class: a store written before the move loads unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from eventsourcing.domain import Aggregate, CanMutateAggregate
+from eventsourcing.utils import get_topic, resolve_topic
+
+from laoke.eventstore import ServiceApplication
+from laoke.settings import LaokeSettings
+from services.complaints.aggregates import Complaint, CustomerComplaints
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# (topic the class had before, the class now)
+MOVED: list[tuple[str, type[Aggregate]]] = [
+    ("services.complaints.domain:Complaint", Complaint),
+    ("services.complaints.customers:CustomerComplaints", CustomerComplaints),
+]
+
+
+def event_classes(aggregate: type[Aggregate]) -> list[type]:
+    return [
+        value
+        for value in vars(aggregate).values()
+        if isinstance(value, type) and issubclass(value, CanMutateAggregate)
+    ]
+
+
+@pytest.mark.parametrize("old, aggregate", MOVED, ids=[old for old, _ in MOVED])
+def test_the_old_topics_of_a_moved_aggregate_and_its_events_resolve(
+    old: str, aggregate: type[Aggregate]
+) -> None:
+    events = event_classes(aggregate)
+    assert events, aggregate
+    assert resolve_topic(old) is aggregate
+    for event_class in events:
+        assert resolve_topic(f"{old}.{event_class.__name__}") is event_class
+
+
+def complaint() -> Aggregate:
+    filed = Complaint(
+        dealership_id="d1",
+        complaint_id="CP-1",
+        customer_id="c1",
+        category="service",
+        severity="high",
+        filed_at=T0,
+        filed_event_id=uuid4(),
+        correlation_id=uuid4(),
+        apology_due_at=T0 + timedelta(hours=1),
+        sla_due_at=T0 + timedelta(hours=48),
+    )
+    filed.apologise(at=T0 + timedelta(minutes=5), issued_by="a1")
+    return filed
+
+
+def customer_complaints() -> Aggregate:
+    listing = CustomerComplaints(dealership_id="d1", customer_id="c1")
+    listing.add(complaint_ids=["CP-1", "CP-2"])
+    return listing
+
+
+# an aggregate of each moved class, with more than one event
+BUILT: dict[type[Aggregate], Callable[[], Aggregate]] = {
+    Complaint: complaint,
+    CustomerComplaints: customer_complaints,
+}
+
+
+def test_every_moved_class_is_tried_in_a_store() -> None:
+    assert set(BUILT) == {aggregate for _, aggregate in MOVED}
+
+
+@pytest.mark.parametrize("old, aggregate", MOVED, ids=[old for old, _ in MOVED])
+def test_a_store_written_under_the_old_topics_loads(
+    tmp_path: Path, old: str, aggregate: type[Aggregate]
+) -> None:
+    settings = LaokeSettings(data_dir=tmp_path)
+    app = ServiceApplication(settings, "moved")
+    written = BUILT[aggregate]()
+    app.save(written)
+    with sqlite3.connect(settings.sqlite_path("moved")) as conn:
+        conn.execute(
+            "UPDATE stored_events SET topic = replace(topic, ?, ?)", (get_topic(aggregate), old)
+        )
+        topics = [topic for (topic,) in conn.execute("SELECT topic FROM stored_events")]
+    assert len(topics) == written.version >= 2
+    assert all(topic.startswith(f"{old}.") for topic in topics), topics
+    reopened = ServiceApplication(settings, "moved")
+    loaded = reopened.repository.get(written.id)
+    assert type(loaded) is aggregate
+    assert vars(loaded) == vars(written)
