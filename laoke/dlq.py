@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NatsClient
 
 from events import dlq_subject
 from laoke.metrics import DEAD_LETTERS
@@ -48,9 +48,9 @@ def dead_letter(
     return Outgoing(dlq_subject(service, reason), data, kept)
 
 
-async def send_dead_letters(js: JetStreamContext, letters: list[Outgoing]) -> None:
+async def send_dead_letters(nc: NatsClient, letters: list[Outgoing]) -> None:
     if not letters:
         return
-    await publish_all(js, letters)
+    await publish_all(nc, letters)
     for letter in letters:
         DEAD_LETTERS.labels(letter.headers["Laoke-Service"], letter.headers["Laoke-Reason"]).inc()

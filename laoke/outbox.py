@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from eventsourcing.persistence import Tracking
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NatsClient
 
 from laoke.eventstore import OUTBOX_TOPIC, OutboxEntry, ServiceApplication
 from laoke.publishing import publish_all
@@ -28,9 +28,9 @@ def recorded_entry(created: Any) -> OutboxEntry:
 
 
 class OutboxRelay:
-    def __init__(self, app: ServiceApplication, js: JetStreamContext, batch: int = 500) -> None:
+    def __init__(self, app: ServiceApplication, nc: NatsClient, batch: int = 500) -> None:
         self.app = app
-        self.js = js
+        self.nc = nc
         self.batch = batch
         self.kicked = asyncio.Event()
         self._draining = asyncio.Lock()  # one drain at a time keeps the position monotonic
@@ -58,7 +58,7 @@ class OutboxRelay:
             outgoing = [
                 recorded_entry(self.app.mapper.to_domain_event(n)).outgoing() for n in notifications
             ]
-            await publish_all(self.js, outgoing)
+            await publish_all(self.nc, outgoing)
             last = notifications[-1].id
             await asyncio.to_thread(self.app.tracker.insert_tracking, Tracking(RELAY, last))
             sent += len(outgoing)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError
 
@@ -90,14 +89,13 @@ _ACKS: weakref.WeakKeyDictionary[NatsClient, _Acks] = weakref.WeakKeyDictionary(
 
 
 async def publish_all(
-    js: JetStreamContext, messages: Sequence[Outgoing], timeout: float = 10.0
+    nc: NatsClient, messages: Sequence[Outgoing], timeout: float = 10.0
 ) -> list[PubAck]:
     """Publish every message (in order on the wire) and wait until each is stored.
 
     Raises if any publish was not acknowledged: the caller retries the whole lot, and
     JetStream's dedupe (Nats-Msg-Id) drops the ones that did get through.
     """
-    nc: NatsClient = js._nc  # the context has no public accessor for its connection
     acks = _ACKS.get(nc)
     if acks is None:
         acks = _ACKS[nc] = _Acks(nc)

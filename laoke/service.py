@@ -123,7 +123,7 @@ class ServiceHost:
         for worker in self.workers:
             worker.lease = await take(js, self.settings, worker.consumer.durable.name)
             if worker.outbox is not None:  # publishes in commit order: a crash's leftovers first
-                worker.relay = OutboxRelay(worker.outbox, js)
+                worker.relay = OutboxRelay(worker.outbox, self.nc)
                 self._beside_task(worker.relay.run(self._stopping, self.relay_idle_s))
             self._consuming.append(asyncio.create_task(worker.consumer.run(js, self._stopping)))
             if worker.lease is not None:

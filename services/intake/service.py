@@ -119,8 +119,8 @@ class IntakeService(ServiceHost):
             for i, verdict in zip(indexes, recorded, strict=True):
                 verdicts[i] = verdict
         if forwards:
-            assert self.js is not None, "start() first"
-            await publish_all(self.js, [message for _, message in forwards])
+            assert self.nc is not None, "start() first"
+            await publish_all(self.nc, [message for _, message in forwards])
             for i, message in forwards:
                 verdicts[i] = Verdict("queued", message.headers["Nats-Msg-Id"])
         return [v for v in verdicts if v is not None]

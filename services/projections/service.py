@@ -75,8 +75,8 @@ class ProjectionsService(ServiceHost):
         ]
         through = stream_sequence(run[-1])
         failures = await asyncio.to_thread(projections.apply_batch, batch, through)
-        if failures and self.js is not None:
-            await send_dead_letters(self.js, [self._letter(f) for f in failures])
+        if failures and self.nc is not None:
+            await send_dead_letters(self.nc, [self._letter(f) for f in failures])
 
     def _letter(self, failure: Failure) -> Outgoing:
         return dead_letter(
