@@ -4,7 +4,8 @@
 consent and opt-outs, birthdays, vehicles and their mileage, the last touchpoint, open
 complaints, every follow-up planned (ours and other services'), wrong-number flags and the
 deadline slots scheduled for it. `Survey` (one per survey id) knows who it was sent to and
-whether it was answered. No I/O, no clock: times come in as arguments.
+whether it was answered. State only: the planner (planner.py) and the contact rules
+(rules.py) decide. No I/O, no clock: times come in as arguments.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
-
-MARKETING = frozenset({"birthday_greeting", "holiday_greeting", "reengagement"})
+from eventsourcing.utils import register_topic
 
 
 def plan_id(dealership_id: str, customer_id: str) -> UUID:
@@ -329,3 +329,9 @@ class Survey(Aggregate):
     @event("Answered")
     def answer(self, event_id: str) -> None:
         self.answered_by = event_id
+
+
+# Stores written before these classes moved here name them (and their events) by their old
+# module: those topics still resolve, so such stores load as before.
+register_topic("services.outreach.domain:ContactPlan", ContactPlan)
+register_topic("services.outreach.domain:Survey", Survey)

@@ -38,7 +38,7 @@ from laoke.clock import Clock
 from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
-from services.outreach.domain import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
+from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.planner import PlannedContact, plan, plan_slot, schedule
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
 from services.outreach.settings import OutreachSettings, Policy

@@ -19,6 +19,7 @@ from events import (
     VehicleDelivered,
     VehiclePurchased,
 )
+from services.outreach.aggregates import ContactPlan, Vehicle
 from services.outreach.calendar import (
     add_months,
     add_months_at,
@@ -27,7 +28,6 @@ from services.outreach.calendar import (
     next_anniversary_at,
     next_holiday_at,
 )
-from services.outreach.domain import ContactPlan, Vehicle
 from services.outreach.settings import Policy
 
 CALL = ("phone", "wechat")

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.outreach.aggregates import ContactPlan
 from services.outreach.calendar import out_of_quiet_hours
-from services.outreach.domain import MARKETING, ContactPlan
 from services.outreach.planner import PlannedContact
 from services.outreach.settings import Policy
 
+MARKETING = frozenset({"birthday_greeting", "holiday_greeting", "reengagement"})
 CAP_EXEMPT = frozenset({"complaint_callback", "retry"})
 
 

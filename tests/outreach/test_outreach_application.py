@@ -20,8 +20,8 @@ from laoke.clock import ManualClock
 from laoke.deadlines import Deadline
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
+from services.outreach.aggregates import ContactPlan, plan_id
 from services.outreach.application import Outreach
-from services.outreach.domain import ContactPlan, plan_id
 from services.outreach.settings import OutreachSettings
 from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, recorded
 

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.calendar import local
-from services.outreach.domain import ContactPlan, FollowUp
 from services.outreach.planner import (
     PlannedContact,
     plan,

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.outreach.aggregates import ContactPlan, Survey
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -27,6 +28,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MOVED: list[tuple[str, type[Aggregate]]] = [
     ("services.complaints.domain:Complaint", Complaint),
     ("services.complaints.customers:CustomerComplaints", CustomerComplaints),
+    ("services.outreach.domain:ContactPlan", ContactPlan),
+    ("services.outreach.domain:Survey", Survey),
 ]
 
 
@@ -72,10 +75,27 @@ def customer_complaints() -> Aggregate:
     return listing
 
 
+def contact_plan() -> Aggregate:
+    plan = ContactPlan(dealership_id="d1", customer_id="c1")
+    plan.touch(at=T0)
+    plan.vehicle_purchased(vin="LVSHCAMB1CE012345", at=T0)
+    return plan
+
+
+def survey() -> Aggregate:
+    sent = Survey(
+        dealership_id="d1", survey_id="s1", kind="CSI", customer_id="c1", follow_up_id="f1"
+    )
+    sent.answer(event_id="e1")
+    return sent
+
+
 # an aggregate of each moved class, with more than one event
 BUILT: dict[type[Aggregate], Callable[[], Aggregate]] = {
     Complaint: complaint,
     CustomerComplaints: customer_complaints,
+    ContactPlan: contact_plan,
+    Survey: survey,
 }
 
 
@@ -99,6 +119,6 @@ def test_a_store_written_under_the_old_topics_loads(
     assert len(topics) == written.version >= 2
     assert all(topic.startswith(f"{old}.") for topic in topics), topics
     reopened = ServiceApplication(settings, "moved")
-    loaded = reopened.repository.get(written.id)
+    loaded: Aggregate = reopened.repository.get(written.id)
     assert type(loaded) is aggregate
     assert vars(loaded) == vars(written)
