@@ -13,7 +13,7 @@ from events.fields import Money
 from events.inbound import ArrivalKind
 from laoke.httpauth import DealershipToRead
 from laoke.partitions import PartitionGroup
-from services.workshop.domain import QueuedOrder, waiting_minutes
+from services.workshop.rules import QueuedOrder, waiting_minutes
 from services.workshop.service import WorkshopService
 
 

@@ -15,8 +15,9 @@ from events import (
 )
 from laoke.changes import Changes
 from laoke.eventstore import ServiceApplication
-from services.workshop import domain
-from services.workshop.domain import Outcome, RepairOrder, repair_order_aggregate_id
+from services.workshop import rules
+from services.workshop.aggregates import RepairOrder, repair_order_aggregate_id
+from services.workshop.rules import Outcome
 from services.workshop.settings import WorkshopSettings
 
 log = logging.getLogger(__name__)
@@ -66,11 +67,11 @@ class Workshop:
 
     def decide(self, order: RepairOrder | None, event: WorkshopEvent) -> Outcome:
         if isinstance(event, ServiceCheckedIn):
-            return domain.check_in(order, event)
+            return rules.check_in(order, event)
         if isinstance(event, RepairScopeChanged):
-            return domain.change_scope(order, event, self.settings.policy(event.dealership_id))
+            return rules.change_scope(order, event, self.settings.policy(event.dealership_id))
         if isinstance(event, ScopeChangeApproved):
-            return domain.approve_scope(order, event)
+            return rules.approve_scope(order, event)
         if isinstance(event, ScopeChangeDeclined):
-            return domain.decline_scope(order, event)
-        return domain.complete(order, event)
+            return rules.decline_scope(order, event)
+        return rules.complete(order, event)

@@ -14,7 +14,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from laoke.eventstore import ServiceApplication
-from services.workshop.domain import QueuedOrder, RepairOrder, dispatch_order
+from services.workshop.aggregates import OLD_TOPIC, RepairOrder
+from services.workshop.rules import QueuedOrder, dispatch_order
 from services.workshop.settings import Policy
 
 EVENT_NAMES = ("CheckedIn", "ScopeChanged", "ScopeApproved", "ScopeDeclined", "Completed")
@@ -28,8 +29,9 @@ class WorkshopIndex:
         self._breaches: dict[UUID, tuple[str, str | None, str]] = {}
 
     def rebuild(self, app: ServiceApplication) -> None:
-        prefix = f"{RepairOrder.__module__}:{RepairOrder.__qualname__}."
-        topics = [prefix + name for name in EVENT_NAMES]
+        # Events stored before RepairOrder moved to aggregates.py carry its old topic.
+        prefixes = (f"{RepairOrder.__module__}:{RepairOrder.__qualname__}.", f"{OLD_TOPIC}.")
+        topics = [prefix + name for prefix in prefixes for name in EVENT_NAMES]
         seen: dict[UUID, None] = {}
         start = 1
         while True:

@@ -10,8 +10,8 @@ from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
 from services.workshop.application import Workshop
-from services.workshop.domain import SERVICE, QueuedOrder
 from services.workshop.queue import WorkshopIndex
+from services.workshop.rules import SERVICE, QueuedOrder
 from services.workshop.settings import WorkshopSettings
 
 

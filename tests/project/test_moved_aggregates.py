@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
@@ -21,6 +22,8 @@ from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.complaints.aggregates import Complaint, CustomerComplaints
 from services.outreach.aggregates import ContactPlan, Survey
+from services.workshop.aggregates import RepairOrder
+from services.workshop.queue import WorkshopIndex
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -30,6 +33,7 @@ MOVED: list[tuple[str, type[Aggregate]]] = [
     ("services.complaints.customers:CustomerComplaints", CustomerComplaints),
     ("services.outreach.domain:ContactPlan", ContactPlan),
     ("services.outreach.domain:Survey", Survey),
+    ("services.workshop.domain:RepairOrder", RepairOrder),
 ]
 
 
@@ -50,6 +54,15 @@ def test_the_old_topics_of_a_moved_aggregate_and_its_events_resolve(
     assert resolve_topic(old) is aggregate
     for event_class in events:
         assert resolve_topic(f"{old}.{event_class.__name__}") is event_class
+
+
+def store_under(settings: LaokeSettings, aggregate: type[Aggregate], old: str) -> list[str]:
+    """Rewrite the stored events' topics as the class's old module wrote them."""
+    with sqlite3.connect(settings.sqlite_path("moved")) as conn:
+        conn.execute(
+            "UPDATE stored_events SET topic = replace(topic, ?, ?)", (get_topic(aggregate), old)
+        )
+        return [topic for (topic,) in conn.execute("SELECT topic FROM stored_events")]
 
 
 def complaint() -> Aggregate:
@@ -90,12 +103,28 @@ def survey() -> Aggregate:
     return sent
 
 
+def repair_order() -> Aggregate:
+    order = RepairOrder(
+        dealership_id="d1",
+        repair_order_id="RO-1",
+        vin="LVSHCAMB1CE012345",
+        arrival_kind="walk_in",
+        arrived_at=T0,
+        promised_at=None,
+        advisor_id="a1",
+        customer_id="c1",
+    )
+    order.hold(added_items=["brake pads"], extra_amount_cny=Decimal("800"), at=T0)
+    return order
+
+
 # an aggregate of each moved class, with more than one event
 BUILT: dict[type[Aggregate], Callable[[], Aggregate]] = {
     Complaint: complaint,
     CustomerComplaints: customer_complaints,
     ContactPlan: contact_plan,
     Survey: survey,
+    RepairOrder: repair_order,
 }
 
 
@@ -111,14 +140,24 @@ def test_a_store_written_under_the_old_topics_loads(
     app = ServiceApplication(settings, "moved")
     written = BUILT[aggregate]()
     app.save(written)
-    with sqlite3.connect(settings.sqlite_path("moved")) as conn:
-        conn.execute(
-            "UPDATE stored_events SET topic = replace(topic, ?, ?)", (get_topic(aggregate), old)
-        )
-        topics = [topic for (topic,) in conn.execute("SELECT topic FROM stored_events")]
+    topics = store_under(settings, aggregate, old)
     assert len(topics) == written.version >= 2
     assert all(topic.startswith(f"{old}.") for topic in topics), topics
     reopened = ServiceApplication(settings, "moved")
     loaded: Aggregate = reopened.repository.get(written.id)
     assert type(loaded) is aggregate
     assert vars(loaded) == vars(written)
+
+
+def test_the_workshop_queue_rebuilds_from_repair_orders_stored_under_the_old_topic(
+    tmp_path: Path,
+) -> None:
+    settings = LaokeSettings(data_dir=tmp_path)
+    app = ServiceApplication(settings, "moved")
+    app.save(repair_order())
+    store_under(settings, RepairOrder, "services.workshop.domain:RepairOrder")
+    reopened = ServiceApplication(settings, "moved")
+    index = WorkshopIndex()
+    index.rebuild(reopened)
+    [queued] = index.open_orders("d1")
+    assert queued.repair_order_id == "RO-1" and queued.state == "on_hold"

@@ -20,8 +20,9 @@ from events import (
     ServiceCheckedIn,
     ServiceCompleted,
 )
-from services.workshop import domain
-from services.workshop.domain import QueuedOrder, RepairOrder, dispatch_order
+from services.workshop import rules
+from services.workshop.aggregates import RepairOrder
+from services.workshop.rules import QueuedOrder, dispatch_order
 from services.workshop.settings import DEFAULT_PRIORITY, Policy, WorkshopSettings
 
 POLICY = Policy()
@@ -31,7 +32,7 @@ def checked_in(ro: str, kind: str, minutes: float = 0, **more: Any) -> RepairOrd
     event = recorded(
         ServiceCheckedIn, repair_order_id=ro, arrival_kind=kind, occurred_at=at(minutes), **more
     )
-    outcome = domain.check_in(None, event)
+    outcome = rules.check_in(None, event)
     assert outcome.order is not None
     return outcome.order
 
@@ -98,7 +99,7 @@ def test_scope_change_holds_the_order_and_makes_a_contact_due_at_once() -> None:
         extra_amount_cny=1200,
         occurred_at=at(40),
     )
-    outcome = domain.change_scope(order, change, POLICY)
+    outcome = rules.change_scope(order, change, POLICY)
     assert order.state == "on_hold"
     assert order.on_hold_since == T0 + timedelta(minutes=40)
     assert order.pending_items == ["front brake pads"]
@@ -120,15 +121,15 @@ def test_scope_change_in_quiet_hours_is_still_due_at_once() -> None:
     late = recorded(
         RepairScopeChanged, repair_order_id="RO-1", occurred_at="2026-01-20T23:30:00+08:00"
     )
-    [contact] = domain.change_scope(order, late, POLICY).decisions
+    [contact] = rules.change_scope(order, late, POLICY).decisions
     assert isinstance(contact, FollowUpDue)
     assert contact.due_at == late.occurred_at
 
 
 def test_approval_resumes_with_the_added_items() -> None:
     order = checked_in("RO-1", "appointment")
-    domain.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
-    outcome = domain.approve_scope(order, recorded(ScopeChangeApproved, repair_order_id="RO-1"))
+    rules.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
+    outcome = rules.approve_scope(order, recorded(ScopeChangeApproved, repair_order_id="RO-1"))
     assert outcome.order is order and outcome.decisions == []
     assert order.state == "open"
     assert order.pending_items == [] and order.on_hold_since is None
@@ -137,8 +138,8 @@ def test_approval_resumes_with_the_added_items() -> None:
 
 def test_decline_resumes_with_the_original_scope() -> None:
     order = checked_in("RO-1", "appointment")
-    domain.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
-    domain.decline_scope(order, recorded(ScopeChangeDeclined, repair_order_id="RO-1"))
+    rules.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
+    rules.decline_scope(order, recorded(ScopeChangeDeclined, repair_order_id="RO-1"))
     assert order.state == "open"
     assert order.approved_items == []
     assert order.declined_items == ["front brake pads"]
@@ -155,7 +156,7 @@ def test_a_second_change_before_the_answer_adds_to_the_pending_one() -> None:
             extra_amount_cny=100,
             occurred_at=at(minutes),
         )
-        assert len(domain.change_scope(order, change, POLICY).decisions) == 1
+        assert len(rules.change_scope(order, change, POLICY).decisions) == 1
     assert order.pending_items == ["pads", "discs"]
     assert order.pending_amount_cny == Decimal(200)
     assert order.on_hold_since == T0 + timedelta(minutes=10)
@@ -163,9 +164,9 @@ def test_a_second_change_before_the_answer_adds_to_the_pending_one() -> None:
 
 def test_completion_without_approval_is_a_breach_and_a_risk_flag() -> None:
     order = checked_in("RO-1", "waiting", advisor_id="adv-009")
-    domain.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
+    rules.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
     done = recorded(ServiceCompleted, repair_order_id="RO-1", advisor_id="adv-002")
-    outcome = domain.complete(order, done)
+    outcome = rules.complete(order, done)
     breach, risk = outcome.decisions
     assert isinstance(breach, ScopeChangeBreached)
     assert breach.repair_order_id == "RO-1" and breach.advisor_id == "adv-002"
@@ -179,35 +180,35 @@ def test_completion_without_approval_is_a_breach_and_a_risk_flag() -> None:
 @pytest.mark.parametrize("approved", [True, False], ids=["approved", "declined"])
 def test_completion_after_the_customer_answered_is_no_breach(approved: bool) -> None:
     order = checked_in("RO-1", "waiting")
-    domain.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
+    rules.change_scope(order, recorded(RepairScopeChanged, repair_order_id="RO-1"), POLICY)
     if approved:
-        domain.approve_scope(order, recorded(ScopeChangeApproved, repair_order_id="RO-1"))
+        rules.approve_scope(order, recorded(ScopeChangeApproved, repair_order_id="RO-1"))
     else:
-        domain.decline_scope(order, recorded(ScopeChangeDeclined, repair_order_id="RO-1"))
-    outcome = domain.complete(order, recorded(ServiceCompleted, repair_order_id="RO-1"))
+        rules.decline_scope(order, recorded(ScopeChangeDeclined, repair_order_id="RO-1"))
+    outcome = rules.complete(order, recorded(ServiceCompleted, repair_order_id="RO-1"))
     assert outcome.decisions == []
     assert order.state == "closed" and not order.breached
 
 
 def test_events_for_unknown_orders_change_nothing() -> None:
     outcomes = [
-        domain.change_scope(None, recorded(RepairScopeChanged, repair_order_id="RO-X"), POLICY),
-        domain.approve_scope(None, recorded(ScopeChangeApproved, repair_order_id="RO-X")),
-        domain.decline_scope(None, recorded(ScopeChangeDeclined, repair_order_id="RO-X")),
+        rules.change_scope(None, recorded(RepairScopeChanged, repair_order_id="RO-X"), POLICY),
+        rules.approve_scope(None, recorded(ScopeChangeApproved, repair_order_id="RO-X")),
+        rules.decline_scope(None, recorded(ScopeChangeDeclined, repair_order_id="RO-X")),
     ]
     for outcome in outcomes:
         assert outcome.order is None and outcome.decisions == [] and outcome.ignored
-    completed = domain.complete(None, recorded(ServiceCompleted, repair_order_id="RO-X"))
+    completed = rules.complete(None, recorded(ServiceCompleted, repair_order_id="RO-X"))
     assert completed.order is None and completed.decisions == []
 
 
 def test_a_repeated_check_in_is_ignored() -> None:
     order = checked_in("RO-1", "vip")
-    again = domain.check_in(order, recorded(ServiceCheckedIn, repair_order_id="RO-1"))
+    again = rules.check_in(order, recorded(ServiceCheckedIn, repair_order_id="RO-1"))
     assert again.order is None and again.ignored
     assert order.arrival_kind == "vip"
 
 
 def test_waiting_minutes_from_the_clock() -> None:
-    assert domain.waiting_minutes(T0, T0 + timedelta(minutes=90, seconds=59)) == 90
-    assert domain.waiting_minutes(T0, T0 - timedelta(minutes=5)) == 0
+    assert rules.waiting_minutes(T0, T0 + timedelta(minutes=90, seconds=59)) == 90
+    assert rules.waiting_minutes(T0, T0 - timedelta(minutes=5)) == 0
