@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.referrals.domain import Check, KnownReferrer, Vehicle
+from services.referrals.rules import Check, KnownReferrer, Vehicle
 
 
 def referral_aggregate_id(dealership_id: str, referral_id: str) -> UUID:

@@ -1,7 +1,7 @@
 """Referrals' use case: each event from RETENTION → changed aggregates and decisions.
 
-Loads what an event concerns, asks the pure rules (`domain`), records the outcome on the
-aggregates and returns the decisions. Impossible or out-of-order input (a callback for an
+Loads what an event concerns, asks the pure rules (`rules`), which record the outcome on
+the aggregates and return the decisions. Impossible or out-of-order input (a callback for an
 unknown referral, a callback before the checks) is answered with a `ReferralRejected`
 refusal, never an exception.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -18,21 +18,16 @@ from events import (
     CustomerRegistered,
     CustomersMerged,
     Event,
-    FollowUpDue,
     ReferralCallbackAnswered,
     ReferralClaimed,
-    ReferralRejected,
-    ReferralVerified,
-    RewardGranted,
     VehicleDelivered,
     VehiclePurchased,
     normalise_phone,
 )
 from events.recorded import ReferralRejection
 from laoke.changes import Changes
-from laoke.decisions import decision
 from laoke.eventstore import ServiceApplication
-from services.referrals import domain
+from services.referrals import rules
 from services.referrals.aggregates import (
     KnownCustomer,
     PhoneIndex,
@@ -44,7 +39,6 @@ from services.referrals.aggregates import (
 from services.referrals.settings import Policy, ReferralSettings
 
 log = logging.getLogger(__name__)
-SERVICE = "referrals"
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -80,7 +74,7 @@ class Referrals:
 
     # -- the handler ----------------------------------------------------------------------
     def handle(self, event: Event) -> Changes | None:
-        if event.customer_id is None or event.source == SERVICE:
+        if event.customer_id is None or event.source == rules.SERVICE:
             return None  # our own decisions come back on RETENTION
         work = Work(self.app)
         if isinstance(event, CustomerRegistered):
@@ -193,19 +187,19 @@ class Referrals:
         self._resolve_referrer(work, referral, policy)
         at = event.occurred_at
         rewarded = referral.check(
-            domain.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
+            rules.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
         )
         if not rewarded.passed:
             self._reject(work, referral, rewarded, event, at)
             return
         vehicles = referee.vehicle_list()
-        before = domain.check_registered_before_delivery(at, vehicles, event.vin)
+        before = rules.check_registered_before_delivery(at, vehicles, event.vin)
         if not before.passed:
             referral.check(before, at)
             self._reject(work, referral, before, event, at)
             return
         referee.open_claim(referral_id=referral.referral_id)
-        late = domain.first_delivery_after(at, vehicles, event.vin)
+        late = rules.first_delivery_after(at, vehicles, event.vin)
         if late is not None and late.delivered_at is not None:  # the claim reached us late
             self._at_delivery(work, referral, referee, late.delivered_at, event, policy)
 
@@ -229,7 +223,7 @@ class Referrals:
             if referral is None or referral.status != "claimed":
                 referee.close_claim(referral_id=referral_id)
                 continue
-            if domain.delivery_concerns(referral.vin, event.vin):
+            if rules.delivery_concerns(referral.vin, event.vin):
                 self._at_delivery(work, referral, referee, event.delivered_at, event, policy)
 
     def _at_delivery(
@@ -244,7 +238,7 @@ class Referrals:
         referee.close_claim(referral_id=referral.referral_id)
         at = delivered_at
         before = referral.check(
-            domain.check_registered_before_delivery(
+            rules.check_registered_before_delivery(
                 referral.claimed_at, referee.vehicle_list(), referral.vin
             ),
             at,
@@ -261,7 +255,7 @@ class Referrals:
             )
         )
         known = referral.check(
-            domain.check_referrer_known(
+            rules.check_referrer_known(
                 referrer.as_referrer() if referrer else None,
                 referee.customer_id,
                 referral.referrer["phone"],
@@ -272,7 +266,7 @@ class Referrals:
             self._reject(work, referral, known, cause, at)
             return
         vehicle = referral.check(
-            domain.check_referrer_vehicle(
+            rules.check_referrer_vehicle(
                 referrer.as_referrer(),
                 referral.referrer["vehicle_model"],
                 referral.referrer["vehicle_colour"],
@@ -296,36 +290,8 @@ class Referrals:
         cause: Event,
         policy: Policy,
     ) -> None:
-        party = domain.callback_party(policy.seed, referral.dealership_id, referral.referral_id)
-        called, other = (referrer, referee) if party == "referrer" else (referee, referrer)
-        due_at = delivered_at + policy.callback_delay
-        follow_up_id = "rfcb-" + uuid5(referral.id, "callback").hex[:24]
-        referral.schedule_callback(
-            follow_up_id=follow_up_id, party=party, customer_id=called.customer_id, due_at=due_at
-        )
         work.decisions.append(
-            decision(
-                FollowUpDue,
-                cause,
-                source=SERVICE,
-                occurred_at=cause.occurred_at,
-                name=referral.referral_id,
-                customer_id=called.customer_id,
-                follow_up_id=follow_up_id,
-                reason="referral_callback",
-                due_at=due_at,
-                channel=policy.callback_channel,
-                referral_id=referral.referral_id,
-                party=party,
-                rules_applied=["referral_callback"],
-                detail={
-                    "ask_about": other.customer_id,
-                    "referrer_vehicle": (
-                        f"{referral.referrer['vehicle_colour']} "
-                        f"{referral.referrer['vehicle_model']}"
-                    ),
-                },
-            )
+            rules.schedule_callback(referral, referee, referrer, delivered_at, cause, policy)
         )
 
     def _callback(self, work: Work, event: ReferralCallbackAnswered) -> None:
@@ -343,88 +309,33 @@ class Referrals:
         referee = self._customer(work, event.dealership_id, referral.referee_id)
         assert referral.referrer_id is not None  # set before the callback was scheduled
         referrer = self._customer(work, event.dealership_id, referral.referrer_id)
-        callback = referral.check(domain.check_callback(answers), at)
+        callback = referral.check(rules.check_callback(answers), at)
         if not callback.passed:
             referrer.count_faked()
             self._reject(work, referral, callback, event, at)
             return
         # rule 4: one reward per referee
         once = referral.check(
-            domain.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
+            rules.check_referee_not_rewarded(referee.rewarded_referral, referral.referral_id), at
         )
         if not once.passed:
             self._reject(work, referral, once, event, at)
             return
         policy = self.settings.policy(event.dealership_id)
-        referral.verify(at=at)
-        referrer.count_verified()
-        referee.mark_rewarded(referral_id=referral.referral_id)
-        referral.grant_reward(
-            customer_id=referrer.customer_id,
-            kind=policy.reward_kind,
-            amount_cny=policy.reward_amount_cny,
-            at=at,
-        )
-        common: dict[str, Any] = {
-            "source": SERVICE,
-            "occurred_at": at,
-            "name": referral.referral_id,
-            "referral_id": referral.referral_id,
-            "referrer_customer_id": referrer.customer_id,
-        }
-        work.decisions.append(
-            decision(ReferralVerified, event, customer_id=referee.customer_id, **common)
-        )
-        work.decisions.append(
-            decision(
-                RewardGranted,
-                event,
-                customer_id=referrer.customer_id,
-                kind=policy.reward_kind,
-                amount_cny=policy.reward_amount_cny,
-                **common,
-            )
-        )
+        work.decisions.extend(rules.reward(referral, referee, referrer, event, at, policy))
 
     # -- verdicts -------------------------------------------------------------------------
     def _reject(
-        self, work: Work, referral: Referral, check: domain.Check, cause: Event, at: Any
+        self, work: Work, referral: Referral, check: rules.Check, cause: Event, at: Any
     ) -> None:
-        assert check.reason is not None
-        referral.reject(reason=check.reason, detail=check.detail, at=at)
         referee = self._customer(work, referral.dealership_id, referral.referee_id)
-        if referral.referral_id in referee.open_claims:
-            referee.close_claim(referral_id=referral.referral_id)
-        work.decisions.append(
-            decision(
-                ReferralRejected,
-                cause,
-                source=SERVICE,
-                occurred_at=cause.occurred_at,
-                name=referral.referral_id,
-                customer_id=referee.customer_id,
-                referral_id=referral.referral_id,
-                reason=check.reason,
-                detail=check.detail,
-            )
-        )
+        work.decisions.append(rules.reject(referral, referee, check, cause, at))
 
     def _refuse(
         self, work: Work, event: ReferralCallbackAnswered, reason: ReferralRejection, why: str
     ) -> None:
         """A callback message that cannot apply: refused, the referral (if any) unchanged."""
-        work.decisions.append(
-            decision(
-                ReferralRejected,
-                event,
-                source=SERVICE,
-                occurred_at=event.occurred_at,
-                name=event.referral_id,
-                referral_id=event.referral_id,
-                reason=reason,
-                detail=why,
-            )
-        )
+        work.decisions.append(rules.refuse(event, reason, why))
 
     # -- queries --------------------------------------------------------------------------
     def referral(self, dealership_id: str, referral_id: str) -> dict[str, Any] | None:

@@ -6,6 +6,9 @@
 3. A callback to one of the two parties, drawn from a seed (reproducible), asks 3–4
    questions; two or more wrong answers make the referral fake.
 4. One referee is rewarded once, whatever the number of claims.
+
+The checks answer a `Check`; the verdicts (`reject`, `refuse`, `schedule_callback`,
+`reward`) record the outcome on the aggregates (aggregates.py) and return the decisions.
 """
 
 from __future__ import annotations
@@ -14,8 +17,25 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import uuid5
 
+from events import (
+    Event,
+    FollowUpDue,
+    ReferralCallbackAnswered,
+    ReferralRejected,
+    ReferralVerified,
+    RewardGranted,
+)
 from events.recorded import Party, ReferralRejection
+from laoke.decisions import decision
+from services.referrals.settings import Policy
+
+if TYPE_CHECKING:  # aggregates.py imports this module's value types
+    from services.referrals.aggregates import KnownCustomer, Referral
+
+SERVICE = "referrals"
 
 MAX_WRONG_ANSWERS = 1
 """Two or more wrong answers mean the referral is fake (docs/domain.md "Referrals")."""
@@ -161,3 +181,119 @@ def check_referee_not_rewarded(rewarded_referral: str | None, referral_id: str) 
             f"referee already rewarded for referral {rewarded_referral}",
         )
     return Check.ok(REFEREE_NOT_REWARDED)
+
+
+# -- verdicts: the outcome on the aggregates, and the decisions ----------------------------
+
+
+def reject(
+    referral: Referral, referee: KnownCustomer, check: Check, cause: Event, at: Any
+) -> Event:
+    """A failed check rejects the referral (and closes the referee's open claim)."""
+    assert check.reason is not None
+    referral.reject(reason=check.reason, detail=check.detail, at=at)
+    if referral.referral_id in referee.open_claims:
+        referee.close_claim(referral_id=referral.referral_id)
+    return decision(
+        ReferralRejected,
+        cause,
+        source=SERVICE,
+        occurred_at=cause.occurred_at,
+        name=referral.referral_id,
+        customer_id=referee.customer_id,
+        referral_id=referral.referral_id,
+        reason=check.reason,
+        detail=check.detail,
+    )
+
+
+def refuse(event: ReferralCallbackAnswered, reason: ReferralRejection, why: str) -> Event:
+    """A callback message that cannot apply: refused, the referral (if any) unchanged."""
+    return decision(
+        ReferralRejected,
+        event,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        name=event.referral_id,
+        referral_id=event.referral_id,
+        reason=reason,
+        detail=why,
+    )
+
+
+def schedule_callback(
+    referral: Referral,
+    referee: KnownCustomer,
+    referrer: KnownCustomer,
+    delivered_at: Any,
+    cause: Event,
+    policy: Policy,
+) -> Event:
+    """Rule 3: the callback to the drawn party, due `callback_delay` after the delivery."""
+    party = callback_party(policy.seed, referral.dealership_id, referral.referral_id)
+    called, other = (referrer, referee) if party == "referrer" else (referee, referrer)
+    due_at = delivered_at + policy.callback_delay
+    follow_up_id = "rfcb-" + uuid5(referral.id, "callback").hex[:24]
+    referral.schedule_callback(
+        follow_up_id=follow_up_id, party=party, customer_id=called.customer_id, due_at=due_at
+    )
+    return decision(
+        FollowUpDue,
+        cause,
+        source=SERVICE,
+        occurred_at=cause.occurred_at,
+        name=referral.referral_id,
+        customer_id=called.customer_id,
+        follow_up_id=follow_up_id,
+        reason="referral_callback",
+        due_at=due_at,
+        channel=policy.callback_channel,
+        referral_id=referral.referral_id,
+        party=party,
+        rules_applied=["referral_callback"],
+        detail={
+            "ask_about": other.customer_id,
+            "referrer_vehicle": (
+                f"{referral.referrer['vehicle_colour']} {referral.referrer['vehicle_model']}"
+            ),
+        },
+    )
+
+
+def reward(
+    referral: Referral,
+    referee: KnownCustomer,
+    referrer: KnownCustomer,
+    cause: Event,
+    at: Any,
+    policy: Policy,
+) -> list[Event]:
+    """Every check passed: the referral is verified and the referrer rewarded (rule 4: the
+    referee counts as rewarded from now on)."""
+    referral.verify(at=at)
+    referrer.count_verified()
+    referee.mark_rewarded(referral_id=referral.referral_id)
+    referral.grant_reward(
+        customer_id=referrer.customer_id,
+        kind=policy.reward_kind,
+        amount_cny=policy.reward_amount_cny,
+        at=at,
+    )
+    common: dict[str, Any] = {
+        "source": SERVICE,
+        "occurred_at": at,
+        "name": referral.referral_id,
+        "referral_id": referral.referral_id,
+        "referrer_customer_id": referrer.customer_id,
+    }
+    return [
+        decision(ReferralVerified, cause, customer_id=referee.customer_id, **common),
+        decision(
+            RewardGranted,
+            cause,
+            customer_id=referrer.customer_id,
+            kind=policy.reward_kind,
+            amount_cny=policy.reward_amount_cny,
+            **common,
+        ),
+    ]

@@ -9,7 +9,8 @@ from laoke.consumer import Handler
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
-from services.referrals.application import SERVICE, Referrals
+from services.referrals.application import Referrals
+from services.referrals.rules import SERVICE
 from services.referrals.settings import ReferralSettings
 
 
