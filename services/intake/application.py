@@ -26,15 +26,13 @@ from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
 from laoke.publishing import Outgoing
-from services.intake.identity import (
+from services.intake.aggregates import (
     CustomerIdentity,
-    IdentityError,
     IdentityKey,
     customer_aggregate_id,
-    identity_keys,
     key_id,
-    resolve,
 )
+from services.intake.rules import IdentityError, identity_keys, resolve
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)

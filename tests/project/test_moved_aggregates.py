@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.intake.aggregates import CustomerIdentity, IdentityKey
 from services.outreach.aggregates import ContactPlan, Survey
 from services.workshop.aggregates import RepairOrder
 from services.workshop.queue import WorkshopIndex
@@ -34,6 +35,8 @@ MOVED: list[tuple[str, type[Aggregate]]] = [
     ("services.outreach.domain:ContactPlan", ContactPlan),
     ("services.outreach.domain:Survey", Survey),
     ("services.workshop.domain:RepairOrder", RepairOrder),
+    ("services.intake.identity:IdentityKey", IdentityKey),
+    ("services.intake.identity:CustomerIdentity", CustomerIdentity),
 ]
 
 
@@ -118,6 +121,18 @@ def repair_order() -> Aggregate:
     return order
 
 
+def identity_key() -> Aggregate:
+    key = IdentityKey(dealership_id="d1", key="phone:+8613900139000", customer_id="c1")
+    key.reassign(customer_id="c2")
+    return key
+
+
+def customer_identity() -> Aggregate:
+    identity = CustomerIdentity(customer_id="c1", dealership_id="d1", first_seen=T0)
+    identity.add_key(key="phone:+8613900139000")
+    return identity
+
+
 # an aggregate of each moved class, with more than one event
 BUILT: dict[type[Aggregate], Callable[[], Aggregate]] = {
     Complaint: complaint,
@@ -125,6 +140,8 @@ BUILT: dict[type[Aggregate], Callable[[], Aggregate]] = {
     ContactPlan: contact_plan,
     Survey: survey,
     RepairOrder: repair_order,
+    IdentityKey: identity_key,
+    CustomerIdentity: customer_identity,
 }
 
 

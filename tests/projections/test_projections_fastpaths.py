@@ -15,7 +15,7 @@ from events import EVENT_TYPES, Rejected, parse_recorded
 from events.factories import sample_inbound, sample_recorded
 from events.registry import RECORDED_ONLY_TYPES
 from laoke.settings import LaokeSettings
-from services.intake.identity import _phone_key
+from services.intake.rules import _phone_key
 from services.projections.application import read_event
 from services.projections.readmodels.context import as_phone
 from services.projections.store import FOLLOWUPS, ReadStore, parse_ts, ts

@@ -1,25 +1,17 @@
-"""Identity resolution: which canonical customer an inbound event is about.
+"""Identity resolution: which canonical customer an inbound event is about (pure: no I/O).
 
-Pure rules plus two small aggregates (eventsourcing):
-- `IdentityKey`: one per known phone, VIN or source-scoped external id in a dealership; it
-  says which customer owns it.
-- `CustomerIdentity`: one per canonical customer; its keys, and whether it was merged.
-
-A known key means the known customer; no known key means a new customer; keys that point to
-two or more customers merge them into the oldest (the survivor keeps every key).
+`identity_keys` reads the keys an event asserts (normalised phones, VINs, source-scoped
+external ids); `resolve` decides, given who owns those keys (aggregates.py). A known key
+means the known customer; no known key means a new customer; keys that point to two or
+more customers merge them into the oldest (the survivor keeps every key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache
-from uuid import NAMESPACE_URL, UUID, uuid5
-
-from eventsourcing.domain import Aggregate, event
 
 from events import Event, normalise_phone
+from services.intake.aggregates import CustomerIdentity
 
 
 class IdentityError(ValueError):
@@ -28,53 +20,6 @@ class IdentityError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field_name = field_name
-
-
-@lru_cache(maxsize=200_000)  # asked several times per event; uuid5 hashes each time
-def key_id(dealership_id: str, key: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"laoke:identity:{dealership_id}:{key}")
-
-
-@lru_cache(maxsize=200_000)
-def customer_aggregate_id(customer_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"laoke:customer:{customer_id}")
-
-
-class IdentityKey(Aggregate):
-    @staticmethod
-    def create_id(dealership_id: str, key: str) -> UUID:
-        return key_id(dealership_id, key)
-
-    @event("Claimed")
-    def __init__(self, dealership_id: str, key: str, customer_id: str) -> None:
-        self.key = key
-        self.customer_id = customer_id
-
-    @event("Reassigned")
-    def reassign(self, customer_id: str) -> None:
-        self.customer_id = customer_id
-
-
-class CustomerIdentity(Aggregate):
-    @staticmethod
-    def create_id(customer_id: str) -> UUID:
-        return customer_aggregate_id(customer_id)
-
-    @event("Created")
-    def __init__(self, customer_id: str, dealership_id: str, first_seen: datetime) -> None:
-        self.customer_id = customer_id
-        self.dealership_id = dealership_id
-        self.first_seen = first_seen
-        self.keys: list[str] = []
-        self.merged_into: str | None = None
-
-    @event("KeyAdded")
-    def add_key(self, key: str) -> None:
-        self.keys.append(key)
-
-    @event("MergedInto")
-    def merge_into(self, survivor_id: str) -> None:
-        self.merged_into = survivor_id
 
 
 # Payload fields that name the customer's own vehicle (ReferralClaimed.vin is the referee's
@@ -142,6 +87,3 @@ def resolve(
     merged = [cid for cid in owners if cid != survivor]
     because = ", ".join(f"{key} of {owner}" for key, owner in key_owners.items() if owner in merged)
     return Resolution(survivor, is_new=False, merged_ids=merged, because=because)
-
-
-Loader = Callable[[UUID], Aggregate | None]
