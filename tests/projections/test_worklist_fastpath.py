@@ -16,7 +16,7 @@ from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings
 from services.projections.api import build_app
 from services.projections.models import FollowUpListPublic, FollowUpStatus
-from services.projections.queries import followup_list_json, followups, public_ts
+from services.projections.queries.followups import followup_list_json, followups, public_ts
 from services.projections.service import ProjectionsService
 from services.projections.store import FOLLOWUPS, ReadStore, ts
 

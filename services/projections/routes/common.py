@@ -13,8 +13,8 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
-from services.projections import queries
 from services.projections.models import ErrorPublic
+from services.projections.queries import common as queries
 from services.projections.service import ProjectionsService
 
 ERRORS: dict[int | str, dict[str, Any]] = {

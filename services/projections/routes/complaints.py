@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from laoke.httpauth import DealershipsToSearch, DealershipToRead
-from services.projections import queries
 from services.projections.models import ComplaintListPublic, ComplaintPublic
+from services.projections.queries import complaints as queries
 from services.projections.routes.common import (
     Offset,
     PageLimit,

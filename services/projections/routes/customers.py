@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from events import normalise_phone
 from laoke.httpauth import DealershipsToSearch, ReadableDealerships
-from services.projections import queries
 from services.projections.models import CustomerListPublic, CustomerPublic, TimelinePublic
+from services.projections.queries import customers as queries
 from services.projections.routes.common import (
     Offset,
     PageLimit,

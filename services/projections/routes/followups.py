@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from laoke.httpauth import DealershipToRead
-from services.projections import queries
 from services.projections.models import FollowUpListPublic, FollowUpStatus
+from services.projections.queries import followups as queries
 from services.projections.routes.common import PageLimit, v1_router
 from services.projections.service import ProjectionsService
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from laoke.httpauth import DealershipsToSearch
-from services.projections import queries
 from services.projections.models import ReferralPublic
+from services.projections.queries import referrals as queries
 from services.projections.routes.common import as_json, dealership_of, not_found, v1_router
 from services.projections.service import ProjectionsService
 
