@@ -21,7 +21,8 @@ from events import EVENT_TYPES, Event, Rejected, parse_recorded
 from laoke.heap import gc_paused
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
-from services.projections.store import ReadStore, Tx
+from services.projections.store import ReadStore
+from services.projections.transaction import Tx
 
 log = logging.getLogger(__name__)
 CONSUMER = "projections"

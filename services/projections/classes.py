@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.projections.settings import ClassThresholds
-from services.projections.store import parse_ts
+from services.projections.tables import parse_ts
 
 CustomerClass = Literal["gold", "meteor", "small_star", "burden"]
 

@@ -17,7 +17,7 @@ Dump = dict[str, list[tuple[Any, ...]]]
 EXAMPLES = 3  # rows shown per side of a differing table
 ROW_CHARS = 240  # a row's text is cut here (documents can be long)
 
-# Each table's primary key: its leading columns (the schema in store.py puts them first),
+# Each table's primary key: its leading columns (the schema in tables.py puts them first),
 # named so a human can find a reported row. A table not listed is keyed by its first column.
 KEYS: dict[str, tuple[str, ...]] = {
     "positions": ("consumer",),

@@ -23,7 +23,8 @@ from services.projections.models import (
     RepurchasePublic,
     ScorePublic,
 )
-from services.projections.store import ReadStore, parse_ts, ts
+from services.projections.store import ReadStore
+from services.projections.tables import parse_ts, ts
 
 GroupBy = Literal["advisor", "department", "none"]
 UNASSIGNED = "unassigned"

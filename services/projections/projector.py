@@ -25,7 +25,8 @@ from services.projections.readmodels import (
 from services.projections.readmodels.context import Context
 from services.projections.readmodels.prefetch import prefetch
 from services.projections.settings import ProjectionSettings
-from services.projections.store import Row, Tx
+from services.projections.tables import Row
+from services.projections.transaction import Tx
 
 __all__ = ["HANDLERS", "Handler", "apply", "prefetch"]
 

@@ -22,7 +22,8 @@ from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Failure, Message, Projections
 from services.projections.reader import last_sequence, read_stream
 from services.projections.settings import ProjectionSettings
-from services.projections.store import TABLES, ReadStore, drop, swap_in
+from services.projections.store import ReadStore, drop, swap_in
+from services.projections.tables import TABLES
 
 FRESH = "projections_rebuild"
 

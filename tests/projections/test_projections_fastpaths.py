@@ -18,7 +18,8 @@ from laoke.settings import LaokeSettings
 from services.intake.rules import _phone_key
 from services.projections.application import read_event
 from services.projections.readmodels.context import as_phone
-from services.projections.store import FOLLOWUPS, ReadStore, parse_ts, ts
+from services.projections.store import ReadStore
+from services.projections.tables import FOLLOWUPS, parse_ts, ts
 
 
 def _numbers() -> list[str]:

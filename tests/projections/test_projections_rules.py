@@ -9,7 +9,7 @@ from services.projections.classes import classify
 from services.projections.metrics import Fact, group_facts, nps, percentile
 from services.projections.readmodels.context import new_customer_doc
 from services.projections.settings import ClassThresholds
-from services.projections.store import ts
+from services.projections.tables import ts
 
 NOW = datetime(2026, 1, 20, tzinfo=UTC)
 LIMITS = ClassThresholds()

@@ -18,7 +18,8 @@ from services.projections.api import build_app
 from services.projections.models import FollowUpListPublic, FollowUpStatus
 from services.projections.queries.followups import followup_list_json, followups, public_ts
 from services.projections.service import ProjectionsService
-from services.projections.store import FOLLOWUPS, ReadStore, ts
+from services.projections.store import ReadStore
+from services.projections.tables import FOLLOWUPS, ts
 
 DEALERSHIP = "demo-4s"
 NOW = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.projections.store import (
-    ReadStore,
-    parse_ts,
-)
+from services.projections.store import ReadStore
+from services.projections.tables import parse_ts
 
 
 def parse_ts_or_none(value: str | None) -> datetime | None:

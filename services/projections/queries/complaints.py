@@ -16,13 +16,8 @@ from services.projections.models import (
 )
 from services.projections.queries.common import parse_ts_or_none
 from services.projections.settings import ProjectionSettings
-from services.projections.store import (
-    COMPLAINTS,
-    ReadStore,
-    Row,
-    parse_ts,
-    ts,
-)
+from services.projections.store import ReadStore
+from services.projections.tables import COMPLAINTS, Row, parse_ts, ts
 
 STEP_NAMES = {
     1: "vent",

@@ -15,12 +15,8 @@ from services.projections.models import (
 )
 from services.projections.queries.common import among
 from services.projections.settings import ProjectionSettings
-from services.projections.store import (
-    CUSTOMERS,
-    ReadStore,
-    Row,
-    parse_ts,
-)
+from services.projections.store import ReadStore
+from services.projections.tables import CUSTOMERS, Row, parse_ts
 
 MAX_MERGE_HOPS = 50
 

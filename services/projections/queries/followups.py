@@ -14,13 +14,8 @@ from services.projections.models import (
     FollowUpStatus,
 )
 from services.projections.queries.common import parse_ts_or_none
-from services.projections.store import (
-    FOLLOWUPS,
-    ReadStore,
-    Row,
-    parse_ts,
-    ts,
-)
+from services.projections.store import ReadStore
+from services.projections.tables import FOLLOWUPS, Row, parse_ts, ts
 
 
 def _followup_where(status: FollowUpStatus, now: datetime) -> tuple[str, list[Any]]:

@@ -10,11 +10,8 @@ from services.projections.models import (
     RejectionPublic,
     RewardPublic,
 )
-from services.projections.store import (
-    REFERRALS,
-    ReadStore,
-    parse_ts,
-)
+from services.projections.store import ReadStore
+from services.projections.tables import REFERRALS, parse_ts
 
 
 def referral(store: ReadStore, dealership_id: str, referral_id: str) -> ReferralPublic | None:

@@ -21,7 +21,7 @@ from events import (
     RemedyRejected,
 )
 from services.projections.readmodels.context import Context, money
-from services.projections.store import COMPLAINTS, CUSTOMERS, Row, parse_ts, ts
+from services.projections.tables import COMPLAINTS, CUSTOMERS, Row, parse_ts, ts
 
 ComplaintStep: TypeAlias = (
     ApologyIssued

@@ -12,7 +12,8 @@ from typing import Any
 
 from events import Event, normalise_phone
 from services.projections.settings import ProjectionSettings
-from services.projections.store import CUSTOMERS, Row, Tx, ts
+from services.projections.tables import CUSTOMERS, Row, ts
+from services.projections.transaction import Tx
 
 
 def money(value: Decimal | float | int) -> float:

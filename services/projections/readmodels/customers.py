@@ -18,7 +18,7 @@ from events import (
     VehiclePurchased,
 )
 from services.projections.readmodels.context import Context, add_once, as_phone, money
-from services.projections.store import Row, ts
+from services.projections.tables import Row, ts
 
 TOUCHPOINTS: frozenset[str] = INBOUND_TYPES | {"RewardGranted"}
 """Contacts with the customer: everything other systems report, and a reward given.

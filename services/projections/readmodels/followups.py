@@ -10,7 +10,7 @@ from events import (
     SurveyAnswerRejected,
 )
 from services.projections.readmodels.context import Context
-from services.projections.store import COMPLAINTS, FOLLOWUPS, Row, ts
+from services.projections.tables import COMPLAINTS, FOLLOWUPS, Row, ts
 
 # Follow-up reasons by department (for grouping metrics); anything else is customer care.
 SALES_REASONS = {"purchase_call_7d", "purchase_call_3m", "small_purchase_call", "survey_ssi"}

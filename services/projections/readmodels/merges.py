@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from events import CustomersMerged
 from services.projections.readmodels.context import Context, add_once, money
-from services.projections.store import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, Row
+from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, Row
 
 
 def on_merged(ctx: Context, event: CustomersMerged, survivor: Row) -> None:

@@ -10,7 +10,8 @@ from events import (
     RewardGranted,
     SurveyAnswered,
 )
-from services.projections.store import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, Tx
+from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS
+from services.projections.transaction import Tx
 
 _KEYED = {"complaint_id": COMPLAINTS, "follow_up_id": FOLLOWUPS, "referral_id": REFERRALS}
 _REF_FIELDS = ("repair_order_id", "vin", "about")

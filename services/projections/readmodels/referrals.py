@@ -13,7 +13,7 @@ from events import (
     RewardGranted,
 )
 from services.projections.readmodels.context import Context, as_phone, money
-from services.projections.store import CUSTOMERS, REFERRALS, Row, ts
+from services.projections.tables import CUSTOMERS, REFERRALS, Row, ts
 
 ReferralEvent: TypeAlias = (
     ReferralClaimed | ReferralCallbackAnswered | ReferralVerified | ReferralRejected | RewardGranted

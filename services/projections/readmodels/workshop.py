@@ -12,7 +12,7 @@ from events import (
 )
 from services.projections.readmodels.context import Context
 from services.projections.readmodels.customers import vehicle_of
-from services.projections.store import Row
+from services.projections.tables import Row
 
 
 def on_checked_in(ctx: Context, event: ServiceCheckedIn, customer: Row) -> None:

@@ -1,0 +1,179 @@
+"""The read store's tables, and how values are stored in them.
+
+SQL here is portable: TEXT for JSON and for timestamps (UTC, fixed width, so text order is
+time order). Documents (`doc`) are JSON objects dumped with sorted keys, so a rebuilt store
+is byte-for-byte comparable with a live one. `SCHEMA` creates every table and index (run by
+`ReadStore` at start, store.py); `TABLES` names them all (for dumps and comparisons).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocTable:
+    """A table of JSON documents with some columns lifted out for indexes and queries."""
+
+    name: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]  # besides keys and `doc`
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return (*self.keys, *self.columns, "doc")
+
+
+CUSTOMERS = DocTable(
+    "customers", ("customer_id",), ("dealership_id", "merged_into", "advisor_id", "last_touch_at")
+)
+COMPLAINTS = DocTable(
+    "complaints",
+    ("dealership_id", "complaint_id"),
+    (
+        "customer_id",
+        "category",
+        "advisor_id",
+        "department",
+        "filed_at",
+        "apologised_at",
+        "resolved_at",
+        "within_sla",
+    ),
+)
+FOLLOWUPS = DocTable(
+    "followups",
+    ("dealership_id", "follow_up_id"),
+    ("customer_id", "status", "due_at", "done_at", "reason", "advisor_id", "department"),
+)
+REFERRALS = DocTable(
+    "referrals",
+    ("dealership_id", "referral_id"),
+    ("customer_id", "claimed_at", "verdict", "advisor_id"),
+)
+DOC_TABLES = {t.name: t for t in (CUSTOMERS, COMPLAINTS, FOLLOWUPS, REFERRALS)}
+
+SCHEMA: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS positions (consumer TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS customers (customer_id TEXT PRIMARY KEY, dealership_id TEXT"
+    " NOT NULL, merged_into TEXT, advisor_id TEXT, last_touch_at TEXT, doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS customers_merged ON customers (merged_into)",
+    "CREATE TABLE IF NOT EXISTS identities (dealership_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " value TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (dealership_id, kind, value))",
+    "CREATE INDEX IF NOT EXISTS identities_value ON identities (kind, value)",
+    "CREATE INDEX IF NOT EXISTS identities_customer ON identities (customer_id)",
+    "CREATE TABLE IF NOT EXISTS timeline (seq BIGINT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " original_customer_id TEXT NOT NULL, dealership_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+    " event_type TEXT NOT NULL, occurred_at TEXT NOT NULL, source TEXT NOT NULL,"
+    " touchpoint INTEGER NOT NULL, summary TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS timeline_customer ON timeline (customer_id, occurred_at, seq)",
+    "CREATE TABLE IF NOT EXISTS complaints (dealership_id TEXT NOT NULL, complaint_id TEXT NOT"
+    " NULL, customer_id TEXT NOT NULL, category TEXT, advisor_id TEXT, department TEXT,"
+    " filed_at TEXT, apologised_at TEXT, resolved_at TEXT, within_sla INTEGER, doc TEXT NOT NULL,"
+    " PRIMARY KEY (dealership_id, complaint_id))",
+    "CREATE INDEX IF NOT EXISTS complaints_id ON complaints (complaint_id)",
+    "CREATE INDEX IF NOT EXISTS complaints_filed ON complaints (dealership_id, filed_at)",
+    "CREATE INDEX IF NOT EXISTS complaints_customer ON complaints (customer_id)",
+    "CREATE TABLE IF NOT EXISTS followups (dealership_id TEXT NOT NULL, follow_up_id TEXT NOT"
+    " NULL, customer_id TEXT NOT NULL, status TEXT NOT NULL, due_at TEXT, done_at TEXT,"
+    " reason TEXT, advisor_id TEXT, department TEXT, doc TEXT NOT NULL,"
+    " PRIMARY KEY (dealership_id, follow_up_id))",
+    # The work list's order (due time, then id) straight from the index: no sort of the
+    # follow-ups sharing a due time, only the page's rows read.
+    "DROP INDEX IF EXISTS followups_work",
+    "CREATE INDEX IF NOT EXISTS followups_worklist ON followups (dealership_id, status, due_at,"
+    " follow_up_id)",
+    "CREATE INDEX IF NOT EXISTS followups_customer ON followups (customer_id)",
+    "CREATE INDEX IF NOT EXISTS followups_due ON followups (dealership_id, due_at, status,"
+    " advisor_id, department)",
+    # Follow-ups counted by due day (UTC) and group, kept by `Tx.flush`: a metrics period
+    # sums whole days here and counts only its two partial edge days row by row.
+    "CREATE TABLE IF NOT EXISTS followup_days (dealership_id TEXT NOT NULL, day TEXT NOT NULL,"
+    " advisor_id TEXT NOT NULL, department TEXT NOT NULL, status TEXT NOT NULL, n BIGINT NOT"
+    " NULL, PRIMARY KEY (dealership_id, day, advisor_id, department, status))",
+    "CREATE TABLE IF NOT EXISTS referrals (dealership_id TEXT NOT NULL, referral_id TEXT NOT"
+    " NULL, customer_id TEXT NOT NULL, claimed_at TEXT, verdict TEXT, advisor_id TEXT,"
+    " doc TEXT NOT NULL, PRIMARY KEY (dealership_id, referral_id))",
+    "CREATE INDEX IF NOT EXISTS referrals_id ON referrals (referral_id)",
+    "CREATE INDEX IF NOT EXISTS referrals_claimed ON referrals (dealership_id, claimed_at)",
+    "CREATE INDEX IF NOT EXISTS referrals_customer ON referrals (customer_id)",
+    "CREATE TABLE IF NOT EXISTS surveys (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
+    " customer_id TEXT NOT NULL, survey_id TEXT NOT NULL, kind TEXT NOT NULL, score INTEGER NOT"
+    " NULL, answered_at TEXT NOT NULL, advisor_id TEXT, department TEXT, rejected INTEGER NOT"
+    " NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS surveys_period ON surveys (dealership_id, answered_at)",
+    "CREATE INDEX IF NOT EXISTS surveys_customer ON surveys (customer_id)",
+    "CREATE TABLE IF NOT EXISTS purchases (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT"
+    " NULL, customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, amount_cny REAL"
+    " NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS purchases_customer ON purchases (customer_id, at)",
+    "CREATE TABLE IF NOT EXISTS signals (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
+    " customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, advisor_id TEXT,"
+    " department TEXT)",
+    "CREATE INDEX IF NOT EXISTS signals_period ON signals (dealership_id, at)",
+    "CREATE INDEX IF NOT EXISTS signals_customer ON signals (customer_id)",
+    "CREATE TABLE IF NOT EXISTS refs (dealership_id TEXT NOT NULL, ref TEXT NOT NULL,"
+    " advisor_id TEXT, department TEXT NOT NULL, PRIMARY KEY (dealership_id, ref))",
+    "CREATE TABLE IF NOT EXISTS failures (seq BIGINT PRIMARY KEY, event_id TEXT, error TEXT NOT"
+    " NULL)",
+)
+TABLES: tuple[str, ...] = (
+    "positions",
+    "customers",
+    "identities",
+    "timeline",
+    "complaints",
+    "followups",
+    "followup_days",
+    "referrals",
+    "surveys",
+    "purchases",
+    "signals",
+    "refs",
+    "failures",
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def ts(value: datetime) -> str:
+    """A timestamp as stored: UTC, fixed width, so comparing text compares times.
+
+    (`isoformat` of the UTC time, cut before the offset: the same text as
+    `strftime("%Y-%m-%dT%H:%M:%S.%fZ")` at half the cost; cached because one event's
+    times are formatted several times while it is applied.)"""
+    offset = value.utcoffset()
+    if offset is None or offset:
+        value = value.astimezone(UTC)
+    return f"{value.isoformat(timespec='microseconds')[:26]}Z"
+
+
+def parse_ts(value: str) -> datetime:
+    """A stored timestamp back to an aware UTC datetime (`fromisoformat` reads the `Z`
+    since Python 3.11, some fifty times faster than `strptime`)."""
+    return datetime.fromisoformat(value)
+
+
+FollowUpDay = tuple[str, str, str, str, str]  # dealership, day, advisor, department, status
+
+
+def followup_day(row: Row) -> FollowUpDay | None:
+    """The `followup_days` bucket a follow-up row counts in ('' for no advisor/department)."""
+    if row["due_at"] is None:
+        return None
+    return (
+        row["dealership_id"],
+        row["due_at"][:10],
+        row["advisor_id"] or "",
+        row["department"] or "",
+        row["status"],
+    )
+
+
+def dump_doc(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
