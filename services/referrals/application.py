@@ -27,6 +27,7 @@ from events import (
 from events.recorded import ReferralRejection
 from laoke.changes import Changes
 from laoke.eventstore import ServiceApplication
+from laoke.merges import survivor
 from services.referrals import rules
 from services.referrals.aggregates import (
     KnownCustomer,
@@ -96,15 +97,16 @@ class Referrals:
     # -- the customer view ----------------------------------------------------------------
     def _customer(self, work: Work, dealership_id: str, customer_id: str) -> KnownCustomer:
         """The canonical (surviving) customer, created on first sight."""
-        seen: set[str] = set()
-        while True:
-            found = work.get(known_customer_id(dealership_id, customer_id), KnownCustomer)
-            if found is None:
-                return work.add(KnownCustomer(dealership_id=dealership_id, customer_id=customer_id))
-            if found.merged_into is None or found.merged_into in seen:
-                return found
-            seen.add(customer_id)
-            customer_id = found.merged_into
+
+        def merged_into(candidate: str) -> str | None:
+            found = work.get(known_customer_id(dealership_id, candidate), KnownCustomer)
+            return found.merged_into if found is not None else None
+
+        canonical = survivor(customer_id, merged_into)
+        found = work.get(known_customer_id(dealership_id, canonical), KnownCustomer)
+        if found is None:
+            return work.add(KnownCustomer(dealership_id=dealership_id, customer_id=canonical))
+        return found
 
     def _phone(self, policy: Policy, raw: str) -> str | None:
         try:
@@ -343,7 +345,13 @@ class Referrals:
         return found.view() if isinstance(found, Referral) else None
 
     def referrer_record(self, dealership_id: str, customer_id: str) -> dict[str, Any] | None:
-        found = self.app.get_or_none(known_customer_id(dealership_id, customer_id))
-        while isinstance(found, KnownCustomer) and found.merged_into is not None:
-            found = self.app.get_or_none(known_customer_id(dealership_id, found.merged_into))
-        return found.record() if isinstance(found, KnownCustomer) else None
+        def load(candidate: str) -> KnownCustomer | None:
+            found = self.app.get_or_none(known_customer_id(dealership_id, candidate))
+            return found if isinstance(found, KnownCustomer) else None
+
+        def merged_into(candidate: str) -> str | None:
+            found = load(candidate)
+            return found.merged_into if found is not None else None
+
+        found = load(survivor(customer_id, merged_into))
+        return found.record() if found is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from laoke.merges import survivor
 from services.projections.classes import classify
 from services.projections.models import (
     ClassPublic,
@@ -18,16 +19,15 @@ from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 from services.projections.tables import CUSTOMERS, Row, parse_ts
 
-MAX_MERGE_HOPS = 50
-
 
 def canonical_row(store: ReadStore, customer_id: str) -> Row | None:
-    row = store.doc(CUSTOMERS, customer_id)
-    hops = 0
-    while row is not None and row["merged_into"] and hops < MAX_MERGE_HOPS:
-        row = store.doc(CUSTOMERS, row["merged_into"])
-        hops += 1
-    return row
+    """The row of the customer `customer_id` stands for (following merges)."""
+
+    def merged_into(candidate: str) -> str | None:
+        row = store.doc(CUSTOMERS, candidate)
+        return row["merged_into"] if row is not None else None
+
+    return store.doc(CUSTOMERS, survivor(customer_id, merged_into))
 
 
 def readable_row(store: ReadStore, customer_id: str, readable: frozenset[str] | None) -> Row | None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from events import Event, normalise_phone
+from laoke.merges import survivor
 from services.projections.settings import ProjectionSettings
 from services.projections.tables import CUSTOMERS, Row, ts
 from services.projections.transaction import Tx
@@ -29,13 +30,11 @@ class Context:
         self.settings = settings
 
     def canonical(self, customer_id: str) -> str:
-        seen = set()
+        return survivor(customer_id, self._merged_into)
+
+    def _merged_into(self, customer_id: str) -> str | None:
         row = self.tx.get(CUSTOMERS, customer_id)
-        while row is not None and row["merged_into"] and customer_id not in seen:
-            seen.add(customer_id)
-            customer_id = row["merged_into"]
-            row = self.tx.get(CUSTOMERS, customer_id)
-        return customer_id
+        return row["merged_into"] if row is not None else None
 
     def customer(self, customer_id: str, dealership_id: str, at: datetime) -> Row:
         row = self.tx.get(CUSTOMERS, customer_id)
