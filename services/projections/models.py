@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CustomerClassName = Literal["gold", "meteor", "small_star", "burden"]
 SlaState = Literal["on_time", "at_risk", "breached"]
-FollowUpStatus = Literal["due", "overdue", "done", "skipped"]
+FollowUpStatus = Literal["due", "upcoming", "overdue", "done", "skipped"]
 Verdict = Literal["pending", "verified", "rejected", "rewarded"]
 
 
@@ -196,10 +196,37 @@ class ComplaintPublic(Public):
     as_of: datetime
 
 
+class FollowUpCustomerPublic(Public):
+    """Whom to call, from the customer read model as it is now (merges followed)."""
+
+    customer_id: str
+    name: str | None
+    phone: str | None = Field(
+        description="The primary phone: the first one known that is not flagged as wrong."
+    )
+    customer_class: CustomerClassName
+
+
+class FollowUpVehiclePublic(Public):
+    """The vehicle a follow-up is about (a purchase call, a survey, a reminder, a complaint)."""
+
+    vin: str
+    model: str | None
+    plate: str | None = Field(description="The licence plate, where one was recorded.")
+
+
 class FollowUpPublic(Public):
     follow_up_id: str
     customer_id: str
-    status: FollowUpStatus
+    customer: FollowUpCustomerPublic | None = Field(
+        description="Null only if the read model holds no row for the customer."
+    )
+    vehicle: FollowUpVehiclePublic | None = Field(
+        description="Null when the follow-up is about the customer, not a vehicle."
+    )
+    status: FollowUpStatus = Field(
+        description="Open items: `overdue` once past `due_at`, `due` at it, `upcoming` before."
+    )
     reason: str | None
     channel: str | None
     due_at: datetime | None
@@ -230,8 +257,11 @@ class FollowUpListPublic(Public):
     dealership_id: str
     status: FollowUpStatus
     as_of: datetime
-    count: int
+    count: int = Field(description="Items on this page.")
     items: list[FollowUpPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null when this page is the last."
+    )
 
 
 class ReferrerPublic(Public):

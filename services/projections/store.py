@@ -19,6 +19,7 @@ from typing import Any
 
 from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
+from services.projections.migrations import migrate
 from services.projections.tables import SCHEMA, TABLES, DocTable, Row
 from services.projections.transaction import Tx
 
@@ -46,6 +47,7 @@ class ReadStore:
         with schema_lock(settings), self.transaction() as tx:
             if self.kind == "postgres":
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            migrate(tx)  # an older store's tables first: the schema's indexes may need it
             for statement in SCHEMA:
                 tx.execute(statement)
             backfill_followup_days(tx)

@@ -50,7 +50,16 @@ COMPLAINTS = DocTable(
 FOLLOWUPS = DocTable(
     "followups",
     ("dealership_id", "follow_up_id"),
-    ("customer_id", "status", "due_at", "done_at", "reason", "advisor_id", "department"),
+    (
+        "customer_id",
+        "status",
+        "due_at",
+        "done_at",
+        "reason",
+        "advisor_id",
+        "department",
+        "channel",
+    ),
 )
 REFERRALS = DocTable(
     "referrals",
@@ -80,15 +89,26 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS complaints_id ON complaints (complaint_id)",
     "CREATE INDEX IF NOT EXISTS complaints_filed ON complaints (dealership_id, filed_at)",
     "CREATE INDEX IF NOT EXISTS complaints_customer ON complaints (customer_id)",
+    # `channel` comes last: added to older stores by `ALTER TABLE` (migrations.py), it has
+    # the same place in a fresh table, so a rebuilt store dumps like a migrated live one.
     "CREATE TABLE IF NOT EXISTS followups (dealership_id TEXT NOT NULL, follow_up_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, status TEXT NOT NULL, due_at TEXT, done_at TEXT,"
-    " reason TEXT, advisor_id TEXT, department TEXT, doc TEXT NOT NULL,"
+    " reason TEXT, advisor_id TEXT, department TEXT, doc TEXT NOT NULL, channel TEXT,"
     " PRIMARY KEY (dealership_id, follow_up_id))",
-    # The work list's order (due time, then id) straight from the index: no sort of the
-    # follow-ups sharing a due time, only the page's rows read.
+    # The work list (queries/followups.py) in its order, (due time, id), straight from an
+    # index: a page reads its own rows and no more, from the first or from a cursor, with
+    # no sort. One index per filter puts the filter in the equality prefix, so a rare
+    # reason or an advisor's list is as cheap as the whole list; a second filter is tested
+    # on the rows the first one's index yields (docs/projections.md, "The work list").
     "DROP INDEX IF EXISTS followups_work",
     "CREATE INDEX IF NOT EXISTS followups_worklist ON followups (dealership_id, status, due_at,"
     " follow_up_id)",
+    "CREATE INDEX IF NOT EXISTS followups_list_advisor ON followups (dealership_id, status,"
+    " advisor_id, due_at, follow_up_id)",
+    "CREATE INDEX IF NOT EXISTS followups_list_reason ON followups (dealership_id, status,"
+    " reason, due_at, follow_up_id)",
+    "CREATE INDEX IF NOT EXISTS followups_list_channel ON followups (dealership_id, status,"
+    " channel, due_at, follow_up_id)",
     "CREATE INDEX IF NOT EXISTS followups_customer ON followups (customer_id)",
     "CREATE INDEX IF NOT EXISTS followups_due ON followups (dealership_id, due_at, status,"
     " advisor_id, department)",

@@ -128,7 +128,13 @@ async def test_followups_work_list_by_status_and_due_time(rig: Rig) -> None:
     visit = await rig.send("CustomerVisited")
     customer_id = await rig.customer_id(visit)
     now = rig.clock.now()
-    for follow_up_id, hours in (("fu-late", -5), ("fu-b", 30), ("fu-a", 2), ("fu-done", -1)):
+    for follow_up_id, hours in (
+        ("fu-late", -5),
+        ("fu-now", 0),
+        ("fu-b", 30),
+        ("fu-a", 2),
+        ("fu-done", -1),
+    ):
         await rig.decide(
             FollowUpDue,
             customer_id,
@@ -155,20 +161,33 @@ async def test_followups_work_list_by_status_and_due_time(rig: Rig) -> None:
     )
     await rig.send("FollowUpCompleted", follow_up_id="fu-done", outcome="reached", satisfaction=8)
 
-    due = await rig.get("/v1/followups", dealership_id=DEALERSHIP, status="due")
-    assert [f["follow_up_id"] for f in due["items"]] == ["fu-a", "fu-b"]
-    assert due["items"][0]["reason"] == "purchase_call_7d"
-    assert due["items"][0]["rules_applied"] == ["quiet_hours", "contact_cap"]
-    overdue = await rig.get("/v1/followups", dealership_id=DEALERSHIP, status="overdue")
-    assert [f["follow_up_id"] for f in overdue["items"]] == ["fu-late"]
+    async def listed(status: str | None = None) -> list[tuple[str, str]]:
+        params = {"status": status} if status else {}
+        body = await rig.get("/v1/followups", dealership_id=DEALERSHIP, **params)
+        assert body["status"] == (status or "due") and body["next_cursor"] is None
+        return [(f["follow_up_id"], f["status"]) for f in body["items"]]
+
+    # The work whose time has come, overdue included, oldest first (also the default).
+    assert await listed("due") == [("fu-late", "overdue"), ("fu-now", "due")]
+    assert await listed() == await listed("due")
+    assert await listed("upcoming") == [("fu-a", "upcoming"), ("fu-b", "upcoming")]
+    assert await listed("overdue") == [("fu-late", "overdue")]  # past due: not fu-now
+    due = (await rig.get("/v1/followups", dealership_id=DEALERSHIP))["items"]
+    assert due[0]["reason"] == "purchase_call_7d"
+    assert due[0]["rules_applied"] == ["quiet_hours", "contact_cap"]
     done = await rig.get("/v1/followups", dealership_id=DEALERSHIP, status="done")
     assert [(f["follow_up_id"], f["outcome"]) for f in done["items"]] == [("fu-done", "reached")]
     skipped = await rig.get("/v1/followups", dealership_id=DEALERSHIP, status="skipped")
     assert skipped["items"][0]["skip_reason"] == "opted_out"
 
-    rig.clock.advance(timedelta(hours=3))  # fu-a is now past due
-    overdue = await rig.get("/v1/followups", dealership_id=DEALERSHIP, status="overdue")
-    assert [f["follow_up_id"] for f in overdue["items"]] == ["fu-late", "fu-a"]
+    rig.clock.advance(timedelta(hours=3))  # fu-a's time has come
+    assert await listed("due") == [
+        ("fu-late", "overdue"),
+        ("fu-now", "overdue"),
+        ("fu-a", "overdue"),
+    ]
+    assert await listed("upcoming") == [("fu-b", "upcoming")]
+    assert await listed("overdue") == await listed("due")
     bad = await rig.http.get("/v1/followups", params={"dealership_id": DEALERSHIP, "status": "x"})
     assert bad.status_code == 422 and bad.json()["field"] == "status"
 

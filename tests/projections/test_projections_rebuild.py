@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from datetime import timedelta
 
 from projections_helpers import Rig
@@ -12,8 +13,10 @@ from projections_helpers import Rig
 from events import ComplaintResolved, CustomersMerged, FollowUpDue, SurveyAnswerRejected
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Message
+from services.projections.migrations import table_columns
 from services.projections.rebuild import rebuild
 from services.projections.store import ReadStore
+from services.projections.tables import dump_doc
 
 
 async def history(rig: Rig) -> None:
@@ -46,6 +49,15 @@ async def history(rig: Rig) -> None:
         due_at=rig.clock.now(),
         channel="phone",
         complaint_id="CP-0001",
+    )
+    await rig.decide(  # its vehicle: that of the complaint, through the call it retries
+        FollowUpDue,
+        customer_id,
+        follow_up_id="fu-10",
+        reason="retry",
+        due_at=rig.clock.now(),
+        channel="sms",
+        detail={"retry_of": "fu-9", "attempt": "2"},
     )
     other = await rig.send(
         "CustomerRegistered", phones=["13900139000"], customer={"phone": "13900139000"}
@@ -86,6 +98,33 @@ async def test_rebuild_from_scratch_equals_the_live_models(rig: Rig) -> None:
         assert rebuilt[table] == live[table], table
     assert counts["events"] == len(live["timeline"])
     assert "rebuild [" in progress.getvalue() and "100%" in progress.getvalue()
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+
+
+async def test_a_store_from_before_the_work_list_is_brought_up_to_date(rig: Rig) -> None:
+    """`migrations.py`: an older store (no `channel` column, no `vin` in the follow-ups'
+    documents) opened by this version holds what the projector writes now."""
+    await history(rig)
+    await rig.projections.stop()
+    live = dump(rig.settings)
+    vins = {r[1]: json.loads(r[-2])["vin"] for r in live["followups"]}
+    assert vins == {"fu-9": "LSGKB54E7LS123456", "fu-10": "LSGKB54E7LS123456"}
+
+    store = ReadStore(rig.settings)  # made old: the column and the documents' vin gone
+    with store.transaction() as tx:
+        tx.execute("DROP INDEX followups_list_channel")
+        tx.execute("ALTER TABLE followups DROP COLUMN channel")
+        for d, f, text in tx.query("SELECT dealership_id, follow_up_id, doc FROM followups"):
+            doc = json.loads(text)
+            del doc["vin"]
+            tx.execute(
+                "UPDATE followups SET doc = ? WHERE dealership_id = ? AND follow_up_id = ?",
+                (dump_doc(doc), d, f),
+            )
+        assert "channel" not in table_columns(tx, "followups")
+    store.close()
+
+    assert dump(rig.settings) == live
     rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
 
 

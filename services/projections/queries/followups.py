@@ -1,73 +1,290 @@
-"""Follow-ups: the work list, as models and on its fast path (JSON without models)."""
+"""Follow-ups: the call centre's work list, as models and on its fast path (JSON without
+models).
+
+One query per page: the follow-ups of the status and filters asked for, in (due time, id)
+order from an index (tables.py), each joined to its customer's row for the name, phone,
+class and vehicles (docs/projections.md, "The work list"). Pages are cut by keyset: the
+cursor is the last item's (due time, id), and the next page starts after it.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic_core import from_json, to_json
 
+from services.projections.classes import classify
 from services.projections.models import (
+    FollowUpCustomerPublic,
+    FollowUpListPublic,
     FollowUpPublic,
     FollowUpStatus,
+    FollowUpVehiclePublic,
 )
 from services.projections.queries.common import parse_ts_or_none
+from services.projections.settings import ClassThresholds
 from services.projections.store import ReadStore
-from services.projections.tables import FOLLOWUPS, Row, parse_ts, ts
+from services.projections.tables import parse_ts, ts
+
+# What each status asks of a row; `?` is `ts(now)`. Every stored follow-up has a due time
+# (the read model gives one without a plan its done or skip time).
+_STATUS_WHERE: dict[str, str] = {
+    "due": "f.status = 'open' AND f.due_at <= ?",
+    "upcoming": "f.status = 'open' AND f.due_at > ?",
+    "overdue": "f.status = 'open' AND f.due_at < ?",
+    "done": "f.status = 'done' AND f.due_at IS NOT NULL",
+    "skipped": "f.status = 'skipped' AND f.due_at IS NOT NULL",
+}
+FOLLOWUP_COLUMNS = (
+    "f.follow_up_id",
+    "f.customer_id",
+    "f.status",
+    "f.due_at",
+    "f.done_at",
+    "f.reason",
+    "f.advisor_id",
+    "f.department",
+    "f.channel",
+    "f.doc",
+    "c.last_touch_at",
+    "c.doc",
+)
+_NAMES = tuple(c.removeprefix("f.") for c in FOLLOWUP_COLUMNS[:-2])  # the follow-up's own
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
-def _followup_where(status: FollowUpStatus, now: datetime) -> tuple[str, list[Any]]:
-    stamp = ts(now)
-    if status == "due":
-        return "status = 'open' AND due_at >= ?", [stamp]
-    if status == "overdue":
-        return "status = 'open' AND due_at < ?", [stamp]
-    if status == "done":
-        return "status = 'done'", []
-    return "status = 'skipped'", []
+@dataclass(frozen=True)
+class WorkList:
+    """One page asked for: whose list, which items, from where."""
+
+    dealership_id: str
+    status: FollowUpStatus
+    now: datetime
+    limit: int
+    advisor_id: str | None = None
+    reason: str | None = None
+    channel: str | None = None
+    after: tuple[str, str] | None = None  # the cursor: (due_at as stored, follow_up_id)
 
 
-def _followup_rows(
-    store: ReadStore,
-    columns: Sequence[str],
-    dealership_id: str,
-    status: FollowUpStatus,
-    now: datetime,
-    limit: int,
-) -> list[tuple[Any, ...]]:
-    where, params = _followup_where(status, now)
+def encode_cursor(due_at: str, follow_up_id: str) -> str:
+    """The position after an item, opaque to callers (URL-safe base64 of JSON)."""
+    raw = json.dumps([due_at, follow_up_id], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """`encode_cursor`'s position back; ValueError for anything it did not write."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        due_at, follow_up_id = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise ValueError("not a cursor this list gave") from exc
+    if not isinstance(due_at, str) or not isinstance(follow_up_id, str):
+        raise ValueError("not a cursor this list gave")
+    parse_ts(due_at)  # ValueError when not a time
+    return due_at, follow_up_id
+
+
+def _rows(store: ReadStore, page: WorkList) -> list[tuple[Any, ...]]:
+    """The page's rows, one more than `limit` when there are more (for `next_cursor`)."""
+    where = ["f.dealership_id = ?", _STATUS_WHERE[page.status]]
+    params: list[Any] = [page.dealership_id]
+    if page.status in ("due", "upcoming", "overdue"):
+        params.append(ts(page.now))
+    for column, value in (
+        ("advisor_id", page.advisor_id),
+        ("reason", page.reason),
+        ("channel", page.channel),
+    ):
+        if value is not None:
+            where.append(f"f.{column} = ?")
+            params.append(value)
+    if page.after is not None:
+        where.append("(f.due_at, f.follow_up_id) > (?, ?)")
+        params += page.after
     return store.query(
-        f"SELECT {', '.join(columns)} FROM followups WHERE dealership_id = ? AND {where}"
-        " ORDER BY due_at, follow_up_id LIMIT ?",
-        (dealership_id, *params, limit),
+        f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups f"
+        " LEFT JOIN customers c ON c.customer_id = f.customer_id"
+        f" WHERE {' AND '.join(where)} ORDER BY f.due_at, f.follow_up_id LIMIT ?",
+        (*params, page.limit + 1),
     )
 
 
-def followups(
-    store: ReadStore, dealership_id: str, status: FollowUpStatus, now: datetime, limit: int
-) -> list[FollowUpPublic]:
-    """The work list as validated models: the reference `followup_list_json` must equal."""
-    rows = _followup_rows(store, FOLLOWUPS.all_columns, dealership_id, status, now, limit)
-    return [_followup(store.row_of(FOLLOWUPS, r), now) for r in rows]
+def _cut(rows: list[tuple[Any, ...]], limit: int) -> tuple[list[tuple[Any, ...]], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last[3], last[0])
 
 
-def _followup(row: Row, now: datetime) -> FollowUpPublic:
-    doc = row["doc"]
-    status: FollowUpStatus
-    if row["status"] == "done":
-        status = "done"
-    elif row["status"] == "skipped":
-        status = "skipped"
-    else:
-        status = "overdue" if row["due_at"] < ts(now) else "due"
+def item_status(stored: str, due_at: str | None, stamp: str) -> FollowUpStatus:
+    """An item's status as of `stamp` (`ts(now)`)."""
+    if stored == "done":
+        return "done"
+    if stored == "skipped":
+        return "skipped"
+    if due_at is None or due_at > stamp:
+        return "upcoming"
+    return "overdue" if due_at < stamp else "due"
+
+
+class _Customers:
+    """The page's customers, each decoded and classified once (a customer may have several
+    follow-ups on a page)."""
+
+    def __init__(self, now: datetime, limits: ClassThresholds) -> None:
+        self.now = now
+        self.limits = limits
+        self._seen: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
+
+    def get(
+        self, customer_id: str, last_touch_at: str | None, text: str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The item's `customer` object, and the customer's vehicles by VIN."""
+        found = self._seen.get(customer_id)
+        if found is None:
+            found = self._seen[customer_id] = self._decode(customer_id, last_touch_at, text)
+        return found
+
+    def _decode(
+        self, customer_id: str, last_touch_at: str | None, text: str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        if text is None:
+            return None, {}
+        doc = from_json(text)
+        flagged = doc["flagged_phones"]
+        found = classify(doc["stats"], last_touch_at, self.now, self.limits)
+        customer = {
+            "customer_id": customer_id,
+            "name": doc["name"],
+            "phone": next((p for p in doc["phones"] if p not in flagged), None),
+            "customer_class": found.customer_class,
+        }
+        return customer, doc["vehicles"]
+
+
+def vehicle(
+    doc: dict[str, Any], vehicles: dict[str, Any], detail: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The item's `vehicle` object: the follow-up's VIN, with the model and plate the
+    customer's record holds (else the model the follow-up's detail names)."""
+    vin = doc.get("vin") or detail.get("vin")
+    if not vin:
+        return None
+    known = vehicles.get(vin) or {}
+    return {
+        "vin": vin,
+        "model": known.get("model") or detail.get("model"),
+        "plate": known.get("plate"),
+    }
+
+
+# The work list's fast path. A page is up to 5,000 follow-ups: validating each as a
+# `FollowUpPublic` cost half of the request and made most of the garbage whose collections
+# set the p99. Here each row becomes a plain dict of JSON values (documents decoded by
+# pydantic-core's parser, twice as fast as `json`), and the page is written by
+# pydantic-core's serialiser, the one `model_dump_json` uses: the same bytes as the models
+# would give (tests/projections/test_worklist_fastpath.py checks it).
+
+
+def public_ts(stored: str | None) -> str | None:
+    """A stored timestamp as pydantic writes the aware datetime it stands for (`Z`, and no
+    fraction when the microseconds are 0), without parsing it when it has `ts()`'s shape."""
+    if stored is None:
+        return None
+    if len(stored) == 27 and stored[19] == "." and stored[26] == "Z":
+        return f"{stored[:19]}Z" if stored.endswith(".000000Z") else stored
+    return str(_DATETIME.dump_python(parse_ts(stored), mode="json"))
+
+
+def followup_item(values: Sequence[Any], stamp: str, customers: _Customers) -> dict[str, Any]:
+    """One `FOLLOWUP_COLUMNS` row as `FollowUpPublic`'s JSON object (same keys, same order,
+    same values as `_followup`); `stamp` is `ts(now)`."""
+    (follow_up_id, customer_id, stored, due_at, done_at, reason, advisor, dept, channel, text,
+     last_touch_at, customer_text) = values  # fmt: skip
+    doc = from_json(text)
+    get = doc.get
+    detail = get("detail", {})
+    customer, vehicles = customers.get(customer_id, last_touch_at, customer_text)
+    return {
+        "follow_up_id": follow_up_id,
+        "customer_id": customer_id,
+        "customer": customer,
+        "vehicle": vehicle(doc, vehicles, detail),
+        "status": item_status(stored, due_at, stamp),
+        "reason": reason,
+        "channel": channel,
+        "due_at": public_ts(due_at),
+        "done_at": public_ts(done_at),
+        "outcome": get("outcome"),
+        "satisfaction": get("satisfaction"),
+        "skip_reason": get("skip_reason"),
+        "rules_applied": get("rules_applied", []),
+        "detail": detail,
+        "priority": get("priority") or 0,
+        "complaint_id": get("complaint_id"),
+        "referral_id": get("referral_id"),
+        "survey_id": get("survey_id"),
+        "advisor_id": advisor,
+        "department": dept,
+    }
+
+
+def followup_list_json(store: ReadStore, page: WorkList, limits: ClassThresholds) -> bytes:
+    """The work list page (`FollowUpListPublic`) as JSON, without building its models."""
+    rows, next_cursor = _cut(_rows(store, page), page.limit)
+    stamp = ts(page.now)
+    customers = _Customers(page.now, limits)
+    items = [followup_item(r, stamp, customers) for r in rows]
+    answer = {
+        "dealership_id": page.dealership_id,
+        "status": page.status,
+        "as_of": _DATETIME.dump_python(page.now, mode="json"),
+        "count": len(items),
+        "items": items,
+        "next_cursor": next_cursor,
+    }
+    return to_json(answer)
+
+
+# The reference: the same page as validated models, which `followup_list_json` must equal.
+
+
+def followup_list(store: ReadStore, page: WorkList, limits: ClassThresholds) -> FollowUpListPublic:
+    rows, next_cursor = _cut(_rows(store, page), page.limit)
+    customers = _Customers(page.now, limits)
+    items = [_followup(r, ts(page.now), customers) for r in rows]
+    return FollowUpListPublic(
+        dealership_id=page.dealership_id,
+        status=page.status,
+        as_of=page.now,
+        count=len(items),
+        items=items,
+        next_cursor=next_cursor,
+    )
+
+
+def _followup(values: Sequence[Any], stamp: str, customers: _Customers) -> FollowUpPublic:
+    row = dict(zip(_NAMES, values[:-2], strict=True))
+    doc = json.loads(row["doc"])
+    customer, vehicles = customers.get(row["customer_id"], values[-2], values[-1])
+    found = vehicle(doc, vehicles, doc.get("detail", {}))
     return FollowUpPublic(
         follow_up_id=row["follow_up_id"],
         customer_id=row["customer_id"],
-        status=status,
+        customer=FollowUpCustomerPublic.model_validate(customer) if customer else None,
+        vehicle=FollowUpVehiclePublic.model_validate(found) if found else None,
+        status=item_status(row["status"], row["due_at"], stamp),
         reason=row["reason"],
-        channel=doc.get("channel"),
+        channel=row["channel"],
         due_at=parse_ts_or_none(row["due_at"]),
         done_at=parse_ts_or_none(row["done_at"]),
         outcome=doc.get("outcome"),
@@ -82,82 +299,3 @@ def _followup(row: Row, now: datetime) -> FollowUpPublic:
         advisor_id=row["advisor_id"],
         department=row["department"],
     )
-
-
-# The work list's fast path. A page is 500 follow-ups: validating 500 `FollowUpPublic`
-# from decoded documents cost half of the request and made most of the garbage whose
-# collections set the p99. Here each row becomes a plain dict of JSON values (document
-# decoded by pydantic-core's parser, twice as fast as `json`), and the page is written by
-# pydantic-core's serialiser, the one `model_dump_json` uses: the same bytes as the models
-# would give (tests/projections/test_worklist_fastpath.py checks it).
-FOLLOWUP_COLUMNS = (
-    "follow_up_id",
-    "customer_id",
-    "status",
-    "due_at",
-    "done_at",
-    "reason",
-    "advisor_id",
-    "department",
-    "doc",
-)
-_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
-def public_ts(stored: str | None) -> str | None:
-    """A stored timestamp as pydantic writes the aware datetime it stands for (`Z`, and no
-    fraction when the microseconds are 0), without parsing it when it has `ts()`'s shape."""
-    if stored is None:
-        return None
-    if len(stored) == 27 and stored[19] == "." and stored[26] == "Z":
-        return f"{stored[:19]}Z" if stored.endswith(".000000Z") else stored
-    return str(_DATETIME.dump_python(parse_ts(stored), mode="json"))
-
-
-def followup_item(values: Sequence[Any], stamp: str) -> dict[str, Any]:
-    """One `FOLLOWUP_COLUMNS` row as `FollowUpPublic`'s JSON object (same keys, same order,
-    same values as `_followup`); `stamp` is `ts(now)`."""
-    follow_up_id, customer_id, stored_status, due_at, done_at, reason, advisor, dept, text = values
-    doc = from_json(text)
-    get = doc.get
-    if stored_status == "done" or stored_status == "skipped":
-        status = stored_status
-    else:
-        status = "overdue" if due_at < stamp else "due"
-    return {
-        "follow_up_id": follow_up_id,
-        "customer_id": customer_id,
-        "status": status,
-        "reason": reason,
-        "channel": get("channel"),
-        "due_at": public_ts(due_at),
-        "done_at": public_ts(done_at),
-        "outcome": get("outcome"),
-        "satisfaction": get("satisfaction"),
-        "skip_reason": get("skip_reason"),
-        "rules_applied": get("rules_applied", []),
-        "detail": get("detail", {}),
-        "priority": get("priority") or 0,
-        "complaint_id": get("complaint_id"),
-        "referral_id": get("referral_id"),
-        "survey_id": get("survey_id"),
-        "advisor_id": advisor,
-        "department": dept,
-    }
-
-
-def followup_list_json(
-    store: ReadStore, dealership_id: str, status: FollowUpStatus, now: datetime, limit: int
-) -> bytes:
-    """The work list page (`FollowUpListPublic`) as JSON, without building its models."""
-    rows = _followup_rows(store, FOLLOWUP_COLUMNS, dealership_id, status, now, limit)
-    stamp = ts(now)
-    items = [followup_item(r, stamp) for r in rows]
-    page = {
-        "dealership_id": dealership_id,
-        "status": status,
-        "as_of": _DATETIME.dump_python(now, mode="json"),
-        "count": len(items),
-        "items": items,
-    }
-    return to_json(page)

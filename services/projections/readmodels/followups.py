@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from events import (
     FollowUpCompleted,
     FollowUpDue,
@@ -31,6 +34,40 @@ def _followup_department(reason: str | None) -> str:
     return "customer_care"
 
 
+def vin_of(
+    doc: dict[str, Any],
+    complaint_vin: Callable[[str], str | None],
+    retried_vin: Callable[[str], str | None],
+) -> str | None:
+    """The vehicle a follow-up is about: the VIN its detail names (purchase calls, surveys,
+    reminders), else its complaint's VIN, else that of the follow-up it retries."""
+    detail = doc.get("detail") or {}
+    if detail.get("vin"):
+        return str(detail["vin"])
+    if doc.get("complaint_id") and (found := complaint_vin(doc["complaint_id"])):
+        return found
+    if detail.get("retry_of"):
+        return retried_vin(detail["retry_of"])
+    return None
+
+
+def _set_vin(ctx: Context, row: Row) -> None:
+    """`vin_of` on the rows as they are at this point of the stream (a retried follow-up's
+    row already holds its VIN), kept once known."""
+    d = row["dealership_id"]
+
+    def complaint_vin(complaint_id: str) -> str | None:
+        complaint = ctx.tx.get(COMPLAINTS, d, complaint_id)
+        return complaint["doc"].get("vin") if complaint is not None else None
+
+    def retried_vin(follow_up_id: str) -> str | None:
+        retried = ctx.tx.get(FOLLOWUPS, d, follow_up_id)
+        return retried["doc"].get("vin") if retried is not None else None
+
+    doc = row["doc"]
+    doc["vin"] = doc.get("vin") or vin_of(doc, complaint_vin, retried_vin)
+
+
 def _followup(
     ctx: Context, event: FollowUpDue | FollowUpSkipped | FollowUpCompleted, customer: Row
 ) -> Row:
@@ -46,7 +83,14 @@ def _followup(
             "reason": None,
             "advisor_id": customer["advisor_id"],
             "department": "customer_care",
-            "doc": {"planned_at": None, "outcome": None, "rules_applied": [], "detail": {}},
+            "channel": None,
+            "doc": {
+                "planned_at": None,
+                "outcome": None,
+                "rules_applied": [],
+                "detail": {},
+                "vin": None,
+            },
         }
     ctx.tx.put(FOLLOWUPS, row)
     return row
@@ -55,7 +99,10 @@ def _followup(
 def on_followup_due(ctx: Context, event: FollowUpDue, customer: Row) -> None:
     row = _followup(ctx, event, customer)
     row.update(
-        due_at=ts(event.due_at), reason=event.reason, department=_followup_department(event.reason)
+        due_at=ts(event.due_at),
+        reason=event.reason,
+        department=_followup_department(event.reason),
+        channel=event.channel,
     )
     if event.complaint_id:
         complaint = ctx.tx.get(COMPLAINTS, event.dealership_id, event.complaint_id)
@@ -74,6 +121,7 @@ def on_followup_due(ctx: Context, event: FollowUpDue, customer: Row) -> None:
         party=event.party,
         source=event.source,
     )
+    _set_vin(ctx, row)
 
 
 def on_followup_skipped(ctx: Context, event: FollowUpSkipped, customer: Row) -> None:
@@ -84,6 +132,7 @@ def on_followup_skipped(ctx: Context, event: FollowUpSkipped, customer: Row) -> 
     row["due_at"] = row["due_at"] or ts(event.occurred_at)
     row["doc"].update(skip_reason=event.skip_reason, skipped_at=ts(event.occurred_at))
     row["doc"]["detail"].update(event.detail)
+    _set_vin(ctx, row)
 
 
 def on_followup_completed(ctx: Context, event: FollowUpCompleted, customer: Row) -> None:

@@ -7,6 +7,7 @@ from events import (
     ComplaintRiskFlagged,
     CustomersMerged,
     Event,
+    FollowUpDue,
     RewardGranted,
     SurveyAnswered,
 )
@@ -34,6 +35,8 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
         for name, found in keys.items():
             if name in fields and isinstance(value := getattr(event, name), str):
                 found.append((event.dealership_id, value))
+        if isinstance(event, FollowUpDue) and (retried := event.detail.get("retry_of")):
+            keys["follow_up_id"].append((event.dealership_id, retried))  # its vehicle
         if isinstance(event, ComplaintFiled | ComplaintRiskFlagged | SurveyAnswered):
             for name in _REF_FIELDS:
                 if name in fields and isinstance(value := getattr(event, name), str):

@@ -1,15 +1,29 @@
-"""`/v1/followups`: the outreach work list."""
+"""`/v1/followups`: the call centre's work list."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from events.fields import ENTITY_ID_PATTERN, Channel
+from events.recorded import FollowUpReason
 from laoke.httpauth import DealershipToRead
 from services.projections.models import FollowUpListPublic, FollowUpStatus
 from services.projections.queries import followups as queries
-from services.projections.routes.common import PageLimit, v1_router
+from services.projections.routes.common import PageLimit, bad_param, v1_router
 from services.projections.service import ProjectionsService
+
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="The `next_cursor` of the page before (opaque)."),
+]
+AdvisorFilter = Annotated[
+    str | None, Query(pattern=ENTITY_ID_PATTERN, description="Only this advisor's follow-ups.")
+]
+ReasonFilter = Annotated[FollowUpReason | None, Query(description="Only follow-ups for this.")]
+ChannelFilter = Annotated[Channel | None, Query(description="Only follow-ups on this channel.")]
 
 
 def followups_router(service: ProjectionsService) -> APIRouter:
@@ -20,13 +34,36 @@ def followups_router(service: ProjectionsService) -> APIRouter:
     def get_followups(
         dealership_id: DealershipToRead,
         status: FollowUpStatus = "due",
+        advisor_id: AdvisorFilter = None,
+        reason: ReasonFilter = None,
+        channel: ChannelFilter = None,
         limit: PageLimit = 500,
+        cursor: Cursor = None,
     ) -> Response:
-        """The outreach work list by due time: `due` (not yet past due), `overdue`, `done`,
-        `skipped`; each with its reason and the contact rules that applied."""
-        page = queries.followup_list_json(
-            service.store, dealership_id, status, service.clock.now(), min(limit, settings.max_page)
+        """The call centre's work list, oldest due time first: `due` = open follow-ups whose
+        time has come (overdue included), `upcoming` = open ones not due yet, `overdue` =
+        open ones past their due time (`due` without those due this very moment), `done`,
+        `skipped`. Each item names the customer (name, primary phone, class), the vehicle
+        it is about, the advisor, reason, channel and the contact rules that applied.
+        Paged by `cursor`: pass the answer's `next_cursor` for the next page (null on the
+        last); items planned meanwhile are neither repeated nor skipped."""
+        after = None
+        if cursor is not None:
+            try:
+                after = queries.decode_cursor(cursor)
+            except ValueError as exc:
+                raise bad_param("cursor", str(exc)) from exc
+        page = queries.WorkList(
+            dealership_id=dealership_id,
+            status=status,
+            now=service.clock.now(),
+            limit=min(limit, settings.max_page),
+            advisor_id=advisor_id,
+            reason=reason,
+            channel=channel,
+            after=after,
         )
-        return Response(page, media_type="application/json")  # no models: see followup_list_json
+        answer = queries.followup_list_json(service.store, page, settings.classes)
+        return Response(answer, media_type="application/json")  # see followup_list_json
 
     return router

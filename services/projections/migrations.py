@@ -1,0 +1,83 @@
+"""Bringing a read store written by an older version up to tables.py's schema.
+
+`migrate(tx)` runs at start (`ReadStore`), before the schema's statements: an index there
+may name a column added here. Each step looks at what the store has, so a second run
+changes nothing, and leaves the rows as a rebuild from RETENTION would write them (`laoke
+verify` compares the two).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from services.projections.readmodels.followups import vin_of
+from services.projections.tables import dump_doc
+from services.projections.transaction import Tx
+
+CHUNK = 5000  # follow-ups read at a time
+
+
+def migrate(tx: Tx) -> None:
+    columns = table_columns(tx, "followups")
+    if columns and "channel" not in columns:
+        tx.execute("ALTER TABLE followups ADD COLUMN channel TEXT")
+        _fill_followups(tx)
+
+
+def table_columns(tx: Tx, table: str) -> set[str]:
+    """The columns `table` has in this store (none when it does not exist yet)."""
+    if tx.store.kind == "postgres":
+        rows = tx.query(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = ? AND table_name = ?",
+            (tx.store.schema, table),
+        )
+    else:
+        rows = tx.query("SELECT name FROM pragma_table_info(?)", (table,))
+    return {str(r[0]) for r in rows}
+
+
+def _fill_followups(tx: Tx) -> None:
+    """The work list's columns for follow-ups written before it: `channel` (lifted out of
+    the document, for the filter's index) and the document's `vin` (the vehicle). Read in
+    chunks (a store may hold millions); a retry names its first try, never another retry,
+    so a first pass of every follow-up's own VIN is all a second pass needs."""
+    complaints = {
+        (d, c): vin
+        for d, c, text in tx.query("SELECT dealership_id, complaint_id, doc FROM complaints")
+        if (vin := json.loads(text).get("vin"))
+    }
+    own: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(tx):
+        for d, f, doc in chunk:
+            if vin := vin_of(doc, _at(complaints, d), _at({}, d)):
+                own[(d, f)] = vin
+    for chunk in _chunks(tx):
+        updates = []
+        for d, f, doc in chunk:
+            doc["vin"] = vin_of(doc, _at(complaints, d), _at(own, d))
+            updates.append((doc.get("channel"), dump_doc(doc), d, f))
+        tx.executemany(
+            "UPDATE followups SET channel = ?, doc = ? WHERE dealership_id = ?"
+            " AND follow_up_id = ?",
+            updates,
+        )
+
+
+def _at(found: dict[tuple[str, str], str], dealership_id: str) -> Callable[[str], str | None]:
+    """A lookup by id within one dealership."""
+    return lambda ident: found.get((dealership_id, ident))
+
+
+def _chunks(tx: Tx) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+    """Every follow-up's key and document, in key order, `CHUNK` at a time."""
+    last = ("", "")
+    while rows := tx.query(
+        "SELECT dealership_id, follow_up_id, doc FROM followups WHERE (dealership_id,"
+        " follow_up_id) > (?, ?) ORDER BY dealership_id, follow_up_id LIMIT ?",
+        (*last, CHUNK),
+    ):
+        yield [(d, f, json.loads(text)) for d, f, text in rows]
+        last = (rows[-1][0], rows[-1][1])
