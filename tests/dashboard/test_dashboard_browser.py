@@ -342,21 +342,27 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(laoke_demo: Laoke) -> 
                         testid,
                     )
 
-            # The follow-up work list: due and overdue, with reasons.
-            for status in ("overdue", "due"):
-                answer = laoke.get("/v1/followups", dealership_id=DEALERSHIP, status=status)
-                assert_value(page, f"fu-{status}-count", answer["count"])
-                if status == "overdue":
-                    rows = page.locator("[data-testid=fu-table-overdue] [data-testid=fu-row]")
-                    assert rows.count() == min(answer["count"], 100)
-                    if answer["items"]:
-                        first = answer["items"][0]
-                        assert rows.first.get_attribute("data-id") == first["follow_up_id"]
-            page.get_by_test_id("fu-tab-due").click()
-            due = laoke.get("/v1/followups", dealership_id=DEALERSHIP, status="due")
-            assert page.locator("[data-testid=fu-table-due] [data-testid=fu-row]").count() == min(
-                due["count"], 100
+            # The follow-up work list: due now (overdue included) and upcoming, each row
+            # naming the customer.
+            due = laoke.get("/v1/followups", dealership_id=DEALERSHIP, status="due", limit=5000)
+            assert_value(page, "fu-due-count", due["count"])
+            overdue = [i for i in due["items"] if i["status"] == "overdue"]
+            assert_value(page, "fu-overdue-count", len(overdue))
+            rows = page.locator("[data-testid=fu-table-due] [data-testid=fu-row]")
+            assert rows.count() == min(due["count"], 100)
+            if due["items"]:
+                first = due["items"][0]
+                assert rows.first.get_attribute("data-id") == first["follow_up_id"]
+                if first["customer"]["phone"]:
+                    contact = rows.first.get_by_test_id("fu-contact").inner_text()
+                    assert first["customer"]["phone"] in contact
+            page.get_by_test_id("fu-tab-upcoming").click()
+            upcoming = laoke.get(
+                "/v1/followups", dealership_id=DEALERSHIP, status="upcoming", limit=5000
             )
+            assert_value(page, "fu-upcoming-count", upcoming["count"])
+            rows = page.locator("[data-testid=fu-table-upcoming] [data-testid=fu-row]")
+            assert rows.count() == min(upcoming["count"], 100)
 
             # The funnel and the SLA targets: every complaint filed in the period.
             events = audit_events(laoke, whole_from, whole_to)
@@ -404,7 +410,7 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(laoke_demo: Laoke) -> 
                 assert value(page, f"cls-{name}-value") == pytest.approx(spend, abs=0.01)
                 assert value(page, f"cls-{name}-cost") == pytest.approx(cost, abs=0.01)
 
-            page.get_by_test_id("fu-tab-overdue").click()
+            page.get_by_test_id("fu-tab-due").click()
             page.screenshot(path=str(OUTPUT / "dashboard-en.png"), full_page=True)
 
             # 中文: every label from the strings table, the same numbers.

@@ -12,7 +12,7 @@ const FIRST_ROWS = 100; // follow-up rows shown before "show all"
 const STORE = { dealership: "laoke.dealership", lang: "laoke.lang", key: "laoke.apikey" };
 
 const $ = (id) => document.getElementById(id);
-const state = { lang: pickLanguage(), data: null, followupTab: "overdue", showAll: false, charts: {} };
+const state = { lang: pickLanguage(), data: null, followupTab: "due", showAll: false, charts: {} };
 
 // ---------- strings and numbers ----------
 
@@ -295,15 +295,35 @@ function renderReferrals(data) {
   );
 }
 
+/** Whom to call: the customer's name (else the start of the id), phone and class. */
+function customerCell(item) {
+  const who = item.customer;
+  const name = who?.name ?? item.customer_id.slice(0, 8);
+  const cell = el("td", { class: who?.name ? null : "id", title: item.customer_id, text: name });
+  if (!who) return cell;
+  const more = [who.phone, code("class", who.customer_class)].filter(Boolean).join(" · ");
+  cell.append(el("br"), el("small", { testid: "fu-contact", text: more }));
+  return cell;
+}
+
+/** The vehicle the follow-up is about: model and plate, else the VIN. */
+function vehicleText(vehicle) {
+  if (!vehicle) return t("common.none");
+  return [vehicle.model, vehicle.plate].filter(Boolean).join(" · ") || vehicle.vin;
+}
+
 function renderFollowups(data) {
-  const lists = { overdue: data.overdue, due: data.due };
+  // `due` is the work whose time has come (overdue included); `upcoming` is not due yet.
+  const lists = { due: data.due, upcoming: data.upcoming };
+  const overdue = data.due.items.filter((item) => item.status === "overdue").length;
   const completion = data.whole.groups[0].follow_up_completion;
   $("fu-tiles").replaceChildren(
-    tile(t("fu.overdue"), "fu-overdue-count", lists.overdue.count, num(lists.overdue.count, 0)),
     tile(t("fu.due"), "fu-due-count", lists.due.count, num(lists.due.count, 0)),
+    tile(t("fu.overdue"), "fu-overdue-count", overdue, num(overdue, 0)),
+    tile(t("fu.upcoming"), "fu-upcoming-count", lists.upcoming.count, num(lists.upcoming.count, 0)),
     tile(t("fu.completion"), "fu-completion", completion.rate, pct(completion.rate), t("common.of", { n: completion.numerator, d: completion.denominator })),
   );
-  for (const status of ["overdue", "due"]) {
+  for (const status of ["due", "upcoming"]) {
     const tab = $(`fu-tab-${status}`);
     const selected = state.followupTab === status;
     tab.textContent = `${t(`fu.${status}`)} (${lists[status].count})`;
@@ -321,13 +341,14 @@ function renderFollowups(data) {
       el("td", {}, el("time", { datetime: item.due_at ?? "", text: when(item.due_at) })),
       el("td", { text: code("reason", item.reason) + (item.detail?.why ? ` — ${item.detail.why}` : "") }),
       el("td", { text: code("channel", item.channel) }),
-      el("td", { class: "id", title: item.customer_id, text: item.customer_id.slice(0, 8) }),
+      customerCell(item),
+      el("td", { title: item.vehicle?.vin ?? "", text: vehicleText(item.vehicle) }),
       el("td", { text: item.advisor_id ?? t("common.none") }),
       el("td", { text: item.rules_applied.map((r) => code("rule", r)).join(", ") || t("common.none") }),
     ),
   );
   const body = el("table", { testid: `fu-table-${state.followupTab}` });
-  table(body, [t("fu.due_at"), t("fu.reason"), t("fu.channel"), t("fu.customer"), t("fu.advisor"), t("fu.rules")], rows);
+  table(body, [t("fu.due_at"), t("fu.reason"), t("fu.channel"), t("fu.customer"), t("fu.vehicle"), t("fu.advisor"), t("fu.rules")], rows);
   const more = list.items.length > shown.length
     ? el("button", {
         type: "button",
@@ -426,15 +447,15 @@ async function load() {
   status("status.loading");
   $("panels").setAttribute("aria-busy", "true");
   try {
-    const [metrics, monthly, overdue, due] = await Promise.all([
+    const [metrics, monthly, due, upcoming] = await Promise.all([
       api.satisfaction(query.dealership, whole.from, whole.to),
       Promise.all(months(query.from, query.to).map(async (m) => ({ month: m.month, metrics: await api.satisfaction(query.dealership, m.from, m.to) }))),
-      api.followups(query.dealership, "overdue"),
       api.followups(query.dealership, "due"),
+      api.followups(query.dealership, "upcoming"),
     ]);
     if (mine !== generation) return;
     state.showAll = false;
-    state.data = { whole: metrics, months: monthly, overdue, due, derived: null };
+    state.data = { whole: metrics, months: monthly, due, upcoming, derived: null };
     render();
     state.data.derived = await derive(api, query.dealership, whole);
     if (mine !== generation) return;
@@ -490,7 +511,7 @@ function start() {
     event.preventDefault();
     load();
   });
-  const tabs = [$("fu-tab-overdue"), $("fu-tab-due")];
+  const tabs = [$("fu-tab-due"), $("fu-tab-upcoming")];
   for (const tab of tabs) {
     tab.addEventListener("click", () => {
       state.followupTab = tab.dataset.status;
