@@ -28,8 +28,11 @@ test-sqlite: $(STAMP)
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not fault" -x -q $(ARGS)
 
+# `make soak SEEDS=1-20 [STORE=postgres]`: the fault suite seed after seed; with
+# STORE=postgres on a private PostgreSQL cluster (scripts/with-postgres).
 soak: $(STAMP)
-	$(BIN)/python scripts/soak.py $(or $(SEEDS),1-20) $(ARGS)
+	$(if $(filter postgres,$(STORE)),bash scripts/with-postgres) \
+	  $(BIN)/python scripts/soak.py $(or $(SEEDS),1-20) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -133,6 +133,14 @@ async def check_projections(topology: Topology) -> dict[str, int]:
     settings = LaokeSettings(
         data_dir=topology.data_dir, nats_url=topology.urls, stream_replicas=topology.size
     )
+    if topology.postgres_dsn is not None:  # the services' database (see Topology)
+        settings = LaokeSettings(
+            data_dir=topology.data_dir,
+            nats_url=topology.urls,
+            stream_replicas=topology.size,
+            store="postgres",
+            postgres_dsn=topology.postgres_dsn,
+        )
     counts = await rebuild_async(settings, swap=False, progress=None)
     live, fresh = ReadStore(settings), ReadStore(settings, name=FRESH, schema=FRESH)
     try:

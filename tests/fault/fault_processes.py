@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -81,6 +83,7 @@ class Topology:
     servers: list[NatsServer] = field(default_factory=list)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     supervised: int = 0
+    postgres_dsn: str | None = field(default=None, init=False)  # see __post_init__
 
     def __post_init__(self) -> None:
         cluster_ports = [free_port() for _ in range(self.size)]
@@ -101,6 +104,12 @@ class Topology:
             "LAOKE_STREAM_REPLICAS": str(self.size),
             "PYTHONUNBUFFERED": "1",
         }
+        admin_dsn = os.environ.get("LAOKE_TEST_POSTGRES_DSN")
+        if admin_dsn:
+            # A fresh database per topology: the clean run and each faulty run start empty,
+            # as they do on SQLite with their own data dir.
+            self.postgres_dsn = create_database(admin_dsn)
+            env |= {"LAOKE_STORE": "postgres", "LAOKE_POSTGRES_DSN": self.postgres_dsn}
         for name in self.services:
             self.processes[name] = ServiceProcess(name, env, self.root / f"{name}.log")
 
@@ -148,6 +157,8 @@ class Topology:
             process.stop()
         for server in self.servers:
             server.stop()
+        if self.postgres_dsn is not None:
+            drop_database(self.postgres_dsn)
 
     def supervise(self) -> None:
         """Restart a service that exited by itself, as compose's `restart: unless-stopped`
@@ -158,3 +169,23 @@ class Topology:
 
     def dead(self) -> list[str]:
         return [name for name, p in self.processes.items() if not p.alive]
+
+
+def create_database(admin_dsn: str) -> str:
+    """A new, empty database on the server of `admin_dsn`; its DSN."""
+    import psycopg
+
+    name = f"laoke_fault_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlparse(admin_dsn)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(dsn: str) -> None:
+    """Drop the database of `dsn` (FORCE: a SIGKILLed process may leave a session behind)."""
+    import psycopg
+
+    admin_dsn = os.environ["LAOKE_TEST_POSTGRES_DSN"]
+    name = urlparse(dsn).path.lstrip("/")
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
