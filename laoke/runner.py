@@ -39,7 +39,8 @@ class StreamConsumer:
     position: Callable[[], int]  # what the store has handled (called in a worker thread)
     apply: Callable[[Sequence[Msg]], Awaitable[None]]
     batch_size: int = 200
-    fetch_timeout_s: float = 1.0
+    fetch_timeout_s: float = 1.0  # how long a pull waits for a first message
+    fill_s: float = 0.05  # then how long it goes on filling the batch
     caught_up: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
@@ -53,7 +54,7 @@ class StreamConsumer:
                         self.durable.name, stream=self.durable.stream
                     )
                 try:
-                    messages = await subscription.fetch(self.batch_size, self.fetch_timeout_s)
+                    messages = await self._pull(subscription)
                 except (NatsTimeoutError, TimeoutError):
                     self.caught_up.set()
                     continue
@@ -66,6 +67,20 @@ class StreamConsumer:
                 await asyncio.sleep(RETRY_S)
         if subscription is not None:
             await subscription.unsubscribe()
+
+    async def _pull(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """A batch: wait for a first message, then fill up to `batch_size` for `fill_s`.
+        nats-py's fetch often returns part of a batch, and every batch costs a commit (as
+        faststream's pull loop, which consumed before, filled its batches too)."""
+        messages = await subscription.fetch(self.batch_size, self.fetch_timeout_s)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.fill_s
+        while len(messages) < self.batch_size and (left := until - loop.time()) > 0:
+            try:
+                messages += await subscription.fetch(self.batch_size - len(messages), left)
+            except (NatsTimeoutError, TimeoutError):
+                break
+        return messages
 
     async def handle(self, js: JetStreamContext, messages: Sequence[Msg]) -> bool:
         """Apply the batch's run from the stored position and ack it; False when the batch
