@@ -54,7 +54,11 @@ def period(
     start: datetime | None, end: datetime | None, now: datetime
 ) -> tuple[datetime, datetime]:
     end = end or now
-    start = start or end - DEFAULT_PERIOD
+    if start is None:
+        try:
+            start = end - DEFAULT_PERIOD
+        except OverflowError:  # `to` in the first days of year 1: no period ends there
+            raise bad_param("to", "too early for a period to end") from None
     if start >= end:
         raise bad_param("from", "must be before `to`")
     return start, end
