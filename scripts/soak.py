@@ -54,11 +54,11 @@ def main(argv: list[str]) -> int:
         if not passed:
             failures.append((seed, failure))
     print(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed")
+    rerun = "make test-sqlite ARGS='-m fault tests/fault'"
+    if store == "postgres":
+        rerun = f"bash scripts/with-postgres {rerun}"
     for seed, failure in failures:
-        print(
-            f"seed {seed}: {failure[:400]}  (re-run: LAOKE_FAULT_SEED={seed} make test-sqlite"
-            " ARGS='-m fault tests/fault')"
-        )
+        print(f"seed {seed}: {failure[:400]}  (re-run: LAOKE_FAULT_SEED={seed} {rerun})")
     return 1 if failures else 0
 
 
