@@ -15,6 +15,7 @@ from events.factories import SAMPLE_PHONE, SAMPLE_VIN
 from laoke.auth import KeyStore
 from laoke.http import build_http_app
 from laoke.registry import entry
+from services.projections.queries.followups import encode_cursor
 
 OTHER_PHONE = "13900139000"
 OTHER_VIN = "LFV2A21K0A3000001"
@@ -132,7 +133,8 @@ async def test_cursor_pages_neither_repeat_nor_skip_while_items_arrive(rig: Rig)
     assert walked == ["fu-0", "fu-1", "fu-2", "fu-later", "fu-3", "fu-4", "fu-soon"]
     assert ids(await page(rig))[:3] == ["fu-0", "fu-earlier", "fu-1"]
 
-    for cursor in ("nope", "e30", first["next_cursor"][:-3]):
+    nul = encode_cursor("2026-01-20T10:00:00.000000Z", "fu-\x00")
+    for cursor in ("nope", "e30", first["next_cursor"][:-3], nul):
         bad = await rig.http.get(
             "/v1/followups", params={"dealership_id": DEALERSHIP, "cursor": cursor}
         )

@@ -87,8 +87,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         due_at, follow_up_id = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise ValueError("not a cursor this list gave") from exc
-    if not isinstance(due_at, str) or not isinstance(follow_up_id, str):
-        raise ValueError("not a cursor this list gave")
+    if not isinstance(due_at, str) or not isinstance(follow_up_id, str) or "\x00" in follow_up_id:
+        raise ValueError("not a cursor this list gave")  # (PostgreSQL refuses NUL in text)
     parse_ts(due_at)  # ValueError when not a time
     return due_at, follow_up_id
 
