@@ -12,6 +12,7 @@ next start re-reads from it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,6 +47,7 @@ class StreamConsumer:
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
         """Consume until `stopping` is set; the batch in hand is finished first."""
         subscription = None
+        failing = False  # log the first failure of a run of them, not every retry
         while not stopping.is_set():
             try:
                 if subscription is None:
@@ -59,20 +61,25 @@ class StreamConsumer:
                     self.caught_up.set()
                     continue
                 if not await self.handle(js, messages):
-                    await subscription.unsubscribe()
+                    await _drop(subscription)
                     subscription = None  # re-created at the stored position
+                failing = False
             except Exception:
-                log.warning("%s: consuming failed; retrying", self.durable.name, exc_info=True)
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "%s: consuming failed; retrying", self.durable.name, exc_info=True)
+                failing = True
+                await _drop(subscription)
                 subscription = None
                 await asyncio.sleep(RETRY_S)
-        if subscription is not None:
-            await subscription.unsubscribe()
+        await _drop(subscription)
 
     async def _pull(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """A batch: wait for a first message, then fill up to `batch_size` for `fill_s`.
-        nats-py's fetch often returns part of a batch, and every batch costs a commit (as
-        faststream's pull loop, which consumed before, filled its batches too)."""
-        messages = await subscription.fetch(self.batch_size, self.fetch_timeout_s)
+        Waiting for a whole batch would hold messages back under a steady trickle (nats-py's
+        fetch waits until the batch is full or the timeout ends); taking what a fetch
+        returns would make many small batches, each a commit. faststream's pull loop, which
+        consumed before, filled its batches the same way."""
+        messages = await subscription.fetch(1, self.fetch_timeout_s)
         loop = asyncio.get_running_loop()
         until = loop.time() + self.fill_s
         while len(messages) < self.batch_size and (left := until - loop.time()) > 0:
@@ -132,3 +139,10 @@ class StreamConsumer:
         else:
             for message in messages:
                 await message.ack()
+
+
+async def _drop(subscription: JetStreamContext.PullSubscription | None) -> None:
+    """Unsubscribe (NATS may be gone: then there is nothing left to drop)."""
+    if subscription is not None:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
