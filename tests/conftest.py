@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,26 @@ from laoke.clock import ManualClock
 from laoke.natsserver import NatsServer
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
+
+FIXED_FAULT_SEED = 8
+
+
+def _fault_seeds() -> str:
+    """The fault suite's seeds for this run: LAOKE_FAULT_SEED alone, or seed 8 and a fresh
+    one. Chosen here (the first conftest loaded) so the header can show them."""
+    chosen = os.environ.get("LAOKE_FAULT_SEED")
+    if chosen:
+        return chosen
+    fresh = random.SystemRandom().choice([s for s in range(1, 10_000) if s != FIXED_FAULT_SEED])
+    return f"{FIXED_FAULT_SEED},{fresh}"
+
+
+os.environ["LAOKE_FAULT_SEEDS"] = _fault_seeds()  # read by tests/fault/conftest.py
+
+
+def pytest_report_header() -> str:
+    seeds = os.environ["LAOKE_FAULT_SEEDS"]
+    return f"fault seeds: {seeds} (re-run one: LAOKE_FAULT_SEED=<seed>)"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,22 +17,9 @@ from fault_inputs import Input, build_inputs
 from fault_processes import SERVICES, Topology
 from fault_run import Outcome, run_scenario
 
-FIXED_SEED = 8
-
-
-def _seeds() -> list[int]:
-    chosen = os.environ.get("LAOKE_FAULT_SEED")
-    if chosen:
-        return [int(chosen)]
-    fresh = random.SystemRandom().choice([s for s in range(1, 10_000) if s != FIXED_SEED])
-    return [FIXED_SEED, fresh]
-
-
-SEEDS = _seeds()
-
-
-def pytest_report_header() -> str:
-    return f"fault seeds: {', '.join(map(str, SEEDS))} (re-run one: LAOKE_FAULT_SEED=<seed>)"
+# Chosen in tests/conftest.py (which shows them in pytest's header): seed 8 and a fresh one,
+# or LAOKE_FAULT_SEED alone.
+SEEDS = [int(seed) for seed in os.environ["LAOKE_FAULT_SEEDS"].split(",")]
 
 
 @pytest.hookimpl(wrapper=True)
