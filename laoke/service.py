@@ -105,7 +105,6 @@ class ServiceHost:
         self.clock = clock
         self.workers: list[Worker] = []
         self.nc: NatsClient | None = None
-        self.js: JetStreamContext | None = None
         self._stopping = asyncio.Event()
         self._consuming: list[asyncio.Task[None]] = []
         self._beside: list[asyncio.Task[None]] = []  # relays, tickers, leases: cancelled
@@ -119,7 +118,6 @@ class ServiceHost:
 
     async def _start(self) -> None:
         self.nc, js = await connect(self.settings, f"laoke-{self.name}")
-        self.js = js
         for worker in self.workers:
             worker.lease = await take(js, self.settings, worker.consumer.durable.name)
             if worker.outbox is not None:  # publishes in commit order: a crash's leftovers first
