@@ -56,10 +56,12 @@ class StreamConsumer:
                         self.durable.name, stream=self.durable.stream
                     )
                 try:
-                    messages = await self._pull(subscription)
+                    messages = await self._pull_unless_stopped(subscription, stopping)
                 except (NatsTimeoutError, TimeoutError):
                     self.caught_up.set()
                     continue
+                if messages is None:
+                    break
                 if not await self.handle(js, messages):
                     await _drop(subscription)
                     subscription = None  # re-created at the stored position
@@ -72,6 +74,23 @@ class StreamConsumer:
                 subscription = None
                 await asyncio.sleep(RETRY_S)
         await _drop(subscription)
+
+    async def _pull_unless_stopped(
+        self, subscription: JetStreamContext.PullSubscription, stopping: asyncio.Event
+    ) -> list[Msg] | None:
+        """A batch, or None when a stop came first: a stop need not wait out an idle pull's
+        timeout. Messages pulled but not applied are not acked; the next start re-reads
+        them from the stored position."""
+        pull = asyncio.ensure_future(self._pull(subscription))
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait((pull, stop), return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if pull.done():
+            return pull.result()
+        pull.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pull
+        return None
 
     async def _pull(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """A batch: wait for a first message, then fill up to `batch_size` for `fill_s`.
