@@ -2,8 +2,8 @@
 
 The store's tracking records say what was handled; the runner (laoke/runner.py) hands over
 runs of messages that continue from there. Each message is handled by a plain function
-returning the changes to save; the changes, the decisions and the position are committed
-in one transaction, then the message is acked. A message that keeps failing is
+filling a unit of work (laoke/work.py); its changes, its decisions and the position are
+committed in one transaction, then the message is acked. A message that keeps failing is
 dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
 nor vanishes.
 """
@@ -19,7 +19,6 @@ from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 
 from events import Event, Rejected, parse_recorded
-from laoke.changes import Changes
 from laoke.dlq import dead_letter
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
@@ -28,11 +27,13 @@ from laoke.metrics import DECISIONS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
 from laoke.runner import StreamConsumer
 from laoke.streams import RETENTION
+from laoke.work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-Handler = Callable[[Event], Changes | None]
+# What a service does with one event: load through the unit of work, change, decide.
+Handler = Callable[[UnitOfWork, Event], None]
 
 
 @dataclass
@@ -94,16 +95,17 @@ class RetentionConsumer:
         log.debug("%s: %s at %s", self.service, event.event_type, origin)
         error: Exception | None = None
         for _ in range(self.max_tries):
+            work = UnitOfWork(self.app)  # a fresh one each try: nothing of a failed one stays
             try:
-                changes = self.handle(event) or Changes()
-                if not changes.changed():
+                self.handle(work, event)
+                if not work.changed():
                     return False
-                self.app.commit(*changes.aggregates, decisions=changes.decisions, tracking=tracking)
+                work.commit(tracking)
             except Exception as exc:  # a poison message: retry, then dead-letter it
                 error = exc
                 log.warning("%s failed on %s: %r", self.service, origin, exc)
                 continue
-            for decision in changes.decisions:
+            for decision in work.decisions:
                 DECISIONS.labels(self.service, decision.event_type).inc()
             return True
         return self._dead_letter(
@@ -122,5 +124,7 @@ class RetentionConsumer:
             origin=origin,
             subject=message.subject,
         )
-        self.app.commit(letters=[letter], tracking=tracking)
+        work = UnitOfWork(self.app)
+        work.dead_letter(letter)
+        work.commit(tracking)
         return True

@@ -15,9 +15,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.eventstore import ServiceApplication
+from laoke.work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,13 @@ class DeadlineIndex:
             else:
                 self._due.pop(aggregate.id, None)
 
+    def again(self, aggregate_id: UUID) -> None:
+        """A deadline `due` returned whose firing failed (nothing committed): due again at
+        the next tick."""
+        due_at = self._due.get(aggregate_id)
+        if due_at is not None:
+            heapq.heappush(self._heap, (due_at, aggregate_id))
+
     def due(self, now: datetime) -> list[UUID]:
         """Pending deadlines due at `now`, earliest first (stale heap entries skipped)."""
         found = []
@@ -100,17 +107,21 @@ class DeadlineIndex:
         return len(self._due)
 
 
+# What a service does when a deadline passed: load through the unit of work, change, decide
+# (dating its decisions at the deadline's `due_at`, not when the ticker noticed it).
+OnDeadline = Callable[[UnitOfWork, Deadline], None]
+
+
 class Ticker:
-    """Fires due deadlines: `on_due(deadline)` decides (calling `deadline.fire`) and returns
-    the changes; the ticker commits them with the deadline in one transaction, so a
-    deadline fires once across restarts."""
+    """Fires due deadlines: marks the deadline fired (at its `due_at`), lets `on_due` decide
+    in the same unit of work and commits it, so a deadline fires once across restarts."""
 
     def __init__(
         self,
         app: ServiceApplication,
         index: DeadlineIndex,
         clock: Clock,
-        on_due: Callable[[Deadline], Changes],
+        on_due: OnDeadline,
         after_fire: Callable[[], None] = lambda: None,
     ) -> None:
         self.app = app
@@ -119,20 +130,31 @@ class Ticker:
         self.on_due = on_due
         self.after_fire = after_fire
 
+    def fire(self, aggregate_id: UUID) -> UnitOfWork | None:
+        """Fire one deadline if it is still pending: mark it fired at its `due_at`, let
+        `on_due` decide in the same unit of work, commit. Returns the committed unit."""
+        work = UnitOfWork(self.app)
+        deadline = work.get(aggregate_id, Deadline)
+        if deadline is None or not deadline.pending:
+            return None
+        try:
+            deadline.fire(at=deadline.due_at)
+            self.on_due(work, deadline)
+            work.commit()
+        except Exception as exc:
+            exc.add_note(f"deadline {deadline.key}")
+            raise
+        return work
+
     def fire_due(self) -> int:
         with self.app.lock:
             fired = 0
             for aggregate_id in self.index.due(self.clock.now()):
-                deadline: Deadline = self.app.repository.get(aggregate_id)
-                if not deadline.pending:
-                    continue
                 try:
-                    changes = self.on_due(deadline)
-                    self.app.commit(deadline, *changes.aggregates, decisions=changes.decisions)
-                    fired += 1
+                    fired += self.fire(aggregate_id) is not None
                 except Exception:
-                    log.exception("deadline %s failed; will retry", deadline.key)
-                    self.index.observe([deadline])
+                    log.exception("deadline %s failed; will retry", aggregate_id)
+                    self.index.again(aggregate_id)
             return fired
 
     async def run(

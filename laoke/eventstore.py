@@ -133,8 +133,9 @@ class ServiceApplication(Application[UUID]):
     ) -> None:
         """Save aggregates, decisions, dead letters and the tracking record in one transaction
         (the application's event store, `events.put`, with the tracking record: eventsourcing's
-        own way for a process application; no aggregate cache to refresh here)."""
-        saved = [a for a in aggregates if a is not None]
+        own way for a process application; no aggregate cache to refresh here). Aggregates
+        without new events are passed over; the observers see those saved."""
+        saved = [a for a in aggregates if a is not None and a.pending_events]
         pending = [
             *saved,
             *(outbox_entry(d) for d in decisions),

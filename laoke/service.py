@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +22,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
 
-from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler, RetentionConsumer
-from laoke.deadlines import Deadline, DeadlineIndex, Ticker
+from laoke.deadlines import DeadlineIndex, OnDeadline, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.leases import Lease, take
 from laoke.logs import SERVICE
@@ -216,7 +215,7 @@ class RetentionService(ServiceHost):
     def handler(self) -> Handler:
         raise NotImplementedError
 
-    def on_deadline(self) -> Callable[[Deadline], Changes] | None:
+    def on_deadline(self) -> OnDeadline | None:
         return None
 
     # -- running --------------------------------------------------------------------------

@@ -10,13 +10,11 @@ batch is committed in one transaction; the outbox relay then publishes it to RET
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError, Tracking
 
 from events import CustomersMerged, Event, Rejected, parse_inbound
@@ -25,7 +23,8 @@ from laoke.decisions import decision
 from laoke.dlq import dead_letter
 from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
-from laoke.publishing import Outgoing
+from laoke.merges import survivor
+from laoke.work import AggregateCache, UnitOfWork
 from services.intake.aggregates import (
     CustomerIdentity,
     IdentityKey,
@@ -59,58 +58,6 @@ class Verdict:
     message: str | None = None
 
 
-class AggregateCache:
-    """Identity aggregates this process has read or written, and ids known to be absent.
-
-    Exact while this process is the only writer. Another writer (a second replica on a
-    shared PostgreSQL) makes it stale; the store then refuses the stale write (version
-    conflict), and `Intake.record_batch` clears the cache and redoes the batch carefully.
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self.items: OrderedDict[UUID, Aggregate | None] = OrderedDict()
-
-    def put(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
-        self.items[aggregate_id] = aggregate
-        self.items.move_to_end(aggregate_id)
-        if len(self.items) > self.maxsize:
-            self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        self.items.clear()
-
-
-class UnitOfWork:
-    """Aggregates loaded or changed in this batch, so later messages see earlier ones.
-
-    `careful` reads everything from the store: used after a write conflict, and for the
-    duplicate check of event ids not seen recently (a resend days later).
-    """
-
-    def __init__(self, app: ServiceApplication, cache: AggregateCache, careful: bool) -> None:
-        self.app = app
-        self.cache = cache
-        self.careful = careful
-        self.changed: dict[UUID, Aggregate] = {}
-
-    def get(self, aggregate_id: UUID) -> Aggregate | None:
-        if aggregate_id in self.changed:
-            return self.changed[aggregate_id]
-        if not self.careful and aggregate_id in self.cache.items:
-            return self.cache.items[aggregate_id]
-        found: Aggregate | None = self.app.get_or_none(aggregate_id)
-        self.cache.put(aggregate_id, found)
-        return found
-
-    def add(self, aggregate: Aggregate) -> None:
-        self.changed[aggregate.id] = aggregate
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        """Only asked in careful mode: the fast path lets the store refuse duplicates."""
-        return self.careful and self.app.get_or_none(aggregate_id) is not None
-
-
 class Intake:
     def __init__(self, app: ServiceApplication, settings: IntakeSettings, clock: Clock) -> None:
         self.app = app
@@ -130,39 +77,24 @@ class Intake:
             try:
                 return self._record(batch, tracking, careful=False)
             except RecordConflictError:
-                self.cache.clear()
                 return self._record(batch, tracking, careful=True)
 
     def _record(
         self, batch: Sequence[Inbound], tracking: Tracking | None, careful: bool
     ) -> list[Verdict]:
-        work = UnitOfWork(self.app, self.cache, careful)
-        recorded: list[Event] = []
-        letters: list[Outgoing] = []
+        work = UnitOfWork(self.app, self.cache, careful=careful)
         staged: set[UUID] = set()
-        verdicts = []
-        for inbound in batch:
-            verdict, events, letter = self._one(work, staged, inbound)
-            verdicts.append(verdict)
-            recorded.extend(events)
-            if letter is not None and not work.exists(letter_id(letter)):
-                letters.append(letter)
         try:
-            self.app.commit(
-                *work.changed.values(), decisions=recorded, letters=letters, tracking=tracking
-            )
-        except Exception:
-            self.cache.clear()  # it holds this batch's uncommitted changes
+            verdicts = [self._one(work, staged, inbound) for inbound in batch]
+        except BaseException:
+            work.forget()  # the cache holds this batch's changes, never to be committed
             raise
-        for aggregate in work.changed.values():
-            self.cache.put(aggregate.id, aggregate)
-        for event in recorded:
+        work.commit(tracking)
+        for event in work.decisions:
             self.recent.put(event.event_id, None)
         return verdicts
 
-    def _one(
-        self, work: UnitOfWork, staged: set[UUID], inbound: Inbound
-    ) -> tuple[Verdict, list[Event], Outgoing | None]:
+    def _one(self, work: UnitOfWork, staged: set[UUID], inbound: Inbound) -> Verdict:
         now = self.clock.now()
         try:
             event = parse_inbound(inbound.data, inbound.subject, now=now)
@@ -171,19 +103,17 @@ class Intake:
                 or event.event_id in self.recent.items
                 or work.exists(event.event_id)
             ):
-                return Verdict("duplicate", str(event.event_id)), [], None
+                return Verdict("duplicate", str(event.event_id))
             events = self._resolve_and_record(work, event)
         except Rejected as rejected:
-            return self._reject(inbound, rejected.reason, str(rejected))
+            return self._reject(work, inbound, rejected.reason, str(rejected))
         except IdentityError as error:
-            return self._reject(inbound, "bad_value", str(error))
+            return self._reject(work, inbound, "bad_value", str(error))
         staged.add(event.event_id)
-        customer_id = events[-1].customer_id
-        return Verdict("accepted", str(event.event_id), customer_id), events, None
+        work.decide(*events)
+        return Verdict("accepted", str(event.event_id), events[-1].customer_id)
 
-    def _reject(
-        self, inbound: Inbound, reason: str, message: str
-    ) -> tuple[Verdict, list[Event], Outgoing]:
+    def _reject(self, work: UnitOfWork, inbound: Inbound, reason: str, message: str) -> Verdict:
         letter = dead_letter(
             SERVICE,
             reason,
@@ -193,7 +123,9 @@ class Intake:
             origin=inbound.origin,
             subject=inbound.subject,
         )
-        return Verdict("rejected", reason=reason, message=message), [], letter
+        if not work.exists(letter_id(letter)):  # a redone batch: dead-lettered before
+            work.dead_letter(letter)
+        return Verdict("rejected", reason=reason, message=message)
 
     def _resolve_and_record(self, work: UnitOfWork, event: Event) -> list[Event]:
         dealership = event.dealership_id
@@ -201,8 +133,8 @@ class Intake:
         key_owners: dict[str, str] = {}
         known: dict[str, CustomerIdentity] = {}
         for key in keys:
-            owner = work.get(key_id(dealership, key))
-            if isinstance(owner, IdentityKey):
+            owner = work.get(key_id(dealership, key), IdentityKey)
+            if owner is not None:
                 identity = self._canonical(work, owner.customer_id)
                 key_owners[key] = identity.customer_id
                 known[identity.customer_id] = identity
@@ -222,12 +154,11 @@ class Intake:
         for key in keys:
             if key_owners.get(key) == survivor_id:
                 continue
-            owner = work.get(key_id(dealership, key))
-            if isinstance(owner, IdentityKey):
+            owner = work.get(key_id(dealership, key), IdentityKey)
+            if owner is not None:
                 owner.reassign(customer_id=survivor_id)
             else:
-                owner = IdentityKey(dealership_id=dealership, key=key, customer_id=survivor_id)
-            work.add(owner)
+                work.add(IdentityKey(dealership_id=dealership, key=key, customer_id=survivor_id))
             if key not in survivor.keys:
                 survivor.add_key(key=key)
         record = event.model_copy(
@@ -251,24 +182,25 @@ class Intake:
         return [merged, record]
 
     def _canonical(self, work: UnitOfWork, customer_id: str) -> CustomerIdentity:
-        """Follow merges to the surviving customer."""
-        identity = work.get(customer_aggregate_id(customer_id))
-        assert isinstance(identity, CustomerIdentity), customer_id
-        while identity.merged_into is not None:
-            successor = work.get(customer_aggregate_id(identity.merged_into))
-            assert isinstance(successor, CustomerIdentity)
-            identity = successor
+        """The surviving customer (laoke/merges.py)."""
+
+        def merged_into(candidate: str) -> str | None:
+            found = work.get(customer_aggregate_id(candidate), CustomerIdentity)
+            return found.merged_into if found is not None else None
+
+        identity = work.get(
+            customer_aggregate_id(survivor(customer_id, merged_into)), CustomerIdentity
+        )
+        assert identity is not None, customer_id
         return identity
 
     def _merge(
         self, work: UnitOfWork, merged: CustomerIdentity, survivor: CustomerIdentity
     ) -> None:
         merged.merge_into(survivor_id=survivor.customer_id)
-        work.add(merged)
         for key in merged.keys:
-            owner = work.get(key_id(merged.dealership_id, key))
-            if isinstance(owner, IdentityKey):
+            owner = work.get(key_id(merged.dealership_id, key), IdentityKey)
+            if owner is not None:
                 owner.reassign(customer_id=survivor.customer_id)
-                work.add(owner)
             if key not in survivor.keys:
                 survivor.add_key(key=key)

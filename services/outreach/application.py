@@ -33,11 +33,11 @@ from events import (
 )
 from events import follow_up_id as follow_up_id_for
 from events import survey_id as survey_id_for
-from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
+from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.planner import PlannedContact, plan, plan_slot, schedule
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
@@ -54,33 +54,32 @@ class Outreach:
         self.clock = clock
 
     # -- loading -------------------------------------------------------------------------
-    def load(self, dealership_id: str, customer_id: str) -> ContactPlan:
-        found = self.app.get_or_none(plan_id(dealership_id, customer_id))
-        if isinstance(found, ContactPlan):
+    def load(self, work: UnitOfWork, dealership_id: str, customer_id: str) -> ContactPlan:
+        found = work.get(plan_id(dealership_id, customer_id), ContactPlan)
+        if found is not None:
             return found
-        return ContactPlan(dealership_id=dealership_id, customer_id=customer_id)
+        created = ContactPlan(dealership_id=dealership_id, customer_id=customer_id)
+        work.add(created)
+        return created
 
     # -- events --------------------------------------------------------------------------
-    def handle(self, event: Event) -> Changes | None:
+    def handle(self, work: UnitOfWork, event: Event) -> None:
         if event.customer_id is None:
-            return None
+            return
         if event.source == SERVICE:
-            return None  # our own decisions, already in the plan
+            return  # our own decisions, already in the plan
         if not isinstance(event, InboundEvent | FollowUpDue | CustomersMerged) and not isinstance(
             event, ComplaintResolved | ComplaintClosed
         ):
-            return None
+            return
         policy = self.settings.policy(event.dealership_id)
-        state = self.load(event.dealership_id, event.customer_id)
-        changes = Changes()
-        changes.add(state)
-        self._learn(state, event, policy, changes)
+        state = self.load(work, event.dealership_id, event.customer_id)
+        self._learn(state, event, policy, work)
         due, skipped = apply_contact_rules(plan(state, event, policy), state, policy)
-        self._record(state, event, due, skipped, changes)
-        self._reschedule(state, event, policy, changes)
-        return changes
+        self._record(state, event, due, skipped, work)
+        self._reschedule(state, event, policy, work)
 
-    def _learn(self, state: ContactPlan, event: Event, policy: Policy, changes: Changes) -> None:
+    def _learn(self, state: ContactPlan, event: Event, policy: Policy, work: UnitOfWork) -> None:
         """Update the plan with what `event` tells, and take the decisions that need no plan."""
         if isinstance(event, InboundEvent):
             state.touch(event.occurred_at)
@@ -99,7 +98,7 @@ class Outreach:
         elif isinstance(event, ContactPreferenceChanged):
             state.change_preference(event.opt_out, list(event.channels or []) or None)
             if event.opt_out:
-                self._cancel_pending(state, event, changes)
+                self._cancel_pending(state, event, work)
         elif isinstance(event, VehiclePurchased):
             state.vehicle_purchased(event.vin, event.occurred_at)
         elif isinstance(event, VehicleDelivered):
@@ -114,11 +113,11 @@ class Outreach:
         elif isinstance(event, FollowUpDue):
             self._honour(state, event)
         elif isinstance(event, FollowUpCompleted):
-            self._completed(state, event, policy, changes)
+            self._completed(state, event, policy, work)
         elif isinstance(event, SurveyAnswered):
-            self._answered(state, event, changes)
+            self._answered(state, event, work)
         elif isinstance(event, CustomersMerged):
-            self._merge(state, event, changes)
+            self._merge(state, event, work)
 
     def _honour(self, state: ContactPlan, event: FollowUpDue) -> None:
         """Another service's contact (e.g. a complaint call-back): it counts toward the cap
@@ -132,7 +131,7 @@ class Outreach:
         )
 
     def _completed(
-        self, state: ContactPlan, event: FollowUpCompleted, policy: Policy, changes: Changes
+        self, state: ContactPlan, event: FollowUpCompleted, policy: Policy, work: UnitOfWork
     ) -> None:
         tried = state.follow_ups.get(event.follow_up_id)
         if tried is None or tried.status != "due":
@@ -148,7 +147,7 @@ class Outreach:
             if phone is None:
                 return
             state.flag_phone(phone)
-            changes.decide(
+            work.decide(
                 decision(
                     PhoneFlagged,
                     event,
@@ -159,23 +158,22 @@ class Outreach:
                 )
             )
             if not state.phone_reachable():
-                self._cancel_pending(state, event, changes)
+                self._cancel_pending(state, event, work)
 
-    def _answered(self, state: ContactPlan, event: SurveyAnswered, changes: Changes) -> None:
-        survey = self.app.get_or_none(survey_aggregate_id(event.dealership_id, event.survey_id))
+    def _answered(self, state: ContactPlan, event: SurveyAnswered, work: UnitOfWork) -> None:
+        survey = work.get(survey_aggregate_id(event.dealership_id, event.survey_id), Survey)
         why: str | None = None
-        if not isinstance(survey, Survey):
+        if survey is None:
             why = "unknown_survey"
         elif not state.knows_customer(survey.customer_id):
             why = "wrong_customer"
         elif survey.answered_by is not None:
             why = "already_answered"
         if why is None:
-            assert isinstance(survey, Survey)
+            assert survey is not None
             survey.answer(str(event.event_id))
-            changes.add(survey)
             return
-        changes.decide(
+        work.decide(
             decision(
                 SurveyAnswerRejected,
                 event,
@@ -186,19 +184,18 @@ class Outreach:
             )
         )
 
-    def _merge(self, state: ContactPlan, event: CustomersMerged, changes: Changes) -> None:
+    def _merge(self, state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> None:
         for merged_id in event.merged_ids:
             if merged_id == state.customer_id:
                 continue
-            other = self.app.get_or_none(plan_id(event.dealership_id, merged_id))
-            if not isinstance(other, ContactPlan) or other.merged_into is not None:
+            other = work.get(plan_id(event.dealership_id, merged_id), ContactPlan)
+            if other is None or other.merged_into is not None:
                 continue
             state.absorb(other.export())
-            self._cancel_slots(other, other.deadlines.values(), changes)
+            self._cancel_slots(other.deadlines.values(), work)
             other.merge_into(state.customer_id)
-            changes.add(other)
 
-    def _cancel_pending(self, state: ContactPlan, event: Event, changes: Changes) -> None:
+    def _cancel_pending(self, state: ContactPlan, event: Event, work: UnitOfWork) -> None:
         """Contacts planned earlier for later that the rules now forbid are skipped, with why."""
         policy = self.settings.policy(state.dealership_id)
         for follow_up in list(state.follow_ups.values()):
@@ -219,7 +216,7 @@ class Outreach:
             for skip in skipped:
                 if skip.skip_reason in ("opted_out", "channel_opted_out", "wrong_number"):
                     state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
-                    changes.decide(
+                    work.decide(
                         self._skipped_decision(
                             event,
                             follow_up.follow_up_id,
@@ -237,7 +234,7 @@ class Outreach:
         cause: CauseLike,
         due: list[Admitted],
         skipped: list[Skipped],
-        changes: Changes,
+        work: UnitOfWork,
         at: datetime | None = None,
     ) -> None:
         occurred = at or getattr(cause, "occurred_at", None) or self.clock.now()
@@ -249,7 +246,7 @@ class Outreach:
             detail = dict(contact.detail)
             if contact.survey_kind is not None:
                 extra["survey_id"] = survey_id_for(follow_up_id, contact.survey_kind)
-                changes.add(
+                work.add(
                     Survey(
                         dealership_id=state.dealership_id,
                         survey_id=extra["survey_id"],
@@ -262,7 +259,7 @@ class Outreach:
                     nps_id = survey_id_for(follow_up_id, "NPS")
                     detail["nps_survey_id"] = nps_id
                     state.nps_asked(admitted.due_at)
-                    changes.add(
+                    work.add(
                         Survey(
                             dealership_id=state.dealership_id,
                             survey_id=nps_id,
@@ -282,7 +279,7 @@ class Outreach:
                     root_id=contact.root_id or follow_up_id,
                 ).to_dict()
             )
-            changes.decide(
+            work.decide(
                 decision(
                     FollowUpDue,
                     cause,
@@ -304,7 +301,7 @@ class Outreach:
             follow_up_id = skip.contact.root_id or follow_up_id_for(
                 cause.event_id, skip.contact.name
             )
-            changes.decide(
+            work.decide(
                 self._skipped_decision(
                     cause, follow_up_id, skip.contact.reason, skip, skip.contact.name, occurred
                 )
@@ -342,42 +339,38 @@ class Outreach:
 
     # -- deadlines -----------------------------------------------------------------------
     def _reschedule(
-        self, state: ContactPlan, cause: CauseLike, policy: Policy, changes: Changes
+        self, state: ContactPlan, cause: CauseLike, policy: Policy, work: UnitOfWork
     ) -> None:
         """Make the plan's pending deadlines match `schedule` (new, moved, or cancelled)."""
         wanted = schedule(state, self.clock.now(), policy)
         for slot in [s for s in state.deadlines if s not in wanted]:
-            self._cancel_slots(state, [state.deadlines[slot]], changes)
+            self._cancel_slots([state.deadlines[slot]], work)
             state.clear_slot(slot)
         for slot, due_at in wanted.items():
             current = state.deadlines.get(slot)
             if current is not None and current.rsplit("|", 2)[-2] == due_at.isoformat():
                 continue
             if current is not None:
-                self._cancel_slots(state, [current], changes)
+                self._cancel_slots([current], work)
             key = f"outreach|{state.id}|{slot}|{due_at.isoformat()}|{state.deadline_seq}"
-            changes.add(Deadline(key=key, kind=slot, ref=str(state.id), due_at=due_at))
+            work.add(Deadline(key=key, kind=slot, ref=str(state.id), due_at=due_at))
             correlation = cause.correlation_id or cause.event_id
             state.schedule_slot(slot, key, str(cause.event_id), str(correlation))
 
-    def _cancel_slots(self, state: ContactPlan, keys: Iterable[str], changes: Changes) -> None:
+    def _cancel_slots(self, keys: Iterable[str], work: UnitOfWork) -> None:
         for key in keys:
-            deadline = self.app.get_or_none(deadline_id(key))
-            if isinstance(deadline, Deadline) and deadline.pending:
+            deadline = work.get(deadline_id(key), Deadline)
+            if deadline is not None and deadline.pending:
                 deadline.cancel()
-                changes.add(deadline)
 
-    def on_deadline(self, deadline: Deadline) -> Changes:
-        """Called by the ticker once the clock passed `due_at`: the slot's contact, decided
-        and dated at the deadline's time (not when the ticker noticed it)."""
+    def on_deadline(self, work: UnitOfWork, deadline: Deadline) -> None:
+        """Called by the ticker (which fired the deadline) once the clock passed `due_at`:
+        the slot's contact, decided and dated at the deadline's time (not when the ticker
+        noticed it)."""
         now = deadline.due_at
-        changes = Changes()
-        deadline.fire(now)
-        found = self.app.get_or_none(UUID(deadline.ref))
-        if not isinstance(found, ContactPlan) or found.deadlines.get(deadline.kind) != deadline.key:
-            return changes  # stale: the plan moved on
-        state = found
-        changes.add(state)
+        state = work.get(UUID(deadline.ref), ContactPlan)
+        if state is None or state.deadlines.get(deadline.kind) != deadline.key:
+            return  # stale: the plan moved on
         slot = deadline.kind
         event_id, correlation_id = state.causes[slot]
         cause = Cause(UUID(event_id), UUID(correlation_id), state.dealership_id, state.customer_id)
@@ -385,7 +378,6 @@ class Outreach:
         due, skipped = apply_contact_rules(
             plan_slot(state, slot, deadline.due_at, policy), state, policy
         )
-        self._record(state, cause, due, skipped, changes, at=now)
+        self._record(state, cause, due, skipped, work, at=now)
         state.slot_fired(slot, deadline.due_at)
-        self._reschedule(state, cause, policy, changes)
-        return changes
+        self._reschedule(state, cause, policy, work)

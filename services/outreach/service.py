@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler
-from laoke.deadlines import Deadline
+from laoke.deadlines import OnDeadline
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
@@ -35,5 +32,5 @@ class OutreachService(RetentionService):
     def handler(self) -> Handler:
         return self.outreach.handle
 
-    def on_deadline(self) -> Callable[[Deadline], Changes] | None:
+    def on_deadline(self) -> OnDeadline | None:
         return self.outreach.on_deadline

@@ -9,10 +9,7 @@ refusal, never an exception.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
-from uuid import UUID
-
-from eventsourcing.domain import Aggregate
+from typing import Any
 
 from events import (
     CustomerRegistered,
@@ -25,9 +22,9 @@ from events import (
     normalise_phone,
 )
 from events.recorded import ReferralRejection
-from laoke.changes import Changes
 from laoke.eventstore import ServiceApplication
 from laoke.merges import survivor
+from laoke.work import UnitOfWork
 from services.referrals import rules
 from services.referrals.aggregates import (
     KnownCustomer,
@@ -40,32 +37,6 @@ from services.referrals.aggregates import (
 from services.referrals.settings import Policy, ReferralSettings
 
 log = logging.getLogger(__name__)
-A = TypeVar("A", bound=Aggregate)
-
-
-class Work:
-    """The aggregates one event loads or changes, so each is loaded (and saved) once."""
-
-    def __init__(self, app: ServiceApplication) -> None:
-        self.app = app
-        self.loaded: dict[UUID, Aggregate | None] = {}
-        self.decisions: list[Event] = []
-
-    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        if aggregate_id not in self.loaded:
-            self.loaded[aggregate_id] = self.app.get_or_none(aggregate_id)
-        found = self.loaded[aggregate_id]
-        return found if isinstance(found, kind) else None
-
-    def add(self, aggregate: A) -> A:
-        self.loaded[aggregate.id] = aggregate
-        return aggregate
-
-    def changes(self) -> Changes:
-        return Changes(
-            aggregates=[a for a in self.loaded.values() if a is not None],
-            decisions=self.decisions,
-        )
 
 
 class Referrals:
@@ -74,10 +45,9 @@ class Referrals:
         self.settings = settings
 
     # -- the handler ----------------------------------------------------------------------
-    def handle(self, event: Event) -> Changes | None:
+    def handle(self, work: UnitOfWork, event: Event) -> None:
         if event.customer_id is None or event.source == rules.SERVICE:
-            return None  # our own decisions come back on RETENTION
-        work = Work(self.app)
+            return  # our own decisions come back on RETENTION
         if isinstance(event, CustomerRegistered):
             self._registered(work, event)
         elif isinstance(event, VehiclePurchased):
@@ -90,12 +60,9 @@ class Referrals:
             self._claimed(work, event)
         elif isinstance(event, ReferralCallbackAnswered):
             self._callback(work, event)
-        else:
-            return None
-        return work.changes()
 
     # -- the customer view ----------------------------------------------------------------
-    def _customer(self, work: Work, dealership_id: str, customer_id: str) -> KnownCustomer:
+    def _customer(self, work: UnitOfWork, dealership_id: str, customer_id: str) -> KnownCustomer:
         """The canonical (surviving) customer, created on first sight."""
 
         def merged_into(candidate: str) -> str | None:
@@ -105,7 +72,8 @@ class Referrals:
         canonical = survivor(customer_id, merged_into)
         found = work.get(known_customer_id(dealership_id, canonical), KnownCustomer)
         if found is None:
-            return work.add(KnownCustomer(dealership_id=dealership_id, customer_id=canonical))
+            found = KnownCustomer(dealership_id=dealership_id, customer_id=canonical)
+            work.add(found)
         return found
 
     def _phone(self, policy: Policy, raw: str) -> str | None:
@@ -114,7 +82,7 @@ class Referrals:
         except ValueError:
             return None
 
-    def _index_phones(self, work: Work, event: Event, raws: list[str]) -> KnownCustomer:
+    def _index_phones(self, work: UnitOfWork, event: Event, raws: list[str]) -> KnownCustomer:
         assert event.customer_id is not None
         customer = self._customer(work, event.dealership_id, event.customer_id)
         policy = self.settings.policy(event.dealership_id)
@@ -140,7 +108,7 @@ class Referrals:
         return customer
 
     def _referrer_by_phone(
-        self, work: Work, dealership_id: str, policy: Policy, raw: str
+        self, work: UnitOfWork, dealership_id: str, policy: Policy, raw: str
     ) -> KnownCustomer | None:
         phone = self._phone(policy, raw)
         if phone is None:
@@ -150,14 +118,14 @@ class Referrals:
             return None
         return self._customer(work, dealership_id, index.customer_id)
 
-    def _registered(self, work: Work, event: CustomerRegistered) -> None:
+    def _registered(self, work: UnitOfWork, event: CustomerRegistered) -> None:
         self._index_phones(work, event, list(event.phones))
 
-    def _purchased(self, work: Work, event: VehiclePurchased) -> None:
+    def _purchased(self, work: UnitOfWork, event: VehiclePurchased) -> None:
         customer = self._index_phones(work, event, [])
         customer.purchase(vin=event.vin, model=event.model, colour=event.colour)
 
-    def _merged(self, work: Work, event: CustomersMerged) -> None:
+    def _merged(self, work: UnitOfWork, event: CustomersMerged) -> None:
         survivor = self._customer(work, event.dealership_id, event.survivor_id)
         for merged_id in event.merged_ids:
             merged = work.get(known_customer_id(event.dealership_id, merged_id), KnownCustomer)
@@ -167,7 +135,7 @@ class Referrals:
             merged.merge_into(survivor_id=survivor.customer_id)
 
     # -- rule 1: the claim ----------------------------------------------------------------
-    def _claimed(self, work: Work, event: ReferralClaimed) -> None:
+    def _claimed(self, work: UnitOfWork, event: ReferralClaimed) -> None:
         assert event.customer_id is not None
         dealership = event.dealership_id
         if work.get(referral_aggregate_id(dealership, event.referral_id), Referral) is not None:
@@ -175,17 +143,16 @@ class Referrals:
             return
         policy = self.settings.policy(dealership)
         referee = self._customer(work, dealership, event.customer_id)
-        referral = work.add(
-            Referral(
-                dealership_id=dealership,
-                referral_id=event.referral_id,
-                referee_id=referee.customer_id,
-                referrer=event.referrer.model_dump(),
-                vin=event.vin,
-                claimed_at=event.occurred_at,
-                claim_event_id=event.event_id,
-            )
+        referral = Referral(
+            dealership_id=dealership,
+            referral_id=event.referral_id,
+            referee_id=referee.customer_id,
+            referrer=event.referrer.model_dump(),
+            vin=event.vin,
+            claimed_at=event.occurred_at,
+            claim_event_id=event.event_id,
         )
+        work.add(referral)
         self._resolve_referrer(work, referral, policy)
         at = event.occurred_at
         rewarded = referral.check(
@@ -205,7 +172,7 @@ class Referrals:
         if late is not None and late.delivered_at is not None:  # the claim reached us late
             self._at_delivery(work, referral, referee, late.delivered_at, event, policy)
 
-    def _resolve_referrer(self, work: Work, referral: Referral, policy: Policy) -> None:
+    def _resolve_referrer(self, work: UnitOfWork, referral: Referral, policy: Policy) -> None:
         if referral.referrer_id is not None:
             return
         found = self._referrer_by_phone(
@@ -216,7 +183,7 @@ class Referrals:
             found.count_made()
 
     # -- rule 2: at delivery --------------------------------------------------------------
-    def _delivered(self, work: Work, event: VehicleDelivered) -> None:
+    def _delivered(self, work: UnitOfWork, event: VehicleDelivered) -> None:
         referee = self._index_phones(work, event, [])
         referee.deliver(vin=event.vin, delivered_at=event.delivered_at)
         policy = self.settings.policy(event.dealership_id)
@@ -230,7 +197,7 @@ class Referrals:
 
     def _at_delivery(
         self,
-        work: Work,
+        work: UnitOfWork,
         referral: Referral,
         referee: KnownCustomer,
         delivered_at: Any,
@@ -284,7 +251,7 @@ class Referrals:
     # -- rule 3: the callback -------------------------------------------------------------
     def _schedule_callback(
         self,
-        work: Work,
+        work: UnitOfWork,
         referral: Referral,
         referee: KnownCustomer,
         referrer: KnownCustomer,
@@ -292,11 +259,11 @@ class Referrals:
         cause: Event,
         policy: Policy,
     ) -> None:
-        work.decisions.append(
+        work.decide(
             rules.schedule_callback(referral, referee, referrer, delivered_at, cause, policy)
         )
 
-    def _callback(self, work: Work, event: ReferralCallbackAnswered) -> None:
+    def _callback(self, work: UnitOfWork, event: ReferralCallbackAnswered) -> None:
         assert event.customer_id is not None
         at = event.occurred_at
         referral = work.get(referral_aggregate_id(event.dealership_id, event.referral_id), Referral)
@@ -324,20 +291,20 @@ class Referrals:
             self._reject(work, referral, once, event, at)
             return
         policy = self.settings.policy(event.dealership_id)
-        work.decisions.extend(rules.reward(referral, referee, referrer, event, at, policy))
+        work.decide(*rules.reward(referral, referee, referrer, event, at, policy))
 
     # -- verdicts -------------------------------------------------------------------------
     def _reject(
-        self, work: Work, referral: Referral, check: rules.Check, cause: Event, at: Any
+        self, work: UnitOfWork, referral: Referral, check: rules.Check, cause: Event, at: Any
     ) -> None:
         referee = self._customer(work, referral.dealership_id, referral.referee_id)
-        work.decisions.append(rules.reject(referral, referee, check, cause, at))
+        work.decide(rules.reject(referral, referee, check, cause, at))
 
     def _refuse(
-        self, work: Work, event: ReferralCallbackAnswered, reason: ReferralRejection, why: str
+        self, work: UnitOfWork, event: ReferralCallbackAnswered, reason: ReferralRejection, why: str
     ) -> None:
         """A callback message that cannot apply: refused, the referral (if any) unchanged."""
-        work.decisions.append(rules.refuse(event, reason, why))
+        work.decide(rules.refuse(event, reason, why))
 
     # -- queries --------------------------------------------------------------------------
     def referral(self, dealership_id: str, referral_id: str) -> dict[str, Any] | None:

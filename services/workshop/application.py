@@ -1,5 +1,5 @@
-"""The workshop's use case: load the repair order an event is about, apply the rule, return
-the changes (the consumer commits them with the stream position)."""
+"""The workshop's use case: load the repair order an event is about, apply the rule, note
+what changed in the unit of work (the consumer commits it with the stream position)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from events import (
     ServiceCheckedIn,
     ServiceCompleted,
 )
-from laoke.changes import Changes
 from laoke.eventstore import ServiceApplication
+from laoke.work import UnitOfWork
 from services.workshop import rules
 from services.workshop.aggregates import RepairOrder, repair_order_aggregate_id
 from services.workshop.rules import Outcome
@@ -43,14 +43,11 @@ class Workshop:
         self.app = app
         self.settings = settings
 
-    def load(self, dealership_id: str, repair_order_id: str) -> RepairOrder | None:
-        found = self.app.get_or_none(repair_order_aggregate_id(dealership_id, repair_order_id))
-        return found if isinstance(found, RepairOrder) else None
-
-    def handle(self, event: Event) -> Changes | None:
+    def handle(self, work: UnitOfWork, event: Event) -> None:
         if not isinstance(event, WORKSHOP_EVENTS) or event.customer_id is None:
-            return None  # not about the workshop (other services' decisions, our own, ...)
-        order = self.load(event.dealership_id, event.repair_order_id)
+            return  # not about the workshop (other services' decisions, our own, ...)
+        aggregate_id = repair_order_aggregate_id(event.dealership_id, event.repair_order_id)
+        order = work.get(aggregate_id, RepairOrder)
         outcome = self.decide(order, event)
         if outcome.ignored is not None:
             log.warning(
@@ -60,10 +57,8 @@ class Workshop:
                 event.dealership_id,
                 outcome.ignored,
             )
-        changes = Changes()
-        changes.add(outcome.order)
-        changes.decide(*outcome.decisions)
-        return changes
+        work.add(outcome.order)
+        work.decide(*outcome.decisions)
 
     def decide(self, order: RepairOrder | None, event: WorkshopEvent) -> Outcome:
         if isinstance(event, ServiceCheckedIn):

@@ -9,9 +9,11 @@ from pathlib import Path
 from complaints_support import T0, at, merge, recorded
 
 from events import Event
-from laoke.deadlines import Deadline, DeadlineIndex, deadline_id
+from laoke.clock import ManualClock
+from laoke.deadlines import Deadline, DeadlineIndex, Ticker, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
+from laoke.work import UnitOfWork
 from services.complaints.aggregates import Complaint, CustomerComplaints
 from services.complaints.application import Complaints
 from services.complaints.ids import (
@@ -32,11 +34,17 @@ def open_app(tmp_path: Path) -> tuple[ServiceApplication, Complaints]:
 
 
 def feed(complaints: Complaints, event: Event) -> list[Event]:
-    changes = complaints.handle(event)
-    if changes is None:
-        return []
-    complaints.app.commit(*changes.aggregates, decisions=changes.decisions)
-    return changes.decisions
+    """Handle and commit `event` as the consumer does; the decisions taken."""
+    work = UnitOfWork(complaints.app)
+    complaints.handle(work, event)
+    work.commit()
+    return work.decisions
+
+
+def changes_anything(complaints: Complaints, event: Event) -> bool:
+    work = UnitOfWork(complaints.app)
+    complaints.handle(work, event)
+    return work.changed()
 
 
 def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels_them(
@@ -74,8 +82,10 @@ def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
     key = deadline_key(COMPLAINT_ID, APOLOGY)
     deadline = app.get_or_none(deadline_id(key))
     assert isinstance(deadline, Deadline) and deadline.due_at == T0 + timedelta(hours=1)
-    changes = complaints.on_deadline(deadline)
-    app.commit(deadline, *changes.aggregates, decisions=changes.decisions)  # as the ticker does
+    ticker = Ticker(app, DeadlineIndex(), ManualClock(deadline.due_at), complaints.on_deadline)
+    fired = ticker.fire(deadline.id)
+    assert fired is not None and "ComplaintEscalated" in [d.event_type for d in fired.decisions]
+    assert ticker.fire(deadline.id) is None, "a fired deadline does not fire again"
     app.close()
 
     app, complaints = open_app(tmp_path)
@@ -92,7 +102,7 @@ def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
 def test_a_merge_moves_the_stored_complaint_to_the_survivor_once(tmp_path: Path) -> None:
     app, complaints = open_app(tmp_path)
     feed(complaints, recorded("ComplaintFiled", customer_id="c-old"))
-    assert complaints.handle(merge("c-new", "c-unknown")) is None  # no complaints to move
+    assert not changes_anything(complaints, merge("c-new", "c-unknown"))  # no complaints to move
     feed(complaints, merge("c-new", "c-old"))
     app.close()
 
@@ -102,7 +112,7 @@ def test_a_merge_moves_the_stored_complaint_to_the_survivor_once(tmp_path: Path)
     assert (complaint.customer_id, complaint.merged_from) == ("c-new", ["c-old"])
     survivor = app.get_or_none(customer_complaints_id("demo-4s", "c-new"))
     assert isinstance(survivor, CustomerComplaints) and survivor.complaint_ids == ["CP-1"]
-    assert complaints.handle(merge("c-new", "c-old")) is None  # replayed: nothing to move
+    assert not changes_anything(complaints, merge("c-new", "c-old"))  # replayed: nothing to move
     made = feed(complaints, recorded("RemedyAccepted", customer_id="c-new"))
     assert [(d.event_type, d.customer_id) for d in made] == [("ComplaintStepRejected", "c-new")]
     app.close()

@@ -17,9 +17,10 @@ from events import (
     SurveyAnswerRejected,
 )
 from laoke.clock import ManualClock
-from laoke.deadlines import Deadline
+from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
+from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, plan_id
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
@@ -42,11 +43,11 @@ def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
 
 def feed(outreach: Outreach, *events: Event) -> list[Event]:
     decided: list[Event] = []
-    for event in events:
-        changes = outreach.handle(event)
-        if changes is not None:
-            outreach.app.commit(*changes.aggregates, decisions=changes.decisions)
-            decided.extend(changes.decisions)
+    for event in events:  # as the consumer does
+        work = UnitOfWork(outreach.app)
+        outreach.handle(work, event)
+        work.commit()
+        decided.extend(work.decisions)
     return decided
 
 
@@ -250,9 +251,9 @@ def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     key = state.deadlines["birthday:self:张伟"]
     deadline: Deadline = outreach.app.repository.get(Deadline.create_id(key))
     clock.set(deadline.due_at + timedelta(minutes=1))
-    changes = outreach.on_deadline(deadline)
-    outreach.app.commit(deadline, *changes.aggregates, decisions=changes.decisions)  # as the ticker
-    greeting = [d for d in changes.decisions if isinstance(d, FollowUpDue)]
+    fired = Ticker(outreach.app, DeadlineIndex(), clock, outreach.on_deadline).fire(deadline.id)
+    assert fired is not None
+    greeting = [d for d in fired.decisions if isinstance(d, FollowUpDue)]
     assert [(g.reason, g.due_at) for g in greeting] == [("birthday_greeting", deadline.due_at)]
     state = plan_of(outreach)
     assert state.deadlines["birthday:self:张伟"] != key

@@ -12,13 +12,13 @@ from nats.js import JetStreamContext
 
 from events import Event, retention_subject
 from events.factories import sample_inbound
-from laoke.changes import Changes
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
+from laoke.work import UnitOfWork
 
 
 class PoisonedService(RetentionService):
@@ -45,13 +45,12 @@ class PoisonedService(RetentionService):
         return ServiceApplication(self.settings, self.name)
 
     def handler(self) -> Handler:
-        def handle(event: Event) -> Changes | None:
+        def handle(work: UnitOfWork, event: Event) -> None:
             key = str(event.event_id)
             with self._counting:
                 self.attempts[key] += 1
             if key in self.poison:
                 raise RuntimeError(f"boom on {key}: cannot handle this one")
-            return None
 
         return handle
 

@@ -31,6 +31,7 @@ from events import (
 from events.factories import sample_recorded
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
+from laoke.work import UnitOfWork
 from services.referrals.application import Referrals
 from services.referrals.settings import ReferralSettings
 
@@ -45,12 +46,16 @@ class Harness:
         self.decisions: list[Event] = []
 
     def feed(self, event: Event) -> list[Event]:
-        changes = self.referrals.handle(event)
-        if changes is None:
-            return []
-        self.app.commit(*changes.aggregates, decisions=changes.decisions)
-        self.decisions += changes.decisions
-        return changes.decisions
+        """Handle and commit `event` as the consumer does; the decisions taken."""
+        work = self.handled(event)
+        work.commit()
+        self.decisions += work.decisions
+        return work.decisions
+
+    def handled(self, event: Event) -> UnitOfWork:
+        work = UnitOfWork(self.app)
+        self.referrals.handle(work, event)
+        return work
 
 
 @pytest.fixture
@@ -261,4 +266,4 @@ def test_own_decisions_coming_back_are_ignored(harness: Harness) -> None:
         recorded("ReferralClaimed", REFEREE, **claim("rf-1", at="2026-01-03T10:00:00+08:00"))
     )
     (due,) = deliver_referee(harness)
-    assert harness.referrals.handle(due) is None
+    assert not harness.handled(due).changed()

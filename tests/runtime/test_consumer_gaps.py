@@ -15,7 +15,6 @@ from nats.js import JetStreamContext
 
 from events import Event, retention_subject
 from events.factories import sample_recorded
-from laoke.changes import Changes
 from laoke.clock import SystemClock
 from laoke.consumer import RetentionConsumer
 from laoke.durable import DurableConsumer, stream_sequence
@@ -23,6 +22,7 @@ from laoke.eventstore import ServiceApplication
 from laoke.runner import StreamConsumer
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN, RETENTION
+from laoke.work import UnitOfWork
 from services.projections.service import ProjectionsService
 
 COUNT = 5
@@ -52,9 +52,8 @@ async def test_a_service_handles_every_position_in_order_after_a_lost_batch(
 ) -> None:
     seen: list[str] = []
 
-    def handle(event: Event) -> Changes | None:
+    def handle(work: UnitOfWork, event: Event) -> None:
         seen.append(str(event.event_id))
-        return None
 
     app = ServiceApplication(settings, "gaps")
     runner = RetentionConsumer("gaps", app, handle).runner()

@@ -1,0 +1,96 @@
+"""The runtime's unit of work and the ticker that commits one per deadline, on a real
+(SQLite) store without NATS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import RecordConflictError, Tracking
+
+from laoke.clock import ManualClock
+from laoke.deadlines import Deadline, DeadlineIndex, Ticker, deadline_id
+from laoke.eventstore import ServiceApplication
+from laoke.settings import LaokeSettings
+from laoke.work import AggregateCache, UnitOfWork
+
+DUE = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[ServiceApplication]:
+    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "work")
+    yield app
+    app.close()
+
+
+def scheduled(app: ServiceApplication, key: str) -> None:
+    work = UnitOfWork(app)
+    work.add(Deadline(key=key, kind="k", ref="r", due_at=DUE))
+    work.commit()
+
+
+def test_a_unit_loads_each_aggregate_once_and_commits_its_changes_with_the_position(
+    app: ServiceApplication,
+) -> None:
+    scheduled(app, "a")
+    work = UnitOfWork(app)
+    first = work.get(deadline_id("a"), Deadline)
+    assert first is not None and work.get(deadline_id("a"), Deadline) is first
+    assert work.get(deadline_id("a"), Ticker) is None, "another kind reads as none"
+    assert work.get(deadline_id("absent"), Deadline) is None
+    assert not work.changed()
+    first.move(due_at=DUE + timedelta(hours=1))  # changed where loaded: saved without add
+    assert work.changed()
+    work.commit(Tracking("work", 7))
+    stored = app.get_or_none(deadline_id("a"))
+    assert stored.due_at == DUE + timedelta(hours=1)
+    assert app.tracked_position("work") == 7
+
+
+def test_a_failed_commit_leaves_nothing_of_the_unit_in_the_cache(app: ServiceApplication) -> None:
+    cache = AggregateCache(100)
+    scheduled(app, "a")
+    stale = UnitOfWork(app, cache)
+    stale.get(deadline_id("a"), Deadline)  # cached at version 1
+    elsewhere = UnitOfWork(app)  # another writer moves it on
+    moved = elsewhere.get(deadline_id("a"), Deadline)
+    assert moved is not None
+    moved.move(due_at=DUE + timedelta(days=1))
+    elsewhere.commit()
+
+    work = UnitOfWork(app, cache)
+    cached = work.get(deadline_id("a"), Deadline)
+    assert cached is not None and cached.due_at == DUE, "read from the (stale) cache"
+    cached.cancel()
+    with pytest.raises(RecordConflictError):
+        work.commit()
+    assert cache.items == {}
+    careful = UnitOfWork(app, cache, careful=True)
+    fresh = careful.get(deadline_id("a"), Deadline)
+    assert fresh is not None and fresh.due_at == DUE + timedelta(days=1)
+
+
+def test_a_deadline_whose_decision_fails_fires_at_a_later_tick_and_once(
+    app: ServiceApplication,
+) -> None:
+    scheduled(app, "a")
+    index = DeadlineIndex()
+    index.rebuild(app)
+    app.observers.append(index.observe)  # as RetentionService wires it
+    calls: list[str] = []
+
+    def on_due(work: UnitOfWork, deadline: Deadline) -> None:
+        calls.append(deadline.key)
+        if len(calls) == 1:
+            raise RuntimeError("the store is busy")
+
+    ticker = Ticker(app, index, ManualClock(DUE), on_due)
+    assert ticker.fire_due() == 0
+    assert app.get_or_none(deadline_id("a")).pending, "nothing of the failed firing committed"
+    assert ticker.fire_due() == 1
+    assert ticker.fire_due() == 0
+    assert calls == ["a", "a"]
+    assert not app.get_or_none(deadline_id("a")).pending and len(index) == 0
