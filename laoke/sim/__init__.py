@@ -5,8 +5,9 @@ about them; `publish` sends them to NATS; `load_demo` publishes the demo dealers
 See docs/simulator.md.
 """
 
+from laoke.sim.complaints import complaint_callback_id
 from laoke.sim.config import SimConfig, window
-from laoke.sim.generator import SimEvent, Simulation, complaint_callback_id, simulate
+from laoke.sim.generator import SimEvent, Simulation, simulate
 from laoke.sim.publish import DEMO_DEALERSHIP, load_demo, publish, write_ndjson
 from laoke.sim.rates import SimRates
 from laoke.sim.truth import Truth

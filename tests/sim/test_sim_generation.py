@@ -12,19 +12,41 @@ import pytest
 
 from events import parse_inbound
 from events.inbound import ALL_INBOUND, ComplaintCategory
-from laoke.sim import SimConfig, complaint_callback_id, simulate, window, write_ndjson
+from laoke.sim import SimConfig, SimRates, complaint_callback_id, simulate, window, write_ndjson
 from laoke.sim.__main__ import main as sim_main
 from services.complaints.ids import callback_follow_up_id, complaint_aggregate_id
 from tests.sim.sim_helpers import NOW, small
 
+SAME_SEED = {
+    "one dealership": SimConfig(customers=150, seed=11),
+    # every chapter made common: opt-outs, scope changes, fakes, complaints, churn, merges
+    "several, every story common": SimConfig(
+        dealerships=2,
+        customers=120,
+        months=18,
+        seed=5,
+        rates=SimRates(
+            opt_out=0.3,
+            scope_change=0.6,
+            two_systems=0.5,
+            fake_referral=0.6,
+            complaint=0.5,
+            churn=0.4,
+            over_authority=0.4,
+        ),
+    ),
+}
 
-def test_same_seed_gives_byte_identical_ndjson() -> None:
-    config = SimConfig(customers=150, seed=11)
+
+@pytest.mark.parametrize("config", SAME_SEED.values(), ids=SAME_SEED.keys())
+def test_same_seed_gives_byte_identical_ndjson_and_truth(config: SimConfig) -> None:
     first, second = io.BytesIO(), io.BytesIO()
-    write_ndjson(simulate(config, now=NOW).events, first)
-    write_ndjson(simulate(config, now=NOW).events, second)
+    one, two = simulate(config, now=NOW), simulate(config, now=NOW)
+    write_ndjson(one.events, first)
+    write_ndjson(two.events, second)
     assert first.getvalue() == second.getvalue()
     assert len(first.getvalue().splitlines()) > 1000
+    assert one.truth.summary() == two.truth.summary()
 
 
 def test_another_seed_gives_other_events() -> None:
