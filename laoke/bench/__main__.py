@@ -1,0 +1,38 @@
+"""`python -m laoke.bench` (and `make bench`): the command line of laoke/bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import laoke.bench
+from laoke.bench.report import markdown
+from laoke.bench.runs import intake_scaling, run
+
+
+def main() -> None:
+    description = (laoke.bench.__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="laoke bench", description=description)
+    parser.add_argument("--raw", type=int, default=50_000, help="messages for (a)")
+    parser.add_argument("--events", type=int, default=30_000, help="inbound burst for (b)")
+    parser.add_argument("--paced-seconds", type=int, default=15, help="duration of (c)")
+    parser.add_argument("--sim-customers", type=int, default=6000, help="simulated customers")
+    parser.add_argument("--customers", type=int, default=100_000, help="customers for (e)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
+    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    parser.add_argument(
+        "--intake-partitions",
+        type=int,
+        default=0,
+        help="only (a) and (b), with this many intake processes (LAOKE_PARTITIONS)",
+    )
+    args = parser.parse_args()
+    results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
+    if args.write:
+        with args.write.open("a") as out:
+            out.write("\n" + markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Each measurement, and the stream conditions the runs wait for."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from laoke.bench.load import Item
+from laoke.bench.report import percentile
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark condition not reached")
+        await asyncio.sleep(0.01)
+
+
+async def messages(js: JetStreamContext, stream: str) -> int:
+    return int((await js.stream_info(stream)).state.messages)
+
+
+async def consumer_lag(js: JetStreamContext, durable: str) -> int:
+    try:
+        info = await js.consumer_info("RETENTION", durable)
+    except Exception:
+        return 10**9  # not created yet
+    return int(info.num_pending) + int(info.num_ack_pending)
+
+
+async def has_consumer(js: JetStreamContext, stream: str, durable: str) -> bool:
+    try:
+        await js.consumer_info(stream, durable)
+    except Exception:
+        return False
+    return True
+
+
+async def caught_up(js: JetStreamContext, durable: str) -> bool:
+    return await consumer_lag(js, durable) == 0
+
+
+async def pipelined_publish(
+    js: JetStreamContext, items: Sequence[Item], window: int = 4000
+) -> None:
+    pending: list[Any] = []
+    for subject, data, headers in items:
+        pending.append(await js.publish_async(subject, data, headers=headers))
+        if len(pending) >= window:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+
+
+# -- (a) ----------------------------------------------------------------------------------
+async def raw_publish_rate(js: JetStreamContext, n: int) -> float:
+    await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"], storage=StorageType.FILE))
+    payload = b"x" * 400  # about the size of an inbound event
+    items = [(f"bench.{i % 64}", payload, {"Nats-Msg-Id": f"b{i}"}) for i in range(n)]
+    started = time.perf_counter()
+    await pipelined_publish(js, items)
+    return n / (time.perf_counter() - started)
+
+
+# -- (b) ----------------------------------------------------------------------------------
+async def recorded_rate(js: JetStreamContext, burst: Sequence[Item]) -> float:
+    """Publish `burst` on DEALER_IN; events/s until all of it is on RETENTION (or the DLQ)."""
+
+    async def all_recorded() -> bool:
+        return await messages(js, "RETENTION") + await messages(js, "RETENTION_DLQ") >= len(burst)
+
+    started = time.perf_counter()
+    await pipelined_publish(js, burst)
+    await wait_until(all_recorded, 600)
+    return len(burst) / (time.perf_counter() - started)
+
+
+# -- (c) ----------------------------------------------------------------------------------
+async def paced_lag(
+    js: JetStreamContext, events: Sequence[Item], rate: float
+) -> tuple[list[float], float]:
+    """Publish at `rate`/s; sample how far behind projections is, in seconds of arrivals."""
+    samples: list[float] = []
+    started = time.perf_counter()
+    pending: list[Any] = []
+    published = 0
+    baseline = await consumer_lag(js, "projections")
+    next_sample = started + 0.25
+    for subject, data, headers in events:
+        target = started + published / rate
+        now = time.perf_counter()
+        if target > now:
+            await asyncio.sleep(target - now)
+        pending.append(await js.publish_async(subject, data, headers=headers))
+        published += 1
+        if time.perf_counter() >= next_sample:
+            # Messages not yet projected, over the arrival rate into RETENTION, is how long
+            # the newest arrival waits: the lag a dashboard reader sees.
+            behind = max(0, await consumer_lag(js, "projections") - baseline)
+            samples.append(behind / rate)
+            next_sample += 0.25
+    await asyncio.gather(*pending)
+    return samples, published / (time.perf_counter() - started)
+
+
+# -- (d) ----------------------------------------------------------------------------------
+async def raw_ordered_read_rate(js: JetStreamContext) -> tuple[int, float]:
+    total = await messages(js, "RETENTION")
+    sub = await js.subscribe("retention.>", ordered_consumer=True, pending_msgs_limit=100_000)
+    started = time.perf_counter()
+    for _ in range(total):
+        await sub.next_msg(timeout=10)
+    elapsed = time.perf_counter() - started
+    await sub.unsubscribe()
+    return total, total / elapsed
+
+
+# -- (e) ----------------------------------------------------------------------------------
+async def api_latency(
+    base_url: str, paths: dict[str, Callable[[int], str]], requests: int
+) -> dict[str, tuple[float, float]]:
+    results = {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for label, path_of in paths.items():
+            for i in range(5):  # warm-up, not timed: first connections, lazy schemas
+                await client.get(path_of(i))
+            timings = []
+            for i in range(requests):
+                started = time.perf_counter()
+                response = await client.get(path_of(i))
+                timings.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{label}: {response.status_code} {response.text[:200]}")
+            results[label] = (statistics.median(timings), percentile(timings, 0.99))
+    return results

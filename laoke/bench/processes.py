@@ -1,0 +1,104 @@
+"""The rig: a fresh nats-server in a temp dir, a client, and each service as a process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from nats.js import JetStreamContext
+
+from laoke.bench.report import Results
+from laoke.natsserver import NatsServer
+from laoke.streams import ensure_streams
+
+SERVICES = ("intake", "projections", "complaints", "outreach", "referrals", "workshop")
+
+
+class Processes:
+    def __init__(self, base_env: dict[str, str], log_dir: Path) -> None:
+        self.base_env = base_env
+        self.log_dir = log_dir
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(
+        self,
+        name: str,
+        http_port: int | None = None,
+        *,
+        label: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start `laoke serve name`, known as `label` (default: name), with `env` added."""
+        full_env = self.base_env | (env or {})
+        if http_port:
+            full_env["LAOKE_HTTP_PORT"] = str(http_port)
+        command = [sys.executable, "-m", "laoke", "serve", name]
+        if http_port is None:
+            command.append("--no-http")
+        label = label or name
+        log = (self.log_dir / f"{label}.log").open("ab")
+        self.running[label] = subprocess.Popen(command, env=full_env, stdout=log, stderr=log)
+
+    def peak_rss_mb(self, name: str) -> float:
+        status = Path(f"/proc/{self.running[name].pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name)
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+
+@dataclass
+class Rig:
+    """A fresh nats-server in a temp dir, a client, and the services' processes."""
+
+    tmp: Path
+    server: NatsServer
+    nc: nats.NATS
+    js: JetStreamContext
+    processes: Processes
+
+
+@contextlib.asynccontextmanager
+async def rig(results: Results, env: dict[str, str] | None = None) -> AsyncIterator[Rig]:
+    """Start the rig (services get `env` too); stop it all at the end. Records the load
+    average before and after, since the machine is shared."""
+    tmp = Path(tempfile.mkdtemp(prefix="laoke-bench-"))
+    server = NatsServer(tmp / "nats")
+    server.start()
+    await server.wait_ready()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1)
+    js = nc.jetstream(publish_async_max_pending=8000)
+    await ensure_streams(js)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
+        "LAOKE_NATS_URL": server.url,
+        "LAOKE_DATA_DIR": str(tmp / "data"),
+        "LAOKE_AUTH": "off",
+    }
+    processes = Processes(base | (env or {}), tmp)
+    results.raw["load_before"] = os.getloadavg()
+    try:
+        yield Rig(tmp, server, nc, js, processes)
+    finally:
+        processes.stop_all()
+        await nc.close()
+        server.stop()
+        results.raw["load_after"] = os.getloadavg()

@@ -1,0 +1,171 @@
+"""The two runs: everything (a)-(f), and intake's scaling over partitions ((a), (b) only)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import time
+from datetime import UTC, datetime
+
+from laoke.bench.load import DEALERSHIP, customer_id, inbound, light_customers, spread_dealerships
+from laoke.bench.measures import (
+    api_latency,
+    caught_up,
+    consumer_lag,
+    has_consumer,
+    messages,
+    paced_lag,
+    pipelined_publish,
+    raw_ordered_read_rate,
+    raw_publish_rate,
+    recorded_rate,
+    wait_until,
+)
+from laoke.bench.processes import SERVICES, rig
+from laoke.bench.report import Results, percentile
+from laoke.natsserver import free_port
+from laoke.partitions import Partition
+from laoke.sim.config import SimConfig
+from laoke.sim.generator import simulate
+
+
+async def run(args: argparse.Namespace) -> Results:
+    results = Results()
+    http_port = free_port()
+    async with rig(results) as r:
+        server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
+        print(f"nats-server {server.url}, data in {tmp}", flush=True)
+        raw = await raw_publish_rate(js, args.raw)
+        results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
+
+        sim = simulate(
+            SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11),
+            now=datetime.now(UTC),
+        )
+        arriving = inbound(sim)
+        burst, paced = arriving[: args.events], arriving[args.events :]
+        processes.start("intake")
+        await wait_until(lambda: has_consumer(js, "DEALER_IN", "intake"), 60)
+        intake_rate = await recorded_rate(js, burst)
+        results.add(
+            f"(b) intake end to end ({len(burst):,} events)",
+            f"{intake_rate:,.0f} events/s = {intake_rate / raw:.0%} of (a)",
+            intake=intake_rate,
+        )
+
+        processes.start("projections", http_port=http_port)
+        for name in SERVICES[2:]:
+            processes.start(name)
+        started = time.perf_counter()
+        await wait_until(lambda: caught_up(js, "projections"), 900)
+        backlog = await messages(js, "RETENTION")
+        catch_up = backlog / (time.perf_counter() - started)
+        results.add(
+            f"    projections catch-up of {backlog:,} recorded events",
+            f"{catch_up:,.0f} events/s",
+            catch_up=catch_up,
+        )
+        samples, achieved = await paced_lag(js, paced[: args.paced_seconds * 2000], 2000.0)
+        await wait_until(lambda: caught_up(js, "projections"), 300)
+        if samples:
+            results.add(
+                f"(c) projection lag at {achieved:,.0f} events/s ({len(samples)} samples)",
+                f"p50 {percentile(samples, 0.5):.2f} s, p99 {percentile(samples, 0.99):.2f} s, "
+                f"max {max(samples):.2f} s",
+                lag_p50=percentile(samples, 0.5),
+                lag_p99=percentile(samples, 0.99),
+            )
+
+        light = light_customers(args.customers, datetime.now(UTC))
+        await pipelined_publish(js, light)
+        del light
+        await wait_until(lambda: caught_up(js, "projections"), 1800)
+        # The other services are still working through this backlog (it is not theirs to
+        # be fast at here): note how far behind they are and their peak memory so far, then
+        # stop them, so that (e) measures the API and not a box busy with their catch-up.
+        peaks: dict[str, float] = {}
+        behind = []
+        for name in SERVICES[2:]:
+            peaks[name] = processes.peak_rss_mb(name)
+            behind.append(f"{name} {await consumer_lag(js, name):,}")
+            processes.stop(name)
+        results.add("    others' backlog when stopped before (e)", ", ".join(behind))
+        customer_ids = [customer_id(i) for i in range(500)]
+        base_url = f"http://127.0.0.1:{http_port}"
+        latency = await api_latency(
+            base_url,
+            {
+                "profile": lambda i: f"/v1/customers/{customer_ids[i % 500]}",
+                "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
+                "work list": lambda i: f"/v1/followups?dealership_id={DEALERSHIP}&status=due",
+                "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
+            },
+            args.requests,
+        )
+        for label, (p50, p99) in latency.items():
+            results.add(
+                f"(e) read API {label} at {args.customers:,} customers",
+                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                **{f"api_{label.replace(' ', '_')}_p99": p99},
+            )
+
+        for name in SERVICES:
+            rss = peaks.get(name) or processes.peak_rss_mb(name)
+            results.add(f"(f) peak RSS {name}", f"{rss:,.0f} MB", **{f"rss_{name}": rss})
+
+        processes.stop_all()
+        # Both reads below run in this process, which holds the simulated events: keep the
+        # collector from walking them (it would slow both, and the rebuild more).
+        for items in (sim.events, arriving, burst, paced):
+            items.clear()
+        gc.collect()
+        gc.freeze()
+        total, raw_read = await raw_ordered_read_rate(js)
+        from laoke.settings import LaokeSettings
+        from services.projections.rebuild import rebuild_async
+
+        settings = LaokeSettings(data_dir=tmp / "data", nats_url=server.url)
+        started = time.perf_counter()
+        await rebuild_async(settings, swap=False, progress=None)
+        rebuild_rate = total / (time.perf_counter() - started)
+        results.add(
+            f"(d) rebuild from RETENTION ({total:,} events)",
+            f"{rebuild_rate:,.0f} events/s = {rebuild_rate / raw_read:.0%} of raw read",
+            rebuild=rebuild_rate,
+        )
+        results.add("    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s")
+    return results
+
+
+async def intake_scaling(args: argparse.Namespace) -> Results:
+    """(a) and (b) only, with `--intake-partitions` intake processes, one partition each, on
+    a load spread over two dealerships per partition (the same load whatever the count)."""
+    results = Results()
+    count = args.intake_partitions
+    async with rig(results, {"LAOKE_PARTITIONS": str(count)}) as r:
+        js, processes = r.js, r.processes
+        raw = await raw_publish_rate(js, args.raw)
+        results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
+        ids = spread_dealerships(max(count, 2))
+        config = SimConfig(
+            dealerships=len(ids),
+            dealership_ids=ids,
+            customers=args.sim_customers,
+            months=12,
+            seed=11,
+        )
+        burst = inbound(simulate(config, now=datetime.now(UTC)))[: args.events]
+        for index in range(count):
+            owned = {"LAOKE_PARTITIONS_OWNED": str(index)}
+            processes.start("intake", label=f"intake-{index}", env=owned)
+        durables = [Partition(index, count).durable("intake") for index in range(count)]
+        for durable in durables:
+            await wait_until(functools.partial(has_consumer, js, "DEALER_IN", durable), 60)
+        rate = await recorded_rate(js, burst)
+        results.add(
+            f"(b) intake, {count} process(es), {len(ids)} dealerships ({len(burst):,} events)",
+            f"{rate:,.0f} events/s = {rate / raw:.0%} of (a)",
+            intake=rate,
+        )
+    return results
