@@ -62,20 +62,9 @@ class DeadlineIndex:
         self._heap: list[tuple[datetime, UUID]] = []
 
     def rebuild(self, app: ServiceApplication) -> None:
-        pending: dict[UUID, bool] = {}  # insertion-ordered set of deadline ids
-        start = 1
-        topic_prefix = f"{Deadline.__module__}:{Deadline.__qualname__}."
-        topics = [topic_prefix + name for name in ("Scheduled", "Moved", "Fired", "Cancelled")]
-        while True:
-            page = app.recorder.select_notifications(start, 1000, topics=topics)
-            if not page:
-                break
-            for notification in page:
-                pending[UUID(str(notification.originator_id))] = True
-            start = page[-1].id + 1
-        for aggregate_id in pending:
-            deadline: Deadline = app.repository.get(aggregate_id)
-            self.observe([deadline])
+        prefix = f"{Deadline.__module__}:{Deadline.__qualname__}."
+        topics = [prefix + name for name in ("Scheduled", "Moved", "Fired", "Cancelled")]
+        self.observe(app.aggregates_with(topics))
 
     def observe(self, aggregates: Iterable[Aggregate]) -> None:
         for aggregate in aggregates:

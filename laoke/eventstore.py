@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -146,6 +146,17 @@ class ServiceApplication(Application[UUID]):
             self.events.put(events, tracking=tracking)
             for observe in self.observers:  # in-memory indexes, e.g. of deadlines
                 observe(saved)
+
+    def aggregates_with(self, topics: Sequence[str], page: int = 1000) -> Iterator[Aggregate]:
+        """The aggregates that recorded an event of one of `topics` (first recorded
+        first), as they are now, one at a time: how an in-memory index is rebuilt."""
+        found: dict[UUID, None] = {}  # an insertion-ordered set
+        start = 1
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            found.update((UUID(str(n.originator_id)), None) for n in notifications)
+            start = notifications[-1].id + 1
+        for aggregate_id in found:
+            yield self.repository.get(aggregate_id)
 
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0

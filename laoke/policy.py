@@ -3,28 +3,41 @@ override any of them (`LAOKE_<SERVICE>_DEALERSHIPS='{"bj-4s": {"field": value}}'
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from pydantic import BaseModel, Field, model_validator
 
+P = TypeVar("P", bound=BaseModel)
 
-class DealershipOverrides(BaseModel):
-    """Mix into a service's settings class that also inherits its `Policy` model; set
-    `policy_class` to that model. A bad override fails at start-up, not mid-stream."""
 
-    policy_class: ClassVar[type[BaseModel]]
+class DealershipOverrides(BaseModel, Generic[P]):
+    """Mix into a service's settings class that also inherits its `Policy` model, as
+    `class XSettings(Policy, DealershipOverrides[Policy], BaseSettings)`; `policy(id)` is
+    then that dealership's `Policy`. A bad override fails at start-up, not mid-stream."""
+
+    policy_class: ClassVar[type[BaseModel]]  # P, found at subclassing
 
     dealerships: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-dealership overrides of any policy field."
     )
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for base in cls.__mro__:
+            generic = getattr(base, "__pydantic_generic_metadata__", None) or {}
+            if generic.get("origin") is DealershipOverrides and generic.get("args"):
+                cls.policy_class = generic["args"][0]
+                return
+
     @model_validator(mode="after")
     def _overrides_are_valid(self) -> Self:
         for dealership_id in self.dealerships:
-            self.resolved_policy(dealership_id)
+            self.policy(dealership_id)
         return self
 
-    def resolved_policy(self, dealership_id: str) -> Any:
-        """The defaults with `dealership_id`'s overrides applied, as a `policy_class`."""
+    def policy(self, dealership_id: str) -> P:
+        """The defaults with `dealership_id`'s overrides applied."""
         base = self.model_dump(include=set(self.policy_class.model_fields))
-        return self.policy_class.model_validate(base | self.dealerships.get(dealership_id, {}))
+        overridden = base | self.dealerships.get(dealership_id, {})
+        return cast(P, self.policy_class.model_validate(overridden))

@@ -59,13 +59,8 @@ class Policy(BaseModel):
         return limits[role]
 
 
-class ComplaintSettings(Policy, DealershipOverrides, BaseSettings):
+class ComplaintSettings(Policy, DealershipOverrides[Policy], BaseSettings):
     """`LAOKE_COMPLAINTS_*` environment variables; `dealerships` overrides per dealership id,
     e.g. `LAOKE_COMPLAINTS_DEALERSHIPS='{"bj-4s": {"sla": "PT24H"}}'`."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_COMPLAINTS_", extra="ignore", frozen=True)
-    policy_class = Policy
-
-    def policy(self, dealership_id: str) -> Policy:
-        policy: Policy = self.resolved_policy(dealership_id)
-        return policy

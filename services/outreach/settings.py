@@ -48,12 +48,7 @@ class Policy(BaseModel):
     retry_after_days: int = Field(1, ge=1)
 
 
-class OutreachSettings(Policy, DealershipOverrides, BaseSettings):
+class OutreachSettings(Policy, DealershipOverrides[Policy], BaseSettings):
     """`LAOKE_OUTREACH_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_OUTREACH_", extra="ignore", frozen=True)
-    policy_class = Policy
-
-    def policy(self, dealership_id: str) -> Policy:
-        policy: Policy = self.resolved_policy(dealership_id)
-        return policy

@@ -246,23 +246,11 @@ class Referrals:
         if not vehicle.passed:
             self._reject(work, referral, vehicle, cause, at)
             return
-        self._schedule_callback(work, referral, referee, referrer, delivered_at, cause, policy)
+        # rule 3: the callback
+        callback = rules.schedule_callback(referral, referee, referrer, delivered_at, cause, policy)
+        work.decide(callback)
 
-    # -- rule 3: the callback -------------------------------------------------------------
-    def _schedule_callback(
-        self,
-        work: UnitOfWork,
-        referral: Referral,
-        referee: KnownCustomer,
-        referrer: KnownCustomer,
-        delivered_at: Any,
-        cause: Event,
-        policy: Policy,
-    ) -> None:
-        work.decide(
-            rules.schedule_callback(referral, referee, referrer, delivered_at, cause, policy)
-        )
-
+    # -- the callback's answers -----------------------------------------------------------
     def _callback(self, work: UnitOfWork, event: ReferralCallbackAnswered) -> None:
         assert event.customer_id is not None
         at = event.occurred_at

@@ -35,12 +35,7 @@ class Policy(BaseModel):
         return timedelta(hours=self.callback_delay_hours)
 
 
-class ReferralSettings(Policy, DealershipOverrides, BaseSettings):
+class ReferralSettings(Policy, DealershipOverrides[Policy], BaseSettings):
     """`LAOKE_REFERRALS_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_REFERRALS_", extra="ignore", frozen=True)
-    policy_class = Policy
-
-    def policy(self, dealership_id: str) -> Policy:
-        policy: Policy = self.resolved_policy(dealership_id)
-        return policy

@@ -32,16 +32,7 @@ class WorkshopIndex:
         # Events stored before RepairOrder moved to aggregates.py carry its old topic.
         prefixes = (f"{RepairOrder.__module__}:{RepairOrder.__qualname__}.", f"{OLD_TOPIC}.")
         topics = [prefix + name for prefix in prefixes for name in EVENT_NAMES]
-        seen: dict[UUID, None] = {}
-        start = 1
-        while True:
-            page = app.recorder.select_notifications(start, 1000, topics=topics)
-            if not page:
-                break
-            for notification in page:
-                seen[UUID(str(notification.originator_id))] = None
-            start = page[-1].id + 1
-        self.observe(app.repository.get(order_id) for order_id in seen)
+        self.observe(app.aggregates_with(topics))
 
     def observe(self, aggregates: Iterable[Aggregate]) -> None:
         with self._lock:

@@ -49,12 +49,7 @@ class Policy(BaseModel):
         return self.priority.index(kind)
 
 
-class WorkshopSettings(Policy, DealershipOverrides, BaseSettings):
+class WorkshopSettings(Policy, DealershipOverrides[Policy], BaseSettings):
     """`LAOKE_WORKSHOP_*` environment variables; `dealerships` overrides per dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_WORKSHOP_", extra="ignore", frozen=True)
-    policy_class = Policy
-
-    def policy(self, dealership_id: str) -> Policy:
-        policy: Policy = self.resolved_policy(dealership_id)
-        return policy
