@@ -137,6 +137,12 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "reason": "purchase_call_7d",
         "skip_reason": "opted_out",
     },
+    "FollowUpExpired": {
+        "follow_up_id": "fu-0001",
+        "reason": "purchase_call_7d",
+        "due_at": "2025-03-08T10:00:00+08:00",
+        "expires_at": "2025-03-23T00:00:00+08:00",
+    },
     "PhoneFlagged": {"phone": "+8613800138000", "why": "wrong_number"},
     "ComplaintEscalated": {
         "complaint_id": "CP-0001",

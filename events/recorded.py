@@ -50,6 +50,7 @@ SkipReason = Literal[
     "open_complaint",
     "wrong_number",
     "retries_exhausted",
+    "expired",
 ]
 ReferralRejection = Literal[
     "registered_after_delivery",
@@ -72,13 +73,15 @@ Detail = Annotated[dict[ShortText, Note], Field(max_length=32)]
 
 
 class FollowUpDue(RecordedEvent):
-    """A contact to make: it goes on the outreach work list at `due_at`."""
+    """A contact to make: it goes on the outreach work list at `due_at`, and leaves it at
+    `expires_at` (its useful life; none: it stays until it is made) with `FollowUpExpired`."""
 
     event_type: Literal["FollowUpDue"] = "FollowUpDue"
     follow_up_id: EntityId
     reason: FollowUpReason
     due_at: AwareDatetime
     channel: Channel
+    expires_at: AwareDatetime | None = None
     detail: Detail = Field(default_factory=dict)
     rules_applied: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     priority: int = 0
@@ -96,6 +99,17 @@ class FollowUpSkipped(RecordedEvent):
     reason: FollowUpReason
     skip_reason: SkipReason
     detail: Detail = Field(default_factory=dict)
+
+
+class FollowUpExpired(RecordedEvent):
+    """An open contact that outlived its useful life: it leaves the work list, not made.
+    Dated at `expires_at`; caused by the `FollowUpDue` it ends."""
+
+    event_type: Literal["FollowUpExpired"] = "FollowUpExpired"
+    follow_up_id: EntityId
+    reason: FollowUpReason
+    due_at: AwareDatetime
+    expires_at: AwareDatetime
 
 
 class PhoneFlagged(RecordedEvent):
@@ -243,6 +257,7 @@ class ScopeChangeBreached(RecordedEvent):
 ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
     FollowUpDue,
     FollowUpSkipped,
+    FollowUpExpired,
     PhoneFlagged,
     ComplaintEscalated,
     ComplaintClockSet,

@@ -37,7 +37,14 @@ class DealershipOverrides(BaseModel, Generic[P]):
         return self
 
     def policy(self, dealership_id: str) -> P:
-        """The defaults with `dealership_id`'s overrides applied."""
+        """The defaults with `dealership_id`'s overrides applied. A group of settings (a
+        nested model) is overridden key by key: a dealership that changes one of its values
+        keeps the others."""
         base = self.model_dump(include=set(self.policy_class.model_fields))
-        overridden = base | self.dealerships.get(dealership_id, {})
+        overridden = dict(base)
+        for name, value in self.dealerships.get(dealership_id, {}).items():
+            group = base.get(name)
+            overridden[name] = (
+                group | value if isinstance(group, dict) and isinstance(value, dict) else value
+            )
         return cast(P, self.policy_class.model_validate(overridden))

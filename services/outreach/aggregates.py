@@ -36,17 +36,28 @@ class FollowUp:
     due_at: datetime
     channel: str
     source: str
-    status: str = "due"  # due | done | cancelled
+    status: str = "due"  # due | done | cancelled | expired
     attempt: int = 1
     root_id: str = ""
     outcome: str | None = None
+    expires_at: datetime | None = None  # none for other services' contacts and older plans
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"due_at": self.due_at.isoformat()}
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return asdict(self) | {"due_at": self.due_at.isoformat(), "expires_at": expires}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FollowUp:
-        return cls(**(data | {"due_at": datetime.fromisoformat(data["due_at"])}))
+        expires = data.get("expires_at")
+        return cls(
+            **(
+                data
+                | {
+                    "due_at": datetime.fromisoformat(data["due_at"]),
+                    "expires_at": datetime.fromisoformat(expires) if expires else None,
+                }
+            )
+        )
 
 
 @dataclass
@@ -200,6 +211,11 @@ class ContactPlan(Aggregate):
         self.follow_ups[follow_up_id].status = "cancelled"
         self.follow_ups[follow_up_id].outcome = why
 
+    @event("FollowUpExpired")
+    def expire_follow_up(self, follow_up_id: str, slot: str) -> None:
+        self.follow_ups[follow_up_id].status = "expired"
+        self.deadlines.pop(slot, None)
+
     @event("NpsAsked")
     def nps_asked(self, at: datetime) -> None:
         self.last_nps_at = at
@@ -303,9 +319,12 @@ class ContactPlan(Aggregate):
         return any(p not in self.flagged_phones for p in self.phones)
 
     def counted_contacts(self) -> list[datetime]:
-        """Due times of the outbound contacts the cap counts: planned or made, first tries."""
+        """Due times of the outbound contacts the cap counts: planned or made, first tries
+        (not those cancelled or expired: never made)."""
         return [
-            f.due_at for f in self.follow_ups.values() if f.status != "cancelled" and f.attempt == 1
+            f.due_at
+            for f in self.follow_ups.values()
+            if f.status not in ("cancelled", "expired") and f.attempt == 1
         ]
 
 

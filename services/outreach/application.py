@@ -39,7 +39,8 @@ from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
-from services.outreach.planner import PlannedContact, plan, plan_slot, schedule
+from services.outreach.expiry import decide, expired, outlived
+from services.outreach.planner import EXPIRE, PlannedContact, plan, plan_slot, schedule
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
 from services.outreach.settings import OutreachSettings, Policy
 
@@ -75,7 +76,7 @@ class Outreach:
         policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
         self._learn(state, event, policy, work)
-        due, skipped = apply_contact_rules(plan(state, event, policy), state, policy)
+        due, skipped = decide(plan(state, event, policy), state, policy, self.clock.now())
         self._record(state, event, due, skipped, work)
         self._reschedule(state, event, policy, work)
 
@@ -277,6 +278,7 @@ class Outreach:
                     SERVICE,
                     attempt=contact.attempt,
                     root_id=contact.root_id or follow_up_id,
+                    expires_at=contact.expires_at,
                 ).to_dict()
             )
             work.decide(
@@ -291,6 +293,7 @@ class Outreach:
                     reason=contact.reason,
                     due_at=admitted.due_at,
                     channel=admitted.channel,
+                    expires_at=contact.expires_at,
                     detail=detail,
                     rules_applied=admitted.rules_applied,
                     priority=contact.priority,
@@ -366,18 +369,33 @@ class Outreach:
     def on_deadline(self, work: UnitOfWork, deadline: Deadline) -> None:
         """Called by the ticker (which fired the deadline) once the clock passed `due_at`:
         the slot's contact, decided and dated at the deadline's time (not when the ticker
-        noticed it)."""
+        noticed it; only a contact whose useful life ended before then is skipped
+        `expired`, e.g. a deadline that was already past when a history import scheduled
+        it). An `expire:` slot ends its open contact, dated at the expiry."""
         now = deadline.due_at
         state = work.get(UUID(deadline.ref), ContactPlan)
         if state is None or state.deadlines.get(deadline.kind) != deadline.key:
             return  # stale: the plan moved on
         slot = deadline.kind
         event_id, correlation_id = state.causes[slot]
+        if slot.startswith(f"{EXPIRE}:"):
+            self._expire(state, slot, UUID(correlation_id), now, work)
+            return
         cause = Cause(UUID(event_id), UUID(correlation_id), state.dealership_id, state.customer_id)
         policy = self.settings.policy(state.dealership_id)
-        due, skipped = apply_contact_rules(
-            plan_slot(state, slot, deadline.due_at, policy), state, policy
-        )
+        candidates = plan_slot(state, slot, deadline.due_at, policy)
+        due, skipped = decide(candidates, state, policy, self.clock.now())
         self._record(state, cause, due, skipped, work, at=now)
         state.slot_fired(slot, deadline.due_at)
         self._reschedule(state, cause, policy, work)
+
+    def _expire(
+        self, state: ContactPlan, slot: str, correlation_id: UUID, at: datetime, work: UnitOfWork
+    ) -> None:
+        """An open contact of ours reached its expiry (`at`): it ends, recorded."""
+        follow_up = state.follow_ups.get(slot.removeprefix(f"{EXPIRE}:"))
+        if follow_up is None or not outlived(follow_up, at):
+            state.clear_slot(slot)
+            return
+        state.expire_follow_up(follow_up.follow_up_id, slot)
+        work.decide(expired(state, follow_up, correlation_id, at, source=SERVICE))

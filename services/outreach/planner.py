@@ -30,6 +30,7 @@ from services.outreach.calendar import (
 )
 from services.outreach.settings import Policy
 
+EXPIRE = "expire"  # the slot `expire:<follow_up_id>` ends an open contact at its expiry
 CALL = ("phone", "wechat")
 MESSAGE = ("wechat", "sms", "phone", "email")
 GREETING = ("wechat", "sms", "phone", "letter", "email")
@@ -56,7 +57,9 @@ PRIORITY: dict[str, int] = {
 
 @dataclass(frozen=True)
 class PlannedContact:
-    """A candidate contact, before the contact rules. `name` makes its ids unique per cause."""
+    """A candidate contact, before the contact rules. `name` makes its ids unique per cause;
+    `expires_at` is its useful life's end (expiry.py fills it in; a retry keeps its first
+    try's)."""
 
     name: str
     reason: str
@@ -66,6 +69,7 @@ class PlannedContact:
     survey_kind: str | None = None
     attempt: int = 1
     root_id: str | None = None
+    expires_at: datetime | None = None
 
     @property
     def priority(self) -> int:
@@ -131,7 +135,14 @@ def _retry(state: ContactPlan, event: FollowUpCompleted, policy: Policy) -> list
     detail = {"retry_of": root, "attempt": str(tried.attempt + 1), "first_reason": tried.reason}
     return [
         PlannedContact(
-            "retry", "retry", due, (tried.channel,), detail, attempt=tried.attempt + 1, root_id=root
+            "retry",
+            "retry",
+            due,
+            (tried.channel,),
+            detail,
+            attempt=tried.attempt + 1,
+            root_id=root,
+            expires_at=tried.expires_at,
         )
     ]
 
@@ -140,7 +151,9 @@ def _retry(state: ContactPlan, event: FollowUpCompleted, policy: Policy) -> list
 
 
 def schedule(state: ContactPlan, now: datetime, policy: Policy) -> dict[str, datetime]:
-    """The deadline each slot of the plan should have pending: slot -> due_at."""
+    """The deadline each slot of the plan should have pending: slot -> due_at. Besides the
+    contacts planned on the day (reminders, greetings, re-engagement), each open contact
+    of ours with a useful life has its expiry (`expire:<follow_up_id>`)."""
     if state.merged_into is not None:
         return {}
     tz, when = policy.timezone, policy.contact_time
@@ -155,7 +168,13 @@ def schedule(state: ContactPlan, now: datetime, policy: Policy) -> dict[str, dat
         fired = state.fired.get("reengage")
         if fired is not None and fired > basis:
             basis = fired
-        day = local(basis, tz).date() + timedelta(days=policy.reengage_after_days)
+        every = timedelta(days=policy.reengage_after_days)
+        day = local(basis, tz).date() + every
+        while at_local(day, when, tz) < now:
+            # Neglected since before laoke knew (a history import): re-engaged at the next
+            # 180-day mark, not at the marks that passed unseen (their calls would be stale,
+            # and an import's neglected customers come due spread out, not all at once).
+            day += every
         slots["reengage"] = at_local(day, when, tz)
     for person in state.people:
         slots[person.slot] = next_anniversary_at(person.birthday, after(person.slot), when, tz)
@@ -178,6 +197,9 @@ def schedule(state: ContactPlan, now: datetime, policy: Policy) -> dict[str, dat
         ):
             slot = f"{kind}:{vehicle.vin}"
             slots[slot] = _next_renewal(start, months, after(slot), policy)
+    for follow_up in state.follow_ups.values():
+        if follow_up.status == "due" and follow_up.expires_at is not None:
+            slots[f"{EXPIRE}:{follow_up.follow_up_id}"] = follow_up.expires_at
     return slots
 
 

@@ -2,15 +2,16 @@
 
 In order: retries exhausted; opted out (all channels, or no marketing consent for a
 marketing contact); a channel the customer accepts and that works; an open complaint pauses
-marketing; quiet hours move the contact to the next allowed time; the cap (4 in any 30
-days by default; complaint steps and retries exempt): marketing over the cap is dropped,
-anything else waits for room up to `cap_max_wait_days`, then is dropped.
+marketing; quiet hours move the contact to the next allowed time (past its useful life:
+skipped `expired`); the cap (4 in any 30 days by default; complaint steps and retries
+exempt): marketing over the cap is dropped, anything else waits for room up to
+`cap_max_wait_days` and within its useful life, then is dropped.
 Candidates are admitted highest priority first, so a lower-priority one yields its room.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.outreach.aggregates import ContactPlan
@@ -100,8 +101,14 @@ def apply_contact_rules(
                 continue
         at = _allowed_time(contact.due_at, policy)
         rules.append("quiet_hours" if at == contact.due_at else "quiet_hours:moved")
+        if contact.expires_at is not None and at >= contact.expires_at:
+            ends = contact.expires_at.isoformat()
+            detail = {**contact.detail, "expires_at": ends}
+            why = f"its useful life ends {ends}, before it may be made"
+            skipped.append(Skipped(replace(contact, detail=detail), "expired", why))
+            continue
         if contact.reason not in CAP_EXEMPT:
-            waited = _room(at, counted, policy, wait=not marketing)
+            waited = _room(at, counted, policy, wait=not marketing, until=contact.expires_at)
             if waited is None:
                 why = f"over {policy.cap_contacts} contacts in {policy.cap_window_days} days" + (
                     "" if marketing else f" for {policy.cap_max_wait_days} days more"
@@ -119,14 +126,24 @@ def _allowed_time(at: datetime, policy: Policy) -> datetime:
     return out_of_quiet_hours(at, policy.timezone, policy.quiet_start, policy.quiet_end)
 
 
-def _room(at: datetime, counted: list[datetime], policy: Policy, *, wait: bool) -> datetime | None:
-    """`at` if the cap has room; else (when it may wait) the first later day that has."""
+def _room(
+    at: datetime,
+    counted: list[datetime],
+    policy: Policy,
+    *,
+    wait: bool,
+    until: datetime | None = None,
+) -> datetime | None:
+    """`at` if the cap has room; else (when it may wait) the first later day that has,
+    before the contact's useful life ends (`until`)."""
     if not over_cap(at, counted, policy):
         return at
     if not wait:
         return None
     for days in range(1, policy.cap_max_wait_days + 1):
         later = _allowed_time(at + timedelta(days=days), policy)
+        if until is not None and later >= until:
+            return None
         if not over_cap(later, counted, policy):
             return later
     return None

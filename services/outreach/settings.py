@@ -10,6 +10,35 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from laoke.policy import DealershipOverrides
 
 
+class FollowUpLives(BaseModel):
+    """How long each kind of contact outreach plans stays worth making: `N` = on its due
+    day and N days after (local), then it expires at midnight; null = until it is made.
+    A retry keeps its first try's expiry. The reason for each default is in
+    docs/outreach.md ("Useful life"). A dealership overrides any of them alone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purchase_call_7d: int | None = Field(14, ge=0)
+    purchase_call_3m: int | None = Field(30, ge=0)
+    small_purchase_call: int | None = Field(3, ge=0)
+    survey_csi: int | None = Field(7, ge=0)
+    survey_ssi: int | None = Field(14, ge=0)
+    survey_nps: int | None = Field(14, ge=0)
+    service_reminder: int | None = Field(30, ge=0)
+    inspection_reminder: int | None = Field(30, ge=0)
+    insurance_reminder: int | None = Field(30, ge=0)
+    reengagement: int | None = Field(30, ge=0)
+    birthday_greeting: int | None = Field(0, ge=0)
+    holiday_greeting: int | None = Field(0, ge=0)
+
+    def days(self, reason: str) -> int | None:
+        """The life of `reason` in days; None for a reason with no life here."""
+        if reason not in type(self).model_fields:
+            return None
+        found: int | None = getattr(self, reason)
+        return found
+
+
 class Policy(BaseModel):
     """Every number the outreach rules use. Defaults are docs/domain.md's (or documented ones in
     docs/outreach.md where the seeds give none)."""
@@ -46,6 +75,10 @@ class Policy(BaseModel):
     nps_interval_days: int = Field(180, ge=1, description="At most one NPS question per this.")
     retry_max_tries: int = Field(3, ge=1, description="Attempts of a call, the first included.")
     retry_after_days: int = Field(1, ge=1)
+    follow_up_life_days: FollowUpLives = Field(
+        default_factory=FollowUpLives,
+        description="Useful life of each contact kind (days after its due day; null: none).",
+    )
 
 
 class OutreachSettings(Policy, DealershipOverrides[Policy], BaseSettings):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CustomerClassName = Literal["gold", "meteor", "small_star", "burden"]
 SlaState = Literal["on_time", "at_risk", "breached"]
-FollowUpStatus = Literal["due", "upcoming", "overdue", "done", "skipped"]
+FollowUpStatus = Literal["due", "upcoming", "overdue", "done", "skipped", "expired"]
 Verdict = Literal["pending", "verified", "rejected", "rewarded"]
 
 
@@ -230,6 +230,10 @@ class FollowUpPublic(Public):
     reason: str | None
     channel: str | None
     due_at: datetime | None
+    expires_at: datetime | None = Field(
+        description="When it stops being worth making and leaves the list (`expired`); null:"
+        " it stays until it is made (e.g. a complaint call-back)."
+    )
     done_at: datetime | None
     outcome: str | None
     satisfaction: int | None

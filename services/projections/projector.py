@@ -70,6 +70,7 @@ _ENTRIES = [
     _on(ev.ComplaintRiskFlagged, workshop.on_risk_flagged),
     _on(ev.FollowUpDue, followups.on_followup_due),
     _on(ev.FollowUpSkipped, followups.on_followup_skipped),
+    _on(ev.FollowUpExpired, followups.on_followup_expired),
     _on(ev.FollowUpCompleted, followups.on_followup_completed),
     _on(ev.SurveyAnswered, followups.on_survey),
     _on(ev.SurveyAnswerRejected, followups.on_survey_rejected),

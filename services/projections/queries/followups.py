@@ -41,6 +41,7 @@ _STATUS_WHERE: dict[str, str] = {
     "overdue": "f.status = 'open' AND f.due_at < ?",
     "done": "f.status = 'done' AND f.due_at IS NOT NULL",
     "skipped": "f.status = 'skipped' AND f.due_at IS NOT NULL",
+    "expired": "f.status = 'expired' AND f.due_at IS NOT NULL",
 }
 FOLLOWUP_COLUMNS = (
     "f.follow_up_id",
@@ -131,6 +132,8 @@ def item_status(stored: str, due_at: str | None, stamp: str) -> FollowUpStatus:
         return "done"
     if stored == "skipped":
         return "skipped"
+    if stored == "expired":
+        return "expired"
     if due_at is None or due_at > stamp:
         return "upcoming"
     return "overdue" if due_at < stamp else "due"
@@ -223,6 +226,7 @@ def followup_item(values: Sequence[Any], stamp: str, customers: _Customers) -> d
         "reason": reason,
         "channel": channel,
         "due_at": public_ts(due_at),
+        "expires_at": public_ts(get("expires_at")),
         "done_at": public_ts(done_at),
         "outcome": get("outcome"),
         "satisfaction": get("satisfaction"),
@@ -286,6 +290,7 @@ def _followup(values: Sequence[Any], stamp: str, customers: _Customers) -> Follo
         reason=row["reason"],
         channel=row["channel"],
         due_at=parse_ts_or_none(row["due_at"]),
+        expires_at=parse_ts_or_none(doc.get("expires_at")),
         done_at=parse_ts_or_none(row["done_at"]),
         outcome=doc.get("outcome"),
         satisfaction=doc.get("satisfaction"),

@@ -1,4 +1,4 @@
-"""The follow-ups read model (planned, skipped, done) and the survey answers."""
+"""The follow-ups read model (planned, skipped, done, expired) and the survey answers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from events import (
     FollowUpCompleted,
     FollowUpDue,
+    FollowUpExpired,
     FollowUpSkipped,
     SurveyAnswered,
     SurveyAnswerRejected,
@@ -69,7 +70,9 @@ def _set_vin(ctx: Context, row: Row) -> None:
 
 
 def _followup(
-    ctx: Context, event: FollowUpDue | FollowUpSkipped | FollowUpCompleted, customer: Row
+    ctx: Context,
+    event: FollowUpDue | FollowUpSkipped | FollowUpCompleted | FollowUpExpired,
+    customer: Row,
 ) -> Row:
     row = ctx.tx.get(FOLLOWUPS, event.dealership_id, event.follow_up_id)
     if row is None:
@@ -121,6 +124,8 @@ def on_followup_due(ctx: Context, event: FollowUpDue, customer: Row) -> None:
         party=event.party,
         source=event.source,
     )
+    if event.expires_at is not None:  # (no key otherwise: as in stores from before expiries)
+        row["doc"]["expires_at"] = ts(event.expires_at)
     _set_vin(ctx, row)
 
 
@@ -133,6 +138,17 @@ def on_followup_skipped(ctx: Context, event: FollowUpSkipped, customer: Row) -> 
     row["doc"].update(skip_reason=event.skip_reason, skipped_at=ts(event.occurred_at))
     row["doc"]["detail"].update(event.detail)
     _set_vin(ctx, row)
+
+
+def on_followup_expired(ctx: Context, event: FollowUpExpired, customer: Row) -> None:
+    """Outlived its useful life while open: off the work list, counted as not done. A call
+    reported made after all (a `FollowUpCompleted` later on the stream) is done."""
+    row = _followup(ctx, event, customer)
+    if row["status"] != "open":
+        return
+    row.update(status="expired")
+    row["due_at"] = row["due_at"] or ts(event.due_at)
+    row["doc"].update(expired_at=ts(event.occurred_at), expires_at=ts(event.expires_at))
 
 
 def on_followup_completed(ctx: Context, event: FollowUpCompleted, customer: Row) -> None:

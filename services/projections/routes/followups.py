@@ -43,8 +43,9 @@ def followups_router(service: ProjectionsService) -> APIRouter:
         """The call centre's work list, oldest due time first: `due` = open follow-ups whose
         time has come (overdue included), `upcoming` = open ones not due yet, `overdue` =
         open ones past their due time (`due` without those due this very moment), `done`,
-        `skipped`. Each item names the customer (name, primary phone, class), the vehicle
-        it is about, the advisor, reason, channel and the contact rules that applied.
+        `skipped`, `expired` (left open past their useful life). Each item names the
+        customer (name, primary phone, class), the vehicle it is about, the advisor,
+        reason, channel, its expiry and the contact rules that applied.
         Paged by `cursor`: pass the answer's `next_cursor` for the next page (null on the
         last); items planned meanwhile are neither repeated nor skipped."""
         after = None
