@@ -94,5 +94,39 @@ Note = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_nul
 Phone = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_no_nul)]
 """A phone number as sent (not normalised: see `events.phones.normalise_phone`)."""
 
+# Separators people type inside a plate (`京A·12345`, `京A 12345`, `京A-12345`).
+_PLATE_SEPARATORS = str.maketrans("", "", " \t·•・.-")
+
+
+def plate_spelling(value: str) -> str:
+    """A licence plate as one spelling: separators out, Latin letters upper-cased."""
+    return value.translate(_PLATE_SEPARATORS).upper()
+
+
+def _plate(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    plate = plate_spelling(value)
+    if not (2 <= len(plate) <= 16) or not plate.isalnum():
+        raise PydanticCustomError(
+            "bad_value", "a licence plate is 2-16 letters or digits (separators aside)"
+        )
+    return plate
+
+
+Plate = Annotated[
+    str,
+    BeforeValidator(_plate),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 32,
+            "description": "Licence plate, e.g. 京A12345 or 粤B·D12345: spaces, dots and dashes"
+            " are dropped and Latin letters upper-cased on input; 2-16 letters or digits remain.",
+        }
+    ),
+]
+"""A licence plate (车牌号), normalised so that one plate has one spelling (searchable)."""
+
 Channel = Literal["phone", "sms", "wechat", "email", "letter"]
 """A channel to contact a customer on."""

@@ -21,6 +21,7 @@ from events.fields import (
     Name,
     Note,
     Phone,
+    Plate,
     ShortText,
     StaffId,
     Vin,
@@ -110,6 +111,7 @@ class CustomerRegistered(InboundEvent):
     event_type: Literal["CustomerRegistered"] = "CustomerRegistered"
     name: Name
     phones: Annotated[list[Phone], Field(max_length=10)]
+    plate: Plate | None = None
     birthday: date | None = None
     family: Annotated[list[FamilyMember], Field(max_length=20)] = Field(default_factory=list)
     advisor_id: StaffId | None = None
@@ -130,6 +132,7 @@ class VehiclePurchased(InboundEvent):
     colour: ShortText
     price_cny: Money
     advisor_id: StaffId
+    plate: Plate | None = None
 
 
 class VehicleDelivered(InboundEvent):

@@ -14,7 +14,7 @@ touchpoint, and returns the class with the facts that decided it. The rules, in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.projections.settings import ClassThresholds
@@ -28,6 +28,14 @@ class Classification:
     customer_class: CustomerClass
     because: list[str]
     facts: dict[str, Any]
+
+
+def neglected_up_to(now: datetime, limits: ClassThresholds) -> datetime:
+    """A customer whose last touchpoint is at or before this (or who has none) is neglected:
+    more than `recency_days` whole days without one. The one line between in touch and
+    gone: `classify` draws it for gold and meteor, the customer list's `neglected` filter
+    (queries/customer_list.py) for its SQL."""
+    return now - timedelta(days=limits.recency_days + 1)
 
 
 def _days(since: str | None, now: datetime) -> int | None:
@@ -45,7 +53,7 @@ def classify(
     services = int(stats["service_visits"])
     purchases = int(stats["vehicle_purchases"])
     idle_days = _days(last_touch_at, now)
-    recent = idle_days is not None and idle_days <= limits.recency_days
+    recent = last_touch_at is not None and parse_ts(last_touch_at) > neglected_up_to(now, limits)
     interval = None
     if services >= 2 and stats["first_service_at"] and stats["last_service_at"]:
         span = parse_ts(stats["last_service_at"]) - parse_ts(stats["first_service_at"])

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from services.projections.readmodels.followups import vin_of
-from services.projections.tables import dump_doc
+from services.projections.tables import COMPLAINTS, CUSTOMERS, DocTable, dump_doc
 from services.projections.transaction import Tx
 
-CHUNK = 5000  # follow-ups read at a time
+CHUNK = 5000  # rows read at a time
 
 
 def migrate(tx: Tx) -> None:
@@ -24,6 +24,12 @@ def migrate(tx: Tx) -> None:
     if columns and "channel" not in columns:
         tx.execute("ALTER TABLE followups ADD COLUMN channel TEXT")
         _fill_followups(tx)
+    # The ops lists' columns (queries/customer_list.py, queries/complaints.py).
+    for table, column in ((CUSTOMERS, "search"), (COMPLAINTS, "status")):
+        columns = table_columns(tx, table.name)
+        if columns and column not in columns:
+            tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} TEXT")
+            _fill_derived(tx, table, column)
 
 
 def table_columns(tx: Tx, table: str) -> set[str]:
@@ -64,6 +70,28 @@ def _fill_followups(tx: Tx) -> None:
             " AND follow_up_id = ?",
             updates,
         )
+
+
+def _fill_derived(tx: Tx, table: DocTable, column: str) -> None:
+    """A column `table.derive` computes, filled in for the rows written before it."""
+    assert table.derive is not None
+    keys, names = ", ".join(table.keys), table.all_columns
+    marks = ", ".join("?" * len(table.keys))
+    match = " AND ".join(f"{k} = ?" for k in table.keys)
+    last: tuple[Any, ...] = ("",) * len(table.keys)
+    while rows := tx.query(
+        f"SELECT {', '.join(names)} FROM {table.name} WHERE ({keys}) > ({marks})"
+        f" ORDER BY {keys} LIMIT ?",
+        (*last, CHUNK),
+    ):
+        updates = []
+        for values in rows:
+            row = dict(zip(names, values, strict=True))
+            row["doc"] = json.loads(row["doc"])
+            table.derive(row)
+            updates.append((row[column], *(row[k] for k in table.keys)))
+        tx.executemany(f"UPDATE {table.name} SET {column} = ? WHERE {match}", updates)
+        last = rows[-1][: len(table.keys)]
 
 
 def _at(found: dict[tuple[str, str], str], dealership_id: str) -> Callable[[str], str | None]:

@@ -11,6 +11,7 @@ CustomerClassName = Literal["gold", "meteor", "small_star", "burden"]
 SlaState = Literal["on_time", "at_risk", "breached"]
 FollowUpStatus = Literal["due", "upcoming", "overdue", "done", "skipped", "expired"]
 Verdict = Literal["pending", "verified", "rejected", "rewarded"]
+ComplaintStatus = Literal["open", "escalated", "resolved", "closed"]
 
 
 class Public(BaseModel):
@@ -45,6 +46,7 @@ class ConsentPublic(Public):
 
 class VehiclePublic(Public):
     vin: str
+    plate: str | None = Field(None, description="The licence plate, where one was recorded.")
     model: str | None = None
     colour: str | None = None
     price_cny: float | None = None
@@ -89,6 +91,9 @@ class CustomerPublic(Public):
     dealership_id: str
     name: str | None
     phones: list[str]
+    plates: list[str] = Field(
+        description="Licence plates: registered with the person, then their vehicles'."
+    )
     external_ids: list[str]
     flagged_phones: list[str]
     birthday: str | None
@@ -167,6 +172,10 @@ class ComplaintPublic(Public):
     repair_order_id: str | None
     advisor_id: str | None
     department: str
+    status: ComplaintStatus = Field(
+        description="`closed` (step 6 done), `resolved` (a remedy accepted), `escalated`"
+        " (unresolved, escalated at least once), else `open`."
+    )
     step: int = Field(ge=1, le=6)
     step_name: str
     steps: list[StepPublic]
@@ -250,11 +259,15 @@ class FollowUpPublic(Public):
 
 class ComplaintListPublic(Public):
     dealership_id: str
-    period_from: datetime
-    period_to: datetime
+    status: ComplaintStatus | None = Field(description="The status listed; null: every one.")
+    period_from: datetime | None = Field(description="Filed from (null: no lower bound).")
+    period_to: datetime | None = Field(description="Filed before (null: no upper bound).")
     as_of: datetime
-    count: int
+    count: int = Field(description="Items on this page.")
     items: list[ComplaintPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null when this page is the last."
+    )
 
 
 class FollowUpListPublic(Public):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,14 +25,51 @@ class DocTable:
     name: str
     keys: tuple[str, ...]
     columns: tuple[str, ...]  # besides keys and `doc`
+    # Sets the columns computed from the rest of the row, at every write (`Tx.flush`) and
+    # by the migration that adds them (migrations.py): handlers never set them.
+    derive: Callable[[Row], None] | None = None
 
     @property
     def all_columns(self) -> tuple[str, ...]:
         return (*self.keys, *self.columns, "doc")
 
 
+def plates_of(doc: dict[str, Any]) -> list[str]:
+    """A customer's licence plates: those registered with the person, then those of their
+    vehicles (`VehiclePurchased.plate`), each once."""
+    vehicles = doc["vehicles"].values()
+    found = [*doc.get("plates", []), *(v["plate"] for v in vehicles if v.get("plate"))]
+    return list(dict.fromkeys(found))
+
+
+def _customer_search(row: Row) -> None:
+    """`search`: what `GET /v1/customers?q=` matches a fragment in (queries/customer_list.py):
+    the name, each phone's digits and each plate, one a line, lower-cased."""
+    doc = row["doc"]
+    phones = (p.lstrip("+") for p in doc["phones"])
+    row["search"] = "\n".join([doc["name"] or "", *phones, *plates_of(doc)]).lower()
+
+
+def complaint_status(row: Row) -> str:
+    """Where a complaint stands, each in one state: `closed` (step 6 done), `resolved` (a
+    remedy accepted), `escalated` (unresolved, escalated at least once), else `open`."""
+    doc = row["doc"]
+    if doc["closed_at"] is not None:
+        return "closed"
+    if row["resolved_at"] is not None:
+        return "resolved"
+    return "escalated" if doc["escalations"] else "open"
+
+
+def _complaint_status(row: Row) -> None:
+    row["status"] = complaint_status(row)
+
+
 CUSTOMERS = DocTable(
-    "customers", ("customer_id",), ("dealership_id", "merged_into", "advisor_id", "last_touch_at")
+    "customers",
+    ("customer_id",),
+    ("dealership_id", "merged_into", "advisor_id", "last_touch_at", "search"),
+    _customer_search,
 )
 COMPLAINTS = DocTable(
     "complaints",
@@ -45,7 +83,9 @@ COMPLAINTS = DocTable(
         "apologised_at",
         "resolved_at",
         "within_sla",
+        "status",
     ),
+    _complaint_status,
 )
 FOLLOWUPS = DocTable(
     "followups",
@@ -70,9 +110,15 @@ DOC_TABLES = {t.name: t for t in (CUSTOMERS, COMPLAINTS, FOLLOWUPS, REFERRALS)}
 
 SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS positions (consumer TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
+    # Columns added to older stores by `ALTER TABLE` (migrations.py) come last, after `doc`:
+    # a fresh table has them in the same place, so a rebuilt store dumps like a migrated one.
     "CREATE TABLE IF NOT EXISTS customers (customer_id TEXT PRIMARY KEY, dealership_id TEXT"
-    " NOT NULL, merged_into TEXT, advisor_id TEXT, last_touch_at TEXT, doc TEXT NOT NULL)",
+    " NOT NULL, merged_into TEXT, advisor_id TEXT, last_touch_at TEXT, doc TEXT NOT NULL,"
+    " search TEXT)",
     "CREATE INDEX IF NOT EXISTS customers_merged ON customers (merged_into)",
+    # The customer list (queries/customer_list.py) in its order, a dealership's customers by
+    # id; `neglected` tests the last touchpoint on the rows it yields.
+    "CREATE INDEX IF NOT EXISTS customers_list ON customers (dealership_id, customer_id)",
     "CREATE TABLE IF NOT EXISTS identities (dealership_id TEXT NOT NULL, kind TEXT NOT NULL,"
     " value TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (dealership_id, kind, value))",
     "CREATE INDEX IF NOT EXISTS identities_value ON identities (kind, value)",
@@ -85,9 +131,15 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS complaints (dealership_id TEXT NOT NULL, complaint_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, category TEXT, advisor_id TEXT, department TEXT,"
     " filed_at TEXT, apologised_at TEXT, resolved_at TEXT, within_sla INTEGER, doc TEXT NOT NULL,"
-    " PRIMARY KEY (dealership_id, complaint_id))",
+    " status TEXT, PRIMARY KEY (dealership_id, complaint_id))",
     "CREATE INDEX IF NOT EXISTS complaints_id ON complaints (complaint_id)",
-    "CREATE INDEX IF NOT EXISTS complaints_filed ON complaints (dealership_id, filed_at)",
+    # The complaint list (queries/complaints.py) in its order, (filed_at, complaint_id): all,
+    # or of one status; category and advisor are tested on the rows the index yields.
+    "DROP INDEX IF EXISTS complaints_filed",
+    "CREATE INDEX IF NOT EXISTS complaints_list ON complaints (dealership_id, filed_at,"
+    " complaint_id)",
+    "CREATE INDEX IF NOT EXISTS complaints_list_status ON complaints (dealership_id, status,"
+    " filed_at, complaint_id)",
     "CREATE INDEX IF NOT EXISTS complaints_customer ON complaints (customer_id)",
     # `channel` comes last: added to older stores by `ALTER TABLE` (migrations.py), it has
     # the same place in a fresh table, so a rebuilt store dumps like a migrated live one.
@@ -121,7 +173,13 @@ SCHEMA: tuple[str, ...] = (
     " NULL, customer_id TEXT NOT NULL, claimed_at TEXT, verdict TEXT, advisor_id TEXT,"
     " doc TEXT NOT NULL, PRIMARY KEY (dealership_id, referral_id))",
     "CREATE INDEX IF NOT EXISTS referrals_id ON referrals (referral_id)",
-    "CREATE INDEX IF NOT EXISTS referrals_claimed ON referrals (dealership_id, claimed_at)",
+    # The referral list (queries/referrals.py) in its order, (claimed_at, referral_id): all, or
+    # of one verdict.
+    "DROP INDEX IF EXISTS referrals_claimed",
+    "CREATE INDEX IF NOT EXISTS referrals_list ON referrals (dealership_id, claimed_at,"
+    " referral_id)",
+    "CREATE INDEX IF NOT EXISTS referrals_list_verdict ON referrals (dealership_id, verdict,"
+    " claimed_at, referral_id)",
     "CREATE INDEX IF NOT EXISTS referrals_customer ON referrals (customer_id)",
     "CREATE TABLE IF NOT EXISTS surveys (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
     " customer_id TEXT NOT NULL, survey_id TEXT NOT NULL, kind TEXT NOT NULL, score INTEGER NOT"

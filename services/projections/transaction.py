@@ -130,6 +130,9 @@ class Tx:
                 f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
                 f" ON CONFLICT ({', '.join(table.keys)}) DO UPDATE SET {updates}"
             )
+            if table.derive is not None:
+                for row in rows:
+                    table.derive(row)
             values = [[*(r.get(c) for c in cols[:-1]), dump_doc(r["doc"])] for r in rows]
             self.executemany(sql, values)
             if table is FOLLOWUPS:

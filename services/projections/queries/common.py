@@ -13,6 +13,12 @@ def parse_ts_or_none(value: str | None) -> datetime | None:
     return parse_ts(value) if value else None
 
 
+def primary_phone(doc: dict[str, Any]) -> str | None:
+    """A customer's primary phone: the first one known that is not flagged as wrong."""
+    flagged = doc["flagged_phones"]
+    return next((p for p in doc["phones"] if p not in flagged), None)
+
+
 def among(dealerships: frozenset[str] | None) -> tuple[str, tuple[str, ...]]:
     """` AND dealership_id IN (…)` and its parameters: the rows of these dealerships only
     (None: of every one). Callers answer an empty set themselves (`IN ()` is not SQL)."""

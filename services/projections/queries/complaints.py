@@ -1,23 +1,28 @@
-"""Complaints: one complaint, the complaints filed in a period, the SLA state."""
+"""Complaints: one complaint, the complaint list (by status, category, advisor, filing
+period; keyset-paged, queries/paging.py), the SLA state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.projections.models import (
     ComplaintListPublic,
     ComplaintPublic,
+    ComplaintStatus,
     EscalationPublic,
     RemedyPublic,
     SlaState,
     StepPublic,
     StepRejectionPublic,
 )
+from services.projections.queries import paging
 from services.projections.queries.common import parse_ts_or_none
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
-from services.projections.tables import COMPLAINTS, Row, parse_ts, ts
+from services.projections.tables import COMPLAINTS, Row, complaint_status, parse_ts, ts
 
 STEP_NAMES = {
     1: "vent",
@@ -70,32 +75,89 @@ def complaint(
     return None if row is None else complaint_public(row, now, settings)
 
 
-def complaints_filed(
-    store: ReadStore,
-    dealership_id: str,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    settings: ProjectionSettings,
-    offset: int,
-    limit: int,
+@dataclass(frozen=True)
+class ComplaintList:
+    """One page asked for: whose complaints, which, from where."""
+
+    dealership_id: str
+    now: datetime
+    limit: int
+    status: ComplaintStatus | None = None
+    category: str | None = None
+    advisor_id: str | None = None
+    filed_from: datetime | None = None
+    filed_to: datetime | None = None
+    offset: int = 0  # rows skipped after the position (the list's older paging)
+    after: paging.Key | None = None  # the cursor: (filed_at as stored, complaint_id)
+
+
+ORDER = ("filed_at", "complaint_id")
+CURSOR_CHECKS = (parse_ts, str)
+
+
+def _rows(store: ReadStore, page: ComplaintList, position: paging.Key | None, n: int) -> list[Row]:
+    """Up to `n` complaints after the position, oldest filing first (index `complaints_list`,
+    or `complaints_list_status` for one status); category and advisor are tested on the
+    rows the index yields."""
+    where, params = ["dealership_id = ?"], [page.dealership_id]
+    for column, value in (
+        ("status", page.status),
+        ("category", page.category),
+        ("advisor_id", page.advisor_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if page.filed_from is not None:
+        where.append("filed_at >= ?")
+        params.append(ts(page.filed_from))
+    if page.filed_to is not None:
+        where.append("filed_at < ?")
+        params.append(ts(page.filed_to))
+    rest, more = paging.after(ORDER, position)
+    found = store.query(
+        f"SELECT {', '.join(COMPLAINTS.all_columns)} FROM complaints WHERE"
+        f" {' AND '.join(where)}{rest} ORDER BY filed_at, complaint_id LIMIT ? OFFSET ?",
+        # `offset` on the first read only (positions only grow along a walk)
+        (*params, *more, n, page.offset if position == page.after else 0),
+    )
+    return [store.row_of(COMPLAINTS, r) for r in found]
+
+
+def _key(row: Row) -> paging.Key:
+    return row["filed_at"], row["complaint_id"]
+
+
+def complaint_list(
+    store: ReadStore, page: ComplaintList, settings: ProjectionSettings
 ) -> ComplaintListPublic:
-    """The complaints filed in [start, end), oldest first (index `complaints_filed`)."""
-    columns = ", ".join(COMPLAINTS.all_columns)
-    rows = store.query(
-        f"SELECT {columns} FROM complaints WHERE dealership_id = ? AND filed_at >= ?"
-        " AND filed_at < ? ORDER BY filed_at, complaint_id LIMIT ? OFFSET ?",
-        (dealership_id, ts(start), ts(end), limit, offset),
-    )
-    items = [complaint_public(store.row_of(COMPLAINTS, r), now, settings) for r in rows]
+    def fetch(position: paging.Key | None, n: int) -> list[Row]:
+        return _rows(store, page, position, n)
+
+    rows, next_cursor = paging.page(fetch, _key, page.after, page.limit)
     return ComplaintListPublic(
-        dealership_id=dealership_id,
-        period_from=start,
-        period_to=end,
-        as_of=now,
-        count=len(items),
-        items=items,
+        dealership_id=page.dealership_id,
+        status=page.status,
+        period_from=page.filed_from,
+        period_to=page.filed_to,
+        as_of=page.now,
+        count=len(rows),
+        items=[complaint_public(row, page.now, settings) for row in rows],
+        next_cursor=next_cursor,
     )
+
+
+def complaint_chunks(
+    store: ReadStore, page: ComplaintList, settings: ProjectionSettings, size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Every complaint of the list from the page's cursor on, as the JSON page's items,
+    `size` at a time (CSV)."""
+
+    def fetch(position: paging.Key | None, n: int) -> list[Row]:
+        return _rows(store, page, position, n)
+
+    for rows in paging.chunks(fetch, _key, page.after, size):
+        yield [complaint_public(r, page.now, settings).model_dump(mode="json") for r in rows]
 
 
 def complaint_public(row: Row, now: datetime, settings: ProjectionSettings) -> ComplaintPublic:
@@ -116,6 +178,7 @@ def complaint_public(row: Row, now: datetime, settings: ProjectionSettings) -> C
         repair_order_id=doc["repair_order_id"],
         advisor_id=row["advisor_id"],
         department=row["department"],
+        status=complaint_status(row),
         step=doc["step"],
         step_name=STEP_NAMES[doc["step"]],
         steps=[

@@ -17,7 +17,7 @@ from services.projections.models import (
 from services.projections.queries.common import among
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
-from services.projections.tables import CUSTOMERS, Row, parse_ts
+from services.projections.tables import CUSTOMERS, Row, parse_ts, plates_of
 
 
 def canonical_row(store: ReadStore, customer_id: str) -> Row | None:
@@ -68,6 +68,7 @@ def customer_public(
         dealership_id=row["dealership_id"],
         name=doc["name"],
         phones=list(doc["phones"]),
+        plates=plates_of(doc),
         external_ids=list(doc["external_ids"]),
         flagged_phones=list(doc["flagged_phones"]),
         birthday=doc["birthday"],

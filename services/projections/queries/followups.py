@@ -9,10 +9,8 @@ cursor is the last item's (due time, id), and the next page starts after it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +26,8 @@ from services.projections.models import (
     FollowUpStatus,
     FollowUpVehiclePublic,
 )
-from services.projections.queries.common import parse_ts_or_none
+from services.projections.queries import paging
+from services.projections.queries.common import parse_ts_or_none, primary_phone
 from services.projections.settings import ClassThresholds
 from services.projections.store import ReadStore
 from services.projections.tables import parse_ts, ts
@@ -76,26 +75,18 @@ class WorkList:
 
 
 def encode_cursor(due_at: str, follow_up_id: str) -> str:
-    """The position after an item, opaque to callers (URL-safe base64 of JSON)."""
-    raw = json.dumps([due_at, follow_up_id], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """The position after an item, opaque to callers (queries/paging.py)."""
+    return paging.encode_cursor(due_at, follow_up_id)
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """`encode_cursor`'s position back; ValueError for anything it did not write."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        due_at, follow_up_id = json.loads(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise ValueError("not a cursor this list gave") from exc
-    if not isinstance(due_at, str) or not isinstance(follow_up_id, str) or "\x00" in follow_up_id:
-        raise ValueError("not a cursor this list gave")  # (PostgreSQL refuses NUL in text)
-    parse_ts(due_at)  # ValueError when not a time
+    due_at, follow_up_id = paging.decode_cursor(cursor, parse_ts, str)
     return due_at, follow_up_id
 
 
-def _rows(store: ReadStore, page: WorkList) -> list[tuple[Any, ...]]:
-    """The page's rows, one more than `limit` when there are more (for `next_cursor`)."""
+def _rows(store: ReadStore, page: WorkList, position: paging.Key | None, n: int) -> list[Any]:
+    """Up to `n` of the list's rows after the position, in its order."""
     where = ["f.dealership_id = ?", _STATUS_WHERE[page.status]]
     params: list[Any] = [page.dealership_id]
     if page.status in ("due", "upcoming", "overdue"):
@@ -108,22 +99,24 @@ def _rows(store: ReadStore, page: WorkList) -> list[tuple[Any, ...]]:
         if value is not None:
             where.append(f"f.{column} = ?")
             params.append(value)
-    if page.after is not None:
-        where.append("(f.due_at, f.follow_up_id) > (?, ?)")
-        params += page.after
+    rest, more = paging.after(("f.due_at", "f.follow_up_id"), position)
     return store.query(
         f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups f"
         " LEFT JOIN customers c ON c.customer_id = f.customer_id"
-        f" WHERE {' AND '.join(where)} ORDER BY f.due_at, f.follow_up_id LIMIT ?",
-        (*params, page.limit + 1),
+        f" WHERE {' AND '.join(where)}{rest} ORDER BY f.due_at, f.follow_up_id LIMIT ?",
+        (*params, *more, n),
     )
 
 
-def _cut(rows: list[tuple[Any, ...]], limit: int) -> tuple[list[tuple[Any, ...]], str | None]:
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last[3], last[0])
+def _key(row: Sequence[Any]) -> paging.Key:
+    return row[3], row[0]
+
+
+def _cut(store: ReadStore, page: WorkList) -> tuple[list[Any], str | None]:
+    def fetch(position: paging.Key | None, n: int) -> list[Any]:
+        return _rows(store, page, position, n)
+
+    return paging.page(fetch, _key, page.after, page.limit)
 
 
 def item_status(stored: str, due_at: str | None, stamp: str) -> FollowUpStatus:
@@ -163,12 +156,11 @@ class _Customers:
         if text is None:
             return None, {}
         doc = from_json(text)
-        flagged = doc["flagged_phones"]
         found = classify(doc["stats"], last_touch_at, self.now, self.limits)
         customer = {
             "customer_id": customer_id,
             "name": doc["name"],
-            "phone": next((p for p in doc["phones"] if p not in flagged), None),
+            "phone": primary_phone(doc),
             "customer_class": found.customer_class,
         }
         return customer, doc["vehicles"]
@@ -244,7 +236,7 @@ def followup_item(values: Sequence[Any], stamp: str, customers: _Customers) -> d
 
 def followup_list_json(store: ReadStore, page: WorkList, limits: ClassThresholds) -> bytes:
     """The work list page (`FollowUpListPublic`) as JSON, without building its models."""
-    rows, next_cursor = _cut(_rows(store, page), page.limit)
+    rows, next_cursor = _cut(store, page)
     stamp = ts(page.now)
     customers = _Customers(page.now, limits)
     items = [followup_item(r, stamp, customers) for r in rows]
@@ -259,11 +251,26 @@ def followup_list_json(store: ReadStore, page: WorkList, limits: ClassThresholds
     return to_json(answer)
 
 
+def followup_chunks(
+    store: ReadStore, page: WorkList, limits: ClassThresholds, size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Every item of the list from the page's cursor on, as the JSON page's items, `size` at
+    a time (CSV: each chunk is read when the one before is written)."""
+    stamp = ts(page.now)
+
+    def fetch(position: paging.Key | None, n: int) -> list[Any]:
+        return _rows(store, page, position, n)
+
+    for rows in paging.chunks(fetch, _key, page.after, size):
+        customers = _Customers(page.now, limits)  # per chunk: memory stays flat
+        yield [followup_item(r, stamp, customers) for r in rows]
+
+
 # The reference: the same page as validated models, which `followup_list_json` must equal.
 
 
 def followup_list(store: ReadStore, page: WorkList, limits: ClassThresholds) -> FollowUpListPublic:
-    rows, next_cursor = _cut(_rows(store, page), page.limit)
+    rows, next_cursor = _cut(store, page)
     customers = _Customers(page.now, limits)
     items = [_followup(r, ts(page.now), customers) for r in rows]
     return FollowUpListPublic(

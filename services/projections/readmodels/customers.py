@@ -104,6 +104,8 @@ def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> Non
         if phone := as_phone(raw):
             add_once(doc["phones"], phone)
             ctx.identity(event.dealership_id, "phone", phone, customer["customer_id"])
+    if event.plate:  # with the person, no VIN; `plates` is absent until one comes
+        add_once(doc.setdefault("plates", []), event.plate)
     if event.birthday is not None:
         doc["birthday"] = event.birthday.isoformat()
     if event.family:
@@ -153,6 +155,8 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
     vehicle.update(
         model=event.model, colour=event.colour, price_cny=price, purchased_at=ts(event.occurred_at)
     )
+    if event.plate:
+        vehicle["plate"] = event.plate
     stats = customer["doc"]["stats"]
     stats["vehicle_purchases"] += 1
     if price >= stats["largest_purchase_cny"]:

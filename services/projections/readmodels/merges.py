@@ -57,6 +57,8 @@ def _fold(survivor: Row, old: Row) -> None:
     for key in ("phones", "external_ids", "flagged_phones"):
         for value in other[key]:
             add_once(doc[key], value)
+    for plate in other.get("plates", []):
+        add_once(doc.setdefault("plates", []), plate)
     for key in ("name", "birthday"):
         doc[key] = doc[key] or other[key]
     if not doc["family"]:

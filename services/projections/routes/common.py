@@ -6,15 +6,18 @@ read connection (SQLite WAL readers never wait for the consumer's writes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
+from laoke.csvstream import wants_csv
 from services.projections.models import ErrorPublic
 from services.projections.queries import common as queries
+from services.projections.queries import paging
 from services.projections.service import ProjectionsService
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -29,6 +32,15 @@ PeriodFrom = Annotated[
 ]
 PeriodTo = Annotated[AwareDatetime | None, Query(alias="to", description="Period end (exclusive).")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Entries to skip.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=512,
+        description="The `next_cursor` of the page before (opaque). With `Accept: text/csv`:"
+        " the rows from there to the end.",
+    ),
+]
+CSV_CHUNK = 1000  # rows read from the store at a time for a CSV answer
 
 
 def v1_router() -> APIRouter:
@@ -40,6 +52,22 @@ def as_json(answer: BaseModel) -> Response:
     it again against `response_model` before serialising it: half the time of a 500-item
     work list. `response_model` still documents the answer in the OpenAPI."""
     return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def csv_wanted(request: Request) -> bool:
+    """`Accept: text/csv`: the whole list from the cursor on, streamed (laoke/csvstream.py),
+    rather than one JSON page."""
+    return wants_csv(request.headers.get("accept"))
+
+
+def position(cursor: str | None, *checks: Callable[[str], object]) -> paging.Key | None:
+    """A list's `cursor` parameter decoded (queries/paging.py), or a 422 naming it."""
+    if cursor is None:
+        return None
+    try:
+        return paging.decode_cursor(cursor, *checks)
+    except ValueError as exc:
+        raise bad_param("cursor", str(exc)) from exc
 
 
 def bad_param(field: str, message: str) -> HTTPException:

@@ -1,27 +1,58 @@
-"""`/v1/customers`: a profile by id, a lookup by phone or VIN, a timeline."""
+"""`/v1/customers`: a profile by id, a lookup by phone or VIN, the customer list (search,
+class, neglect), a timeline."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from events import normalise_phone
-from laoke.httpauth import DealershipsToSearch, ReadableDealerships
-from services.projections.models import CustomerListPublic, CustomerPublic, TimelinePublic
+from laoke.csvstream import CSV_OPENAPI, columns_of, csv_response
+from laoke.httpauth import DealershipsToSearch, ReadableDealerships, missing_dealership
+from services.projections.listmodels import CustomerPagePublic, CustomerSummaryPublic
+from services.projections.models import (
+    CustomerClassName,
+    CustomerListPublic,
+    CustomerPublic,
+    TimelinePublic,
+)
+from services.projections.queries import customer_list
 from services.projections.queries import customers as queries
 from services.projections.routes.common import (
+    CSV_CHUNK,
+    Cursor,
     Offset,
     PageLimit,
     as_json,
     bad_param,
+    csv_wanted,
     not_found,
+    position,
     v1_router,
 )
 from services.projections.service import ProjectionsService
 
 VIN_QUERY_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
+CSV_COLUMNS = columns_of(CustomerSummaryPublic)
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00]*$",
+        description="A fragment of the name, of a phone number (any format) or of a plate.",
+    ),
+]
+ClassFilter = Annotated[
+    CustomerClassName | None, Query(alias="class", description="Only customers of this class.")
+]
+NeglectFilter = Annotated[
+    bool | None,
+    Query(description="true: only customers without a touchpoint for the neglect window;"
+          " false: only the others."),
+]  # fmt: skip
 
 
 def identity(phone: str | None, vin: str | None) -> tuple[str, str]:
@@ -51,15 +82,58 @@ def customers_router(service: ProjectionsService) -> APIRouter:
             raise not_found(f"no customer {customer_id!r}")
         return as_json(found)
 
-    @router.get("/customers", response_model=CustomerListPublic, tags=["customers"])
+    @router.get(
+        "/customers",
+        response_model=CustomerListPublic | CustomerPagePublic,
+        responses=CSV_OPENAPI,
+        tags=["customers"],
+    )
     def lookup_customers(
+        request: Request,
         dealerships: DealershipsToSearch,
         phone: Annotated[
             str | None, Query(max_length=64, description="Any format of the number.")
         ] = None,
         vin: Annotated[str | None, Query(pattern=VIN_QUERY_PATTERN, description="A VIN.")] = None,
+        q: Search = None,
+        customer_class: ClassFilter = None,
+        neglected: NeglectFilter = None,
+        limit: PageLimit = 500,
+        cursor: Cursor = None,
     ) -> Response:
-        """The customers holding a phone number or a VIN (one per dealership at most)."""
+        """With `phone` or `vin`: the customers holding it (one per dealership at most;
+        `CustomerListPublic`, 404 when none). Otherwise the dealership's customer list
+        (`CustomerPagePublic`), by customer id: `q` searches the name, a phone fragment or
+        a plate; `class` and `neglected` filter; paged by `cursor` → `next_cursor`;
+        `Accept: text/csv` streams every customer from the cursor on."""
+        if phone is not None or vin is not None:
+            return lookup(dealerships, phone, vin, q, customer_class, neglected, cursor)
+        if dealerships is None or len(dealerships) != 1:
+            raise missing_dealership()  # (a list is of one dealership: named, or the key's)
+        (dealership_id,) = dealerships
+        page = customer_list.CustomerList(
+            dealership_id=dealership_id,
+            now=service.clock.now(),
+            limit=min(limit, settings.max_page),
+            q=q,
+            customer_class=customer_class,
+            neglected=neglected,
+            after=position(cursor, *customer_list.CURSOR_CHECKS),
+        )
+        if csv_wanted(request):
+            items = customer_list.customer_chunks(service.store, page, settings.classes, CSV_CHUNK)
+            return csv_response(CSV_COLUMNS, items, f"customers-{dealership_id}")
+        return as_json(customer_list.customer_list(service.store, page, settings.classes))
+
+    def lookup(
+        dealerships: frozenset[str] | None,
+        phone: str | None,
+        vin: str | None,
+        *list_params: object,
+    ) -> Response:
+        for name, value in zip(("q", "class", "neglected", "cursor"), list_params, strict=True):
+            if value is not None:
+                raise bad_param(name, "a lookup by phone or VIN takes no list parameters")
         kind, value = identity(phone, vin)
         now = service.clock.now()
         customers: dict[str, CustomerPublic] = {}

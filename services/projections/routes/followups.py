@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from events.fields import ENTITY_ID_PATTERN, Channel
 from events.recorded import FollowUpReason
+from laoke.csvstream import CSV_OPENAPI, columns_of, csv_response
 from laoke.httpauth import DealershipToRead
-from services.projections.models import FollowUpListPublic, FollowUpStatus
+from services.projections.models import FollowUpListPublic, FollowUpPublic, FollowUpStatus
 from services.projections.queries import followups as queries
-from services.projections.routes.common import PageLimit, bad_param, v1_router
+from services.projections.routes.common import (
+    CSV_CHUNK,
+    Cursor,
+    PageLimit,
+    bad_param,
+    csv_wanted,
+    v1_router,
+)
 from services.projections.service import ProjectionsService
 
-Cursor = Annotated[
-    str | None,
-    Query(max_length=512, description="The `next_cursor` of the page before (opaque)."),
-]
+CSV_COLUMNS = columns_of(FollowUpPublic)
 AdvisorFilter = Annotated[
     str | None, Query(pattern=ENTITY_ID_PATTERN, description="Only this advisor's follow-ups.")
 ]
@@ -30,8 +35,11 @@ def followups_router(service: ProjectionsService) -> APIRouter:
     router = v1_router()
     settings = service.projection_settings
 
-    @router.get("/followups", response_model=FollowUpListPublic, tags=["outreach"])
+    @router.get(
+        "/followups", response_model=FollowUpListPublic, responses=CSV_OPENAPI, tags=["outreach"]
+    )
     def get_followups(
+        request: Request,
         dealership_id: DealershipToRead,
         status: FollowUpStatus = "due",
         advisor_id: AdvisorFilter = None,
@@ -47,7 +55,8 @@ def followups_router(service: ProjectionsService) -> APIRouter:
         customer (name, primary phone, class), the vehicle it is about, the advisor,
         reason, channel, its expiry and the contact rules that applied.
         Paged by `cursor`: pass the answer's `next_cursor` for the next page (null on the
-        last); items planned meanwhile are neither repeated nor skipped."""
+        last); items planned meanwhile are neither repeated nor skipped. `Accept: text/csv`:
+        every item from the cursor (or the top) to the end, one row each, streamed."""
         after = None
         if cursor is not None:
             try:
@@ -64,6 +73,9 @@ def followups_router(service: ProjectionsService) -> APIRouter:
             channel=channel,
             after=after,
         )
+        if csv_wanted(request):
+            items = queries.followup_chunks(service.store, page, settings.classes, CSV_CHUNK)
+            return csv_response(CSV_COLUMNS, items, f"followups-{dealership_id}-{status}")
         answer = queries.followup_list_json(service.store, page, settings.classes)
         return Response(answer, media_type="application/json")  # see followup_list_json
 

@@ -1,0 +1,168 @@
+"""The customer list: a dealership's customers (survivors of merges), searched by name,
+phone fragment or plate, filtered by class and by neglect; keyset-paged by customer id
+(queries/paging.py; docs/projections.md, "The customer list").
+
+`q` is matched in the `search` column (tables.py: name, phone digits, plates, lower-cased),
+`neglected` against `last_touch_at` in SQL. A class depends on the time of the question, so
+it is computed here (classes.py) on the rows SQL yields, a chunk at a time, until the page
+is full: a rare class may read many rows for one page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from events.fields import plate_spelling
+from services.projections.classes import Classification, classify, neglected_up_to
+from services.projections.listmodels import CustomerPagePublic, CustomerSummaryPublic
+from services.projections.models import CustomerClassName
+from services.projections.queries import paging
+from services.projections.queries.common import parse_ts_or_none, primary_phone
+from services.projections.settings import ClassThresholds
+from services.projections.store import ReadStore
+from services.projections.tables import CUSTOMERS, Row, parse_ts, plates_of, ts
+
+SCAN = 500  # rows read at a time while a class filter fills a page
+CURSOR_CHECKS = (str,)
+_PHONE_LIKE = re.compile(r"[0-9\s\-().+]+")
+_LIKE_SPECIAL = re.compile(r"([\\%_])")  # taken literally in a search (escaped)
+_LIKE = "search LIKE ? ESCAPE '\\'"
+
+
+@dataclass(frozen=True)
+class CustomerList:
+    """One page asked for: whose customers, which, from where."""
+
+    dealership_id: str
+    now: datetime
+    limit: int
+    q: str | None = None
+    customer_class: CustomerClassName | None = None
+    neglected: bool | None = None
+    after: paging.Key | None = None  # the cursor: (customer_id,)
+
+
+def patterns(q: str) -> list[str]:
+    """`LIKE` patterns for a search: the text as typed, its digits when it looks like a
+    phone (`138-0013` finds +8613800138000), and its plate spelling (`京a·123` finds
+    京A12345), each lower-cased like the `search` column."""
+    text = q.strip()
+    found = [text.lower(), plate_spelling(text).lower()]
+    if _PHONE_LIKE.fullmatch(text):
+        found.append(re.sub(r"[^0-9]", "", text))
+    escaped = (_LIKE_SPECIAL.sub(r"\\\1", p) for p in dict.fromkeys(found) if p)
+    return [f"%{p}%" for p in escaped]
+
+
+def _sql_rows(
+    store: ReadStore,
+    page: CustomerList,
+    limits: ClassThresholds,
+    position: paging.Key | None,
+    n: int,
+) -> list[Row]:
+    """Up to `n` customers after the position that match the SQL filters, by id (index
+    `customers_list`; the search and the last touchpoint are tested on its rows)."""
+    where = ["dealership_id = ?", "merged_into IS NULL"]
+    params: list[Any] = [page.dealership_id]
+    if page.q:
+        likes = patterns(page.q)
+        where.append(f"({' OR '.join([_LIKE] * len(likes))})")
+        params += likes
+    if page.neglected is not None:
+        cutoff = ts(neglected_up_to(page.now, limits))
+        neglected = "(last_touch_at IS NULL OR last_touch_at <= ?)"
+        where.append(neglected if page.neglected else "last_touch_at > ?")
+        params.append(cutoff)
+    rest, more = paging.after(("customer_id",), position)
+    found = store.query(
+        f"SELECT {', '.join(CUSTOMERS.all_columns)} FROM customers WHERE"
+        f" {' AND '.join(where)}{rest} ORDER BY customer_id LIMIT ?",
+        (*params, *more, n),
+    )
+    return [store.row_of(CUSTOMERS, r) for r in found]
+
+
+Found = tuple[Row, Classification]
+
+
+def _fetch(store: ReadStore, page: CustomerList, limits: ClassThresholds) -> paging.Fetch:
+    """The list's rows with their classes; with a class filter, SQL's rows are read `SCAN`
+    at a time until `n` are of the class (or none are left)."""
+
+    def classified(row: Row) -> Found:
+        return row, classify(row["doc"]["stats"], row["last_touch_at"], page.now, limits)
+
+    def fetch(position: paging.Key | None, n: int) -> list[Found]:
+        if page.customer_class is None:
+            return [classified(r) for r in _sql_rows(store, page, limits, position, n)]
+        found: list[Found] = []
+        while True:
+            rows = _sql_rows(store, page, limits, position, SCAN)
+            for row in rows:
+                item = classified(row)
+                if item[1].customer_class == page.customer_class:
+                    found.append(item)
+                    if len(found) == n:
+                        return found
+            if len(rows) < SCAN:
+                return found
+            position = (rows[-1]["customer_id"],)
+
+    return fetch
+
+
+def _key(item: Found) -> paging.Key:
+    return (item[0]["customer_id"],)
+
+
+def summary(item: Found, now: datetime, limits: ClassThresholds) -> CustomerSummaryPublic:
+    row, found = item
+    doc, last = row["doc"], row["last_touch_at"]
+    return CustomerSummaryPublic(
+        customer_id=row["customer_id"],
+        dealership_id=row["dealership_id"],
+        name=doc["name"],
+        phone=primary_phone(doc),
+        phones=list(doc["phones"]),
+        plates=plates_of(doc),
+        vins=sorted(doc["vehicles"]),
+        customer_class=found.customer_class,
+        advisor_id=row["advisor_id"],
+        first_seen_at=parse_ts(doc["first_seen_at"]),
+        last_touch_at=parse_ts_or_none(last),
+        days_since_last_touchpoint=found.facts["days_since_last_touchpoint"],
+        neglected=last is None or last <= ts(neglected_up_to(now, limits)),
+        open_complaints=doc["stats"]["open_complaints"],
+        spend_cny=doc["stats"]["spend_cny"],
+    )
+
+
+def customer_list(
+    store: ReadStore, page: CustomerList, limits: ClassThresholds
+) -> CustomerPagePublic:
+    found, next_cursor = paging.page(_fetch(store, page, limits), _key, page.after, page.limit)
+    return CustomerPagePublic(
+        dealership_id=page.dealership_id,
+        q=page.q,
+        customer_class=page.customer_class,
+        neglected=page.neglected,
+        neglect_days=limits.recency_days,
+        as_of=page.now,
+        count=len(found),
+        items=[summary(item, page.now, limits) for item in found],
+        next_cursor=next_cursor,
+    )
+
+
+def customer_chunks(
+    store: ReadStore, page: CustomerList, limits: ClassThresholds, size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Every customer of the list from the page's cursor on, as the JSON page's items,
+    `size` at a time (CSV)."""
+    for found in paging.chunks(_fetch(store, page, limits), _key, page.after, size):
+        yield [summary(item, page.now, limits).model_dump(mode="json") for item in found]
