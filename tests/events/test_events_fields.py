@@ -9,10 +9,12 @@ from pydantic import BaseModel, ValidationError
 
 from events import (
     CustomerHints,
+    CustomerRegistered,
     InboundSubject,
     Rejected,
     RetentionSubject,
     SubjectError,
+    VehiclePurchased,
     Vin,
     dlq_subject,
     inbound_subject,
@@ -148,3 +150,30 @@ def test_builders_refuse_bad_tokens() -> None:
         retention_subject("demo-4s", "c>1", "FollowUpDue")
     with pytest.raises(SubjectError):
         dlq_subject("intake", "bad json")
+
+
+@pytest.mark.parametrize(
+    ("raw", "plate"),
+    [
+        ("京A12345", "京A12345"),
+        ("京a·12345", "京A12345"),
+        ("粤B D12345", "粤BD12345"),  # a new-energy plate, typed with a space
+        ("沪C-1234学", "沪C1234学"),
+    ],
+)
+def test_a_plate_has_one_spelling(raw: str, plate: str) -> None:
+    for event_type in ("CustomerRegistered", "VehiclePurchased"):
+        event = parse_inbound(json.dumps(sample_inbound(event_type, plate=raw)).encode())
+        assert isinstance(event, CustomerRegistered | VehiclePurchased)
+        assert event.plate == plate
+        without = parse_inbound(json.dumps(sample_inbound(event_type)).encode())
+        assert isinstance(without, CustomerRegistered | VehiclePurchased)
+        assert without.plate is None  # optional
+
+
+@pytest.mark.parametrize("raw", ["", "A", "京A 123!5", "京" * 17, "京A\x0012345"])
+def test_a_bad_plate_is_refused(raw: str) -> None:
+    body = json.dumps(sample_inbound("VehiclePurchased", plate=raw)).encode()
+    with pytest.raises(Rejected) as refused:
+        parse_inbound(body)
+    assert refused.value.reason == "bad_value"

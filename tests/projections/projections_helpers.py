@@ -61,10 +61,16 @@ class Rig:
         return event
 
     async def decide(
-        self, model: type[Event], customer_id: str, /, at: datetime | None = None, **payload: Any
+        self,
+        model: type[Event],
+        customer_id: str,
+        /,
+        at: datetime | None = None,
+        dealership: str = DEALERSHIP,
+        **payload: Any,
     ) -> Event:
         """Record a decision straight on RETENTION, as another service would."""
-        cause = Cause(uuid.uuid4(), None, DEALERSHIP, customer_id)
+        cause = Cause(uuid.uuid4(), None, dealership, customer_id)
         made = decision(model, cause, source="tests", occurred_at=at or self.clock.now(), **payload)
         assert made.customer_id is not None
         subject = retention_subject(made.dealership_id, made.customer_id, made.event_type)

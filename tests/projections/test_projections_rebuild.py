@@ -23,7 +23,7 @@ async def history(rig: Rig) -> None:
     """A little of everything, merges included."""
     registered = await rig.send("CustomerRegistered", occurred_at=rig.at(-300))
     customer_id = await rig.customer_id(registered)
-    await rig.send("VehiclePurchased", occurred_at=rig.at(-290))
+    await rig.send("VehiclePurchased", occurred_at=rig.at(-290), plate="京A·12345")
     await rig.send("VehicleDelivered", occurred_at=rig.at(-280))
     await rig.send("ServiceCompleted", occurred_at=rig.at(-100))
     await rig.send("SurveyAnswered", occurred_at=rig.at(-99), survey_kind="NPS", score=4)
@@ -122,6 +122,28 @@ async def test_a_store_from_before_the_work_list_is_brought_up_to_date(rig: Rig)
                 (dump_doc(doc), d, f),
             )
         assert "channel" not in table_columns(tx, "followups")
+    store.close()
+
+    assert dump(rig.settings) == live
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+
+
+async def test_a_store_from_before_the_ops_lists_is_brought_up_to_date(rig: Rig) -> None:
+    """`migrations.py`: a store without the lists' columns (customers' `search`, complaints'
+    `status`) and their indexes, opened by this version, holds what the projector writes."""
+    await history(rig)
+    await rig.projections.stop()
+    live = dump(rig.settings)
+    assert {r[-1] for r in live["complaints"]} == {"resolved"}
+    assert any("京a12345" in (r[-1] or "") for r in live["customers"])
+
+    store = ReadStore(rig.settings)
+    with store.transaction() as tx:
+        for index in ("customers_list", "complaints_list_status"):
+            tx.execute(f"DROP INDEX {index}")
+        tx.execute("ALTER TABLE customers DROP COLUMN search")
+        tx.execute("ALTER TABLE complaints DROP COLUMN status")
+        assert "search" not in table_columns(tx, "customers")
     store.close()
 
     assert dump(rig.settings) == live

@@ -46,7 +46,7 @@ def ids(body: dict[str, Any]) -> list[str]:
 async def test_each_item_names_the_customer_and_the_vehicle(rig: Rig) -> None:
     registered = await rig.send("CustomerRegistered", occurred_at=rig.at(-400))
     customer_id = await rig.customer_id(registered)
-    await rig.send("VehiclePurchased", occurred_at=rig.at(-300))
+    await rig.send("VehiclePurchased", occurred_at=rig.at(-300), plate="京A·12345")
     await rig.send("ComplaintFiled", occurred_at=rig.at(-48))  # about SAMPLE_VIN
     await rig.send("CustomerVisited", customer={"phone": OTHER_PHONE, "vin": SAMPLE_VIN})
     await rig.decide(PhoneFlagged, customer_id, phone=SAMPLE_PHONE, why="wrong_number")
@@ -70,7 +70,7 @@ async def test_each_item_names_the_customer_and_the_vehicle(rig: Rig) -> None:
     }
     profile = await rig.get(f"/v1/customers/{customer_id}")
     assert customer["customer_class"] == profile["customer_class"]
-    car = {"vin": SAMPLE_VIN, "model": "CT5", "plate": None}  # no event carries a plate yet
+    car = {"vin": SAMPLE_VIN, "model": "CT5", "plate": "京A12345"}  # the purchase's plate
     assert items["fu-car"]["vehicle"] == car
     assert items["fu-complaint"]["vehicle"] == car  # the complaint's vehicle
     assert items["fu-retry"]["vehicle"] == car  # the vehicle of the call it retries
