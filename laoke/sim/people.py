@@ -6,6 +6,7 @@ Nothing here reads the wall clock: birthdays are drawn from fixed year ranges (f
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +16,7 @@ from faker import Faker
 from events import normalise_phone
 
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+PLATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"  # no I or O on Chinese plates
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,15 @@ class People:
             if vin not in self.vins:
                 self.vins.add(vin)
                 return vin
+
+
+def plate_of(vin: str) -> str:
+    """The car's licence plate, Beijing style (京 + letter + 5), from its VIN: no draw from
+    the seeded generator, so adding plates left every other simulated value unchanged."""
+    digest = hashlib.sha256(vin.encode()).digest()
+    letter = PLATE_ALPHABET[digest[0] % 24]
+    rest = "".join(PLATE_ALPHABET[b % len(PLATE_ALPHABET)] for b in digest[1:6])
+    return f"京{letter}{rest}"
 
 
 def phone_variant(phone: str, rng: random.Random) -> str:

@@ -17,7 +17,7 @@ from events import (
 from laoke.sim import texts
 from laoke.sim.dealership import Dealership
 from laoke.sim.model import DAY, HOUR, MINUTE, Car, Invitation, Person, Story, between, office
-from laoke.sim.people import phone_variant
+from laoke.sim.people import phone_variant, plate_of
 
 
 def arrival(d: Dealership, s: Story, p: Person) -> None:
@@ -114,6 +114,7 @@ def purchase(d: Dealership, s: Story, p: Person, car: Car) -> None:
         colour=car.colour,
         price_cny=Decimal(car.price),
         advisor_id=p.advisor,
+        plate=plate_of(car.vin),
     )
     delivered = s.add(
         car.delivered_at,

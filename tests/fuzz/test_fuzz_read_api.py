@@ -41,8 +41,10 @@ READ_PATHS = {
     "/v1/customers",
     "/v1/customers/{customer_id}/timeline",
     "/v1/complaints/{complaint_id}",
+    "/v1/complaints",
     "/v1/followups",
     "/v1/referrals/{referral_id}",
+    "/v1/referrals",
     "/v1/metrics/satisfaction",
     "/v1/audit",
 }

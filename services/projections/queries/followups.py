@@ -71,7 +71,10 @@ class WorkList:
     advisor_id: str | None = None
     reason: str | None = None
     channel: str | None = None
-    after: tuple[str, str] | None = None  # the cursor: (due_at as stored, follow_up_id)
+    after: paging.Key | None = None  # the cursor: (due_at as stored, follow_up_id)
+
+
+CURSOR_CHECKS = (parse_ts, str)
 
 
 def encode_cursor(due_at: str, follow_up_id: str) -> str:
@@ -81,7 +84,7 @@ def encode_cursor(due_at: str, follow_up_id: str) -> str:
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """`encode_cursor`'s position back; ValueError for anything it did not write."""
-    due_at, follow_up_id = paging.decode_cursor(cursor, parse_ts, str)
+    due_at, follow_up_id = paging.decode_cursor(cursor, *CURSOR_CHECKS)
     return due_at, follow_up_id
 
 

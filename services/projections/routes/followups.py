@@ -17,8 +17,8 @@ from services.projections.routes.common import (
     CSV_CHUNK,
     Cursor,
     PageLimit,
-    bad_param,
     csv_wanted,
+    position,
     v1_router,
 )
 from services.projections.service import ProjectionsService
@@ -57,12 +57,6 @@ def followups_router(service: ProjectionsService) -> APIRouter:
         Paged by `cursor`: pass the answer's `next_cursor` for the next page (null on the
         last); items planned meanwhile are neither repeated nor skipped. `Accept: text/csv`:
         every item from the cursor (or the top) to the end, one row each, streamed."""
-        after = None
-        if cursor is not None:
-            try:
-                after = queries.decode_cursor(cursor)
-            except ValueError as exc:
-                raise bad_param("cursor", str(exc)) from exc
         page = queries.WorkList(
             dealership_id=dealership_id,
             status=status,
@@ -71,7 +65,7 @@ def followups_router(service: ProjectionsService) -> APIRouter:
             advisor_id=advisor_id,
             reason=reason,
             channel=channel,
-            after=after,
+            after=position(cursor, *queries.CURSOR_CHECKS),
         )
         if csv_wanted(request):
             items = queries.followup_chunks(service.store, page, settings.classes, CSV_CHUNK)
