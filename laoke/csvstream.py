@@ -11,9 +11,9 @@ as its JSON items, streamed (docs/contract.md §4, "CSV").
   (`=`, `+`, `-`, `@`, tab or CR first, and not a plain number) gets a leading `'`.
 - `csv_response(columns, chunks, filename)`: UTF-8 with a byte-order mark (Excel on a
   Chinese Windows reads the file as GBK without it), the header row, then each chunk of
-  items, encoded when the one before has been sent: memory stays flat however long the
-  list (the chunks come from the database a page at a time, services/projections/queries/
-  paging.py).
+  items (an iterable, or an async iterable), encoded when the one before has been sent:
+  memory stays flat however long the list (the read API's chunks come from the database a
+  page at a time, services/projections/queries/paging.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import mimeparse
@@ -109,29 +109,65 @@ def row_of(item: Mapping[str, Any], paths: Sequence[Sequence[str]]) -> list[str]
     return cells
 
 
-def encode(
-    columns: Sequence[str], chunks: Iterable[Iterable[Mapping[str, Any]]]
-) -> Iterator[bytes]:
-    """The CSV text, chunk by chunk: the BOM and header first, then one piece per chunk."""
-    paths = [column.split(".") for column in columns]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # Excel's dialect: commas, quotes as needed, CRLF
-    buffer.write(BOM)
-    writer.writerow(columns)
-    yield buffer.getvalue().encode()
+class _Writer:
+    """Items to CSV bytes, one piece at a time (the BOM and header first)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = columns
+        self.paths = [column.split(".") for column in columns]
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)  # Excel's dialect: commas, quotes as needed, CRLF
+
+    def header(self) -> bytes:
+        self.buffer.write(BOM)
+        self.writer.writerow(self.columns)
+        return self._take()
+
+    def rows(self, items: Iterable[Mapping[str, Any]]) -> bytes:
+        self.writer.writerows(row_of(item, self.paths) for item in items)
+        return self._take()
+
+    def _take(self) -> bytes:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text.encode()
+
+
+Chunks = Iterable[Iterable[Mapping[str, Any]]]
+AsyncChunks = AsyncIterable[Iterable[Mapping[str, Any]]]
+
+
+def encode(columns: Sequence[str], chunks: Chunks) -> Iterator[bytes]:
+    """The CSV text, chunk by chunk: the BOM and header first, then one piece per chunk,
+    each chunk asked for when the piece before has been taken."""
+    writer = _Writer(columns)
+    yield writer.header()
     for items in chunks:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(row_of(item, paths) for item in items)
-        yield buffer.getvalue().encode()
+        yield writer.rows(items)
+
+
+async def encode_async(columns: Sequence[str], chunks: AsyncChunks) -> AsyncIterator[bytes]:
+    """`encode` for chunks that come from an async source (a stream read with a client)."""
+    writer = _Writer(columns)
+    yield writer.header()
+    async for items in chunks:
+        yield writer.rows(items)
 
 
 def csv_response(
-    columns: Sequence[str], chunks: Iterable[Iterable[Mapping[str, Any]]], filename: str
+    columns: Sequence[str], chunks: Chunks | AsyncChunks, filename: str
 ) -> StreamingResponse:
-    """The streamed answer (`filename` without `.csv`: ASCII letters, digits and dashes)."""
+    """The streamed answer (`filename` without `.csv`: ASCII letters, digits and dashes).
+    Sync chunks are read in the thread pool (Starlette's way with a sync iterator), so a
+    chunk may query a database."""
+    body = (
+        encode_async(columns, chunks)
+        if isinstance(chunks, AsyncIterable)
+        else encode(columns, chunks)
+    )
     return StreamingResponse(
-        encode(columns, chunks),
+        body,
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )

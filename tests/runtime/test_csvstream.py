@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
-from laoke.csvstream import cell, columns_of, encode, wants_csv
+from laoke.csvstream import cell, columns_of, csv_response, encode, wants_csv
 
 
 class Car(BaseModel):
@@ -91,6 +91,18 @@ def test_the_bom_and_header_come_first_then_one_piece_per_chunk_when_asked() -> 
         "detail": "",
         "score": "",
     }
+
+
+async def test_async_chunks_give_the_same_bytes() -> None:
+    async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
+        for chunk in chunks_of(5, 2, []):
+            yield chunk
+
+    response = csv_response(columns_of(Item), chunks(), "items-demo")
+    assert response.headers["content-disposition"] == 'attachment; filename="items-demo.csv"'
+    assert response.media_type == "text/csv; charset=utf-8"
+    streamed = b"".join([piece async for piece in response.body_iterator])
+    assert streamed == b"".join(encode(columns_of(Item), chunks_of(5, 2, [])))
 
 
 def test_memory_stays_flat_however_many_rows() -> None:
