@@ -84,6 +84,7 @@ async def test_search_by_name_phone_fragment_and_plate(rig: Rig) -> None:
         ("%", []),  # LIKE's wildcards are taken literally
         ("_", []),
         ("nobody", []),
+        ("  ", list(ids)),  # blank: no search
     ):
         assert names(await customers(rig, q=q)) == sorted(expected), q
 

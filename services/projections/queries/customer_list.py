@@ -69,8 +69,8 @@ def _sql_rows(
     `customers_list`; the search and the last touchpoint are tested on its rows)."""
     where = ["dealership_id = ?", "merged_into IS NULL"]
     params: list[Any] = [page.dealership_id]
-    if page.q:
-        likes = patterns(page.q)
+    likes = patterns(page.q) if page.q else []
+    if likes:  # (a blank `q` searches nothing: the whole list)
         where.append(f"({' OR '.join([_LIKE] * len(likes))})")
         params += likes
     if page.neglected is not None:
