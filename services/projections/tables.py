@@ -36,8 +36,10 @@ class DocTable:
 
 def plates_of(doc: dict[str, Any]) -> list[str]:
     """A customer's licence plates: those registered with the person, then those of their
-    vehicles (`VehiclePurchased.plate`), each once."""
-    vehicles = doc["vehicles"].values()
+    vehicles (`VehiclePurchased.plate`) by VIN, each once. (By VIN, not in the document's
+    order: a document read back from the store has its keys sorted, one still being built
+    has them as they came, and a rebuild must write what the live store wrote.)"""
+    vehicles = (v for _, v in sorted(doc["vehicles"].items()))
     found = [*doc.get("plates", []), *(v["plate"] for v in vehicles if v.get("plate"))]
     return list(dict.fromkeys(found))
 
