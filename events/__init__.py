@@ -53,6 +53,7 @@ from events.recorded import (
     ComplaintResolved,
     ComplaintRiskFlagged,
     ComplaintStepRejected,
+    ContactRequested,
     CustomersMerged,
     FollowUpDue,
     FollowUpExpired,
@@ -86,8 +87,10 @@ from events.subjects import (
     parse_retention_subject,
     retention_subject,
 )
+from events.timing import BACKDATE_TOLERANCE, backdated, counted_at, is_touchpoint
 
 __all__ = [
+    "BACKDATE_TOLERANCE",
     "CONTRACT_INBOUND_TYPES",
     "CURRENT_SCHEMA_VERSION",
     "DEALER_IN_SUBJECTS",
@@ -113,6 +116,7 @@ __all__ = [
     "ComplaintStepRejected",
     "Consent",
     "ContactPreferenceChanged",
+    "ContactRequested",
     "CustomerHints",
     "CustomerId",
     "CustomerRegistered",
@@ -157,10 +161,13 @@ __all__ = [
     "VehicleDelivered",
     "VehiclePurchased",
     "Vin",
+    "backdated",
+    "counted_at",
     "decision_uuid",
     "dlq_subject",
     "follow_up_id",
     "inbound_subject",
+    "is_touchpoint",
     "normalise_phone",
     "parse_dlq_subject",
     "parse_inbound",

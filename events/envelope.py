@@ -3,9 +3,9 @@
 `Event` is the base of every model. `InboundEvent` is the base of what other systems may
 send (docs/contract.md §1); `RecordedEvent` the base of decisions only the services record.
 
-Recorded-only envelope fields (`customer_id`, `correlation_id`, `causation_id`) exist on
-every model, default None: intake fills them in when it records an inbound event on
-RETENTION; `events.parsing.parse_inbound` refuses a sender that sets them.
+Recorded-only envelope fields (`customer_id`, `correlation_id`, `causation_id`,
+`received_at`) exist on every model, default None: intake fills them in when it records an
+inbound event on RETENTION; `events.parsing.parse_inbound` refuses a sender that sets them.
 """
 
 from __future__ import annotations
@@ -60,7 +60,12 @@ __all__ = [
 CURRENT_SCHEMA_VERSION = 1
 EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(hours=24)
-RECORDED_ONLY_FIELDS: tuple[str, ...] = ("customer_id", "correlation_id", "causation_id")
+RECORDED_ONLY_FIELDS: tuple[str, ...] = (
+    "customer_id",
+    "correlation_id",
+    "causation_id",
+    "received_at",
+)
 
 _RECORDED_ONLY = "Set by the services when recording on RETENTION; refused from senders."
 
@@ -119,6 +124,11 @@ class Event(BaseModel):
     customer_id: CustomerId | None = Field(None, description=_RECORDED_ONLY)
     correlation_id: UUID | None = Field(None, description=_RECORDED_ONLY)
     causation_id: UUID | None = Field(None, description=_RECORDED_ONLY)
+    received_at: AwareDatetime | None = Field(
+        None,
+        description="When laoke received an inbound event (intake sets it when recording; "
+        "decisions leave it out). " + _RECORDED_ONLY,
+    )
 
     @field_validator("occurred_at")
     @classmethod

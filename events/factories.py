@@ -126,6 +126,13 @@ _PAYLOADS: dict[str, dict[str, Any]] = {
 }
 
 _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
+    "ContactRequested": {
+        "follow_up_id": "complaint-callback-0001",
+        "reason": "complaint_callback",
+        "not_before": "2025-03-04T10:00:00+08:00",
+        "channels": ["phone"],
+        "complaint_id": "CP-0001",
+    },
     "FollowUpDue": {
         "follow_up_id": "fu-0001",
         "reason": "purchase_call_7d",

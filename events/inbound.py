@@ -49,6 +49,8 @@ Remedy = Literal["apology", "repair", "replace", "refund"]
 Role = Literal["advisor", "manager", "general_manager"]
 FollowUpOutcome = Literal["reached", "no_answer", "declined", "wrong_number"]
 SurveyKind = Literal["CSI", "SSI", "NPS"]
+Purpose = Literal["service", "survey", "marketing", "complaint", "referral"]
+"""Why laoke contacts a customer (docs/domain.md "Follow-ups and outreach")."""
 ArrivalKind = Literal["rework", "emergency", "appointment", "waiting", "vip", "walk_in"]
 
 Satisfaction = Annotated[int, Field(ge=1, le=10)]
@@ -247,11 +249,14 @@ class ReferralCallbackAnswered(InboundEvent):
 
 
 class ContactPreferenceChanged(InboundEvent):
-    """`opt_out` applies to the listed channels, or to every channel when none are given."""
+    """`opt_out` (or back in) for the listed purposes on the listed channels. No channels:
+    every channel. No purposes: every purpose but an open complaint's steps (service,
+    survey, marketing, referral); `complaint` must be named to refuse complaint call-backs."""
 
     event_type: Literal["ContactPreferenceChanged"] = "ContactPreferenceChanged"
     opt_out: bool
     channels: Annotated[list[Channel], Field(max_length=5)] | None = None
+    purposes: Annotated[list[Purpose], Field(max_length=5)] | None = None
 
 
 # -- additive extensions: workshop reception and small purchases ----------------------------

@@ -51,6 +51,7 @@ SkipReason = Literal[
     "wrong_number",
     "retries_exhausted",
     "expired",
+    "superseded",
 ]
 ReferralRejection = Literal[
     "registered_after_delivery",
@@ -91,6 +92,24 @@ class FollowUpDue(RecordedEvent):
     party: Party | None = None
 
 
+class ContactRequested(RecordedEvent):
+    """Another service wants a contact made (a complaint call-back, a referral verification
+    call, a scope-change call). Outreach's contact rules decide: a `FollowUpDue` with the same
+    `follow_up_id` at an allowed time, or a `FollowUpSkipped` with the reason."""
+
+    event_type: Literal["ContactRequested"] = "ContactRequested"
+    follow_up_id: EntityId
+    reason: FollowUpReason
+    not_before: AwareDatetime = Field(description="The earliest time the contact is wanted.")
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=5)] = Field(
+        description="Acceptable channels, preferred first."
+    )
+    detail: Detail = Field(default_factory=dict)
+    complaint_id: EntityId | None = None
+    referral_id: EntityId | None = None
+    party: Party | None = None
+
+
 class FollowUpSkipped(RecordedEvent):
     """A contact that was due and will not be made, and why."""
 
@@ -99,6 +118,9 @@ class FollowUpSkipped(RecordedEvent):
     reason: FollowUpReason
     skip_reason: SkipReason
     detail: Detail = Field(default_factory=dict)
+    # what a requested contact was about (copied from its ContactRequested)
+    complaint_id: EntityId | None = None
+    referral_id: EntityId | None = None
 
 
 class FollowUpExpired(RecordedEvent):
@@ -174,8 +196,9 @@ class ComplaintClosed(RecordedEvent):
     complaint_id: EntityId
     satisfaction: Annotated[int, Field(ge=1, le=10)] | None = None
     follow_up_id: EntityId | None = None
-    # The call-back's outcome: unreachable when every try went unanswered (services/complaints).
-    outcome: Literal["reached", "declined", "unreachable"] | None = None
+    # The call-back's outcome: unreachable when every try went unanswered (or no channel
+    # works), opted_out when the contact rules refused the call-back (services/complaints).
+    outcome: Literal["reached", "declined", "unreachable", "opted_out"] | None = None
 
 
 class ComplaintStepRejected(RecordedEvent):
@@ -255,6 +278,7 @@ class ScopeChangeBreached(RecordedEvent):
 
 
 ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
+    ContactRequested,
     FollowUpDue,
     FollowUpSkipped,
     FollowUpExpired,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -35,6 +36,15 @@ def stream_sequence(message: Msg) -> int:
     if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
         return int(tokens[5])
     return int(message.metadata.sequence.stream)
+
+
+def stream_timestamp(message: Msg) -> datetime:
+    """When the stream stored `message` (wall clock), from the ack subject's nanoseconds
+    token like `stream_sequence`, or through nats-py for any other form."""
+    tokens = (message.reply or "").split(".")
+    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
+        return datetime.fromtimestamp(int(tokens[7]) / 1e9, UTC)
+    return message.metadata.timestamp
 
 
 def unbroken(

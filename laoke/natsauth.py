@@ -38,7 +38,7 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
         "ComplaintEscalated",
         "ComplaintResolved",
         "ComplaintStepRejected",
-        "FollowUpDue",
+        "ContactRequested",
         "RemedyRefused",
     ),
     "outreach": (
@@ -48,8 +48,8 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
         "PhoneFlagged",
         "SurveyAnswerRejected",
     ),
-    "referrals": ("FollowUpDue", "ReferralRejected", "ReferralVerified", "RewardGranted"),
-    "workshop": ("ComplaintRiskFlagged", "FollowUpDue", "ScopeChangeBreached"),
+    "referrals": ("ContactRequested", "ReferralRejected", "ReferralVerified", "RewardGranted"),
+    "workshop": ("ComplaintRiskFlagged", "ContactRequested", "ScopeChangeBreached"),
     "projections": (),
 }
 

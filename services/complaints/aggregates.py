@@ -45,6 +45,7 @@ class Complaint(Aggregate):
         correlation_id: UUID,
         apology_due_at: datetime,
         sla_due_at: datetime,
+        watched: bool = True,
     ) -> None:
         self.dealership_id = dealership_id
         self.complaint_id = complaint_id
@@ -56,6 +57,9 @@ class Complaint(Aggregate):
         self.filed_correlation_id = correlation_id
         self.apology_due_at = apology_due_at
         self.sla_due_at = sla_due_at
+        # Filed as it happened (not reported after the fact): a backdated step then counts
+        # at its receipt (events.timing.counted_at).
+        self.watched = watched
         self.step = 1
         self.step_times: dict[int, datetime] = {1: filed_at}
         self.apologised_at: datetime | None = None
@@ -70,6 +74,7 @@ class Complaint(Aggregate):
         self.closed_at: datetime | None = None
         self.satisfaction: int | None = None
         self.unreachable = False  # closed after the last call-back went unanswered
+        self.not_called: str | None = None  # closed because the call-back was refused
         self.escalations: list[str] = []
         self.merged_from: list[str] = []  # earlier customer ids, oldest first
 
@@ -166,6 +171,14 @@ class Complaint(Aggregate):
     def close_unreachable(self, at: datetime) -> None:
         self.closed_at = at
         self.unreachable = True
+        self._reach(6, at)
+
+    @event("ClosedNotCalled")
+    def close_not_called(self, at: datetime, outcome: str) -> None:
+        """The contact rules refused the call-back (opted out, or no working channel)."""
+        self.closed_at = at
+        self.unreachable = outcome == "unreachable"
+        self.not_called = outcome
         self._reach(6, at)
 
     @event("CustomerMerged")

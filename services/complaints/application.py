@@ -12,11 +12,19 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from events import ComplaintEscalated, ComplaintFiled, CustomersMerged, Event, FollowUpCompleted
+from events import (
+    ComplaintEscalated,
+    ComplaintFiled,
+    CustomersMerged,
+    Event,
+    FollowUpCompleted,
+    FollowUpSkipped,
+)
 from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
 from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.complaints.contacts import callback_refused
 from services.complaints.customers import file_under, merge_customers
 from services.complaints.ids import (
     complaint_aggregate_id,
@@ -41,19 +49,23 @@ class Complaints:
         self.settings = settings
 
     def handle(self, work: UnitOfWork, event: Event) -> None:
-        """Every RETENTION event comes here; only complaint steps, our call-backs and merges
-        matter."""
+        """Every RETENTION event comes here; only complaint steps, our call-backs (their
+        outcomes, or the contact rules' refusal) and merges matter."""
         if isinstance(event, STEP_TYPES):
             aggregate_id = complaint_aggregate_id(event.dealership_id, event.complaint_id)
             complaint = work.get(aggregate_id, Complaint)
             outcome = decide(complaint, event, self.settings.policy(event.dealership_id))
-        elif isinstance(event, FollowUpCompleted):
+        elif isinstance(event, FollowUpCompleted | FollowUpSkipped):
             callback_of = complaint_of_callback(event.follow_up_id)
             complaint = work.get(callback_of, Complaint) if callback_of else None
             if complaint is None or complaint.dealership_id != event.dealership_id:
                 return  # another service's follow-up (outreach owns those)
-            policy = self.settings.policy(event.dealership_id)
-            outcome = callback_completed(complaint, event, policy)
+            if isinstance(event, FollowUpSkipped):  # the contact rules refused our call-back
+                decisions = callback_refused(complaint, event)
+                outcome = Outcome(complaint, decisions) if decisions else Outcome()
+            else:
+                policy = self.settings.policy(event.dealership_id)
+                outcome = callback_completed(complaint, event, policy)
         elif isinstance(event, CustomersMerged):
             self._merged(work, event)
             return

@@ -33,14 +33,16 @@ from events import (
     ComplaintStepRejected,
     Event,
     FollowUpCompleted,
-    FollowUpDue,
     RemedyAccepted,
     RemedyProposed,
     RemedyRefused,
     RemedyRejected,
+    backdated,
+    counted_at,
 )
 from laoke.decisions import decision
 from services.complaints.aggregates import Complaint, hours_between
+from services.complaints.contacts import callback_request
 from services.complaints.ids import APOLOGY, SLA, callback_follow_up_id, deadline_key
 from services.complaints.settings import Policy
 
@@ -177,6 +179,7 @@ def _filed(complaint: Complaint | None, event: ComplaintFiled, policy: Policy) -
         correlation_id=event.correlation_id or event.event_id,
         apology_due_at=event.occurred_at + policy.apology_within,
         sla_due_at=event.occurred_at + policy.sla,
+        watched=not backdated(event),
     )
     ref = str(filed.id)
     clocks = decision(
@@ -205,7 +208,7 @@ def _apology(complaint: Complaint, event: ApologyIssued, policy: Policy) -> Outc
         return _reject(complaint, event, "already_apologised: an apology was recorded before")
     complaint.apologise(at=event.occurred_at, issued_by=event.issued_by)
     decisions = []
-    if event.occurred_at > complaint.apology_due_at:
+    if counted_at(event, complaint.watched) > complaint.apology_due_at:  # backdated: receipt
         decisions = _apology_overdue(complaint, policy)
     return Outcome(complaint, decisions, cancel=[deadline_key(complaint.id, APOLOGY)])
 
@@ -275,20 +278,9 @@ def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Ou
             within_sla=at <= complaint.sla_due_at,
         )
     )
+    detail = {"remedy": str(remedy["remedy"]), "amount_cny": str(remedy["amount_cny"])}
     decisions.append(
-        decision(
-            FollowUpDue,
-            event,
-            source=SERVICE,
-            occurred_at=at,
-            customer_id=complaint.customer_id,
-            follow_up_id=follow_up_id,
-            reason="complaint_callback",
-            due_at=callback_due_at,
-            channel=policy.callback_channel,
-            complaint_id=complaint.complaint_id,
-            detail={"remedy": str(remedy["remedy"]), "amount_cny": str(remedy["amount_cny"])},
-        )
+        callback_request(complaint, event, follow_up_id, callback_due_at, policy, detail)
     )
     cancel = [deadline_key(complaint.id, APOLOGY), deadline_key(complaint.id, SLA)]
     return Outcome(complaint, decisions, cancel=cancel)
@@ -364,25 +356,15 @@ def _retry_callback(complaint: Complaint, event: FollowUpCompleted, policy: Poli
     follow_up_id = callback_follow_up_id(complaint.id, attempt)
     due_at = event.occurred_at + policy.callback_retry_after
     complaint.retry_callback(at=event.occurred_at, follow_up_id=follow_up_id, due_at=due_at)
-    due = decision(
-        FollowUpDue,
-        event,
-        source=SERVICE,
-        occurred_at=event.occurred_at,
-        customer_id=complaint.customer_id,
-        follow_up_id=follow_up_id,
-        reason="complaint_callback",
-        due_at=due_at,
-        channel=policy.callback_channel,
-        complaint_id=complaint.complaint_id,
-        detail={
-            "retry_of": complaint.callback_ids[0],
-            "attempt": str(attempt),
-            "max_tries": str(policy.callback_max_tries),
-            "previous_outcome": event.outcome,
-        },
+    detail = {
+        "retry_of": complaint.callback_ids[0],
+        "attempt": str(attempt),
+        "max_tries": str(policy.callback_max_tries),
+        "previous_outcome": event.outcome,
+    }
+    return Outcome(
+        complaint, [callback_request(complaint, event, follow_up_id, due_at, policy, detail)]
     )
-    return Outcome(complaint, [due])
 
 
 # -- deadlines --------------------------------------------------------------------------------

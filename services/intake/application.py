@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID, uuid5
 
@@ -40,12 +41,15 @@ SERVICE = "intake"
 
 @dataclass(frozen=True)
 class Inbound:
-    """One message as received: its bytes, subject (None over HTTP) and a unique origin."""
+    """One message as received: its bytes, subject (None over HTTP), a unique origin, and how
+    long it waited for intake since laoke received it (in DEALER_IN while intake was busy
+    or down), so `received_at` is when it reached laoke, not when intake got round to it."""
 
     data: bytes
     subject: str | None
     headers: dict[str, str] | None
     origin: str
+    waited: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ class Intake:
                 or work.exists(event.event_id)
             ):
                 return Verdict("duplicate", str(event.event_id))
-            events = self._resolve_and_record(work, event)
+            received_at = now - max(inbound.waited, timedelta(0))
+            events = self._resolve_and_record(work, event, received_at)
         except Rejected as rejected:
             return self._reject(work, inbound, rejected.reason, str(rejected))
         except IdentityError as error:
@@ -127,7 +132,9 @@ class Intake:
             work.dead_letter(letter)
         return Verdict("rejected", reason=reason, message=message)
 
-    def _resolve_and_record(self, work: UnitOfWork, event: Event) -> list[Event]:
+    def _resolve_and_record(
+        self, work: UnitOfWork, event: Event, received_at: datetime
+    ) -> list[Event]:
         dealership = event.dealership_id
         keys = identity_keys(event, self.settings.phone_region)
         key_owners: dict[str, str] = {}
@@ -166,6 +173,7 @@ class Intake:
                 "customer_id": survivor_id,
                 "correlation_id": event.event_id,
                 "causation_id": event.event_id,
+                "received_at": received_at,
             }
         )
         if not resolution.merged_ids:

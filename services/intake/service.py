@@ -11,13 +11,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 
 from events import Rejected, parse_inbound
 from laoke.clock import Clock
-from laoke.durable import DurableConsumer, stream_sequence
+from laoke.durable import DurableConsumer, stream_sequence, stream_timestamp
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
 from laoke.outbox import OutboxRelay
@@ -93,8 +94,15 @@ class IntakeService(ServiceHost):
         receipts, identities, outbox, position), so a crash re-reads nothing recorded."""
         shard = shard or next(iter(self.shards.values()))
         own = [m for m in messages if shard.partition.owns(m.subject, DEALER_IN_TOKEN)]
+        wall = datetime.now(UTC)  # the age of each message in DEALER_IN: when it reached laoke
         batch = [
-            Inbound(m.data, m.subject, dict(m.headers or {}), f"{DEALER_IN}:{stream_sequence(m)}")
+            Inbound(
+                m.data,
+                m.subject,
+                dict(m.headers or {}),
+                f"{DEALER_IN}:{stream_sequence(m)}",
+                waited=wall - stream_timestamp(m),
+            )
             for m in own
         ]
         tracking = Tracking(shard.durable, stream_sequence(messages[-1])) if messages else None

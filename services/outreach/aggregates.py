@@ -18,6 +18,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
+from events.preferences import CHANNELS, opt_outs_after, opt_outs_united
+from services.outreach.purposes import Blocked, from_legacy
+
 
 def plan_id(dealership_id: str, customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:outreach:plan:{dealership_id}:{customer_id}")
@@ -41,6 +44,13 @@ class FollowUp:
     root_id: str = ""
     outcome: str | None = None
     expires_at: datetime | None = None  # none for other services' contacts and older plans
+    vin: str | None = None  # the car a purchase call is about (moved to its delivery)
+    # A contact another service requested (ContactRequested): the request's event and
+    # correlation ids, so a later refusal is recorded with the same id however it comes.
+    request_id: str | None = None
+    request_correlation_id: str | None = None
+    complaint_id: str | None = None
+    referral_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         expires = self.expires_at.isoformat() if self.expires_at else None
@@ -113,13 +123,13 @@ class ContactPlan(Aggregate):
         self.registered = False
         self.marketing_consent: bool | None = None
         self.channels: list[str] | None = None  # None: not told; phone assumed
-        self.opted_out_all = False
-        self.opted_out_channels: set[str] = set()
+        self.blocked: Blocked = {}  # purpose -> opted-out channels
         self.phones: list[str] = []
         self.flagged_phones: set[str] = set()
         self.people: list[Person] = []
         self.vehicles: dict[str, Vehicle] = {}
         self.last_touchpoint: datetime | None = None
+        self.outbound_calls: list[datetime] = []  # manual calls staff logged (phone_out)
         self.open_complaints: set[str] = set()
         self.follow_ups: dict[str, FollowUp] = {}
         self.last_nps_at: datetime | None = None
@@ -152,16 +162,15 @@ class ContactPlan(Aggregate):
         self.people = people
 
     @event("PreferenceChanged")
-    def change_preference(self, opt_out: bool, channels: list[str] | None) -> None:
-        if channels:
-            if opt_out:
-                self.opted_out_channels |= set(channels)
-            else:
-                self.opted_out_channels -= set(channels)
-        else:
-            self.opted_out_all = opt_out
-            if not opt_out:
-                self.opted_out_channels = set()
+    def change_preference(
+        self, opt_out: bool, channels: list[str] | None, purposes: list[str] | None = None
+    ) -> None:
+        self.blocked = opt_outs_after(self.blocked, opt_out, channels, purposes)
+
+    @event("OutboundCallLogged")
+    def log_outbound_call(self, at: datetime) -> None:
+        """A call staff made on their own (CustomerVisited phone_out): it counts for the cap."""
+        self.outbound_calls = sorted({*self.outbound_calls, at})
 
     @event("Touched")
     def touch(self, at: datetime) -> None:
@@ -245,8 +254,8 @@ class ContactPlan(Aggregate):
             "registered": self.registered,
             "marketing_consent": self.marketing_consent,
             "channels": self.channels,
-            "opted_out_all": self.opted_out_all,
-            "opted_out_channels": sorted(self.opted_out_channels),
+            "blocked": self.blocked,
+            "outbound_calls": [at.isoformat() for at in self.outbound_calls],
             "phones": self.phones,
             "flagged_phones": sorted(self.flagged_phones),
             "people": [[p.relation, p.name, p.birthday.isoformat()] for p in self.people],
@@ -261,8 +270,12 @@ class ContactPlan(Aggregate):
     def absorb(self, other: dict[str, Any]) -> None:
         """Fold a duplicate's plan in: the most restrictive contact preference wins."""
         self.merged_ids |= {other["customer_id"], *other["merged_ids"]}
-        self.opted_out_all = self.opted_out_all or other["opted_out_all"]
-        self.opted_out_channels |= set(other["opted_out_channels"])
+        theirs_blocked = other.get("blocked")
+        if theirs_blocked is None:  # exported before purposes
+            theirs_blocked = from_legacy(other["opted_out_all"], other["opted_out_channels"])
+        self.blocked = opt_outs_united(self.blocked, theirs_blocked)
+        calls = {datetime.fromisoformat(at) for at in other.get("outbound_calls", [])}
+        self.outbound_calls = sorted({*self.outbound_calls, *calls})
         if other["marketing_consent"] is not None:
             mine = self.marketing_consent
             self.marketing_consent = other["marketing_consent"] and (mine is None or mine)
@@ -319,13 +332,22 @@ class ContactPlan(Aggregate):
         return any(p not in self.flagged_phones for p in self.phones)
 
     def counted_contacts(self) -> list[datetime]:
-        """Due times of the outbound contacts the cap counts: planned or made, first tries
-        (not those cancelled or expired: never made)."""
-        return [
+        """Times of the outbound contacts the cap counts: planned or made (first tries, by
+        due time; not those cancelled or expired: never made) and the calls staff logged
+        themselves."""
+        planned = [
             f.due_at
             for f in self.follow_ups.values()
             if f.status not in ("cancelled", "expired") and f.attempt == 1
         ]
+        return planned + list(self.outbound_calls)
+
+    def opted_out(self, purpose: str, channel: str) -> bool:
+        return channel in self.blocked.get(purpose, ())
+
+    def opted_out_of(self, purpose: str) -> bool:
+        """Opted out of `purpose` on every channel."""
+        return len(self.blocked.get(purpose, ())) == len(CHANNELS)
 
 
 class Survey(Aggregate):

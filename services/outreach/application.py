@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from events import (
@@ -17,22 +16,23 @@ from events import (
     ComplaintFiled,
     ComplaintResolved,
     ContactPreferenceChanged,
+    ContactRequested,
     CustomerRegistered,
     CustomersMerged,
+    CustomerVisited,
     Event,
     FollowUpCompleted,
     FollowUpDue,
-    FollowUpSkipped,
     InboundEvent,
     PhoneFlagged,
+    RewardGranted,
     ServiceCompleted,
     SurveyAnswered,
     SurveyAnswerRejected,
     VehicleDelivered,
     VehiclePurchased,
+    is_touchpoint,
 )
-from events import follow_up_id as follow_up_id_for
-from events import survey_id as survey_id_for
 from laoke.clock import Clock
 from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
@@ -41,11 +41,27 @@ from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.expiry import decide, expired, outlived
 from services.outreach.planner import EXPIRE, PlannedContact, plan, plan_slot, schedule
+from services.outreach.recording import (
+    SERVICE,
+    record_due,
+    record_skip,
+    request_cause,
+    request_refusal,
+    skipped_decision,
+)
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
 from services.outreach.settings import OutreachSettings, Policy
 
 log = logging.getLogger(__name__)
-SERVICE = "outreach"
+HANDLED = (
+    InboundEvent,
+    FollowUpDue,
+    ContactRequested,
+    CustomersMerged,
+    ComplaintResolved,
+    ComplaintClosed,
+    RewardGranted,
+)
 
 
 class Outreach:
@@ -69,21 +85,23 @@ class Outreach:
             return
         if event.source == SERVICE:
             return  # our own decisions, already in the plan
-        if not isinstance(event, InboundEvent | FollowUpDue | CustomersMerged) and not isinstance(
-            event, ComplaintResolved | ComplaintClosed
-        ):
+        if not isinstance(event, HANDLED):
             return
         policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
         self._learn(state, event, policy, work)
-        due, skipped = decide(plan(state, event, policy), state, policy, self.clock.now())
+        candidates = plan(state, event, policy)
+        self._supersede(state, event, candidates, work)
+        due, skipped = decide(candidates, state, policy, self.clock.now())
         self._record(state, event, due, skipped, work)
         self._reschedule(state, event, policy, work)
 
     def _learn(self, state: ContactPlan, event: Event, policy: Policy, work: UnitOfWork) -> None:
         """Update the plan with what `event` tells, and take the decisions that need no plan."""
-        if isinstance(event, InboundEvent):
+        if is_touchpoint(event):
             state.touch(event.occurred_at)
+        if isinstance(event, CustomerVisited) and event.visit_kind == "phone_out":
+            state.log_outbound_call(event.occurred_at)
         if isinstance(event, CustomerRegistered):
             state.register(
                 name=event.name,
@@ -97,7 +115,9 @@ class Outreach:
                 channels=list(event.consent.channels),
             )
         elif isinstance(event, ContactPreferenceChanged):
-            state.change_preference(event.opt_out, list(event.channels or []) or None)
+            channels: list[str] = list(event.channels or [])
+            purposes: list[str] = list(event.purposes or [])
+            state.change_preference(event.opt_out, channels or None, purposes or None)
             if event.opt_out:
                 self._cancel_pending(state, event, work)
         elif isinstance(event, VehiclePurchased):
@@ -197,36 +217,73 @@ class Outreach:
             other.merge_into(state.customer_id)
 
     def _cancel_pending(self, state: ContactPlan, event: Event, work: UnitOfWork) -> None:
-        """Contacts planned earlier for later that the rules now forbid are skipped, with why."""
+        """Contacts planned earlier for later that the rules now forbid are skipped, with why:
+        outreach's own and those other services requested (the gate decided them)."""
         policy = self.settings.policy(state.dealership_id)
         for follow_up in list(state.follow_ups.values()):
+            requested = follow_up.request_id is not None
             if (
                 follow_up.status != "due"
-                or follow_up.source != SERVICE
+                or (follow_up.source != SERVICE and not requested)
                 or follow_up.due_at <= event.occurred_at
             ):
                 continue
+            root = state.follow_ups.get(follow_up.root_id)
+            first_reason = root.reason if root is not None else follow_up.reason
             contact = PlannedContact(
                 follow_up.follow_up_id,
                 follow_up.reason,
                 follow_up.due_at,
                 (follow_up.channel,),
+                {"first_reason": first_reason} if follow_up.reason == "retry" else {},
                 attempt=1,
             )
             _, skipped = apply_contact_rules([contact], state, policy)
             for skip in skipped:
-                if skip.skip_reason in ("opted_out", "channel_opted_out", "wrong_number"):
-                    state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
-                    work.decide(
-                        self._skipped_decision(
-                            event,
-                            follow_up.follow_up_id,
-                            follow_up.reason,
-                            skip,
-                            name=f"cancel:{follow_up.follow_up_id}",
-                            at=event.occurred_at,
-                        )
+                if skip.skip_reason not in ("opted_out", "channel_opted_out", "wrong_number"):
+                    continue
+                state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
+                if requested:
+                    cause = request_cause(state, follow_up)
+                    about = {
+                        "complaint_id": follow_up.complaint_id,
+                        "referral_id": follow_up.referral_id,
+                    }
+                    at = event.occurred_at
+                    work.decide(request_refusal(cause, follow_up.follow_up_id, skip, at, about))
+                    continue
+                work.decide(
+                    skipped_decision(
+                        event,
+                        follow_up.follow_up_id,
+                        follow_up.reason,
+                        skip,
+                        name=f"cancel:{follow_up.follow_up_id}",
+                        at=event.occurred_at,
                     )
+                )
+
+    def _supersede(
+        self, state: ContactPlan, event: Event, candidates: list[PlannedContact], work: UnitOfWork
+    ) -> None:
+        """A purchase call planned again from the delivery replaces the one from the order."""
+        for contact in candidates:
+            old = state.follow_ups.get(contact.detail.get("replaces", ""))
+            if old is None or old.status != "due":
+                continue
+            state.cancel_follow_up(old.follow_up_id, "superseded")
+            why = f"counted from the delivery: {contact.due_at.isoformat()} instead"
+            skip = Skipped(contact, "superseded", why)
+            work.decide(
+                skipped_decision(
+                    event,
+                    old.follow_up_id,
+                    old.reason,
+                    skip,
+                    name=f"supersede:{old.follow_up_id}",
+                    at=event.occurred_at,
+                )
+            )
 
     # -- recording -----------------------------------------------------------------------
     def _record(
@@ -241,104 +298,13 @@ class Outreach:
         occurred = at or getattr(cause, "occurred_at", None) or self.clock.now()
         policy = self.settings.policy(state.dealership_id)
         for admitted in due:
-            contact = admitted.contact
-            follow_up_id = follow_up_id_for(cause.event_id, contact.name)
-            extra: dict[str, Any] = {}
-            detail = dict(contact.detail)
-            if contact.survey_kind is not None:
-                extra["survey_id"] = survey_id_for(follow_up_id, contact.survey_kind)
-                work.add(
-                    Survey(
-                        dealership_id=state.dealership_id,
-                        survey_id=extra["survey_id"],
-                        kind=contact.survey_kind,
-                        customer_id=state.customer_id,
-                        follow_up_id=follow_up_id,
-                    )
-                )
-                if self._nps_due(state, admitted.due_at, policy):
-                    nps_id = survey_id_for(follow_up_id, "NPS")
-                    detail["nps_survey_id"] = nps_id
-                    state.nps_asked(admitted.due_at)
-                    work.add(
-                        Survey(
-                            dealership_id=state.dealership_id,
-                            survey_id=nps_id,
-                            kind="NPS",
-                            customer_id=state.customer_id,
-                            follow_up_id=follow_up_id,
-                        )
-                    )
-            state.plan_follow_up(
-                FollowUp(
-                    follow_up_id,
-                    contact.reason,
-                    admitted.due_at,
-                    admitted.channel,
-                    SERVICE,
-                    attempt=contact.attempt,
-                    root_id=contact.root_id or follow_up_id,
-                    expires_at=contact.expires_at,
-                ).to_dict()
-            )
-            work.decide(
-                decision(
-                    FollowUpDue,
-                    cause,
-                    source=SERVICE,
-                    occurred_at=occurred,
-                    name=contact.name,
-                    customer_id=state.customer_id,
-                    follow_up_id=follow_up_id,
-                    reason=contact.reason,
-                    due_at=admitted.due_at,
-                    channel=admitted.channel,
-                    expires_at=contact.expires_at,
-                    detail=detail,
-                    rules_applied=admitted.rules_applied,
-                    priority=contact.priority,
-                    **extra,
-                )
-            )
+            record_due(state, cause, admitted, work, occurred, policy)
         for skip in skipped:
-            follow_up_id = skip.contact.root_id or follow_up_id_for(
-                cause.event_id, skip.contact.name
-            )
-            work.decide(
-                self._skipped_decision(
-                    cause, follow_up_id, skip.contact.reason, skip, skip.contact.name, occurred
-                )
-            )
+            record_skip(cause, skip, work, occurred)
         if isinstance(cause, FollowUpCompleted) and cause.outcome == "no_answer":
-            if state.follow_ups.get(cause.follow_up_id, None) is not None:
-                if state.follow_ups[cause.follow_up_id].status == "due":
-                    state.close_follow_up(cause.follow_up_id, "no_answer")
-
-    def _skipped_decision(
-        self,
-        cause: CauseLike,
-        follow_up_id: str,
-        reason: str,
-        skip: Skipped,
-        name: str,
-        at: datetime,
-    ) -> FollowUpSkipped:
-        detail = {"why": skip.why, **skip.contact.detail}
-        return decision(
-            FollowUpSkipped,
-            cause,
-            source=SERVICE,
-            occurred_at=at,
-            name=name,
-            follow_up_id=follow_up_id,
-            reason=reason,
-            skip_reason=skip.skip_reason,
-            detail=detail,
-        )
-
-    def _nps_due(self, state: ContactPlan, at: datetime, policy: Policy) -> bool:
-        last = state.last_nps_at
-        return last is None or (at - last).days >= policy.nps_interval_days
+            tried = state.follow_ups.get(cause.follow_up_id)
+            if tried is not None and tried.status == "due":
+                state.close_follow_up(cause.follow_up_id, "no_answer")
 
     # -- deadlines -----------------------------------------------------------------------
     def _reschedule(

@@ -8,10 +8,11 @@ should have pending. No I/O, no clock: `now` is an argument.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from events import (
+    ContactRequested,
     Event,
     FollowUpCompleted,
     ServiceCompleted,
@@ -19,7 +20,7 @@ from events import (
     VehicleDelivered,
     VehiclePurchased,
 )
-from services.outreach.aggregates import ContactPlan, Vehicle
+from services.outreach.aggregates import ContactPlan, FollowUp, Vehicle
 from services.outreach.calendar import (
     add_months,
     add_months_at,
@@ -70,10 +71,24 @@ class PlannedContact:
     attempt: int = 1
     root_id: str | None = None
     expires_at: datetime | None = None
+    request: ContactRequested | None = None  # asked for by another service
+    vin: str | None = None
 
     @property
     def priority(self) -> int:
         return PRIORITY.get(self.reason, 0)
+
+
+def requested(event: ContactRequested) -> PlannedContact:
+    """Another service's contact, as a candidate for the same rules as outreach's own."""
+    return PlannedContact(
+        event.follow_up_id,
+        event.reason,
+        event.not_before,
+        tuple(event.channels),
+        dict(event.detail),
+        request=event,
+    )
 
 
 def sampled(seed: str, event_id: str, rate: float) -> bool:
@@ -85,25 +100,14 @@ def sampled(seed: str, event_id: str, rate: float) -> bool:
 def plan(state: ContactPlan, event: Event, policy: Policy) -> list[PlannedContact]:
     """The contacts `event` calls for (the contact rules are applied afterwards)."""
     at = event.occurred_at
-    tz = policy.timezone
+    if isinstance(event, ContactRequested):
+        return [requested(event)]
     if isinstance(event, VehiclePurchased):
+        delivered = state.vehicle(event.vin).delivered_at if event.vin in state.vehicles else None
         detail = {"vin": event.vin, "model": event.model}
-        return [
-            PlannedContact(
-                "purchase_call_7d",
-                "purchase_call_7d",
-                at + timedelta(days=policy.purchase_call_days),
-                CALL,
-                detail,
-            ),
-            PlannedContact(
-                "purchase_call_3m",
-                "purchase_call_3m",
-                add_months_at(at, policy.purchase_call_months, tz),
-                CALL,
-                detail,
-            ),
-        ]
+        if delivered is not None:
+            detail["counted_from"] = "delivery"
+        return purchase_calls("", delivered or at, detail, event.vin, policy)
     if isinstance(event, SmallPurchaseMade):
         rate = policy.small_purchase_sample_rate
         if not sampled(policy.sample_seed, str(event.event_id), rate):
@@ -117,10 +121,58 @@ def plan(state: ContactPlan, event: Event, policy: Policy) -> list[PlannedContac
         return [PlannedContact("survey_csi", "survey_csi", due, MESSAGE, detail, "CSI")]
     if isinstance(event, VehicleDelivered):
         due = event.delivered_at + timedelta(days=policy.survey_delay_days)
-        return [PlannedContact("survey_ssi", "survey_ssi", due, MESSAGE, {"vin": event.vin}, "SSI")]
+        ssi = PlannedContact("survey_ssi", "survey_ssi", due, MESSAGE, {"vin": event.vin}, "SSI")
+        return [ssi, *moved_to_delivery(state, event, policy)]
     if isinstance(event, FollowUpCompleted) and event.outcome == "no_answer":
         return _retry(state, event, policy)
     return []
+
+
+def purchase_calls(
+    prefix: str, basis: datetime, detail: dict[str, str], vin: str, policy: Policy
+) -> list[PlannedContact]:
+    """The calls one week and three months after a car purchase, from `basis`."""
+    when = {
+        "purchase_call_7d": basis + timedelta(days=policy.purchase_call_days),
+        "purchase_call_3m": add_months_at(basis, policy.purchase_call_months, policy.timezone),
+    }
+    return [
+        PlannedContact(f"{prefix}{reason}", reason, due, CALL, detail, vin=vin)
+        for reason, due in when.items()
+    ]
+
+
+def moved_to_delivery(
+    state: ContactPlan, event: VehicleDelivered, policy: Policy
+) -> list[PlannedContact]:
+    """Purchase calls are counted from the delivery once it is known: each call of this car
+    that is not yet due when the delivery is reported is planned again from the delivery
+    (the application skips the old one, `superseded`)."""
+    pending = {
+        f.reason: f
+        for f in superseded_by_delivery(state, event)
+        if f.reason in ("purchase_call_7d", "purchase_call_3m")
+    }
+    detail = {"vin": event.vin, "counted_from": "delivery"}
+    calls = purchase_calls("delivery:", event.delivered_at, detail, event.vin, policy)
+    return [
+        replace(c, detail=c.detail | {"replaces": old.follow_up_id})
+        for c in calls
+        if (old := pending.get(c.reason)) is not None and old.due_at != c.due_at
+    ]
+
+
+def superseded_by_delivery(state: ContactPlan, event: VehicleDelivered) -> list[FollowUp]:
+    """Outreach's purchase calls of the delivered car not yet due when the delivery came."""
+    return [
+        f
+        for f in state.follow_ups.values()
+        if f.source == "outreach"
+        and f.status == "due"
+        and f.vin == event.vin
+        and f.reason in ("purchase_call_7d", "purchase_call_3m")
+        and f.due_at > event.occurred_at
+    ]
 
 
 def _retry(state: ContactPlan, event: FollowUpCompleted, policy: Policy) -> list[PlannedContact]:

@@ -1,12 +1,14 @@
-"""The contact rules, applied to every outbound contact outreach plans (pure).
+"""The contact rules, applied to every outbound contact laoke plans (pure): outreach's own
+and those other services request (complaint call-backs, referral and scope-change calls).
 
-In order: retries exhausted; opted out (all channels, or no marketing consent for a
-marketing contact); a channel the customer accepts and that works; an open complaint pauses
-marketing; quiet hours move the contact to the next allowed time (past its useful life:
-skipped `expired`); the cap (4 in any 30 days by default; complaint steps and retries
-exempt): marketing over the cap is dropped, anything else waits for room up to
-`cap_max_wait_days` and within its useful life, then is dropped.
+In order: retries exhausted; opted out of the contact's purpose (every channel), or no
+marketing consent for a marketing contact; a channel the customer accepts for that purpose
+and that works; an open complaint pauses marketing; quiet hours move the contact to the
+next allowed time (past its useful life: skipped `expired`); the cap (4 in any 30 days by
+default; complaint steps and retries exempt): marketing over the cap is dropped, anything
+else waits for room up to `cap_max_wait_days` and within its useful life, then is dropped.
 Candidates are admitted highest priority first, so a lower-priority one yields its room.
+docs/outreach.md has the table of kinds and rules.
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ from datetime import datetime, timedelta
 from services.outreach.aggregates import ContactPlan
 from services.outreach.calendar import out_of_quiet_hours
 from services.outreach.planner import PlannedContact
+from services.outreach.purposes import CAP_EXEMPT_PURPOSES, purpose_of
 from services.outreach.settings import Policy
-
-MARKETING = frozenset({"birthday_greeting", "holiday_greeting", "reengagement"})
-CAP_EXEMPT = frozenset({"complaint_callback", "retry"})
 
 
 @dataclass(frozen=True)
@@ -39,20 +39,25 @@ class Skipped:
 
 
 def choose_channel(
-    contact: PlannedContact, state: ContactPlan
+    contact: PlannedContact, state: ContactPlan, purpose: str
 ) -> tuple[str | None, str | None, str]:
     """(channel, None, '') or (None, skip_reason, why)."""
-    allowed = state.channels if state.channels is not None else ["phone"]
+    allowed = [
+        c
+        for c in (state.channels if state.channels is not None else ["phone"])
+        if not state.opted_out(purpose, c)
+    ]
     wrong_phone = not state.phone_reachable()
     for channel in contact.channels:
-        if channel not in allowed or channel in state.opted_out_channels:
+        if channel not in allowed:
             continue
         if channel == "phone" and wrong_phone:
             continue
         return channel, None, ""
     if wrong_phone and "phone" in contact.channels and "phone" in allowed:
         return None, "wrong_number", "the phone number is flagged as wrong"
-    return None, "channel_opted_out", f"no consented channel among {', '.join(contact.channels)}"
+    why = f"no consented channel for {purpose} among {', '.join(contact.channels)}"
+    return None, "channel_opted_out", why
 
 
 def over_cap(at: datetime, counted: list[datetime], policy: Policy) -> bool:
@@ -76,19 +81,21 @@ def apply_contact_rules(
     skipped: list[Skipped] = []
     counted = state.counted_contacts()
     for contact in sorted(candidates, key=lambda c: (-c.priority, c.due_at, c.name)):
-        marketing = contact.reason in MARKETING
-        rules = ["opt_out"]
+        purpose = purpose_of(contact.reason, contact.detail, policy)
+        marketing = purpose == "marketing"
+        rules = [f"purpose:{purpose}", "opt_out"]
         if contact.attempt > policy.retry_max_tries:
             why = f"no answer after {policy.retry_max_tries} tries"
             skipped.append(Skipped(contact, "retries_exhausted", why))
             continue
-        if state.opted_out_all:
-            skipped.append(Skipped(contact, "opted_out", "the customer opted out of contact"))
+        if state.opted_out_of(purpose):
+            why = f"the customer opted out of {purpose} contacts"
+            skipped.append(Skipped(contact, "opted_out", why))
             continue
         if marketing and state.marketing_consent is False:
             skipped.append(Skipped(contact, "opted_out", "no consent to marketing contact"))
             continue
-        channel, skip_reason, why = choose_channel(contact, state)
+        channel, skip_reason, why = choose_channel(contact, state, purpose)
         if channel is None:
             skipped.append(Skipped(contact, skip_reason or "channel_opted_out", why))
             continue
@@ -107,7 +114,7 @@ def apply_contact_rules(
             why = f"its useful life ends {ends}, before it may be made"
             skipped.append(Skipped(replace(contact, detail=detail), "expired", why))
             continue
-        if contact.reason not in CAP_EXEMPT:
+        if purpose not in CAP_EXEMPT_PURPOSES and contact.reason != "retry":
             waited = _room(at, counted, policy, wait=not marketing, until=contact.expires_at)
             if waited is None:
                 why = f"over {policy.cap_contacts} contacts in {policy.cap_window_days} days" + (

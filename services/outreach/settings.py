@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,12 @@ class Policy(BaseModel):
     inspection_interval_months: int = Field(24, ge=1)
     insurance_interval_months: int = Field(12, ge=1)
     renewal_lead_days: int = Field(30, ge=0, description="Remind this long before due.")
+    insurance_purpose: Literal["service", "marketing"] = Field(
+        "service",
+        description="The insurance reminder's purpose: a renewal due is service "
+        "(docs/domain.md); a dealership whose reminder carries an offer sets marketing "
+        "(insurance offers are marketing: they need marketing consent).",
+    )
     holiday_greetings: list[str] = Field(
         default_factory=lambda: ["Spring Festival", "Mid-Autumn Festival"],
         description="Names as the `holidays` package spells them (en_US) for China.",

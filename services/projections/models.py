@@ -41,7 +41,15 @@ class ConsentPublic(Public):
     marketing: bool | None
     channels: list[str]
     opted_out: list[str] = Field(description="Channels the customer opted out of.")
-    opted_out_all: bool = Field(description="Opted out of every contact.")
+    opted_out_all: bool = Field(
+        description="Opted out of every contact but an open complaint's steps (a change "
+        "without `purposes`)."
+    )
+    opted_out_by_purpose: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Purpose -> the channels opted out of for it (every change, `purposes` "
+        "or not: docs/contract.md).",
+    )
 
 
 class VehiclePublic(Public):
@@ -135,7 +143,11 @@ class TimelinePublic(Public):
 class StepPublic(Public):
     step: int
     name: str
-    at: datetime
+    at: datetime = Field(description="When it happened, as the sender said (`occurred_at`).")
+    backdated: bool = Field(
+        False, description="Received more than 15 minutes after `at` (events/timing.py)."
+    )
+    received_at: datetime | None = Field(None, description="When laoke received a backdated step.")
 
 
 class RemedyPublic(Public):
@@ -189,7 +201,10 @@ class ComplaintPublic(Public):
     )
     resolved_at: datetime | None
     closed_at: datetime | None
-    hours_to_apology: float | None
+    hours_to_apology: float | None = Field(
+        description="Filing to the apology; a backdated apology counts at its receipt while "
+        "the complaint was watched live (events/timing.py)."
+    )
     hours_to_resolution: float | None
     remedy: RemedyPublic | None = Field(description="The accepted, else the pending remedy.")
     remedies: list[RemedyPublic]
@@ -200,7 +215,9 @@ class ComplaintPublic(Public):
     rejections: list[StepRejectionPublic]
     satisfaction: int | None
     callback_outcome: str | None = Field(
-        None, description="Step 6: reached, declined, or unreachable after every try."
+        None,
+        description="Step 6: reached, declined, unreachable (after every try, or no working "
+        "channel), or opted_out (the contact rules refused the call-back).",
     )
     as_of: datetime
 

@@ -68,6 +68,7 @@ _ENTRIES = [
     _on(ev.ApologyOverdue, complaints.on_apology_overdue),
     _on(ev.ComplaintStepRejected, complaints.on_step_rejected),
     _on(ev.ComplaintRiskFlagged, workshop.on_risk_flagged),
+    _on(ev.ContactRequested, followups.on_contact_requested),
     _on(ev.FollowUpDue, followups.on_followup_due),
     _on(ev.FollowUpSkipped, followups.on_followup_skipped),
     _on(ev.FollowUpExpired, followups.on_followup_expired),

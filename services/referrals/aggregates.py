@@ -187,6 +187,7 @@ class Referral(Aggregate):
         vin: str | None,
         claimed_at: datetime,
         claim_event_id: UUID,
+        received_at: datetime | None = None,
     ) -> None:
         self.dealership_id = dealership_id
         self.referral_id = referral_id
@@ -194,6 +195,7 @@ class Referral(Aggregate):
         self.referrer = referrer  # name, phone, vehicle_model, vehicle_colour as claimed
         self.vin = vin
         self.claimed_at = claimed_at
+        self.received_at = received_at  # when laoke received the claim (None: older stores)
         self.claim_event_id = claim_event_id
         self.status = "claimed"
         self.referrer_id: str | None = None
@@ -233,6 +235,19 @@ class Referral(Aggregate):
             "asked": None,
         }
 
+    @event("CallbackPlanned")
+    def callback_planned(self, due_at: datetime, channel: str) -> None:
+        """The contact rules planned the call (their time, e.g. out of quiet hours)."""
+        assert self.callback is not None
+        self.callback = {**self.callback, "due_at": due_at, "channel": channel}
+
+    @event("CallbackSkipped")
+    def callback_skipped(self, skip_reason: str, why: str) -> None:
+        """The contact rules refused the call (opted out, cap, no working channel): the
+        referral waits, unverified; staff see why."""
+        assert self.callback is not None
+        self.callback = {**self.callback, "skipped": skip_reason, "skipped_why": why}
+
     @event("CallbackAnswered")
     def answer_callback(self, asked: int, wrong: int, at: datetime) -> None:
         assert self.callback is not None
@@ -263,6 +278,7 @@ class Referral(Aggregate):
                 "referrer": dict(self.referrer),
                 "vin": self.vin,
                 "claimed_at": self.claimed_at,
+                "received_at": self.received_at,
             },
             "referrer_customer_id": self.referrer_id,
             "checks": [dict(c) for c in self.checks],

@@ -15,6 +15,8 @@ from events import (
     CustomerRegistered,
     CustomersMerged,
     Event,
+    FollowUpDue,
+    FollowUpSkipped,
     ReferralCallbackAnswered,
     ReferralClaimed,
     VehicleDelivered,
@@ -60,6 +62,8 @@ class Referrals:
             self._claimed(work, event)
         elif isinstance(event, ReferralCallbackAnswered):
             self._callback(work, event)
+        elif isinstance(event, FollowUpDue | FollowUpSkipped) and event.referral_id:
+            self._gated(work, event, event.referral_id)
 
     # -- the customer view ----------------------------------------------------------------
     def _customer(self, work: UnitOfWork, dealership_id: str, customer_id: str) -> KnownCustomer:
@@ -151,6 +155,7 @@ class Referrals:
             vin=event.vin,
             claimed_at=event.occurred_at,
             claim_event_id=event.event_id,
+            received_at=event.received_at,
         )
         work.add(referral)
         self._resolve_referrer(work, referral, policy)
@@ -161,16 +166,12 @@ class Referrals:
         if not rewarded.passed:
             self._reject(work, referral, rewarded, event, at)
             return
-        vehicles = referee.vehicle_list()
-        before = rules.check_registered_before_delivery(at, vehicles, event.vin)
+        before = rules.check_received_before_delivery(referee.vehicle_list(), event.vin, at)
         if not before.passed:
             referral.check(before, at)
             self._reject(work, referral, before, event, at)
             return
         referee.open_claim(referral_id=referral.referral_id)
-        late = rules.first_delivery_after(at, vehicles, event.vin)
-        if late is not None and late.delivered_at is not None:  # the claim reached us late
-            self._at_delivery(work, referral, referee, late.delivered_at, event, policy)
 
     def _resolve_referrer(self, work: UnitOfWork, referral: Referral, policy: Policy) -> None:
         if referral.referrer_id is not None:
@@ -250,7 +251,23 @@ class Referrals:
         callback = rules.schedule_callback(referral, referee, referrer, delivered_at, cause, policy)
         work.decide(callback)
 
-    # -- the callback's answers -----------------------------------------------------------
+    # -- the callback: what the contact gate made of it, and its answers -----------------
+    def _gated(
+        self, work: UnitOfWork, event: FollowUpDue | FollowUpSkipped, referral_id: str
+    ) -> None:
+        """What outreach's contact rules made of our callback: its planned time, or why it
+        will not be made."""
+        referral = work.get(referral_aggregate_id(event.dealership_id, referral_id), Referral)
+        callback = referral.callback if referral is not None else None
+        if referral is None or callback is None or callback["follow_up_id"] != event.follow_up_id:
+            return
+        if isinstance(event, FollowUpDue):
+            referral.callback_planned(due_at=event.due_at, channel=event.channel)
+        else:
+            referral.callback_skipped(
+                skip_reason=event.skip_reason, why=event.detail.get("why", event.skip_reason)
+            )
+
     def _callback(self, work: UnitOfWork, event: ReferralCallbackAnswered) -> None:
         assert event.customer_id is not None
         at = event.occurred_at

@@ -1,6 +1,8 @@
 """The referral rules, pure: no I/O, no clock (times are passed in).
 
-1. Registered before delivery: the referee's car must not be delivered when the claim is made.
+1. Registered before delivery: laoke must have received the claim before the delivery of the
+   referee's car, and the claim must say it was made before the car was delivered (a
+   sender's clock can make a claim late, never early: docs/domain.md "Referrals").
 2. At delivery the referrer must be a known customer owning a car of the claimed model and
    colour.
 3. A callback to one of the two parties, drawn from a seed (reproducible), asks 3–4
@@ -21,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid5
 
 from events import (
+    ContactRequested,
     Event,
-    FollowUpDue,
     ReferralCallbackAnswered,
     ReferralRejected,
     ReferralVerified,
@@ -110,16 +112,21 @@ def check_registered_before_delivery(
     return Check.ok(REGISTERED_BEFORE_DELIVERY)
 
 
-def first_delivery_after(
-    claimed_at: datetime, referee_vehicles: Iterable[Vehicle], claim_vin: str | None
-) -> Vehicle | None:
-    """The claimed car already delivered after the claim (a claim that reached us late)."""
-    delivered = [
-        v
-        for v in concerned(referee_vehicles, claim_vin)
-        if v.delivered_at is not None and v.delivered_at > claimed_at
-    ]
-    return min(delivered, key=lambda v: (v.delivered_at, v.vin)) if delivered else None
+def check_received_before_delivery(
+    referee_vehicles: Iterable[Vehicle], claim_vin: str | None, claimed_at: datetime
+) -> Check:
+    """Rule 1 by the order laoke received things: `referee_vehicles` are the referee's cars
+    as known when the claim arrived, so a delivery among them came first, whatever the
+    claim's `occurred_at` says (a backdated claim does not become valid)."""
+    for vehicle in concerned(referee_vehicles, claim_vin):
+        if vehicle.delivered_at is not None:
+            return Check.failed(
+                REGISTERED_BEFORE_DELIVERY,
+                "registered_after_delivery",
+                f"{vehicle.vin}'s delivery ({vehicle.delivered_at.isoformat()}) reached laoke "
+                f"before the claim (dated {claimed_at.isoformat()})",
+            )
+    return check_registered_before_delivery(claimed_at, referee_vehicles, claim_vin)
 
 
 @dataclass(frozen=True)
@@ -229,7 +236,9 @@ def schedule_callback(
     cause: Event,
     policy: Policy,
 ) -> Event:
-    """Rule 3: the callback to the drawn party, due `callback_delay` after the delivery."""
+    """Rule 3: the callback to the drawn party, wanted `callback_delay` after the delivery.
+    Outreach's contact rules plan it (quiet hours, opt-outs, the cap): `FollowUpDue` at an
+    allowed time, or `FollowUpSkipped`, which the referral then shows."""
     party = callback_party(policy.seed, referral.dealership_id, referral.referral_id)
     called, other = (referrer, referee) if party == "referrer" else (referee, referrer)
     due_at = delivered_at + policy.callback_delay
@@ -238,7 +247,7 @@ def schedule_callback(
         follow_up_id=follow_up_id, party=party, customer_id=called.customer_id, due_at=due_at
     )
     return decision(
-        FollowUpDue,
+        ContactRequested,
         cause,
         source=SERVICE,
         occurred_at=cause.occurred_at,
@@ -246,11 +255,10 @@ def schedule_callback(
         customer_id=called.customer_id,
         follow_up_id=follow_up_id,
         reason="referral_callback",
-        due_at=due_at,
-        channel=policy.callback_channel,
+        not_before=due_at,
+        channels=[policy.callback_channel],
         referral_id=referral.referral_id,
         party=party,
-        rules_applied=["referral_callback"],
         detail={
             "ask_about": other.customer_id,
             "referrer_vehicle": (

@@ -4,8 +4,9 @@ No I/O and no clock reads: every time comes from an event. The rules (docs/domai
 reception", 004):
 - dispatch priority: the dealership's order of arrival kinds (default rework, emergency,
   appointment, waiting, vip, walk_in), then arrival time, then repair order id;
-- a scope change puts the order on hold and makes a customer contact due at once; it is a
-  complaint-class contact, so quiet hours and contact caps do not delay it;
+- a scope change puts the order on hold and asks for a customer contact at once; it is a
+  complaint-class contact (exempt from the 30-day cap), and outreach's contact rules plan it
+  like every contact: out of quiet hours, not to a customer who refused complaint contacts;
 - approval resumes the work with the added items; a decline resumes it with the original
   scope;
 - completing an order whose change was neither approved nor declined is a breach: recorded
@@ -21,8 +22,8 @@ from decimal import Decimal
 
 from events import (
     ComplaintRiskFlagged,
+    ContactRequested,
     Event,
-    FollowUpDue,
     RepairScopeChanged,
     ScopeChangeApproved,
     ScopeChangeBreached,
@@ -36,14 +37,6 @@ from services.workshop.aggregates import OrderState, RepairOrder
 from services.workshop.settings import Policy
 
 SERVICE = "workshop"
-
-# Why the scope-change contact is not delayed, for people (and outreach) reading the record.
-SCOPE_CONTACT_RULES = [
-    "complaint_class_contact",
-    "quiet_hours_not_applied",
-    "contact_cap_not_applied",
-    "due_at_once",
-]
 
 
 @dataclass
@@ -82,7 +75,7 @@ def scope_follow_up_id(changed: RepairScopeChanged) -> str:
 
 
 def change_scope(order: RepairOrder | None, changed: RepairScopeChanged, policy: Policy) -> Outcome:
-    """Hold the order and make the customer contact due at the change's own time."""
+    """Hold the order and ask for the customer contact from the change's own time on."""
     if order is None:
         return _ignored(f"scope change for unknown repair order {changed.repair_order_id}")
     if order.state == "closed":
@@ -93,20 +86,18 @@ def change_scope(order: RepairOrder | None, changed: RepairScopeChanged, policy:
         at=changed.occurred_at,
     )
     contact = decision(
-        FollowUpDue,
+        ContactRequested,
         changed,
         source=SERVICE,
         occurred_at=changed.occurred_at,
         name="scope_change_contact",
         follow_up_id=scope_follow_up_id(changed),
         reason="scope_change_contact",
-        due_at=changed.occurred_at,
-        channel=policy.scope_contact_channel,
-        rules_applied=SCOPE_CONTACT_RULES,
+        not_before=changed.occurred_at,
+        channels=[policy.scope_contact_channel],
         detail={
             "contact_class": "complaint",
-            "why": "the scope of a repair changed: the customer is told before work goes on; "
-            "quiet hours and contact caps do not delay this contact",
+            "why": "the scope of a repair changed: the customer is told before work goes on",
             "repair_order_id": order.repair_order_id,
             "added_items": "; ".join(changed.added_items)[:4000],
             "extra_amount_cny": str(changed.extra_amount_cny),

@@ -69,7 +69,7 @@ def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels
     assert complaint.step_times[1] == T0
 
     made = feed(complaints, recorded("RemedyAccepted", occurred_at=at(hours=2)))
-    assert [d.event_type for d in made] == ["ComplaintResolved", "FollowUpDue"]
+    assert [d.event_type for d in made] == ["ComplaintResolved", "ContactRequested"]
     index.observe([app.get_or_none(deadline_id(deadline_key(complaint.id, SLA)))])
     assert len(index) == 0
 

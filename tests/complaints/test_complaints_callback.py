@@ -57,10 +57,10 @@ def test_an_unanswered_callback_schedules_the_next_attempt_a_day_later() -> None
     assert first is not None
     outcome = outcome_of(complaint, first, "no_answer", days=3)
     (due,) = made(outcome)
-    assert due.event_type == "FollowUpDue" and due.reason == "complaint_callback"
+    assert due.event_type == "ContactRequested" and due.reason == "complaint_callback"
     assert due.follow_up_id == callback_follow_up_id(complaint.id, 2) != first
-    assert due.due_at == RESOLVED_AT + timedelta(days=4)
-    assert (due.channel, due.complaint_id) == ("phone", "CP-1")
+    assert due.not_before == RESOLVED_AT + timedelta(days=4)
+    assert (due.channels, due.complaint_id) == (["phone"], "CP-1")
     assert due.detail == {
         "retry_of": first,
         "attempt": "2",
@@ -77,7 +77,7 @@ def test_a_wrong_number_counts_as_an_unanswered_attempt() -> None:
     assert complaint.follow_up_id is not None
     outcome = outcome_of(complaint, complaint.follow_up_id, "wrong_number", days=3)
     (due,) = made(outcome)
-    assert due.event_type == "FollowUpDue"
+    assert due.event_type == "ContactRequested"
     assert due.detail["previous_outcome"] == "wrong_number" and due.detail["attempt"] == "2"
 
 
@@ -87,7 +87,11 @@ def test_after_the_third_unanswered_attempt_step_6_closes_without_satisfaction()
     for day in (3, 4, 5):
         assert complaint.follow_up_id is not None
         decided += made(outcome_of(complaint, complaint.follow_up_id, "no_answer", days=day))
-    assert [d.event_type for d in decided] == ["FollowUpDue", "FollowUpDue", "ComplaintClosed"]
+    assert [d.event_type for d in decided] == [
+        "ContactRequested",
+        "ContactRequested",
+        "ComplaintClosed",
+    ]
     closed = decided[-1]
     assert closed.satisfaction is None and closed.outcome == "unreachable"
     assert closed.follow_up_id == callback_follow_up_id(complaint.id, 3)
@@ -150,7 +154,7 @@ def test_tries_and_retry_delay_are_settings_per_dealership() -> None:
     complaint = resolved(slow)
     assert complaint.follow_up_id is not None
     (due,) = made(outcome_of(complaint, complaint.follow_up_id, "no_answer", days=3, policy=slow))
-    assert due.due_at == RESOLVED_AT + timedelta(days=5)
+    assert due.not_before == RESOLVED_AT + timedelta(days=5)
 
 
 def test_only_well_formed_callback_ids_name_a_complaint() -> None:

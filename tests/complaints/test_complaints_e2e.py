@@ -71,14 +71,14 @@ async def test_one_complaint_through_all_six_steps_is_recorded_in_order_with_cau
         await up_to_investigation(js, "CP-1")
         await publish(js, inbound("RemedyProposed", "CP-1", occurred_at=at(hours=1)))
         await publish(js, inbound("RemedyAccepted", "CP-1", occurred_at=at(hours=2)))
-        (due,) = await wait_recorded(js, "FollowUpDue")
-        assert due.due_at == T0 + timedelta(hours=2, days=3)
-        clock.set(due.due_at + timedelta(hours=1))
+        (due,) = await wait_recorded(js, "ContactRequested")
+        assert due.not_before == T0 + timedelta(hours=2, days=3)
+        clock.set(due.not_before + timedelta(hours=1))
         callback = inbound(
             "FollowUpCompleted",
             follow_up_id=due.follow_up_id,
             satisfaction=9,
-            occurred_at=(due.due_at + timedelta(minutes=30)).isoformat(),
+            occurred_at=(due.not_before + timedelta(minutes=30)).isoformat(),
         )
         await publish(js, callback)
         await wait_recorded(js, "ComplaintClosed")
@@ -97,20 +97,20 @@ async def test_one_complaint_through_all_six_steps_is_recorded_in_order_with_cau
         "RemedyProposed",
         "RemedyAccepted",
         "ComplaintResolved",
-        "FollowUpDue",
+        "ContactRequested",
         "FollowUpCompleted",
         "ComplaintClosed",
     ]
     by_type = {e.event_type: e for e in events}
     accepted, resolved = by_type["RemedyAccepted"], by_type["ComplaintResolved"]
-    assert resolved.causation_id == accepted.event_id == by_type["FollowUpDue"].causation_id
+    assert resolved.causation_id == accepted.event_id == by_type["ContactRequested"].causation_id
     assert resolved.correlation_id == accepted.correlation_id
     closed = by_type["ComplaintClosed"]
     assert closed.causation_id == by_type["FollowUpCompleted"].event_id
     assert closed.satisfaction == 9  # type: ignore[attr-defined]
     customer = by_type["ComplaintFiled"].customer_id
     assert {e.customer_id for e in events} == {customer}
-    assert all(e.source == "complaints" for e in (resolved, by_type["FollowUpDue"], closed))
+    assert all(e.source == "complaints" for e in (resolved, by_type["ContactRequested"], closed))
 
 
 async def test_an_advisor_remedy_of_5000_is_refused_and_the_same_by_a_manager_accepted(
@@ -249,7 +249,7 @@ async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subjec
                 event_type, "CP-M", customer={"phone": newer}, occurred_at=at(hours=hours)
             )
             await publish(js, step)
-        await wait_recorded(js, "FollowUpDue", complaint_id="CP-M")
+        await wait_recorded(js, "ContactRequested", complaint_id="CP-M")
         await service.relay.drain()  # type: ignore[union-attr]
         events = await read_retention(js)
         subjects = await retention_subjects(js)
@@ -266,7 +266,7 @@ async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subjec
         "ApologyOverdue",
         "ComplaintEscalated",
         "ComplaintResolved",
-        "FollowUpDue",
+        "ContactRequested",
     ]
     for made in decided:
         assert made.customer_id == survivor
@@ -297,9 +297,9 @@ async def test_an_unanswered_callback_is_retried_then_closed_unreachable_once_ea
         await up_to_investigation(js, "CP-6")
         await publish(js, inbound("RemedyProposed", "CP-6", occurred_at=at(hours=1)))
         await publish(js, inbound("RemedyAccepted", "CP-6", occurred_at=at(hours=2)))
-        (first,) = await wait_recorded(js, "FollowUpDue")
+        (first,) = await wait_recorded(js, "ContactRequested")
         unanswered = await report(first.follow_up_id, "no_answer", days=3)
-        await wait_recorded(js, "FollowUpDue", count=2)
+        await wait_recorded(js, "ContactRequested", count=2)
         await publish(js, unanswered)  # redelivered as is: intake records it once
         await report(first.follow_up_id, "no_answer", days=3.1)  # reported twice: no new try
     finally:
@@ -307,9 +307,9 @@ async def test_an_unanswered_callback_is_retried_then_closed_unreachable_once_ea
 
     service = await started(settings, clock)  # the attempts survive a restart
     try:
-        second = of_type(await read_retention(js), "FollowUpDue")[1]
+        second = of_type(await read_retention(js), "ContactRequested")[1]
         await report(second.follow_up_id, "no_answer", days=4)
-        third = (await wait_recorded(js, "FollowUpDue", count=3))[2]
+        third = (await wait_recorded(js, "ContactRequested", count=3))[2]
         await report(third.follow_up_id, "wrong_number", days=5)
         (closed,) = await wait_recorded(js, "ComplaintClosed")
         await service.relay.drain()  # type: ignore[union-attr]
@@ -317,9 +317,9 @@ async def test_an_unanswered_callback_is_retried_then_closed_unreachable_once_ea
     finally:
         await service.stop()
 
-    due = of_type(events, "FollowUpDue")
+    due = of_type(events, "ContactRequested")
     assert len(due) == 3 and len({d.follow_up_id for d in due}) == 3
-    assert [d.due_at for d in due] == [
+    assert [d.not_before for d in due] == [
         T0 + timedelta(hours=2, days=3),
         T0 + timedelta(hours=2, days=4),
         T0 + timedelta(hours=2, days=5),

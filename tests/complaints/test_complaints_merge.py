@@ -109,7 +109,7 @@ def test_steps_under_the_survivors_id_reach_the_complaint_filed_under_the_old_id
     decided += callback_completed(complaint, callback, POLICY).decisions
     assert types(decided) == [
         "ComplaintResolved",
-        "FollowUpDue",
+        "ContactRequested",
         "ComplaintStepRejected",
         "ComplaintClosed",
     ]

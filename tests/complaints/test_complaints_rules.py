@@ -239,14 +239,14 @@ def test_a_rejected_remedy_goes_back_to_step_4_without_a_pending_remedy() -> Non
     assert made(again) == [] and complaint.pending_remedy is not None
 
 
-def test_acceptance_resolves_and_schedules_the_phone_callback_3_days_later() -> None:
+def test_acceptance_resolves_and_requests_the_phone_callback_3_days_later() -> None:
     complaint, outcome = resolved(hours=6)
-    assert types(outcome) == ["ComplaintResolved", "FollowUpDue"]
+    assert types(outcome) == ["ComplaintResolved", "ContactRequested"]
     done, callback = made(outcome)
     assert (done.hours_to_resolution, done.within_sla) == (6.0, True)
     assert done.resolved_at == T0 + timedelta(hours=6)
-    assert callback.reason == "complaint_callback" and callback.channel == "phone"
-    assert callback.due_at == T0 + timedelta(hours=6, days=3)
+    assert callback.reason == "complaint_callback" and callback.channels == ["phone"]
+    assert callback.not_before == T0 + timedelta(hours=6, days=3)  # outreach's rules decide
     assert callback.complaint_id == "CP-1" and callback.follow_up_id == complaint.follow_up_id
     assert complaint_of_callback(callback.follow_up_id) == complaint.id
     assert complaint.step == 5
@@ -280,7 +280,7 @@ def test_sla_deadline_after_resolution_in_time_decides_nothing() -> None:
 def test_a_resolution_after_the_sla_is_not_within_sla_and_escalates_once() -> None:
     complaint = proposed()
     outcome = step(complaint, "RemedyAccepted", occurred_at=at(hours=50))
-    assert types(outcome) == ["ComplaintEscalated", "ComplaintResolved", "FollowUpDue"]
+    assert types(outcome) == ["ComplaintEscalated", "ComplaintResolved", "ContactRequested"]
     assert made(outcome)[1].within_sla is False
     assert deadline_passed(complaint, SLA, POLICY).decisions == []
 

@@ -237,7 +237,8 @@ def test_merging_folds_plans_and_the_most_restrictive_preference_wins(outreach: 
     survivor = plan_of(outreach, "c-a")
     assert survivor.marketing_consent is False
     assert survivor.channels == ["wechat"]
-    assert survivor.opted_out_channels == {"sms"}
+    # an opt-out without purposes covers every purpose but complaint steps
+    assert survivor.blocked == {p: ["sms"] for p in ("marketing", "referral", "service", "survey")}
     assert "birthday:son:张小" in survivor.deadlines
     gone = plan_of(outreach, "c-b")
     assert gone.merged_into == "c-a" and gone.deadlines == {}

@@ -21,8 +21,8 @@ from referral_helpers import (
 )
 
 from events import (
+    ContactRequested,
     Event,
-    FollowUpDue,
     ReferralRejected,
     ReferralVerified,
     RewardGranted,
@@ -138,12 +138,12 @@ def test_real_referral_is_verified_and_rewarded_with_dealership_amount(harness: 
         == []
     )
     due = deliver_referee(harness)
-    assert [type(d) for d in due] == [FollowUpDue]
+    assert [type(d) for d in due] == [ContactRequested]
     follow_up = due[0]
-    assert isinstance(follow_up, FollowUpDue)
+    assert isinstance(follow_up, ContactRequested)
     assert follow_up.reason == "referral_callback" and follow_up.referral_id == "rf-1"
     assert follow_up.customer_id == (REFERRER if follow_up.party == "referrer" else REFEREE)
-    assert follow_up.due_at == datetime(2026, 1, 5, 2, tzinfo=UTC) + timedelta(days=1)
+    assert follow_up.not_before == datetime(2026, 1, 5, 2, tzinfo=UTC) + timedelta(days=1)
     verified, reward = answer(harness, "rf-1", wrong=1)
     assert isinstance(verified, ReferralVerified) and verified.customer_id == REFEREE
     assert isinstance(reward, RewardGranted) and reward.customer_id == REFERRER
@@ -166,16 +166,20 @@ def test_real_referral_is_verified_and_rewarded_with_dealership_amount(harness: 
     )
 
 
-def test_a_claim_that_reaches_us_after_the_delivery_it_preceded_is_still_checked(
+def test_a_claim_received_after_the_delivery_is_rejected_whatever_its_date(
     harness: Harness,
 ) -> None:
+    """The order laoke received claim and delivery decides (docs/domain.md "Referrals"): a
+    claim dated before the delivery but sent after it is not a registration before it."""
     known_referrer(harness)
     referee_buys(harness)
     deliver_referee(harness, at="2026-01-05T10:00:00+08:00")
-    due = harness.feed(
+    (rejected,) = harness.feed(
         recorded("ReferralClaimed", REFEREE, **claim("rf-1", at="2026-01-03T10:00:00+08:00"))
     )
-    assert [type(d) for d in due] == [FollowUpDue]
+    assert isinstance(rejected, ReferralRejected)
+    assert rejected.reason == "registered_after_delivery"
+    assert rejected.detail is not None and "reached laoke before the claim" in rejected.detail
 
 
 def test_failed_callback_is_recorded_against_the_referrer(harness: Harness) -> None:
@@ -209,7 +213,7 @@ def test_callback_before_the_checks_is_refused_and_the_referral_stays_open(
     assert isinstance(refused, ReferralRejected) and refused.reason == "callback_out_of_order"
     view = harness.referrals.referral(D, "rf-1")
     assert view is not None and view["status"] == "claimed"
-    assert [type(d) for d in deliver_referee(harness)] == [FollowUpDue]
+    assert [type(d) for d in deliver_referee(harness)] == [ContactRequested]
 
 
 def test_merged_referrer_is_found_by_the_duplicates_phone(harness: Harness) -> None:
@@ -251,7 +255,7 @@ def test_merged_referrer_is_found_by_the_duplicates_phone(harness: Harness) -> N
         recorded("ReferralClaimed", REFEREE, **claim("rf-1", at="2026-01-03T10:00:00+08:00"))
     )
     (due,) = deliver_referee(harness)
-    assert isinstance(due, FollowUpDue)
+    assert isinstance(due, ContactRequested)
     view = harness.referrals.referral(D, "rf-1")
     assert view is not None and view["referrer_customer_id"] == REFERRER
     assert harness.referrals.referrer_record(D, "c-dup") == harness.referrals.referrer_record(
@@ -267,3 +271,44 @@ def test_own_decisions_coming_back_are_ignored(harness: Harness) -> None:
     )
     (due,) = deliver_referee(harness)
     assert not harness.handled(due).changed()
+
+
+def gate_answer(event_type: str, follow_up: ContactRequested, **fields: object) -> Event:
+    """What outreach's contact rules record for the verification call."""
+    raw = sample_recorded(
+        event_type,
+        source="outreach",
+        customer_id=follow_up.customer_id,
+        follow_up_id=follow_up.follow_up_id,
+        reason="referral_callback",
+        referral_id=follow_up.referral_id,
+        **fields,
+    )
+    return parse_recorded(json.dumps(raw).encode())
+
+
+def test_the_referral_shows_when_the_gate_planned_its_call_or_why_it_refused(
+    harness: Harness,
+) -> None:
+    known_referrer(harness)
+    referee_buys(harness)
+    harness.feed(
+        recorded("ReferralClaimed", REFEREE, **claim("rf-1", at="2026-01-03T10:00:00+08:00"))
+    )
+    (request,) = deliver_referee(harness)
+    assert isinstance(request, ContactRequested)
+    planned = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+    assert (
+        harness.feed(
+            gate_answer("FollowUpDue", request, due_at=planned.isoformat(), channel="phone")
+        )
+        == []
+    )
+    view = harness.referrals.referral(D, "rf-1")
+    assert view is not None and view["callback"]["due_at"] == planned
+    why = {"why": "the customer opted out of referral contacts"}
+    harness.feed(gate_answer("FollowUpSkipped", request, skip_reason="opted_out", detail=why))
+    view = harness.referrals.referral(D, "rf-1")
+    assert view is not None and view["status"] == "awaiting_callback"  # unverified, not rejected
+    assert view["callback"]["skipped"] == "opted_out"
+    assert "referral contacts" in view["callback"]["skipped_why"]

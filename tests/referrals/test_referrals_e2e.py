@@ -24,9 +24,9 @@ from referral_helpers import (
 from waiting import wait_for
 
 from events import (
+    ContactRequested,
     CustomerRegistered,
     Event,
-    FollowUpDue,
     ReferralRejected,
     ReferralVerified,
     RewardGranted,
@@ -123,7 +123,9 @@ class Dealership:
             delivered_at=at, occurred_at=at,
         )  # fmt: skip
 
-    async def callback_answered(self, due: FollowUpDue, wrong: int, referrer_phone: str) -> None:
+    async def callback_answered(
+        self, due: ContactRequested, wrong: int, referrer_phone: str
+    ) -> None:
         assert due.referral_id is not None
         phone = referrer_phone if due.party == "referrer" else REFEREE_PHONE
         await self.send(
@@ -154,7 +156,7 @@ async def test_real_referral_is_verified_and_the_referrer_rewarded(dealership: D
     referee = await dealership.referee_registers_and_buys()
     await dealership.send("ReferralClaimed", **claim("rf-real", at="2026-01-03T10:00:00+08:00"))
     await dealership.referee_delivered()
-    (due,) = await dealership.wait(FollowUpDue, "rf-real")
+    (due,) = await dealership.wait(ContactRequested, "rf-real")
     assert due.reason == "referral_callback"
     assert due.customer_id == {"referrer": referrer, "referee": referee}[due.party or ""]
     await dealership.callback_answered(due, wrong=1, referrer_phone=REFERRER_PHONE)
@@ -211,7 +213,7 @@ async def test_failed_callback_is_rejected_and_recorded_against_the_referrer(
     await dealership.referee_registers_and_buys()
     await dealership.send("ReferralClaimed", **claim("rf-fake", at="2026-01-03T10:00:00+08:00"))
     await dealership.referee_delivered()
-    (due,) = await dealership.wait(FollowUpDue, "rf-fake")
+    (due,) = await dealership.wait(ContactRequested, "rf-fake")
     await dealership.callback_answered(due, wrong=2, referrer_phone=REFERRER_PHONE)
     (rejected,) = await dealership.wait(ReferralRejected, "rf-fake")
     assert rejected.reason == "callback_failed"
@@ -235,8 +237,8 @@ async def test_second_reward_for_the_same_referee_is_rejected(dealership: Dealer
         **claim("rf-b", at="2026-01-04T10:00:00+08:00", phone=OTHER_REFERRER_PHONE),
     )
     await dealership.referee_delivered()
-    (due_a,) = await dealership.wait(FollowUpDue, "rf-a")
-    (due_b,) = await dealership.wait(FollowUpDue, "rf-b")
+    (due_a,) = await dealership.wait(ContactRequested, "rf-a")
+    (due_b,) = await dealership.wait(ContactRequested, "rf-b")
     await dealership.callback_answered(due_a, wrong=0, referrer_phone=REFERRER_PHONE)
     (reward,) = await dealership.wait(RewardGranted, "rf-a")
     assert reward.customer_id == first

@@ -50,10 +50,13 @@ def test_claim_with_vin_ignores_the_referees_other_delivered_cars() -> None:
     assert rules.check_registered_before_delivery(T0, vehicles, VIN).passed
 
 
-def test_a_delivery_after_the_claim_is_found_for_a_claim_that_arrived_late() -> None:
-    later = Vehicle(VIN, "CT5", "black", delivered_at=T0 + timedelta(hours=2))
-    assert rules.first_delivery_after(T0, [later], VIN) == later
-    assert rules.first_delivery_after(T0, [Vehicle(VIN)], VIN) is None
+def test_a_delivery_received_before_the_claim_fails_it_even_if_the_claim_is_dated_earlier() -> None:
+    delivered_later = Vehicle(VIN, "CT5", "black", delivered_at=T0 + timedelta(hours=2))
+    check = rules.check_received_before_delivery([delivered_later], VIN, T0)
+    assert (check.passed, check.reason) == (False, "registered_after_delivery")
+    assert rules.check_received_before_delivery([Vehicle(VIN)], VIN, T0).passed
+    other = Vehicle(OTHER_VIN, "Jetta", "white", delivered_at=T0 - timedelta(days=300))
+    assert rules.check_received_before_delivery([other, Vehicle(VIN)], VIN, T0).passed
 
 
 def test_a_delivery_concerns_the_claimed_vin_or_any_when_no_vin_was_claimed() -> None:

@@ -128,7 +128,7 @@ async def test_check_ins_in_random_order_are_queued_in_dispatch_order(rig: Rig) 
     assert (await rig.queue())["orders"][-1]["waiting_minutes"] == 65
 
 
-async def test_scope_change_records_contact_at_once_and_holds_the_order(rig: Rig) -> None:
+async def test_scope_change_asks_for_a_contact_at_once_and_holds_the_order(rig: Rig) -> None:
     await rig.check_in("RO-1", "waiting", -30)
     await wait_for(lambda: rig.queued("RO-1"))
     change = await rig.send(
@@ -144,7 +144,7 @@ async def test_scope_change_records_contact_at_once_and_holds_the_order(rig: Rig
         return [
             e
             for e in await rig.recorded()
-            if e["event_type"] == "FollowUpDue" and e["causation_id"] == change["event_id"]
+            if e["event_type"] == "ContactRequested" and e["causation_id"] == change["event_id"]
         ]
 
     async def contact_recorded() -> bool:
@@ -153,10 +153,9 @@ async def test_scope_change_records_contact_at_once_and_holds_the_order(rig: Rig
     await wait_for(contact_recorded)
     [contact] = await contacts()
     assert contact["reason"] == "scope_change_contact"
-    assert contact["channel"] == "phone"
-    assert contact["due_at"] == contact["occurred_at"]
+    assert contact["channels"] == ["phone"]  # outreach's contact rules plan the call
+    assert contact["not_before"] == contact["occurred_at"]
     assert contact["detail"]["repair_order_id"] == "RO-1"
-    assert "quiet_hours_not_applied" in contact["rules_applied"]
     order = await rig.order("RO-1")
     assert order is not None
     assert order["on_hold"] is True and order["state"] == "on_hold"

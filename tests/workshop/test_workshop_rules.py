@@ -12,7 +12,7 @@ from workshop_helpers import CUSTOMER, T0, at, recorded
 
 from events import (
     ComplaintRiskFlagged,
-    FollowUpDue,
+    ContactRequested,
     RepairScopeChanged,
     ScopeChangeApproved,
     ScopeChangeBreached,
@@ -90,7 +90,7 @@ def test_a_priority_that_misses_a_kind_is_refused() -> None:
         WorkshopSettings(dealerships={"d": {"priority": ["rework", "vip"]}})
 
 
-def test_scope_change_holds_the_order_and_makes_a_contact_due_at_once() -> None:
+def test_scope_change_holds_the_order_and_asks_for_a_contact_at_once() -> None:
     order = checked_in("RO-1", "waiting")
     change = recorded(
         RepairScopeChanged,
@@ -104,26 +104,13 @@ def test_scope_change_holds_the_order_and_makes_a_contact_due_at_once() -> None:
     assert order.on_hold_since == T0 + timedelta(minutes=40)
     assert order.pending_items == ["front brake pads"]
     [contact] = outcome.decisions
-    assert isinstance(contact, FollowUpDue)
+    assert isinstance(contact, ContactRequested)  # outreach's contact rules plan it
     assert contact.reason == "scope_change_contact"
-    assert contact.channel == "phone"
-    assert contact.due_at == change.occurred_at
+    assert contact.channels == ["phone"]
+    assert contact.not_before == change.occurred_at
     assert contact.customer_id == CUSTOMER
     assert contact.causation_id == change.event_id
-    assert {"complaint_class_contact", "quiet_hours_not_applied", "contact_cap_not_applied"} <= set(
-        contact.rules_applied
-    )
     assert contact.detail["contact_class"] == "complaint"
-
-
-def test_scope_change_in_quiet_hours_is_still_due_at_once() -> None:
-    order = checked_in("RO-1", "walk_in")
-    late = recorded(
-        RepairScopeChanged, repair_order_id="RO-1", occurred_at="2026-01-20T23:30:00+08:00"
-    )
-    [contact] = rules.change_scope(order, late, POLICY).decisions
-    assert isinstance(contact, FollowUpDue)
-    assert contact.due_at == late.occurred_at
 
 
 def test_approval_resumes_with_the_added_items() -> None:

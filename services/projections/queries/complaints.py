@@ -182,7 +182,13 @@ def complaint_public(row: Row, now: datetime, settings: ProjectionSettings) -> C
         step=doc["step"],
         step_name=STEP_NAMES[doc["step"]],
         steps=[
-            StepPublic(step=int(k), name=STEP_NAMES[int(k)], at=parse_ts(v))
+            StepPublic(
+                step=int(k),
+                name=STEP_NAMES[int(k)],
+                at=parse_ts(v),
+                backdated=k in doc.get("backdated", {}),
+                received_at=parse_ts_or_none(doc.get("backdated", {}).get(k)),
+            )
             for k, v in sorted(doc["steps"].items(), key=lambda kv: int(kv[0]))
         ],
         filed_at=parse_ts(row["filed_at"]),

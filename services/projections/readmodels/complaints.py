@@ -15,16 +15,20 @@ from events import (
     ComplaintInvestigated,
     ComplaintResolved,
     ComplaintStepRejected,
+    Event,
     RemedyAccepted,
     RemedyProposed,
     RemedyRefused,
     RemedyRejected,
+    backdated,
+    counted_at,
 )
 from services.projections.readmodels.context import Context, money
 from services.projections.tables import COMPLAINTS, CUSTOMERS, Row, parse_ts, ts
 
 ComplaintStep: TypeAlias = (
     ApologyIssued
+    | RemedyAccepted
     | ComplaintInvestigated
     | RemedyProposed
     | RemedyRefused
@@ -56,6 +60,7 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
         return  # the complaints service refuses a second filing (ComplaintStepRejected)
     advisor, department = _department_of(ctx, event)
     at = ts(event.occurred_at)
+    watched = not backdated(event)
     row: Row = {
         "dealership_id": event.dealership_id,
         "complaint_id": event.complaint_id,
@@ -75,6 +80,9 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
             "repair_order_id": event.repair_order_id,
             "step": 1,
             "steps": {"1": at},
+            # step -> when laoke received it, for steps received late (events/timing.py)
+            "backdated": {} if watched else {"1": ts(event.received_at)},
+            "watched": watched,
             "apology_due_at": None,  # complaints records its clocks (ComplaintClockSet)
             "sla_due_at": None,
             "apology_overdue": False,
@@ -114,9 +122,20 @@ def _open(row: Row | None) -> bool:
     return row is not None and row["resolved_at"] is None and row["doc"]["closed_at"] is None
 
 
-def _reach(row: Row, step: int, at: datetime) -> None:
+def _reach(row: Row, step: int, at: datetime, event: Event | None = None) -> None:
+    """The complaint reached `step` at `at`; `event` (the inbound step) marks it backdated."""
     row["doc"]["step"] = step
     row["doc"]["steps"][str(step)] = ts(at)
+    if event is not None:
+        _mark(row, step, event)
+
+
+def _mark(row: Row, step: int, event: Event) -> None:
+    marks = row["doc"].setdefault("backdated", {})
+    if backdated(event):
+        marks[str(step)] = ts(event.received_at)
+    else:
+        marks.pop(str(step), None)
 
 
 def _hours(start: str, end: datetime) -> float:
@@ -127,11 +146,12 @@ def on_apology(ctx: Context, event: ApologyIssued, customer: Row) -> None:
     row = _complaint(ctx, event)
     if not _open(row) or row is None or row["apologised_at"] is not None:
         return
-    row["apologised_at"] = ts(event.occurred_at)
-    row["doc"].update(
-        apologised_by=event.issued_by, hours_to_apology=_hours(row["filed_at"], event.occurred_at)
-    )
-    _reach(row, 2, event.occurred_at)
+    # the figure staff are paid by: a backdated apology counts at its receipt
+    counted = counted_at(event, row["doc"].get("watched", True))
+    row["apologised_at"] = ts(counted)
+    hours = _hours(row["filed_at"], counted)
+    row["doc"].update(apologised_by=event.issued_by, hours_to_apology=hours)
+    _reach(row, 2, event.occurred_at, event)
 
 
 def on_investigated(ctx: Context, event: ComplaintInvestigated, customer: Row) -> None:
@@ -140,7 +160,7 @@ def on_investigated(ctx: Context, event: ComplaintInvestigated, customer: Row) -
         return
     row["doc"]["answers"] = event.answers.model_dump(mode="json", exclude_none=True)
     if row["doc"]["step"] < 3:
-        _reach(row, 3, event.occurred_at)
+        _reach(row, 3, event.occurred_at, event)
 
 
 def on_remedy_proposed(ctx: Context, event: RemedyProposed, customer: Row) -> None:
@@ -165,7 +185,7 @@ def on_remedy_proposed(ctx: Context, event: RemedyProposed, customer: Row) -> No
             "supersedes": superseded,
         }
     )
-    _reach(row, 4, event.occurred_at)
+    _reach(row, 4, event.occurred_at, event)
 
 
 def on_remedy_refused(ctx: Context, event: RemedyRefused, customer: Row) -> None:
@@ -184,7 +204,11 @@ def on_remedy_refused(ctx: Context, event: RemedyRefused, customer: Row) -> None
 
 
 def on_remedy_accepted(ctx: Context, event: RemedyAccepted, customer: Row) -> None:
-    del ctx, event, customer  # the resolution is the complaints service's ComplaintResolved
+    """The resolution is the complaints service's ComplaintResolved (step 5); this only
+    marks step 5 when the acceptance was received late."""
+    row = _complaint(ctx, event)
+    if _open(row) and row is not None:
+        _mark(row, 5, event)
 
 
 def on_remedy_rejected(ctx: Context, event: RemedyRejected, customer: Row) -> None:
@@ -194,7 +218,7 @@ def on_remedy_rejected(ctx: Context, event: RemedyRejected, customer: Row) -> No
     for remedy in row["doc"]["remedies"]:
         if remedy["status"] == "proposed":
             remedy.update(status="rejected", rejected_at=ts(event.occurred_at), note=event.note)
-            _reach(row, 4, event.occurred_at)
+            _reach(row, 4, event.occurred_at, event)
 
 
 def on_resolved(ctx: Context, event: ComplaintResolved, customer: Row) -> None:

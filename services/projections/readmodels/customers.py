@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from events import (
-    INBOUND_TYPES,
     ContactPreferenceChanged,
     CustomerRegistered,
     CustomerVisited,
@@ -16,13 +15,11 @@ from events import (
     SmallPurchaseMade,
     VehicleDelivered,
     VehiclePurchased,
+    is_touchpoint,
 )
+from events.preferences import opt_outs_after
 from services.projections.readmodels.context import Context, add_once, as_phone, money
 from services.projections.tables import Row, ts
-
-TOUCHPOINTS: frozenset[str] = INBOUND_TYPES | {"RewardGranted"}
-"""Contacts with the customer: everything other systems report, and a reward given.
-Decisions (a follow-up planned, an escalation) are in the timeline but are not contacts."""
 
 _NOT_SUMMARISED: set[str] = {
     "event_id",
@@ -48,7 +45,7 @@ def summary_of(event: Event) -> str:
 
 def record(ctx: Context, event: Event, customer: Row) -> None:
     """The timeline row of every event; a touchpoint also moves the last touchpoint."""
-    touch = event.event_type in TOUCHPOINTS
+    touch = is_touchpoint(event)  # a contact that happened (events/timing.py)
     ctx.tx.defer(
         "INSERT INTO timeline (seq, customer_id, original_customer_id, dealership_id, event_id,"
         " event_type, occurred_at, source, touchpoint, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
@@ -199,6 +196,11 @@ def on_small_purchase(ctx: Context, event: SmallPurchaseMade, customer: Row) -> 
 
 def on_preference(ctx: Context, event: ContactPreferenceChanged, customer: Row) -> None:
     consent = customer["doc"]["consent"]
+    consent["opted_out_by_purpose"] = opt_outs_after(
+        consent.get("opted_out_by_purpose", {}), event.opt_out, event.channels, event.purposes
+    )
+    if event.purposes:
+        return  # the channel fields below are the changes for every purpose (no `purposes`)
     if not event.channels:
         consent["opted_out_all"] = event.opt_out
         if not event.opt_out:

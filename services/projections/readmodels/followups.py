@@ -6,12 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from events import (
+    ContactRequested,
     FollowUpCompleted,
     FollowUpDue,
     FollowUpExpired,
     FollowUpSkipped,
     SurveyAnswered,
     SurveyAnswerRejected,
+    backdated,
 )
 from services.projections.readmodels.context import Context
 from services.projections.tables import COMPLAINTS, FOLLOWUPS, Row, ts
@@ -99,6 +101,12 @@ def _followup(
     return row
 
 
+def on_contact_requested(ctx: Context, event: ContactRequested, customer: Row) -> None:
+    """Timeline only: the work list shows the contact once outreach's contact rules planned
+    it (`FollowUpDue`) or refused it (`FollowUpSkipped`), under the same follow-up id."""
+    del ctx, event, customer
+
+
 def on_followup_due(ctx: Context, event: FollowUpDue, customer: Row) -> None:
     row = _followup(ctx, event, customer)
     row.update(
@@ -156,6 +164,12 @@ def on_followup_completed(ctx: Context, event: FollowUpCompleted, customer: Row)
     row.update(status="done", done_at=ts(event.occurred_at))
     row["due_at"] = row["due_at"] or ts(event.occurred_at)
     row["doc"].update(outcome=event.outcome, satisfaction=event.satisfaction, note=event.note)
+    complaint_id = row["doc"].get("complaint_id")
+    if complaint_id and backdated(event):  # a complaint's step 6, reported late
+        complaint = ctx.tx.get(COMPLAINTS, event.dealership_id, complaint_id)
+        if complaint is not None:
+            complaint["doc"].setdefault("backdated", {})["6"] = ts(event.received_at)
+            ctx.tx.put(COMPLAINTS, complaint)
     if event.satisfaction is not None and event.satisfaction <= ctx.settings.low_score_max:
         ctx.signal(event, customer, "low_callback_score", row["advisor_id"], row["department"])
 
