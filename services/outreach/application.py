@@ -40,7 +40,14 @@ from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.expiry import decide, expired, outlived
-from services.outreach.planner import EXPIRE, PlannedContact, plan, plan_slot, schedule
+from services.outreach.planner import (
+    EXPIRE,
+    PlannedContact,
+    moved_to_delivery,
+    plan,
+    plan_slot,
+    schedule,
+)
 from services.outreach.recording import (
     SERVICE,
     record_due,
@@ -89,8 +96,14 @@ class Outreach:
             return
         policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
+        first_delivery = isinstance(event, VehicleDelivered) and (
+            event.vin not in state.vehicles or state.vehicles[event.vin].delivered_at is None
+        )
         self._learn(state, event, policy, work)
         candidates = plan(state, event, policy)
+        if first_delivery:
+            assert isinstance(event, VehicleDelivered)
+            candidates += moved_to_delivery(state, event, policy)
         self._supersede(state, event, candidates, work)
         due, skipped = decide(candidates, state, policy, self.clock.now())
         self._record(state, event, due, skipped, work)

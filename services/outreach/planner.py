@@ -121,8 +121,7 @@ def plan(state: ContactPlan, event: Event, policy: Policy) -> list[PlannedContac
         return [PlannedContact("survey_csi", "survey_csi", due, MESSAGE, detail, "CSI")]
     if isinstance(event, VehicleDelivered):
         due = event.delivered_at + timedelta(days=policy.survey_delay_days)
-        ssi = PlannedContact("survey_ssi", "survey_ssi", due, MESSAGE, {"vin": event.vin}, "SSI")
-        return [ssi, *moved_to_delivery(state, event, policy)]
+        return [PlannedContact("survey_ssi", "survey_ssi", due, MESSAGE, {"vin": event.vin}, "SSI")]
     if isinstance(event, FollowUpCompleted) and event.outcome == "no_answer":
         return _retry(state, event, policy)
     return []
@@ -145,33 +144,39 @@ def purchase_calls(
 def moved_to_delivery(
     state: ContactPlan, event: VehicleDelivered, policy: Policy
 ) -> list[PlannedContact]:
-    """Purchase calls are counted from the delivery once it is known: each call of this car
-    that is not yet due when the delivery is reported is planned again from the delivery
-    (the application skips the old one, `superseded`)."""
-    pending = {
-        f.reason: f
-        for f in superseded_by_delivery(state, event)
-        if f.reason in ("purchase_call_7d", "purchase_call_3m")
+    """Purchase calls are counted from the delivery once it is known. At a car's first
+    delivery, each call that, counted from the order, is not yet due when the delivery is
+    reported is planned again from the delivery (`detail.replaces` names the one planned from
+    the order while it is pending: the application skips it, `superseded`). Decided by the
+    events' times alone, not by what the rules made of the first call, so the same input
+    always plans the same calls."""
+    vehicle = state.vehicles.get(event.vin)
+    if vehicle is None or vehicle.purchased_at is None:
+        return []  # delivered before the purchase was reported: the calls will count from it
+    ordered = {
+        c.reason: c.due_at for c in purchase_calls("", vehicle.purchased_at, {}, event.vin, policy)
     }
+    pending = {f.reason: f for f in pending_purchase_calls(state, event.vin)}
     detail = {"vin": event.vin, "counted_from": "delivery"}
-    calls = purchase_calls("delivery:", event.delivered_at, detail, event.vin, policy)
-    return [
-        replace(c, detail=c.detail | {"replaces": old.follow_up_id})
-        for c in calls
-        if (old := pending.get(c.reason)) is not None and old.due_at != c.due_at
-    ]
+    moved = []
+    for call in purchase_calls("delivery:", event.delivered_at, detail, event.vin, policy):
+        if ordered[call.reason] <= event.occurred_at or ordered[call.reason] == call.due_at:
+            continue  # already due (on the work list), or the same time anyway
+        old = pending.get(call.reason)
+        replaces = {"replaces": old.follow_up_id} if old is not None else {}
+        moved.append(replace(call, detail=call.detail | replaces))
+    return moved
 
 
-def superseded_by_delivery(state: ContactPlan, event: VehicleDelivered) -> list[FollowUp]:
-    """Outreach's purchase calls of the delivered car not yet due when the delivery came."""
+def pending_purchase_calls(state: ContactPlan, vin: str) -> list[FollowUp]:
+    """Outreach's purchase calls of the car still to be made."""
     return [
         f
         for f in state.follow_ups.values()
         if f.source == "outreach"
         and f.status == "due"
-        and f.vin == event.vin
+        and f.vin == vin
         and f.reason in ("purchase_call_7d", "purchase_call_3m")
-        and f.due_at > event.occurred_at
     ]
 
 

@@ -183,6 +183,34 @@ def test_a_later_delivery_moves_the_purchase_calls_not_yet_due(outreach: Outreac
     assert len(state.counted_contacts()) == 3
 
 
+def test_the_calls_move_to_the_delivery_even_when_the_first_ones_were_skipped(
+    outreach: Outreach,
+) -> None:
+    """Which calls are planned again follows from the events' times alone, not from what the
+    rules made of the first ones (here: skipped over the cap), so the same input always
+    plans the same contacts, however other services' contacts interleave."""
+    for day in (5, 6, 7, 8):  # four calls staff made: the cap is full for a month
+        feed(outreach, told("CustomerVisited", local(day, 10), visit_kind="phone_out"))
+    ordered = feed(outreach, told("VehiclePurchased", local(10, 11), vin=VIN))
+    skipped = {d.reason: d.skip_reason for d in ordered if isinstance(d, FollowUpSkipped)}
+    assert skipped == {"purchase_call_7d": "contact_cap"}  # the 3-month call is out of reach
+    delivered = local(15, 16)
+    delivery = told("VehicleDelivered", delivered, vin=VIN, delivered_at=delivered.isoformat())
+    decided = feed(outreach, delivery)
+    calls = [d for d in decided if d.reason in ("purchase_call_7d", "purchase_call_3m")]
+    from_delivery = {
+        d.reason: d for d in calls if d.detail.get("counted_from") == "delivery"
+    }  # the 7-day call is planned again (and refused again: the cap is still full)
+    assert set(from_delivery) == {"purchase_call_7d", "purchase_call_3m"}
+    assert "replaces" not in from_delivery["purchase_call_7d"].detail
+    superseded = [d for d in calls if getattr(d, "skip_reason", None) == "superseded"]
+    assert [d.reason for d in superseded] == ["purchase_call_3m"]
+    assert from_delivery["purchase_call_3m"].detail["replaces"] == superseded[0].follow_up_id
+    again = feed(outreach, told("VehicleDelivered", local(16, 9), vin=VIN,
+                                delivered_at=local(16, 9).isoformat()))  # fmt: skip
+    assert not [d for d in again if d.reason in ("purchase_call_7d", "purchase_call_3m")]
+
+
 def test_failed_calls_and_preference_changes_are_not_touchpoints(outreach: Outreach) -> None:
     feed(outreach, told("CustomerVisited", local(10, 10)))
     for outcome in ("no_answer", "wrong_number"):
