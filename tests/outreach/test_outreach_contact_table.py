@@ -18,9 +18,10 @@ import pytest
 
 from events import ContactRequested
 from services.outreach.aggregates import ContactPlan, FollowUp
+from services.outreach.expiry import decide as gate
+from services.outreach.expiry import expiry_of
 from services.outreach.planner import PlannedContact, plan, plan_slot, requested
 from services.outreach.purposes import purpose_of
-from services.outreach.rules import apply_contact_rules
 from services.outreach.settings import Policy
 from tests.outreach.helpers import decision_from, recorded
 
@@ -70,14 +71,16 @@ def request(reason: str) -> PlannedContact:
 
 
 def outreach_retry(state: ContactPlan, attempt: int) -> PlannedContact:
-    """The retry of an unanswered purchase call's `attempt`-th try."""
-    state.plan_follow_up(FollowUp("fu-root", "purchase_call_7d", AT, "phone", "outreach").to_dict())
+    """The retry of an unanswered purchase call's `attempt`-th try (its first try's life)."""
+    ends = expiry_of("purchase_call_7d", AT, POLICY)
+    root = FollowUp("fu-root", "purchase_call_7d", AT, "phone", "outreach", expires_at=ends)
+    state.plan_follow_up(root.to_dict())
     if attempt > 1:
-        state.plan_follow_up(
-            FollowUp(
-                "fu-try", "retry", AT, "phone", "outreach", attempt=attempt, root_id="fu-root"
-            ).to_dict()
+        tried = FollowUp(
+            "fu-try", "retry", AT, "phone", "outreach", attempt=attempt, root_id="fu-root"
         )
+        tried.expires_at = ends
+        state.plan_follow_up(tried.to_dict())
     tried = "fu-try" if attempt > 1 else "fu-root"
     answer = recorded(
         "FollowUpCompleted",
@@ -131,9 +134,12 @@ KINDS: dict[str, Callable[[ContactPlan], PlannedContact]] = {
 }
 
 
-def decide(state: ContactPlan, contact: PlannedContact, at: datetime = AT) -> str:
-    """The rules' answer for one contact, as the table writes it."""
-    due, skipped = apply_contact_rules([replace(contact, due_at=at)], state, POLICY)
+def decide(
+    state: ContactPlan, contact: PlannedContact, at: datetime = AT, now: datetime | None = None
+) -> str:
+    """The gate's answer for one contact due at `at`, planned at `now` (default: then), as
+    the table writes it: the useful life first, then the contact rules (expiry.decide)."""
+    due, skipped = gate([replace(contact, due_at=at)], state, POLICY, now or at)
     if skipped:
         return f"skipped `{skipped[0].skip_reason}`"
     (admitted,) = due
@@ -166,6 +172,8 @@ def column(name: str, kind: str) -> str:
         state.open_complaint("CP-9")
     elif name == "planned at 22:40":
         return decide(state, contact, LATE)
+    elif name == "planned 60 days late":
+        return decide(state, contact, AT, now=AT + timedelta(days=60))
     elif name == "4 contacts in the last 30 days":
         for i, days in enumerate((27, 20, 13, 6)):
             at = AT - timedelta(days=days)
