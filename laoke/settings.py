@@ -29,8 +29,10 @@ class LaokeSettings(BaseSettings):
         description="JetStream fsync of the embedded server: 'always' (no acknowledged write "
         "lost on power loss, see docs/reliability.md) or an interval such as '1s' or '2m'.",
     )
-    nats_user: str | None = None
-    nats_password: str | None = None
+    nats_user: str | None = Field(
+        None, description="This process's NATS user, on a server that asks for one."
+    )
+    nats_password: str | None = Field(None, description="The password of `nats_user`.")
     nats_auth: Literal["on", "off"] = Field(
         "on", description="The embedded NATS server asks for users (laoke/natsauth.py)."
     )
@@ -49,9 +51,10 @@ class LaokeSettings(BaseSettings):
     auth: Literal["on", "off"] = Field(
         "on", description="API keys on the HTTP API (off only for local development)."
     )
-    http_host: str = "127.0.0.1"
+    http_host: str = Field(
+        "127.0.0.1", description="Address of the HTTP API (0.0.0.0 only inside a container)."
+    )
     http_port: int = Field(8080, description="Port of the HTTP API (read API and POST /v1/events).")
-    timezone: str = Field("Asia/Shanghai", description="Default dealership local time zone.")
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as JSON objects (laoke/logs.py)."
     )
