@@ -4,6 +4,8 @@ laoke run [--demo]          embedded NATS (unless LAOKE_NATS_URL), every service
 laoke serve NAME [--http]   one service in this process (for multi-process topologies)
 laoke nats                  only the embedded NATS server
 laoke keys create|list|revoke   API keys of the HTTP API (docs/security.md)
+laoke dealerships add|list|remove   dealerships' NATS users, while NATS runs
+laoke status [--json]       streams, consumer lag, dead letters by reason, leases
 laoke rebuild               rebuild the read models from RETENTION
 laoke verify [--wait S]     check the read models and decisions against RETENTION
 laoke sim ...               the dealership simulator (see docs/simulator.md)
@@ -24,9 +26,10 @@ import uvicorn
 
 from laoke.auth import KeyStore
 from laoke.clock import SystemClock
+from laoke.dealerships import EMBEDDED, credentials_path, embedded_credentials, embedded_store
 from laoke.http import build_http_app
 from laoke.logs import configure as configure_logs
-from laoke.natsauth import Credentials, authorization_config, dealer_user, service_user
+from laoke.natsauth import ADMIN, authorization_config, dealer_user, service_user
 from laoke.natsserver import NatsServer
 from laoke.registry import SERVICES, Service, ServiceEntry, entry
 from laoke.service import nats_options
@@ -41,24 +44,18 @@ def _stop_on_signals(stopping: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stopping.set)
 
 
-def nats_credentials(settings: LaokeSettings) -> Credentials:
-    """The embedded server's users (generated into the data dir on first run)."""
-    return Credentials.load_or_create(
-        settings.data_dir / "nats-credentials.json",
-        [s.name for s in SERVICES],
-        list(settings.nats_dealerships),
-    )
-
-
 async def start_embedded_nats(settings: LaokeSettings) -> NatsServer:
-    extra = ""
+    """The embedded server, with the users of the data dir's credentials file (its users
+    file is rewritten and reloaded by `laoke dealerships` while it runs)."""
+    users = None
     if settings.nats_auth == "on":
-        extra = authorization_config(nats_credentials(settings).passwords)
+        users = authorization_config(embedded_credentials(settings).passwords)
     server = NatsServer(
-        settings.data_dir / "nats",
+        embedded_store(settings),
         port=settings.nats_port,
+        name=EMBEDDED,
         sync_interval=settings.nats_sync_interval,
-        extra_config=extra,
+        auth_config=users,
     )
     server.start()
     await server.wait_ready()
@@ -69,7 +66,7 @@ def as_nats_user(settings: LaokeSettings, user: str) -> LaokeSettings:
     """`settings` connecting as `user` of the embedded server (when it asks for users)."""
     if settings.nats_auth != "on":
         return settings
-    password = nats_credentials(settings).password(user)
+    password = embedded_credentials(settings).password(user)
     return settings.model_copy(update={"nats_user": user, "nats_password": password})
 
 
@@ -101,7 +98,7 @@ async def run(
             running.append((service_entry, service))
         print(f"laoke: NATS at {settings.nats_url} (data in {settings.data_dir})", flush=True)
         if embedded and settings.nats_auth == "on":
-            where = settings.data_dir / "nats-credentials.json"
+            where = credentials_path(settings)
             print(f"laoke: NATS users and passwords in {where} (docs/security.md)", flush=True)
         print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
         keys = KeyStore(settings) if settings.auth == "on" else None
@@ -222,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_cmd.add_argument("--no-http", action="store_true", help="serve no HTTP API")
     commands.add_parser("nats", help="only the embedded NATS server")
     commands.add_parser("keys", help="create, list, revoke API keys", add_help=False)
+    commands.add_parser("dealerships", help="dealerships' NATS users", add_help=False)
+    commands.add_parser("status", help="streams, lag, dead letters, leases", add_help=False)
     commands.add_parser("rebuild", help="rebuild the read models from RETENTION", add_help=False)
     commands.add_parser("verify", help="check the system against RETENTION", add_help=False)
     commands.add_parser("sim", help="the dealership simulator", add_help=False)
@@ -236,6 +235,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(nats_only(settings))
     elif args.command == "keys":
         sys.exit(keys_command(settings, rest))
+    elif args.command == "dealerships":
+        from laoke.dealerships import main as dealerships_main
+
+        sys.exit(dealerships_main(settings, rest))
+    elif args.command == "status":
+        from laoke.status import main as status_main
+
+        ops = as_nats_user(settings, ADMIN) if settings.nats_url is None else settings
+        sys.exit(status_main(ops, rest))
     elif args.command == "rebuild":
         from services.projections.rebuild import main as rebuild_main
 

@@ -10,23 +10,29 @@
 
 A dealership subscribes only to its own inbox prefix `_INBOX.dealer-<id>.>` (it connects
 with that `inbox_prefix`), so it cannot listen in on other clients' replies or deliveries.
-Passwords are generated into `<data_dir>/nats-credentials.json` (mode 0600) on first use.
+Passwords are generated into `<data_dir>/nats-credentials.json` (mode 0600) on first use;
+`laoke dealerships add|remove` (laoke/dealerships.py) changes that file while laoke runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from events import INBOUND_TYPES
+from events.fields import DEALERSHIP_ID_PATTERN
 from laoke.streams import LEASES
 
 ADMIN = "laoke-admin"
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
+DEALERSHIP_ID = re.compile(DEALERSHIP_ID_PATTERN)
 
 # The recorded-only types each service decides (events/recorded.py); intake records the rest.
 SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
@@ -99,26 +105,29 @@ def dealer_permissions(dealership_id: str) -> Permissions:
 
 @dataclass
 class Credentials:
-    """Passwords by user name; saved as JSON beside the data."""
+    """Passwords by user name, and the dealerships removed (by id, with when), saved as JSON
+    beside the data: the one list of NATS users that `laoke run` and `laoke dealerships`
+    read. `LAOKE_NATS_DEALERSHIPS` seeds it at each start, except dealerships removed since."""
 
     path: Path
     passwords: dict[str, str]
+    removed: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Credentials:
+        if not path.exists():
+            return cls(path, {})
+        saved = json.loads(path.read_text())
+        return cls(path, dict(saved["passwords"]), dict(saved.get("removed", {})))
 
     @classmethod
     def load_or_create(cls, path: Path, services: list[str], dealerships: list[str]) -> Credentials:
-        passwords: dict[str, str] = {}
-        if path.exists():
-            passwords = dict(json.loads(path.read_text())["passwords"])
-        wanted = [ADMIN, *(service_user(s) for s in services)]
-        wanted += [dealer_user(d) for d in dealerships]
-        changed = False
-        for user in wanted:
-            if user not in passwords:
-                passwords[user] = secrets.token_urlsafe(24)
-                changed = True
-        creds = cls(path, passwords)
-        if changed or not path.exists():
-            creds.save()
+        with editing(path) as creds:
+            for user in (ADMIN, *(service_user(s) for s in services)):
+                creds.passwords.setdefault(user, new_password())
+            for dealership in dealerships:
+                if dealership not in creds.removed:
+                    creds.passwords.setdefault(dealer_user(dealership), new_password())
         return creds
 
     def save(self) -> None:
@@ -126,11 +135,57 @@ class Credentials:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump({"passwords": self.passwords}, out, indent=2)
+            json.dump({"passwords": self.passwords, "removed": self.removed}, out, indent=2)
         os.replace(tmp, self.path)
 
     def password(self, user: str) -> str:
         return self.passwords[user]
+
+    def dealerships(self) -> list[str]:
+        prefix = dealer_user("")
+        return sorted(u.removeprefix(prefix) for u in self.passwords if u.startswith(prefix))
+
+    def add_dealership(self, dealership_id: str) -> str:
+        """A new user for the dealership; its password. Refused if it has one."""
+        user = dealer_user(check_dealership_id(dealership_id))
+        if user in self.passwords:
+            raise ValueError(f"dealership {dealership_id!r} has a NATS user already")
+        self.passwords[user] = new_password()
+        self.removed.pop(dealership_id, None)
+        return self.passwords[user]
+
+    def remove_dealership(self, dealership_id: str, when: str) -> None:
+        if self.passwords.pop(dealer_user(dealership_id), None) is None:
+            raise ValueError(f"dealership {dealership_id!r} has no NATS user")
+        self.removed[dealership_id] = when
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def check_dealership_id(dealership_id: str) -> str:
+    """A dealership id that makes a valid user name and subject token."""
+    if not DEALERSHIP_ID.match(dealership_id) or not NAME.match(dealer_user(dealership_id)):
+        raise ValueError(
+            f"bad dealership id {dealership_id!r}: lower-case letters, digits and '-', "
+            f"at most {64 - len(dealer_user(''))} characters"
+        )
+    return dealership_id
+
+
+@contextlib.contextmanager
+def editing(path: Path) -> Iterator[Credentials]:
+    """The credentials file, loaded under an exclusive lock (`laoke run` starting and
+    `laoke dealerships` may edit it at once) and saved when the block ends without error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        creds = Credentials.load(path)
+        before = (dict(creds.passwords), dict(creds.removed))
+        yield creds
+        if (creds.passwords, creds.removed) != before or not path.exists():
+            creds.save()
 
 
 def permissions_of(user: str) -> Permissions | None:

@@ -2,6 +2,10 @@
 
 Always bound to 127.0.0.1, JetStream on, its store under one folder. Clusters of
 several servers on loopback are used by the reliability tests and the compose topology.
+
+The users (`auth_config`, laoke/natsauth.py) are a file of their own that the server's
+config includes, so that `laoke dealerships` can rewrite it and have the running server
+reload it (SIGHUP, found by its pid file) without a restart.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class NatsServer:
     routes: list[int] = field(default_factory=list)
     max_payload: int = 1024 * 1024
     extra_config: str = ""
+    auth_config: str | None = None  # written to `<name>.auth.conf` (mode 0600) and included
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -63,6 +68,7 @@ class NatsServer:
             'host: "127.0.0.1"',
             f"port: {self.port}",
             f"max_payload: {self.max_payload}",
+            f'pid_file: "{pid_file(self.store_dir, self.name)}"',
             "jetstream {",
             f'  store_dir: "{self.store_dir}"',
         ]
@@ -79,12 +85,16 @@ class NatsServer:
                 f"  routes: [{routes}]",
                 "}",
             ]
+        if self.auth_config is not None:
+            lines.append(f'include "{auth_config_path(self.store_dir, self.name).name}"')
         lines.append(self.extra_config)
         return "\n".join(lines) + "\n"
 
     def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        config = self.store_dir / f"{self.name}.conf"
+        if self.auth_config is not None:
+            write_auth_config(self.store_dir, self.name, self.auth_config)
+        config = config_path(self.store_dir, self.name)
         config.write_text(self.config_text())
         log = open(self.store_dir / f"{self.name}.log", "ab")  # closed when the process ends
         self.process = subprocess.Popen(
@@ -127,3 +137,64 @@ class NatsServer:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def config_path(store_dir: Path, name: str) -> Path:
+    return store_dir / f"{name}.conf"
+
+
+def auth_config_path(store_dir: Path, name: str) -> Path:
+    return store_dir / f"{name}.auth.conf"
+
+
+def pid_file(store_dir: Path, name: str) -> Path:
+    return store_dir / f"{name}.pid"
+
+
+def write_auth_config(store_dir: Path, name: str, text: str) -> None:
+    """Replace the users file at once (passwords inside: mode 0600)."""
+    path = auth_config_path(store_dir, name)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+def running_pid(store_dir: Path, name: str) -> int | None:
+    """The pid of the nats-server running this config, if one does (the pid file outlives
+    the server, so the process is checked to be that server where /proc tells)."""
+    try:
+        pid = int(pid_file(store_dir, name).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return pid  # no /proc (macOS): a live process of that pid is the best we know
+    try:
+        args = proc.joinpath("cmdline").read_bytes().decode().split("\0")
+        config = Path(proc.joinpath("cwd").readlink(), args[args.index("-c") + 1])
+    except (OSError, ValueError, IndexError):
+        return None
+    ours = config_path(store_dir, name).resolve()
+    return pid if Path(args[0]).name == "nats-server" and config.resolve() == ours else None
+
+
+def reload(store_dir: Path, name: str) -> bool:
+    """Ask the running server to reload its config (what `nats-server --signal reload`
+    does); False when none runs it."""
+    pid = running_pid(store_dir, name)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True
+
+
+def configured_port(store_dir: Path, name: str) -> int | None:
+    """The client port written into the config (LAOKE_NATS_PORT=0 picks a free one)."""
+    with contextlib.suppress(OSError):
+        for line in config_path(store_dir, name).read_text().splitlines():
+            if line.startswith("port: "):
+                return int(line.removeprefix("port: "))
+    return None

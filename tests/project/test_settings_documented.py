@@ -65,7 +65,9 @@ def test_readme_documents_every_setting_and_nothing_else() -> None:
     in_readme = documented()
     assert in_readme, "README has no configuration table"
     assert not in_code - in_readme, f"settings README does not document: {in_code - in_readme}"
-    assert not in_readme - in_code, f"README documents settings nothing reads: {in_readme - in_code}"
+    assert not in_readme - in_code, (
+        f"README documents settings nothing reads: {in_readme - in_code}"
+    )
 
 
 def test_the_code_reads_every_setting() -> None:

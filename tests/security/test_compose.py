@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from laoke.apidocs import compose_auth_config
+from laoke.dealerships import compose_auth_config, compose_dealers
 from laoke.natsserver import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,6 @@ SECRETS = [
             "REFERRALS",
             "WORKSHOP",
             "PROJECTIONS",
-            "DEALER_DEMO_4S",
         )
     ),
 ]
@@ -38,7 +37,8 @@ def compose() -> dict[str, Any]:
 
 
 def test_the_nats_users_of_compose_are_those_of_laoke_natsauth() -> None:
-    assert (ROOT / "docker" / "nats" / "auth.conf").read_text() == compose_auth_config()
+    folder = ROOT / "docker" / "nats"
+    assert (folder / "auth.conf").read_text() == compose_auth_config(compose_dealers(folder))
 
 
 def test_the_cluster_config_is_valid_for_nats_server() -> None:
