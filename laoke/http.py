@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,9 +17,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laoke.auth import KeyStore
 from laoke.httpauth import ApiKeyBackend, unauthorised
+from laoke.metrics import HTTP_SECONDS
 from laoke.registry import Service, ServiceEntry
 
 
@@ -48,6 +51,35 @@ def install_json_errors(app: FastAPI) -> None:
         return JSONResponse({"message": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
+class RequestTimer:
+    """`laoke_http_request_seconds` by method, route template and status: until the last
+    byte of the answer (an NDJSON audit stream included), the key check included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            # The template (`/v1/customers/{customer_id}`), never the path: bounded labels.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            elapsed = time.perf_counter() - start
+            HTTP_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+
+
 def _load_dashboard() -> APIRouter:
     """The dashboard page at `/` (static files shipped with the projections service)."""
     router: APIRouter = importlib.import_module(
@@ -70,6 +102,7 @@ def build_http_app(
         app.add_middleware(
             AuthenticationMiddleware, backend=ApiKeyBackend(keys), on_error=unauthorised
         )
+    app.add_middleware(RequestTimer)  # added last: outermost, so it times the key check too
     for entry, service in running:
         router = entry.router(service)
         if router is not None:

@@ -19,3 +19,21 @@ CONSUMER_LAG = Gauge(
     ["consumer"],
 )
 DECISIONS = Counter("laoke_decisions_total", "Decisions recorded", ["service", "event_type"])
+HTTP_SECONDS = Histogram(
+    "laoke_http_request_seconds",
+    "Time to answer an HTTP request, by route template",
+    ["method", "route", "status"],
+)
+# The work in hand, per dealership, counted from the read store by the projections service
+# every few seconds (services/projections/gauges.py): the Grafana board's (docker/grafana).
+COMPLAINTS_OPEN = Gauge(
+    "laoke_complaints_open", "Complaints filed and not yet resolved", ["dealership"]
+)
+COMPLAINTS_ESCALATED = Gauge(
+    "laoke_complaints_escalated", "Unresolved complaints escalated at least once", ["dealership"]
+)
+FOLLOWUPS_DUE = Gauge(
+    "laoke_followups_due",
+    "Open follow-ups whose time has come (the work list's 'due', overdue included)",
+    ["dealership"],
+)

@@ -9,6 +9,8 @@ acked; failures go to `dlq.projections.<reason>`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 
 from nats.aio.msg import Msg
@@ -24,8 +26,11 @@ from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.gauges import EVERY_S, WorkGauges
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
+
+log = logging.getLogger(__name__)
 
 
 class ProjectionsService(ServiceHost):
@@ -51,6 +56,7 @@ class ProjectionsService(ServiceHost):
         }
         self.projections = next(iter(self.partitions.values()))  # the only one, unpartitioned
         self.workers = [Worker(self._consumer(p, pr)) for p, pr in self.partitions.items()]
+        self.gauges = WorkGauges(self.store)
 
     def _consumer(self, partition: Partition, projections: Projections) -> StreamConsumer:
         async def apply(run: Sequence[Msg]) -> None:
@@ -91,7 +97,18 @@ class ProjectionsService(ServiceHost):
 
     async def start(self) -> None:
         await super().start()
+        self._beside_task(self._keep_gauges())
         freeze_heap()
+
+    async def _keep_gauges(self) -> None:
+        """Open and escalated complaints, follow-ups due: on /metrics (gauges.py)."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(self.gauges.refresh, self.clock.now())
+            except Exception:  # the store busy or gone for a moment: the next round
+                log.warning("could not count the work in hand", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), EVERY_S)
 
     def close(self) -> None:
         self.store.close()

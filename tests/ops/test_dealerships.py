@@ -11,36 +11,25 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from ops_helpers import embedded_settings
 from waiting import wait_for
 
 from events.factories import sample_inbound
-from laoke.cli import run, start_embedded_nats
+from laoke.cli import start_embedded_nats
 from laoke.dealerships import credentials_path, embedded_credentials
 from laoke.dealerships import main as dealerships
 from laoke.natsauth import ADMIN, Credentials, dealer_user, inbox_prefix
-from laoke.natsserver import NatsServer, free_port
+from laoke.natsserver import NatsServer
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW = "bj-4s"
-
-
-def embedded_settings(tmp_path: Path) -> LaokeSettings:
-    return LaokeSettings(
-        data_dir=tmp_path / "data",
-        nats_port=free_port(),
-        http_port=free_port(),
-        auth="off",
-        nats_dealerships=["demo-4s"],
-    )
 
 
 async def command(capsys: pytest.CaptureFixture[str], settings: LaokeSettings, *argv: str) -> str:
@@ -67,28 +56,6 @@ async def connect(url: str, user: str, password: str, **options: object) -> Nats
         max_reconnect_attempts=1,
         **options,  # type: ignore[arg-type]
     )
-
-
-@pytest.fixture
-async def laoke_running(tmp_path: Path) -> AsyncIterator[LaokeSettings]:
-    """`laoke run` (embedded NATS with users, every service, the HTTP API) in this loop."""
-    settings = embedded_settings(tmp_path)
-    stopping = asyncio.Event()
-    task = asyncio.create_task(run(settings, stopping=stopping))
-
-    async def healthy() -> bool:
-        assert not task.done(), task
-        try:
-            async with httpx.AsyncClient() as client:
-                answer = await client.get(f"http://127.0.0.1:{settings.http_port}/healthz")
-                return answer.status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await wait_for(healthy, 60, "laoke run")
-    yield settings
-    stopping.set()
-    await task
 
 
 async def test_a_dealership_added_while_laoke_runs_publishes_at_once_and_a_removed_one_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -28,12 +29,19 @@ SECRETS = [
             "PROJECTIONS",
         )
     ),
+    "LAOKE_GRAFANA_ADMIN_PASSWORD",
 ]
+MONITORING = {"prometheus", "grafana"}
 
 
 def compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
     return loaded
+
+
+def laoke_services() -> dict[str, Any]:
+    """compose's containers of laoke itself (the image built from docker/Dockerfile)."""
+    return {n: s for n, s in compose()["services"].items() if s.get("image") == "laoke:local"}
 
 
 def test_the_nats_users_of_compose_are_those_of_laoke_natsauth() -> None:
@@ -64,7 +72,7 @@ def test_compose_publishes_only_on_loopback_and_waits_for_healthy_dependencies()
         assert "healthcheck" in service, name
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
-        if name.startswith(("nats", "postgres")):
+        if name.startswith(("nats", "postgres")) or name in MONITORING:
             continue
         depends = service["depends_on"]
         assert set(depends) == {"nats-1", "nats-2", "nats-3", "postgres"}, name
@@ -78,11 +86,7 @@ def service_of(compose_name: str) -> str:
 
 
 def test_each_partition_of_each_service_runs_in_exactly_one_replica() -> None:
-    laoke = {
-        name: service
-        for name, service in compose()["services"].items()
-        if not name.startswith(("nats", "postgres"))
-    }
+    laoke = laoke_services()
     partitions: dict[str, list[int]] = {}
     for name, service in laoke.items():
         env = service["environment"]
@@ -95,3 +99,25 @@ def test_each_partition_of_each_service_runs_in_exactly_one_replica() -> None:
         assert sorted(owned) == list(range(count)), service
     replicated = {service_of(n) for n in laoke if service_of(n) != n}
     assert {"intake", "projections"} <= replicated
+
+
+def test_prometheus_scrapes_every_laoke_container_and_grafana_shows_its_board() -> None:
+    services = compose()["services"]
+    assert MONITORING <= set(services)
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    targets = [t for group in job["static_configs"] for t in group["targets"]]
+    assert sorted(targets) == sorted(f"{name}:8080" for name in laoke_services())
+    grafana = services["grafana"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"] if v.startswith(".")}
+    provider = yaml.safe_load(
+        (ROOT / "docker/grafana/provisioning/dashboards/laoke.yml").read_text()
+    )
+    boards = provider["providers"][0]["options"]["path"]
+    assert (ROOT / mounted[boards] / "laoke.json").exists()
+    datasource = yaml.safe_load(
+        (ROOT / "docker/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+    board = json.loads((ROOT / "docker/grafana/dashboards/laoke.json").read_text())
+    assert {p["datasource"]["uid"] for p in board["panels"]} == {datasource["uid"]}

@@ -1,0 +1,18 @@
+"""What the ops tests share: settings for `laoke run` with its embedded NATS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from laoke.natsserver import free_port
+from laoke.settings import LaokeSettings
+
+
+def embedded_settings(tmp_path: Path) -> LaokeSettings:
+    return LaokeSettings(
+        data_dir=tmp_path / "data",
+        nats_port=free_port(),
+        http_port=free_port(),
+        auth="off",
+        nats_dealerships=["demo-4s"],
+    )
