@@ -62,6 +62,14 @@ async def start_embedded_nats(settings: LaokeSettings) -> NatsServer:
     return server
 
 
+def demo_publisher(settings: LaokeSettings) -> str:
+    """The demo dealership's own user, or the admin once `laoke dealerships remove` took it."""
+    demo = dealer_user("demo-4s")
+    if settings.nats_auth == "on" and demo not in embedded_credentials(settings).passwords:
+        return ADMIN
+    return demo
+
+
 def as_nats_user(settings: LaokeSettings, user: str) -> LaokeSettings:
     """`settings` connecting as `user` of the embedded server (when it asks for users)."""
     if settings.nats_auth != "on":
@@ -103,7 +111,7 @@ async def run(
         print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
         keys = KeyStore(settings) if settings.auth == "on" else None
         if demo:
-            dealer = as_nats_user(settings, dealer_user("demo-4s")) if embedded else settings
+            dealer = as_nats_user(settings, demo_publisher(settings)) if embedded else settings
             await load_demo(dealer)
             if keys is not None:
                 _, secret = keys.create(["demo-4s"], read=True, write=True, label="demo")
