@@ -6,6 +6,7 @@ laoke nats                  only the embedded NATS server
 laoke keys create|list|revoke   API keys of the HTTP API (docs/security.md)
 laoke dealerships add|list|remove   dealerships' NATS users, while NATS runs
 laoke status [--json]       streams, consumer lag, dead letters by reason, leases
+laoke dlq list|show|redrive     dead letters: read them, send them back (laoke/dlqcli.py)
 laoke rebuild               rebuild the read models from RETENTION
 laoke verify [--wait S]     check the read models and decisions against RETENTION
 laoke sim ...               the dealership simulator (see docs/simulator.md)
@@ -76,6 +77,14 @@ def as_nats_user(settings: LaokeSettings, user: str) -> LaokeSettings:
         return settings
     password = embedded_credentials(settings).password(user)
     return settings.model_copy(update={"nats_user": user, "nats_password": password})
+
+
+def as_ops(settings: LaokeSettings) -> LaokeSettings:
+    """`settings` for an ops command: as the admin of the embedded server when it asks for
+    users and none is set (its passwords are in the data dir once `laoke run` started)."""
+    embedded = settings.nats_url is None and settings.nats_user is None
+    created = credentials_path(settings).exists()
+    return as_nats_user(settings, ADMIN) if embedded and created else settings
 
 
 async def run(
@@ -229,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("keys", help="create, list, revoke API keys", add_help=False)
     commands.add_parser("dealerships", help="dealerships' NATS users", add_help=False)
     commands.add_parser("status", help="streams, lag, dead letters, leases", add_help=False)
+    commands.add_parser("dlq", help="dead letters: list, show, redrive", add_help=False)
     commands.add_parser("rebuild", help="rebuild the read models from RETENTION", add_help=False)
     commands.add_parser("verify", help="check the system against RETENTION", add_help=False)
     commands.add_parser("sim", help="the dealership simulator", add_help=False)
@@ -250,8 +260,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "status":
         from laoke.status import main as status_main
 
-        ops = as_nats_user(settings, ADMIN) if settings.nats_url is None else settings
-        sys.exit(status_main(ops, rest))
+        sys.exit(status_main(as_ops(settings), rest))
+    elif args.command == "dlq":
+        from laoke.dlqcli import dlq_command
+
+        sys.exit(dlq_command(as_ops(settings), rest))
     elif args.command == "rebuild":
         from services.projections.rebuild import main as rebuild_main
 

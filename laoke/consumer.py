@@ -19,7 +19,7 @@ from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 
 from events import Event, Rejected, parse_recorded
-from laoke.dlq import dead_letter
+from laoke.dlq import dead_letter, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
 from laoke.logs import EVENT
@@ -123,6 +123,7 @@ class RetentionConsumer:
             message.headers,
             origin=origin,
             subject=message.subject,
+            dealership=subject_dealership(message.subject, RETENTION_TOKEN),
         )
         work = UnitOfWork(self.app)
         work.dead_letter(letter)

@@ -25,6 +25,7 @@ LEASE_TTL_S = 10.0
 CAPTURE_MAX_MSG_BYTES = 1024 * 1024
 RECORDED_MAX_MSG_BYTES = 256 * 1024
 DAY_S = 24 * 3600.0
+DLQ_MAX_AGE_S = 90 * DAY_S  # dead letters are kept this long
 
 
 def stream_configs(replicas: int = 1, retention_dedupe_s: float = 3600.0) -> list[StreamConfig]:
@@ -60,7 +61,7 @@ def stream_configs(replicas: int = 1, retention_dedupe_s: float = 3600.0) -> lis
             subjects=["dlq.>"],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
-            max_age=90 * DAY_S,
+            max_age=DLQ_MAX_AGE_S,
             max_msg_size=CAPTURE_MAX_MSG_BYTES + 64 * 1024,
             duplicate_window=120.0,
             num_replicas=replicas,

@@ -1,18 +1,38 @@
-"""POST /v1/events: the HTTP way in, through the same path as NATS (validate, resolve, record)."""
+"""POST /v1/events: the HTTP way in, through the same path as NATS (validate, resolve, record).
+
+Every refusal is dead-lettered and counted as on NATS, the door's own too: an event for a
+dealership the key may not write (`forbidden_dealership`), each event of a request over
+LAOKE_INTAKE_MAX_ARRAY (`too_many_events`), a body that is not JSON (`bad_json`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+import re
+from typing import Any, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from laoke.httpauth import WritableDealerships
+from events.fields import DEALERSHIP_ID_PATTERN
+from laoke.auth import Access
+from laoke.httpauth import CallerAccess
 from services.intake.application import Inbound, Verdict
 from services.intake.service import IntakeService
+
+_DEALERSHIP = re.compile(DEALERSHIP_ID_PATTERN)
+# The door's own reasons (intake's parser has the others: events.errors.REASONS).
+DOOR_REASONS = frozenset({"forbidden_dealership", "too_many_events"})
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"title": "Payload", "description": "One event object, or an array of them."}
+        }
+    },
+}
 
 
 class EventResultPublic(BaseModel):
@@ -36,11 +56,15 @@ class SubmitResultPublic(BaseModel):
     results: list[EventResultPublic]
 
 
-def _public(index: int, verdict: Verdict) -> EventResultPublic:
+def _public(index: int, verdict: Verdict, item: Any) -> EventResultPublic:
+    event_id = verdict.event_id
+    if verdict.reason in DOOR_REASONS and isinstance(item, dict):
+        sent = item.get("event_id")  # refused unread: its id as it sent it
+        event_id = sent if isinstance(sent, str) else None
     return EventResultPublic(
         index=index,
         status=verdict.status,
-        event_id=verdict.event_id,
+        event_id=event_id,
         customer_id=verdict.customer_id,
         reason=verdict.reason,
         message=verdict.message,
@@ -50,33 +74,48 @@ def _public(index: int, verdict: Verdict) -> EventResultPublic:
 def _json_bytes(item: Any) -> bytes:
     try:
         return json.dumps(item, ensure_ascii=False).encode()
-    except RecursionError:
-        # FastAPI's parser got through it, re-encoding it here (deeper in the stack) did not.
-        raise HTTPException(422, "an event is nested too deeply to be an event") from None
     except UnicodeEncodeError:
         # A lone surrogate ("\ud800" in the request) cannot be UTF-8: keep it escaped, as
         # it was sent, so that the parser refuses it (bad_json) instead of a 500 here.
         return json.dumps(item).encode()
 
 
-def refusal(index: int, item: Any, writable: frozenset[str] | None) -> EventResultPublic | None:
-    """The rejection of an event for a dealership the key may not write for, else None
-    (events naming no dealership go on: intake rejects them with its own reason)."""
+def _events(raw: bytes) -> tuple[list[Any], list[bytes]]:
+    """The request's events and each one's bytes for intake. A body that is not JSON is one
+    event, its bytes as sent: intake refuses it (`bad_json`) and dead-letters it like any
+    other refusal."""
+    try:
+        payload = json.loads(raw)
+        items = payload if isinstance(payload, list) else [payload]
+        return items, [_json_bytes(item) for item in items]
+    except (ValueError, RecursionError):  # (re-encoding, deeper in the stack, may recurse)
+        return [None], [raw]
+
+
+def sender(item: Any, access: Access) -> str | None:
+    """The dealership a refused event is listed under (GET /v1/dead-letters): the one it
+    names when the key may write for it, else the key's own when it has only one. Never a
+    dealership the key may not write for, which would show it the sender's body."""
+    named = item.get("dealership_id") if isinstance(item, dict) else None
+    if isinstance(named, str) and _DEALERSHIP.fullmatch(named) and access.can_write(named):
+        return named
+    own = access.key.dealerships if access.key is not None else ()
+    return own[0] if len(own) == 1 else None
+
+
+def door_refusal(item: Any, access: Access, too_many: str | None) -> tuple[str, str] | None:
+    """(reason, message) when the door refuses the event before intake reads it."""
+    if too_many is not None:
+        return "too_many_events", too_many
     dealership = item.get("dealership_id") if isinstance(item, dict) else None
-    if writable is None or not isinstance(dealership, str) or dealership in writable:
-        return None
-    event_id = item.get("event_id")
-    return EventResultPublic(
-        index=index,
-        status="rejected",
-        event_id=event_id if isinstance(event_id, str) else None,
-        reason="forbidden_dealership",
-        message=f"this key may not write for {dealership!r}",
-    )
+    if not isinstance(dealership, str) or access.can_write(dealership):
+        return None  # events naming no dealership go on: intake rejects them itself
+    return "forbidden_dealership", f"this key may not write for {dealership!r}"
 
 
 def build_router(service: IntakeService) -> APIRouter:
     router = APIRouter(tags=["intake"])
+    most = service.intake_settings.max_array
 
     @router.post(
         "/v1/events",
@@ -84,37 +123,35 @@ def build_router(service: IntakeService) -> APIRouter:
         responses={
             403: {"description": "Every event names a dealership the API key may not write."},
             422: {"description": "Every event was rejected (each result says why)."},
-            413: {"description": "Too many events in one request."},
+            413: {"description": "Too many events in one request: each is dead-lettered."},
         },
+        openapi_extra={"requestBody": REQUEST_BODY},
         summary="Submit one inbound event (a JSON object) or several (a JSON array)",
     )
-    async def submit_events(
-        payload: Annotated[Any, Body(description="One event object, or an array of them.")],
-        writable: WritableDealerships,
-    ) -> Any:
-        items = payload if isinstance(payload, list) else [payload]
-        if len(items) > service.intake_settings.max_array:
-            raise HTTPException(
-                413, f"at most {service.intake_settings.max_array} events per request"
-            )
+    async def submit_events(request: Request, access: CallerAccess) -> Any:
+        items, data = _events(await request.body())
         if not items:
             raise HTTPException(422, "the array holds no event")
-        # Each event is refused on its own: the others of the request go on.
-        refused = {i: r for i, item in enumerate(items) if (r := refusal(i, item, writable))}
-        allowed = [index for index in range(len(items)) if index not in refused]
+        too_many = None
+        if len(items) > most:
+            too_many = f"at most {most} events per request, not {len(items)}"
         request_id = uuid4()
+        via = {"Laoke-Via": "http"} | (
+            {"Laoke-Api-Key": access.key.id} if access.key is not None else {}
+        )
         batch = [
             Inbound(
-                _json_bytes(items[index]),
+                data[index],
                 None,
-                {"Laoke-Via": "http"},
+                via,
                 f"http:{request_id}:{index}",
+                dealership=sender(item, access),
+                refusal=door_refusal(item, access, too_many),
             )
-            for index in allowed
+            for index, item in enumerate(items)
         ]
-        verdicts = await service.submit(batch) if batch else []
-        answered = refused | {i: _public(i, v) for i, v in zip(allowed, verdicts, strict=True)}
-        results = [answered[index] for index in range(len(items))]
+        verdicts = await service.submit(batch)
+        results = [_public(i, v, items[i]) for i, v in enumerate(verdicts)]
         body = SubmitResultPublic(
             accepted=sum(r.status == "accepted" for r in results),
             duplicate=sum(r.status == "duplicate" for r in results),
@@ -122,10 +159,15 @@ def build_router(service: IntakeService) -> APIRouter:
             queued=sum(r.status == "queued" for r in results),
             results=results,
         )
+        if too_many is not None:
+            return _refused(413, too_many, body)
         if body.rejected == len(results):
-            status = 422 if allowed else 403
-            content = {"message": results[0].message or "rejected"} | body.model_dump()
-            return JSONResponse(content, status_code=status)
+            forbidden = all(r.reason == "forbidden_dealership" for r in results)
+            return _refused(403 if forbidden else 422, results[0].message or "rejected", body)
         return body
 
     return router
+
+
+def _refused(status: int, message: str, body: SubmitResultPublic) -> JSONResponse:
+    return JSONResponse({"message": message} | body.model_dump(), status_code=status)

@@ -21,10 +21,11 @@ from eventsourcing.persistence import RecordConflictError, Tracking
 from events import CustomersMerged, Event, Rejected, parse_inbound
 from laoke.clock import Clock
 from laoke.decisions import decision
-from laoke.dlq import dead_letter
+from laoke.dlq import dead_letter, subject_dealership
 from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
 from laoke.merges import survivor
+from laoke.partitions import DEALER_IN_TOKEN
 from laoke.work import AggregateCache, UnitOfWork
 from services.intake.aggregates import (
     CustomerIdentity,
@@ -43,13 +44,20 @@ SERVICE = "intake"
 class Inbound:
     """One message as received: its bytes, subject (None over HTTP), a unique origin, and how
     long it waited for intake since laoke received it (in DEALER_IN while intake was busy
-    or down), so `received_at` is when it reached laoke, not when intake got round to it."""
+    or down), so `received_at` is when it reached laoke, not when intake got round to it.
+
+    `dealership`: whose it is when refused, for its dead letter (over HTTP, as the API key
+    says: services/intake/api.py; on NATS, the subject's token). `refusal`: (reason,
+    message) when the door already refused it (HTTP: a dealership the key may not write, too
+    many events in one request); it is dead-lettered without being read."""
 
     data: bytes
     subject: str | None
     headers: dict[str, str] | None
     origin: str
     waited: timedelta = timedelta(0)
+    dealership: str | None = None
+    refusal: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class Intake:
         return verdicts
 
     def _one(self, work: UnitOfWork, staged: set[UUID], inbound: Inbound) -> Verdict:
+        if inbound.refusal is not None:
+            return self._reject(work, inbound, *inbound.refusal)
         now = self.clock.now()
         try:
             event = parse_inbound(inbound.data, inbound.subject, now=now)
@@ -127,6 +137,7 @@ class Intake:
             inbound.headers,
             origin=inbound.origin,
             subject=inbound.subject,
+            dealership=inbound.dealership or subject_dealership(inbound.subject, DEALER_IN_TOKEN),
         )
         if not work.exists(letter_id(letter)):  # a redone batch: dead-lettered before
             work.dead_letter(letter)

@@ -135,7 +135,10 @@ class IntakeService(ServiceHost):
 
     def _route(self, inbound: Inbound) -> int | Outgoing:
         """The local shard for this event, or the message forwarding it to DEALER_IN. What
-        does not parse stays here: any shard rejects it the same way."""
+        does not parse, or was refused at the door, stays here: any shard rejects it the same
+        way."""
+        if inbound.refusal is not None:
+            return next(iter(self.shards))
         try:
             event = parse_inbound(inbound.data, inbound.subject, now=self.clock.now())
         except Rejected:

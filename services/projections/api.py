@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.projections.routes.audit import audit_router
 from services.projections.routes.complaints import complaints_router
 from services.projections.routes.customers import customers_router
+from services.projections.routes.deadletters import dead_letters_router
 from services.projections.routes.followups import followups_router
 from services.projections.routes.metrics import metrics_router
 from services.projections.routes.referrals import referrals_router
@@ -30,6 +31,7 @@ RESOURCES = (
     referrals_router,
     metrics_router,
     audit_router,
+    dead_letters_router,
 )
 
 

@@ -1,8 +1,9 @@
 """Projections' wiring: RETENTION (durable 'projections', or one per partition:
-`projections-p<k>`) → the read store.
+`projections-p<k>`) → the read store; RETENTION_DLQ (`projections-dlq`, `projections-dlq-p<k>`)
+→ the dead-letter store (services/projections/deadletters/).
 
-The read store keeps each consumer's position; the runner (laoke/runner.py) hands over runs
-that continue from it. Each run is applied in one transaction with its position, then
+Each store keeps its consumers' positions; the runner (laoke/runner.py) hands over runs
+that continue from them. Each run is applied in one transaction with its position, then
 acked; failures go to `dlq.projections.<reason>`.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from nats.aio.msg import Msg
 
 from laoke.clock import Clock
-from laoke.dlq import dead_letter, send_dead_letters
+from laoke.dlq import dead_letter, send_dead_letters, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.heap import freeze_heap
 from laoke.partitions import RETENTION_TOKEN, Partition, owned_partitions
@@ -24,8 +25,10 @@ from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
 from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
-from laoke.streams import RETENTION
+from laoke.streams import RETENTION, RETENTION_DLQ
 from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.deadletters.store import CONSUMER as LETTERS_CONSUMER
+from services.projections.deadletters.store import DeadLetterStore, Letter, apply_letters
 from services.projections.gauges import EVERY_S, WorkGauges
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
@@ -55,7 +58,9 @@ class ProjectionsService(ServiceHost):
             for partition in owned_partitions(settings)
         }
         self.projections = next(iter(self.partitions.values()))  # the only one, unpartitioned
+        self.dead_letters = DeadLetterStore(settings)
         self.workers = [Worker(self._consumer(p, pr)) for p, pr in self.partitions.items()]
+        self.workers += [Worker(self._letters_consumer(p)) for p in self.partitions]
         self.gauges = WorkGauges(self.store)
 
     def _consumer(self, partition: Partition, projections: Projections) -> StreamConsumer:
@@ -66,6 +71,22 @@ class ProjectionsService(ServiceHost):
             self.name,
             DurableConsumer(projections.consumer, ack_all=True),  # one ack per batch
             lambda: self.store.position(projections.consumer),
+            apply,
+            self.projection_settings.batch_size,
+        )
+
+    def _letters_consumer(self, partition: Partition) -> StreamConsumer:
+        durable = partition.durable(LETTERS_CONSUMER)
+
+        async def apply(run: Sequence[Msg]) -> None:
+            letters = [Letter.of(m) for m in run]
+            through = letters[-1].seq
+            await asyncio.to_thread(apply_letters, self.dead_letters, letters, partition, through)
+
+        return StreamConsumer(
+            self.name,
+            DurableConsumer(durable, stream=RETENTION_DLQ, filter_subject="dlq.>", ack_all=True),
+            lambda: self.dead_letters.position(durable),
             apply,
             self.projection_settings.batch_size,
         )
@@ -93,6 +114,7 @@ class ProjectionsService(ServiceHost):
             None,
             origin=f"{RETENTION}:{failure.message.seq}",
             subject=failure.message.subject or None,
+            dealership=subject_dealership(failure.message.subject, RETENTION_TOKEN),
         )
 
     async def start(self) -> None:
@@ -112,3 +134,4 @@ class ProjectionsService(ServiceHost):
 
     def close(self) -> None:
         self.store.close()
+        self.dead_letters.close()

@@ -47,10 +47,14 @@ class ReadStore:
         with schema_lock(settings), self.transaction() as tx:
             if self.kind == "postgres":
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            migrate(tx)  # an older store's tables first: the schema's indexes may need it
-            for statement in SCHEMA:
-                tx.execute(statement)
-            backfill_followup_days(tx)
+            self.create_tables(tx)
+
+    def create_tables(self, tx: Tx) -> None:
+        """The read models' tables and indexes (an older store's brought up to them)."""
+        migrate(tx)  # an older store's tables first: the schema's indexes may need it
+        for statement in SCHEMA:
+            tx.execute(statement)
+        backfill_followup_days(tx)
 
     # -- connections -------------------------------------------------------------------------
     def sql(self, text: str) -> str:
