@@ -242,7 +242,7 @@ def show_list(store: DeadLetterStore, selection: Selection, limit: int, as_json:
             str(len(letter.redrives)),
             letter.error[:80],
         )
-    Console(width=200).print(table)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped: no wrapping
 
 
 def show_one(found: DeadLetterPublic) -> None:

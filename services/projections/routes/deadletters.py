@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -64,7 +65,8 @@ def dead_letters_router(service: ProjectionsService) -> APIRouter:
                 before = queries.decode_cursor(cursor)
             except ValueError as exc:
                 raise bad_param("cursor", str(exc)) from exc
-        now = service.clock.now()
+        # The wall clock, not the service's: letters are timed, and expire, by the server's.
+        now = datetime.now(UTC)
         query = queries.LetterQuery(
             now=now,
             limit=limit,
