@@ -23,6 +23,7 @@ from faststream.specification import AsyncAPI
 from events import EVENT_TYPES, INBOUND_TYPES
 from laoke.clock import SystemClock
 from laoke.dealerships import compose_dealers, save_compose
+from laoke.dlq import REDRIVES, Redrive
 from laoke.http import build_http_app
 from laoke.registry import SERVICES, Service, ServiceEntry
 from laoke.settings import LaokeSettings
@@ -54,8 +55,15 @@ def _recorded_channels() -> NatsBroker:
     broker.publisher(
         "dlq.{service}.{reason}",
         title="RETENTION_DLQ",
-        description="Dead letters: the original bytes and headers, with Laoke-Reason and "
-        "Laoke-Error headers.",
+        description="Dead letters: the original bytes and headers, with Laoke-Reason, "
+        "Laoke-Error and (when known) Laoke-Dealership headers.",
+    )
+    broker.publisher(
+        REDRIVES,
+        title="RETENTION_DLQ/redriven",
+        description="Ops re-drove a dead letter to DEALER_IN (`laoke dlq redrive`): who, "
+        "when, which letter, the message it became.",
+        schema=Redrive,
     )
     return broker
 
