@@ -85,17 +85,22 @@ class Report:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-def letters(store: DeadLetterStore, selection: Selection, *, unredriven: bool) -> list[int]:
-    """The letters a filter selects, oldest first (the order they are re-driven in)."""
-    found: list[int] = []
+def attempts(store: DeadLetterStore, selection: Selection, *, unredriven: bool) -> dict[int, int]:
+    """The letters selected, each with the try it was (1: a first refusal), oldest first
+    (the order they are re-driven in)."""
+    if selection.seqs:
+        found = (queries.letter(store, seq, None, None) for seq in selection.seqs)
+        known = {letter.seq: letter.attempt for letter in found if letter is not None}
+        return {seq: known.get(seq, 0) for seq in selection.seqs}  # 0: not listed yet
+    tries: dict[int, int] = {}
     before = None
     while True:
         page, cursor = queries.letter_page(
             store, selection.query(PAGE, before=before, unredriven=unredriven)
         )
-        found += [letter.seq for letter in page]
+        tries |= {letter.seq: letter.attempt for letter in page}
         if cursor is None:
-            return sorted(found)
+            return dict(sorted(tries.items()))
         before = queries.decode_cursor(cursor)
 
 
@@ -105,6 +110,20 @@ def _named(data: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _attempt_said(headers: dict[str, str]) -> int:
+    """The try a letter the store does not list yet says it was (its input's header)."""
+    try:
+        return max(1, int(headers.get(ATTEMPT, "1")))
+    except ValueError:
+        return 1
+
+
+def _dealership(headers: dict[str, str]) -> str | None:
+    """The dealership a letter was sent for, as the dead-letter store reads it."""
+    original = headers.get("Laoke-Original-Subject", "")
+    return headers.get(DEALERSHIP) or subject_dealership(original, DEALER_IN_TOKEN)
 
 
 def _event_id(data: bytes) -> str | None:
@@ -121,8 +140,7 @@ def redrive_message(
     subject can be made (a body that is not an event and no subject: give --body)."""
     body = {k: v for k, v in _named(data).items() if isinstance(v, str)}
     original = headers.get("Laoke-Original-Subject", "")
-    dealership = headers.get(DEALERSHIP) or subject_dealership(original, DEALER_IN_TOKEN)
-    dealership = dealership or body.get("dealership_id", "")
+    dealership = _dealership(headers) or body.get("dealership_id", "")
     event_type = body.get("event_type") or original.rpartition(".")[2]
     subject = inbound_subject(dealership, event_type)
     kept = {k: v for k, v in headers.items() if not k.lower().startswith(("laoke-", "nats-"))}
@@ -148,14 +166,10 @@ async def redrive(
     """Re-drive the selected intake letters (with `body`: the one letter named, corrected)."""
     store = DeadLetterStore(settings)
     try:
-        seqs = list(selection.seqs) or letters(store, selection, unredriven=not again)
-        attempts = {
-            seq: found.attempt
-            for seq in seqs
-            if (found := queries.letter(store, seq, None, None)) is not None
-        }
+        tries = attempts(store, selection, unredriven=not again)
     finally:
         store.close()
+    seqs = list(tries)
     report = Report()
     nc, js = await connect(settings, "laoke-dlq")
     console = Console(file=progress or sys.stderr)
@@ -165,7 +179,7 @@ async def redrive(
             task = bar.add_task("re-driving", total=len(seqs))
             for start in range(0, len(seqs), CHUNK):
                 chunk = seqs[start : start + CHUNK]
-                await _redrive_chunk(nc, js, chunk, attempts, by, body, report)
+                await _redrive_chunk(nc, js, chunk, tries, by, body, report)
                 bar.advance(task, len(chunk))
     finally:
         await nc.close()
@@ -176,7 +190,7 @@ async def _redrive_chunk(
     nc: NatsClient,
     js: JetStreamContext,
     seqs: Sequence[int],
-    attempts: dict[int, int],
+    tries: dict[int, int],
     by: str,
     body: bytes | None,
     report: Report,
@@ -194,7 +208,7 @@ async def _redrive_chunk(
             report.skipped.append((seq, "not a refused inbound event (only intake's go back)"))
             continue
         data = body if body is not None else stored.data or b""
-        attempt = attempts.get(seq, int(headers.get(ATTEMPT, "1") or 1)) + 1
+        attempt = (tries.get(seq) or _attempt_said(headers)) + 1
         try:
             message = redrive_message(seq, headers, data, attempt, by, at)
         except SubjectError:
@@ -202,7 +216,7 @@ async def _redrive_chunk(
             continue
         note = Redrive(
             letter=seq,
-            dealership_id=headers.get(DEALERSHIP) or message.subject.split(".")[2],
+            dealership_id=_dealership(headers),  # the letter's: the same partition's
             redriven_as="",
             subject=message.subject,
             by=by,
@@ -249,6 +263,13 @@ def show_one(found: DeadLetterPublic) -> None:
     print(found.model_dump_json(indent=2))
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return "unknown"
+
+
 def _time(text: str) -> datetime:
     found = datetime.fromisoformat(text)
     if found.tzinfo is None:
@@ -277,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     again = actions.choices["redrive"]
     again.add_argument("seqs", type=int, nargs="*", metavar="SEQ", help="the letters to re-drive")
     again.add_argument("--body", metavar="FILE", help="a corrected body (one letter only)")
-    again.add_argument("--by", default=getpass.getuser(), help="who re-drives (the OS user)")
+    again.add_argument("--by", help="who re-drives (default: the OS user)")
     again.add_argument("--again", action="store_true", help="with filters: re-driven ones too")
     again.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -324,12 +345,13 @@ def dlq_command(settings: LaokeSettings, argv: Sequence[str]) -> int:
         with open(args.body, "rb") as source:
             body = source.read()
     progress = None if args.quiet else sys.stderr
+    by = " ".join((args.by or _os_user()).split())[:100] or "unknown"  # it goes into a header
     report = asyncio.run(
-        redrive(settings, selection, by=args.by, body=body, again=args.again, progress=progress)
+        redrive(settings, selection, by=by, body=body, again=args.again, progress=progress)
     )
     for seq, why in report.skipped:
         print(f"letter {seq}: skipped: {why}", file=sys.stderr)
     for seq, position in report.redriven:
         print(f"letter {seq}: re-driven as {DEALER_IN}:{position}")
-    print(f"re-drove {len(report.redriven)} letters as {args.by!r}, skipped {len(report.skipped)}")
+    print(f"re-drove {len(report.redriven)} letters as {by!r}, skipped {len(report.skipped)}")
     return 0 if report.redriven or not report.skipped else 1
