@@ -27,13 +27,16 @@ from schemathesis.core.result import Ok
 from events import retention_subject
 from events.factories import sample_inbound, sample_recorded
 from laoke.clock import ManualClock
+from laoke.dlq import dead_letter
 from laoke.http import build_http_app
 from laoke.natsserver import NatsServer
+from laoke.partitions import WHOLE
 from laoke.registry import entry
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 from services.intake.service import IntakeService
 from services.projections.application import Message
+from services.projections.deadletters.store import Letter, apply_letters
 from services.projections.service import ProjectionsService
 
 READ_PATHS = {
@@ -47,6 +50,8 @@ READ_PATHS = {
     "/v1/referrals",
     "/v1/metrics/satisfaction",
     "/v1/audit",
+    "/v1/dead-letters",
+    "/v1/dead-letters/{seq}",
 }
 
 
@@ -67,6 +72,21 @@ def history() -> list[bytes]:
         events.append(data)
     events.append(sample_recorded("FollowUpDue"))
     return [json.dumps(e).encode() for e in events]
+
+
+def refused() -> Letter:
+    """A dead letter of the sample dealership, for the dead-letter list to hold one."""
+    data = sample_inbound("CustomerVisited", visit_kind="karaoke")
+    out = dead_letter(
+        "intake",
+        "bad_enum",
+        "visit_kind",
+        json.dumps(data).encode(),
+        None,
+        origin="DEALER_IN:1",
+        dealership=data["dealership_id"],
+    )
+    return Letter(1, out.subject, dict(out.headers), out.body, datetime.now(UTC))
 
 
 async def record(url: str, bodies: list[bytes]) -> None:
@@ -92,10 +112,11 @@ def combined_schema(
     clock = ManualClock(datetime(2026, 1, 20, 10, tzinfo=UTC))
     projections = ProjectionsService(settings, clock)
     projections.projections.apply_batch([Message(i, b) for i, b in enumerate(bodies, start=1)])
+    apply_letters(projections.dead_letters, [refused()], WHOLE, 1)
     intake = IntakeService(settings, clock)  # not started: its POST is not exercised here
     app = build_http_app([(entry("projections"), projections), (entry("intake"), intake)])
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
-    projections.store.close()
+    projections.close()
     intake.app.close()
 
 
