@@ -23,7 +23,7 @@ from services.projections.routes.common import (
 from services.projections.service import ProjectionsService
 
 INTAKE = "intake"  # the service that refuses inbound events (others' letters are ops')
-MAX_PAGE = 1000  # a letter may carry up to 1 MiB of body
+MAX_PAGE = 500  # a letter may carry up to 1 MiB of body (an oversize one)
 
 ReasonFilter = Annotated[
     str | None,
