@@ -92,16 +92,13 @@ def attempts(store: DeadLetterStore, selection: Selection, *, unredriven: bool) 
         found = (queries.letter(store, seq, None, None) for seq in selection.seqs)
         known = {letter.seq: letter.attempt for letter in found if letter is not None}
         return {seq: known.get(seq, 0) for seq in selection.seqs}  # 0: not listed yet
-    tries: dict[int, int] = {}
-    before = None
-    while True:
-        page, cursor = queries.letter_page(
-            store, selection.query(PAGE, before=before, unredriven=unredriven)
-        )
-        tries |= {letter.seq: letter.attempt for letter in page}
-        if cursor is None:
-            return dict(sorted(tries.items()))
-        before = queries.decode_cursor(cursor)
+    query = selection.query(PAGE, unredriven=unredriven)
+    tries = {
+        letter.seq: letter.attempt
+        for letters in queries.letter_chunks(store, query, PAGE)
+        for letter in letters
+    }
+    return dict(sorted(tries.items()))
 
 
 def _named(data: bytes) -> dict[str, Any]:

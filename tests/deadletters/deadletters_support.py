@@ -108,12 +108,18 @@ class Rig:
         await wait_for(lambda: app.tracked_position("intake") >= position, what="intake")
 
     async def recorded(self, event_id: str) -> int:
-        """How many times RETENTION holds this event."""
-        info = await self.js.stream_info(RETENTION)
-        found = 0
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            stored = await self.js.get_msg(RETENTION, seq)
-            found += json.loads(stored.data or b"{}").get("event_id") == event_id
+        """How many times RETENTION holds this event, once it holds it (intake's relay
+        publishes what it recorded after the DEALER_IN position moved)."""
+
+        async def count() -> int:
+            info = await self.js.stream_info(RETENTION)
+            found = 0
+            for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
+                stored = await self.js.get_msg(RETENTION, seq)
+                found += json.loads(stored.data or b"{}").get("event_id") == event_id
+            return found
+
+        found: int = await wait_for(count, what=f"{event_id} on RETENTION")
         return found
 
 

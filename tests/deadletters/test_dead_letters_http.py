@@ -4,9 +4,13 @@ the dealership of the key that sent it; and GET /v1/dead-letters keeps the API k
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from deadletters_support import MAX_ARRAY, A, B, Rig, event, raw
 
 from laoke.metrics import DEAD_LETTERS
@@ -119,3 +123,38 @@ async def test_pages_filters_and_a_letter_arriving_between_pages(rig: Rig) -> No
     wrong = await rig.get("/v1/dead-letters", to=datetime(2020, 1, 1, tzinfo=UTC).isoformat(),
                           **{"from": datetime(2021, 1, 1, tzinfo=UTC).isoformat()})  # fmt: skip
     assert wrong.status_code == 422
+
+
+def cell(item: dict[str, Any], column: str) -> str:
+    """A JSON item's value for a CSV column, as the contract says a cell holds it."""
+    value: Any = item
+    for part in column.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def test_csv_rows_equal_the_json_items(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("services.projections.routes.deadletters.CSV_CHUNK", 2)
+    notes = ["等了三个小时，没有人通知。", '王芳, "小芳"', "刘洋\n(新)"]
+    for note in notes:
+        await rig.post(event(visit_kind="卡拉OK", note=note))
+    items = await rig.letters(len(notes))
+    answer = await rig.http.get(
+        "/v1/dead-letters",
+        params={"limit": 1},  # pages JSON only
+        headers={"X-API-Key": rig.a, "Accept": "text/csv"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    reader = csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"), newline=""))
+    rows = list(reader)
+    header = list(reader.fieldnames or [])
+    assert rows == [{column: cell(item, column) for column in header} for item in items]
+    assert [json.loads(row["body"])["note"] for row in rows] == notes[::-1], "newest first"

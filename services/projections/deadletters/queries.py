@@ -1,23 +1,23 @@
 """Reading the dead-letter tables: a page of letters, newest first, and one letter.
 
-A page is one query on an index in (time, sequence) order, cut by keyset like the work
-list (queries/followups.py): the cursor is the last letter's (time, sequence) and the next
-page starts below it, so letters refused meanwhile (at the top) neither repeat nor skip
+A page is one query on an index in (time, sequence) order, cut by keyset as every list is
+(queries/paging.py), newest first: the cursor is the last letter's (time, sequence) and the
+next page starts below it, so letters refused meanwhile (at the top) neither repeat nor skip
 anything. Letters older than RETENTION_DLQ keeps them are not answered.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.projections.deadletters.models import DeadLetterPublic, RedrivePublic
 from services.projections.deadletters.store import MAX_AGE, DeadLetterStore, body_of
+from services.projections.queries import paging
 from services.projections.tables import parse_ts, ts
 
 COLUMNS = (
@@ -49,7 +49,7 @@ class LetterQuery:
     reason: str | None = None
     start: datetime | None = None
     end: datetime | None = None
-    before: tuple[str, int] | None = None  # the cursor: (at as stored, seq)
+    before: paging.Key | None = None  # the cursor: (at as stored, seq)
     unredriven: bool = False  # only letters never re-driven
 
     def where(self) -> tuple[list[str], list[Any]]:
@@ -67,47 +67,63 @@ class LetterQuery:
         if self.end is not None:
             where.append("at < ?")
             params.append(ts(self.end))
-        if self.before is not None:
-            where.append("(at, seq) < (?, ?)")
-            params += self.before
         if self.unredriven:
             where.append("NOT EXISTS (SELECT 1 FROM redrives r WHERE r.letter_seq = d.seq)")
         return where, params
 
 
-def encode_cursor(at: str, seq: int) -> str:
-    raw = json.dumps([at, seq], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, int]:
-    """`encode_cursor`'s position back; ValueError for anything it did not write."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, seq = json.loads(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise ValueError("not a cursor this list gave") from exc
-    if not isinstance(at, str) or type(seq) is not int or not 0 <= seq < 2**63:
+def _seq(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 2**63:
         raise ValueError("not a cursor this list gave")
-    parse_ts(at)  # ValueError when not a time
-    return at, seq
+    return int(value)
+
+
+CURSOR_CHECKS = (parse_ts, _seq)  # queries/paging.py: the cursor is (at as stored, seq)
+
+
+def _rows(
+    store: DeadLetterStore, query: LetterQuery, position: paging.Key | None, n: int
+) -> list[tuple[Any, ...]]:
+    """Up to `n` letters below the position, newest first (index `dead_letters_list`, or
+    `dead_letters_reason` for one reason)."""
+    where, params = query.where()
+    if position is not None:  # newest first: the rows *below* the cursor
+        where.append("(at, seq) < (?, ?)")
+        params += [position[0], int(position[1])]
+    return store.query(
+        f"SELECT {', '.join(COLUMNS)} FROM dead_letters d WHERE {' AND '.join(where)}"
+        " ORDER BY at DESC, seq DESC LIMIT ?",
+        (*params, n),
+    )
+
+
+def _key(row: tuple[Any, ...]) -> paging.Key:
+    return str(row[2]), str(row[0])
 
 
 def letter_page(
     store: DeadLetterStore, query: LetterQuery
 ) -> tuple[list[DeadLetterPublic], str | None]:
     """A page of letters, newest first, and the cursor of the next page (None: the last)."""
-    where, params = query.where()
-    rows = store.query(
-        f"SELECT {', '.join(COLUMNS)} FROM dead_letters d WHERE {' AND '.join(where)}"
-        " ORDER BY at DESC, seq DESC LIMIT ?",
-        (*params, query.limit + 1),
-    )
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    letters = _letters(store, rows)
-    last = rows[-1] if more else None
-    return letters, (encode_cursor(last[2], int(last[0])) if last else None)
+
+    def fetch(position: paging.Key | None, n: int) -> list[tuple[Any, ...]]:
+        return _rows(store, query, position, n)
+
+    rows, next_cursor = paging.page(fetch, _key, query.before, query.limit)
+    return _letters(store, rows), next_cursor
+
+
+def letter_chunks(
+    store: DeadLetterStore, query: LetterQuery, size: int
+) -> Iterator[list[DeadLetterPublic]]:
+    """Every letter of the list from the query's cursor on, `size` at a time (CSV, and
+    the letters `laoke dlq redrive` selects)."""
+
+    def fetch(position: paging.Key | None, n: int) -> list[tuple[Any, ...]]:
+        return _rows(store, query, position, n)
+
+    for rows in paging.chunks(fetch, _key, query.before, size):
+        yield _letters(store, rows)
 
 
 def letter(

@@ -5,19 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from laoke.csvstream import CSV_OPENAPI, columns_of, csv_response
 from laoke.httpauth import DealershipsToSearch, DealershipToRead
 from services.projections.deadletters import queries
 from services.projections.deadletters.models import DeadLetterListPublic, DeadLetterPublic
 from services.projections.models import ErrorPublic
 from services.projections.routes.common import (
+    CSV_CHUNK,
+    Cursor,
     PeriodFrom,
     PeriodTo,
     as_json,
     bad_param,
+    csv_wanted,
     not_found,
+    position,
     v1_router,
 )
 from services.projections.service import ProjectionsService
@@ -29,10 +34,7 @@ ReasonFilter = Annotated[
     str | None,
     Query(pattern=r"^[a-z0-9_-]{1,64}$", description="Only letters refused for this reason."),
 ]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=512, description="The `next_cursor` of the page before (opaque)."),
-]
+CSV_COLUMNS = columns_of(DeadLetterPublic)
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="The letter's RETENTION_DLQ sequence.")]
 
@@ -41,8 +43,14 @@ def dead_letters_router(service: ProjectionsService) -> APIRouter:
     router = v1_router()
     store = service.dead_letters
 
-    @router.get("/dead-letters", response_model=DeadLetterListPublic, tags=["intake"])
+    @router.get(
+        "/dead-letters",
+        response_model=DeadLetterListPublic,
+        responses=CSV_OPENAPI,
+        tags=["intake"],
+    )
     def get_dead_letters(
+        request: Request,
         dealership_id: DealershipToRead,
         reason: ReasonFilter = None,
         start: PeriodFrom = None,
@@ -56,15 +64,10 @@ def dead_letters_router(service: ProjectionsService) -> APIRouter:
         whichever way it came (NATS, or `POST /v1/events`: a dealership the key may not
         write, too many events in one request, a body that is not JSON), for as long as
         RETENTION_DLQ keeps it (90 days). Paged by `cursor`: pass the answer's
-        `next_cursor` for the next page; letters refused meanwhile do not disturb it."""
+        `next_cursor` for the next page; letters refused meanwhile do not disturb it.
+        `Accept: text/csv` streams every letter from the cursor on."""
         if start is not None and end is not None and start >= end:
             raise bad_param("from", "must be before `to`")
-        before = None
-        if cursor is not None:
-            try:
-                before = queries.decode_cursor(cursor)
-            except ValueError as exc:
-                raise bad_param("cursor", str(exc)) from exc
         # The wall clock, not the service's: letters are timed, and expire, by the server's.
         now = datetime.now(UTC)
         query = queries.LetterQuery(
@@ -75,8 +78,14 @@ def dead_letters_router(service: ProjectionsService) -> APIRouter:
             reason=reason,
             start=start,
             end=end,
-            before=before,
+            before=position(cursor, *queries.CURSOR_CHECKS),
         )
+        if csv_wanted(request):
+            chunks = (
+                [letter.model_dump(mode="json") for letter in letters]
+                for letters in queries.letter_chunks(store, query, CSV_CHUNK)
+            )
+            return csv_response(CSV_COLUMNS, chunks, f"dead-letters-{dealership_id}")
         items, next_cursor = queries.letter_page(store, query)
         answer = DeadLetterListPublic(
             dealership_id=dealership_id,
