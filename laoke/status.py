@@ -23,6 +23,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from laoke.dlq import REDRIVES
 from laoke.service import nats_options
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN, LEASES, RETENTION, RETENTION_DLQ
@@ -81,6 +82,8 @@ async def dead_letters(nc: NatsClient) -> list[dict[str, Any]]:
         return []
     rows = []
     for subject, count in sorted((info.state.subjects or {}).items()):
+        if subject == REDRIVES:  # ops' records of re-drives, kept beside the letters
+            continue
         service, _, reason = subject.removeprefix("dlq.").partition(".")
         rows.append({"service": service, "reason": reason, "count": count})
     return rows

@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from events import dlq_subject
+from laoke.dlq import REDRIVES
 from laoke.leases import Lease
 from laoke.settings import LaokeSettings
 from laoke.status import main
@@ -33,6 +34,7 @@ async def fill(js: JetStreamContext) -> None:
     for (service, reason), count in LETTERS.items():
         for n in range(count):
             await js.publish(dlq_subject(service, reason), b"x", headers={"n": str(n)})
+    await js.publish(REDRIVES, b"{}")  # ops' record of a re-drive: not a dead letter
     await Lease(await lease_bucket(js), "projections-p1", owner="host-a:42").acquire()
 
 
@@ -52,7 +54,7 @@ async def test_status_as_json_counts_streams_lag_dead_letters_and_leases(
     assert set(streams) == {DEALER_IN, RETENTION, RETENTION_DLQ}
     assert streams[RETENTION]["messages"] == 5
     assert streams[RETENTION]["bytes"] > 0
-    assert streams[RETENTION_DLQ]["messages"] == sum(LETTERS.values())
+    assert streams[RETENTION_DLQ]["messages"] == sum(LETTERS.values()) + 1  # the record
     consumer = next(c for c in found["consumers"] if c["name"] == "complaints")
     assert (consumer["stream"], consumer["lag"], consumer["ack_pending"]) == (RETENTION, 3, 1)
     letters = {(d["service"], d["reason"]): d["count"] for d in found["dead_letters"]}
