@@ -21,8 +21,15 @@ from services.projections.models import (
     PercentilesPublic,
     RatePublic,
     RepurchasePublic,
+    RepurchaseRatePublic,
     ScorePublic,
 )
+from services.projections.repurchase import (
+    ComplaintEnd,
+    complaint_status,
+    purchases_of,
+)
+from services.projections.repurchase import status as window_status
 from services.projections.store import ReadStore
 from services.projections.tables import parse_ts, ts
 
@@ -85,7 +92,7 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
     sla_ok = sla_counted = 0
     done = due = 0
     converted = claimed = 0
-    outcomes: dict[str, list[bool]] = defaultdict(list)
+    outcomes: dict[str, list[str]] = defaultdict(list)
     complaints = 0
     for fact in facts:
         v = fact.values
@@ -101,7 +108,9 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
             if v["sla_settled"]:
                 sla_counted += 1
                 sla_ok += 1 if v["within_sla"] else 0
-            outcomes[v["outcome"]].append(v["repurchased"])
+            if v["repurchase"] is not None:  # None: open inside its SLA, no outcome yet
+                outcome, standing = v["repurchase"]
+                outcomes[outcome].append(standing)
         elif fact.kind == "followup":
             due += fact.count
             done += fact.count if v["done"] else 0
@@ -109,11 +118,14 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
             claimed += 1
             converted += 1 if v["converted"] else 0
         elif fact.kind == "silent":
-            outcomes["dissatisfied_never_complained"].append(v["repurchased"])
+            outcomes["dissatisfied_never_complained"].append(v["repurchase"])
 
-    def repurchase(name: str) -> RatePublic:
+    def repurchase(name: str) -> RepurchaseRatePublic:
         found = outcomes.get(name, [])
-        return rate(sum(found), len(found))
+        bought, ended = found.count("repurchased"), len(found) - found.count("pending")
+        return RepurchaseRatePublic(
+            **rate(bought, ended).model_dump(), pending=found.count("pending")
+        )
 
     return MetricsGroupPublic(
         group=group,
@@ -163,16 +175,17 @@ def group_facts(
 # -- loading -------------------------------------------------------------------------------------
 
 
-REPURCHASED = (
-    "EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = {customer} AND p.at > {after})"
-)
-
-
 def load_facts(
-    store: ReadStore, dealership_id: str, start: datetime, end: datetime, now: datetime
+    store: ReadStore,
+    dealership_id: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    window: timedelta = timedelta(days=365),
 ) -> list[Fact]:
     """The period's facts, read on (dealership, time) indexes; survey answers and
-    follow-ups come as counts per group, whole days of follow-ups from `followup_days`."""
+    follow-ups come as counts per group, whole days of follow-ups from `followup_days`.
+    `window`: the repurchase observation window (services/projections/repurchase.py)."""
     lo, hi, stamp = ts(start), ts(end), ts(now)
     facts: list[Fact] = []
     for kind, value, advisor, department, count in store.query(
@@ -184,14 +197,15 @@ def load_facts(
         facts.append(
             Fact("survey", advisor, department, {"kind": kind, "score": int(value)}, int(count))
         )
-    repurchased = REPURCHASED.format(customer="c.customer_id", after="c.filed_at")
-    for row in store.query(
+    rows = store.query(
         "SELECT c.customer_id, c.category, c.advisor_id, c.department, c.filed_at,"
-        f" c.apologised_at, c.resolved_at, c.within_sla, c.doc, {repurchased}"
+        " c.apologised_at, c.resolved_at, c.within_sla, c.doc"
         " FROM complaints c WHERE c.dealership_id = ? AND c.filed_at >= ? AND c.filed_at < ?",
         (dealership_id, lo, hi),
-    ):
-        _, category, advisor, department, filed, apologised, resolved, within = row[:8]
+    )
+    bought = purchases_of(store, sorted({r[0] for r in rows}), lo)
+    for row in rows:
+        customer, category, advisor, department, filed, apologised, resolved, within = row[:8]
         doc = json.loads(row[8])
         filed_at = parse_ts(filed)
         hours_apology = (
@@ -200,10 +214,6 @@ def load_facts(
         hours_resolution = (
             (parse_ts(resolved) - filed_at).total_seconds() / 3600 if resolved else None
         )
-        if resolved:
-            outcome = "resolved_quickly" if within else "resolved_slowly"
-        else:
-            outcome = "unresolved"
         # Counted for the SLA share once settled: resolved, or its SLA ran out unresolved.
         due = doc["sla_due_at"]
         settled = bool(resolved) or (due is not None and stamp > due)
@@ -218,8 +228,12 @@ def load_facts(
                     "hours_to_resolution": hours_resolution,
                     "sla_settled": settled,
                     "within_sla": bool(within) if resolved else False,
-                    "outcome": outcome,
-                    "repurchased": bool(row[9]),
+                    "repurchase": complaint_status(
+                        _complaint_end(filed_at, resolved, within, doc),
+                        bought[customer],
+                        now,
+                        window,
+                    ),
                 },
             )
         )
@@ -244,20 +258,29 @@ def load_facts(
         (dealership_id, lo, hi),
     ):
         first_signal.setdefault(customer_id, (at, advisor, department))
-    for customer_id, (at, advisor, department) in sorted(first_signal.items()):
-        facts.append(
-            Fact(
-                "silent", advisor, department, {"repurchased": _repurchased(store, customer_id, at)}
-            )
-        )
+    signalled = sorted(first_signal)
+    bought = purchases_of(store, signalled, lo)
+    for customer_id in signalled:
+        at, advisor, department = first_signal[customer_id]
+        found = window_status(parse_ts(at), bought[customer_id], now, window)
+        facts.append(Fact("silent", advisor, department, {"repurchase": found}))
     return facts
 
 
-def _repurchased(store: ReadStore, customer_id: str, after: str) -> bool:
-    found = store.query(
-        f"SELECT {REPURCHASED.format(customer='?', after='?')}", (customer_id, after)
+def _complaint_end(
+    filed_at: datetime, resolved: str | None, within: int | None, doc: dict[str, Any]
+) -> ComplaintEnd:
+    def at(value: str | None) -> datetime | None:
+        return parse_ts(value) if value else None
+
+    return ComplaintEnd(
+        filed_at=filed_at,
+        resolved_at=at(resolved),
+        within_sla=bool(within) if resolved else None,
+        closed_at=at(doc["closed_at"]),
+        sla_due_at=at(doc["sla_due_at"]),
+        repair_order_id=doc.get("repair_order_id"),
     )
-    return bool(found[0][0])
 
 
 def followup_counts(

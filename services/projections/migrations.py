@@ -30,6 +30,10 @@ def migrate(tx: Tx) -> None:
         if columns and column not in columns:
             tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} TEXT")
             _fill_derived(tx, table, column)
+    columns = table_columns(tx, "purchases")
+    if columns and "ref" not in columns:
+        tx.execute("ALTER TABLE purchases ADD COLUMN ref TEXT")
+        _fill_purchase_refs(tx)
 
 
 def table_columns(tx: Tx, table: str) -> set[str]:
@@ -109,3 +113,22 @@ def _chunks(tx: Tx) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     ):
         yield [(d, f, json.loads(text)) for d, f, text in rows]
         last = (rows[-1][0], rows[-1][1])
+
+
+def _fill_purchase_refs(tx: Tx) -> None:
+    """`purchases.ref` (the repair order or order) and the `rework` kind for purchases
+    written before them, read back from their timeline rows: the summary holds the event's
+    scalar fields as `key=value, …` (readmodels/customers.py `summary_of`), and these ids and
+    kinds have no ", " in them."""
+    updates = []
+    for event_id, event_type, summary in tx.query(
+        "SELECT event_id, event_type, summary FROM timeline"
+        " WHERE event_type IN ('ServiceCompleted', 'SmallPurchaseMade')"
+    ):
+        fields = dict(part.split("=", 1) for part in summary.split(", ") if "=" in part)
+        if event_type == "SmallPurchaseMade":
+            updates.append((fields.get("order_id"), "small", event_id))
+            continue
+        kind = "rework" if fields.get("service_kind") == "rework" else "service"
+        updates.append((fields.get("repair_order_id"), kind, event_id))
+    tx.executemany("UPDATE purchases SET ref = ?, kind = ? WHERE event_id = ?", updates)

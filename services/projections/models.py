@@ -383,11 +383,18 @@ class ComplaintCountsPublic(Public):
     by_category: dict[str, int]
 
 
+class RepurchaseRatePublic(RatePublic):
+    """Of the complaints whose observation window has ended: those with a paid purchase in
+    it (docs/projections.md, "Repurchase")."""
+
+    pending: int = Field(description="Complaints of this outcome still in their window.")
+
+
 class RepurchasePublic(Public):
-    resolved_quickly: RatePublic
-    resolved_slowly: RatePublic
-    unresolved: RatePublic
-    dissatisfied_never_complained: RatePublic
+    resolved_quickly: RepurchaseRatePublic
+    resolved_slowly: RepurchaseRatePublic
+    unresolved: RepurchaseRatePublic
+    dissatisfied_never_complained: RepurchaseRatePublic
 
 
 class MetricsGroupPublic(Public):

@@ -1,16 +1,19 @@
 """Projections settings: class thresholds, when an open complaint is at risk, metric knobs.
 
-Environment prefix `LAOKE_PROJECTIONS_`; `dealerships` overrides the complaint timings per
-dealership id, e.g. `LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"at_risk_share": 0.5}}'`.
+Environment prefix `LAOKE_PROJECTIONS_`; `dealerships` overrides the complaint timings and
+the figures' settings per dealership id, e.g.
+`LAOKE_PROJECTIONS_DEALERSHIPS='{"bj-4s": {"at_risk_share": 0.5, "repurchase_window_days": 180}}'`.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ClassThresholds(BaseModel):
@@ -50,6 +53,19 @@ class ComplaintTimings(BaseModel):
     )
 
 
+class Figures(BaseModel):
+    """How the satisfaction figures are read (docs/projections.md, "Repurchase")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repurchase_window_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Repurchase: the observation window after a complaint ended (12 months).",
+    )
+
+
 class ProjectionSettings(BaseSettings):
     """`LAOKE_PROJECTIONS_*` environment variables."""
 
@@ -57,8 +73,10 @@ class ProjectionSettings(BaseSettings):
 
     classes: ClassThresholds = Field(default_factory=ClassThresholds)
     complaints: ComplaintTimings = Field(default_factory=ComplaintTimings)
+    figures: Figures = Field(default_factory=Figures)
     dealerships: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-dealership overrides of the complaint timings."
+        default_factory=dict,
+        description="Per-dealership overrides of the complaint timings and the figures.",
     )
     silent_per_complaint: float = Field(
         20.0, description="Silent dissatisfied customers per complaint (docs/domain.md, seed 001)."
@@ -69,8 +87,25 @@ class ProjectionSettings(BaseSettings):
     batch_size: int = Field(500, ge=1, le=10_000, description="Pull batch of the consumer.")
     max_page: int = Field(5000, description="Largest page a list endpoint answers.")
 
+    @model_validator(mode="after")
+    def _known_overrides(self) -> ProjectionSettings:
+        known = set(ComplaintTimings.model_fields) | set(Figures.model_fields)
+        for dealership_id, override in self.dealerships.items():
+            if unknown := set(override) - known:
+                raise ValueError(f"dealerships.{dealership_id}: unknown {sorted(unknown)}")
+            self.timings(dealership_id)  # each override validates here, not at first use
+            self.figures_for(dealership_id)
+        return self
+
     def timings(self, dealership_id: str) -> ComplaintTimings:
-        override = self.dealerships.get(dealership_id)
-        if not override:
-            return self.complaints
-        return ComplaintTimings.model_validate(self.complaints.model_dump() | override)
+        return self._overridden(self.complaints, dealership_id)
+
+    def figures_for(self, dealership_id: str) -> Figures:
+        return self._overridden(self.figures, dealership_id)
+
+    def _overridden(self, base: M, dealership_id: str) -> M:
+        override = self.dealerships.get(dealership_id) or {}
+        own = {k: v for k, v in override.items() if k in type(base).model_fields}
+        if not own:
+            return base
+        return type(base).model_validate(base.model_dump() | own)

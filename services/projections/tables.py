@@ -189,9 +189,11 @@ SCHEMA: tuple[str, ...] = (
     " NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS surveys_period ON surveys (dealership_id, answered_at)",
     "CREATE INDEX IF NOT EXISTS surveys_customer ON surveys (customer_id)",
+    # kind: vehicle | service | rework | small; ref: the repair order (service, rework) or
+    # the order (small), which repurchase leaves out for the complaint it was about.
     "CREATE TABLE IF NOT EXISTS purchases (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, amount_cny REAL"
-    " NOT NULL)",
+    " NOT NULL, ref TEXT)",
     "CREATE INDEX IF NOT EXISTS purchases_customer ON purchases (customer_id, at)",
     "CREATE TABLE IF NOT EXISTS signals (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
     " customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, advisor_id TEXT,"

@@ -269,8 +269,17 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
         hours_to_resolution=20.0,
         within_sla=True,
     )
+    # After the resolution: the remedy repair (the complaint's own repair order) and free
+    # warranty work, neither of them a repurchase (services/projections/repurchase.py).
     await rig.send(
-        "ServiceCompleted", repair_order_id="RO-10", advisor_id="adv-9", occurred_at=rig.at(-10)
+        "ServiceCompleted", repair_order_id="RO-9", advisor_id="adv-9", occurred_at=rig.at(-10)
+    )
+    await rig.send(
+        "ServiceCompleted",
+        repair_order_id="RO-10",
+        advisor_id="adv-9",
+        amount_cny=0,
+        occurred_at=rig.at(-9),
     )
 
     period: dict[str, Any] = {"from": rig.at(-24 * 7), "to": rig.at(0)}
@@ -289,12 +298,32 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
     assert group["hours_to_apology"]["p50"] == 0.5
     assert group["hours_to_resolution"]["p90"] == 20.0
     assert group["resolved_within_sla"]["rate"] == 1.0
+    # Inside its 12-month observation window the complaint is pending, not a rate.
     assert group["repurchase"]["resolved_quickly"] == {
-        "numerator": 1,
-        "denominator": 1,
-        "rate": 1.0,
+        "numerator": 0,
+        "denominator": 0,
+        "rate": None,
+        "pending": 1,
     }
     assert group["silent_dissatisfied_estimate"] == 20.0
+
+    async def quickly() -> dict[str, Any]:
+        later = await rig.get(
+            "/v1/metrics/satisfaction", dealership_id=DEALERSHIP, group_by="advisor", **period
+        )
+        (found,) = [g for g in later["groups"] if g["group"] == "adv-9"]
+        return dict(found["repurchase"]["resolved_quickly"])
+
+    # A year on, the window has ended: the remedy repair and warranty work bought nothing…
+    rig.clock.advance(timedelta(days=366))
+    assert await quickly() == {"numerator": 0, "denominator": 1, "rate": 0.0, "pending": 0}
+    # …and a paid service inside the window is the repurchase.
+    rig.clock.advance(timedelta(days=-366))
+    await rig.send(
+        "ServiceCompleted", repair_order_id="RO-11", advisor_id="adv-9", occurred_at=rig.at(-1)
+    )
+    rig.clock.advance(timedelta(days=366))
+    assert await quickly() == {"numerator": 1, "denominator": 1, "rate": 1.0, "pending": 0}
     bad = await rig.get(
         "/v1/metrics/satisfaction",
         expect=422,

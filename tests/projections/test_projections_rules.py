@@ -109,14 +109,13 @@ def test_groups_by_advisor_and_estimates_silent_dissatisfaction() -> None:
         "hours_to_resolution": None,
         "sla_settled": True,
         "within_sla": False,
-        "outcome": "unresolved",
-        "repurchased": False,
+        "repurchase": ("unresolved", "not_repurchased"),
     }
     facts = [
         Fact("complaint", "adv-1", "service", complaint),
         Fact("complaint", "adv-1", "service", complaint),
         Fact("followup", "adv-2", "sales", {"done": True}),
-        Fact("silent", None, "service", {"repurchased": True}),
+        Fact("silent", None, "service", {"repurchase": "repurchased"}),
     ]
     groups = {g.group: g for g in group_facts(facts, "advisor", 20.0)}
     assert set(groups) == {"adv-1", "adv-2", "unassigned"}

@@ -3,8 +3,10 @@ complaints, outreach, referrals and projections running in-process: the satisfac
 metrics agree with the simulator's configured repurchase rates (within 3 points) and with
 counts taken straight from the generated events (`Truth`, the events themselves).
 
-Clocks: intake and projections run on a ManualClock at the simulation's `now` (just after
-the window: intake accepts the past events, projections judges "SLA settled" as of then).
+Clocks: intake runs on a ManualClock at the simulation's `now` (just after the window: it
+accepts the past events). Projections reads the figures a year and a day later: repurchase
+counts a complaint once its 12-month observation window has ended (docs/projections.md),
+and every window here opens before `now`; "SLA settled" is judged as of then too.
 Complaints, outreach and referrals only read the clock to fire deadlines (escalations,
 reminders, greetings) and to schedule them; every decision these metrics count is taken by
 event time (SLA by filing and acceptance times, survey invitations, referral checks). Their
@@ -98,7 +100,7 @@ async def year(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[d
         OutreachService(settings, parked),
         ReferralsService(settings, parked),
     ]
-    projections = ProjectionsService(settings, clock)
+    projections = ProjectionsService(settings, ManualClock(NOW + timedelta(days=366)))
     for service in (intake, *services, projections):
         await service.start()
     http = httpx.AsyncClient(

@@ -129,12 +129,13 @@ def _purchase(
     customer: Row,
     kind: str,
     amount: float,
+    ref: str | None = None,
 ) -> None:
     stats = customer["doc"]["stats"]
     stats["spend_cny"] = money(stats["spend_cny"] + amount)
     ctx.tx.defer(
-        "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny, ref)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
         (
             str(event.event_id),
             event.dealership_id,
@@ -142,6 +143,7 @@ def _purchase(
             kind,
             ts(event.occurred_at),
             amount,
+            ref,
         ),
     )
 
@@ -184,14 +186,15 @@ def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
         stats["last_service_at"] = at
     if event.service_kind == "rework":
         stats["reworks"] += 1
-    _purchase(ctx, event, customer, "service", money(event.amount_cny))
+    kind = "rework" if event.service_kind == "rework" else "service"
+    _purchase(ctx, event, customer, kind, money(event.amount_cny), event.repair_order_id)
     ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
     ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
 
 
 def on_small_purchase(ctx: Context, event: SmallPurchaseMade, customer: Row) -> None:
     customer["doc"]["stats"]["small_purchases"] += 1
-    _purchase(ctx, event, customer, "small", money(event.amount_cny))
+    _purchase(ctx, event, customer, "small", money(event.amount_cny), event.order_id)
 
 
 def on_preference(ctx: Context, event: ContactPreferenceChanged, customer: Row) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from fastapi import APIRouter
@@ -31,7 +32,8 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         days)."""
         now = service.clock.now()
         period_from, period_to = period(start, end, now)
-        facts = load_facts(service.store, dealership_id, period_from, period_to, now)
+        window = timedelta(days=settings.figures_for(dealership_id).repurchase_window_days)
+        facts = load_facts(service.store, dealership_id, period_from, period_to, now, window)
         return as_json(
             SatisfactionPublic(
                 dealership_id=dealership_id,
