@@ -1,18 +1,23 @@
 """Customer classes, pure: gold / meteor / small_star / burden from the customer's history.
 
-`classify(stats, last_touch_at, now, thresholds)` reads the counters the projector keeps
-(spend, purchases, service visits, complaints, remedies paid) and the time since the last
-touchpoint, and returns the class with the facts that decided it. The rules, in order
-(first match wins; docs/projections.md explains them):
+`classify(doc, last_touch_at, now, thresholds)` reads the counters the projector keeps in
+the customer document (spend by line, paid and free service visits, reworks, complaints,
+remedies paid, first seen) and the time since the last touchpoint, and returns the class
+with the facts that decided it. Value is margin (spend by line × the line's margin); cost
+is what serving the customer cost: remedies paid, reworks, free (goodwill) visits and
+complaints handled. The rules, in order (first match wins; docs/projections.md):
 
-1. burden: many complaints with little spend, or remedies paid above a share of spend;
-2. gold: high lifetime spend, still in touch, and loyal (regular service or repeat buys);
-3. meteor: one big purchase, then gone (out of touch, or never back for service);
+1. burden: costs more to serve than they bring (cost above value), or many complaints
+   with little value;
+2. gold: a customer for a year at least, high value, cheap to serve, still in touch, and
+   loyal (regular paid service or repeat car purchases);
+3. meteor: one big purchase, then gone (out of touch, or never back for paid service);
 4. small_star: everyone else (small but steady, or too new to tell).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +26,7 @@ from services.projections.settings import ClassThresholds
 from services.projections.tables import parse_ts
 
 CustomerClass = Literal["gold", "meteor", "small_star", "burden"]
+CLASSES: tuple[CustomerClass, ...] = ("gold", "meteor", "small_star", "burden")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,14 @@ class Classification:
     customer_class: CustomerClass
     because: list[str]
     facts: dict[str, Any]
+
+    @property
+    def value_cny(self) -> float:
+        return float(self.facts["value_cny"])
+
+    @property
+    def cost_cny(self) -> float:
+        return float(self.facts["cost_cny"])
 
 
 def neglected_up_to(now: datetime, limits: ClassThresholds) -> datetime:
@@ -38,6 +52,36 @@ def neglected_up_to(now: datetime, limits: ClassThresholds) -> datetime:
     return now - timedelta(days=limits.recency_days + 1)
 
 
+def value_of(stats: dict[str, Any], limits: ClassThresholds) -> dict[str, float]:
+    """Margin by line and in all (CNY)."""
+    lines = {
+        "vehicles": float(stats["vehicle_spend_cny"]) * limits.vehicle_margin,
+        "service": float(stats["service_spend_cny"]) * limits.service_margin,
+        "parts": float(stats["parts_spend_cny"]) * limits.parts_margin,
+    }
+    return {k: round(v, 2) for k, v in lines.items()} | {"total": round(sum(lines.values()), 2)}
+
+
+def cost_of(stats: dict[str, Any], limits: ClassThresholds) -> dict[str, float]:
+    """Cost to serve by cause and in all (CNY)."""
+    causes = {
+        "remedies": float(stats["remedies_paid_cny"]),
+        "reworks": int(stats["reworks"]) * float(limits.rework_cost_cny),
+        "goodwill": int(stats["free_service_visits"]) * float(limits.free_visit_cost_cny),
+        "complaints": int(stats["complaints"]) * float(limits.complaint_cost_cny),
+    }
+    return {k: round(v, 2) for k, v in causes.items()} | {"total": round(sum(causes.values()), 2)}
+
+
+def totals(found: Iterable[Classification]) -> dict[CustomerClass, tuple[int, float, float]]:
+    """(customers, value, cost) per class, every class present."""
+    sums: dict[CustomerClass, tuple[int, float, float]] = {c: (0, 0.0, 0.0) for c in CLASSES}
+    for item in found:
+        n, value, cost = sums[item.customer_class]
+        sums[item.customer_class] = (n + 1, value + item.value_cny, cost + item.cost_cny)
+    return {c: (n, round(v, 2), round(k, 2)) for c, (n, v, k) in sums.items()}
+
+
 def _days(since: str | None, now: datetime) -> int | None:
     if since is None:
         return None
@@ -45,70 +89,88 @@ def _days(since: str | None, now: datetime) -> int | None:
 
 
 def classify(
-    stats: dict[str, Any], last_touch_at: str | None, now: datetime, limits: ClassThresholds
+    doc: dict[str, Any], last_touch_at: str | None, now: datetime, limits: ClassThresholds
 ) -> Classification:
-    spend = float(stats["spend_cny"])
+    """The class of the customer whose document is `doc`, as of `now`."""
+    stats = doc["stats"]
     complaints = int(stats["complaints"])
-    remedies = float(stats["remedies_paid_cny"])
-    services = int(stats["service_visits"])
     purchases = int(stats["vehicle_purchases"])
+    paid_visits = int(stats["paid_service_visits"])
+    value, cost = value_of(stats, limits), cost_of(stats, limits)
+    worth, costs = value["total"], cost["total"]
     idle_days = _days(last_touch_at, now)
+    tenure = _days(doc["first_seen_at"], now) or 0
     recent = last_touch_at is not None and parse_ts(last_touch_at) > neglected_up_to(now, limits)
     interval = None
-    if services >= 2 and stats["first_service_at"] and stats["last_service_at"]:
-        span = parse_ts(stats["last_service_at"]) - parse_ts(stats["first_service_at"])
-        interval = round(span.days / (services - 1), 1)
+    if paid_visits >= 2:  # reworks and free visits are not loyalty
+        span = parse_ts(stats["last_paid_service_at"]) - parse_ts(stats["first_paid_service_at"])
+        interval = round(span.days / (paid_visits - 1), 1)
     regular = interval is not None and interval <= limits.regular_service_days
     since_big = _days(stats["last_big_purchase_at"], now)
     facts: dict[str, Any] = {
-        "spend_cny": round(spend, 2),
+        "value_cny": worth,
+        "value_by_line_cny": {k: v for k, v in value.items() if k != "total"},
+        "cost_cny": costs,
+        "cost_by_cause_cny": {k: v for k, v in cost.items() if k != "total"},
+        "spend_cny": round(float(stats["spend_cny"]), 2),
+        "customer_for_days": tenure,
         "vehicle_purchases": purchases,
         "largest_purchase_cny": stats["largest_purchase_cny"],
-        "service_visits": services,
-        "mean_days_between_services": interval,
+        "paid_service_visits": paid_visits,
+        "mean_days_between_paid_services": interval,
+        "reworks": int(stats["reworks"]),
         "days_since_last_touchpoint": idle_days,
         "complaints": complaints,
-        "remedies_paid_cny": round(remedies, 2),
+        "remedies_paid_cny": round(float(stats["remedies_paid_cny"]), 2),
     }
 
     # 1. burden: costs more to serve than they bring.
-    if complaints >= limits.burden_min_complaints and spend < float(limits.burden_max_spend_cny):
+    if costs >= float(limits.burden_min_cost_cny) and costs > limits.burden_cost_share * worth:
+        return Classification(
+            "burden",
+            [
+                f"cost to serve {costs:.2f} CNY above {limits.burden_cost_share:.0%} of the"
+                f" value {worth:.2f} CNY (margin)",
+                _largest_cost(cost),
+            ],
+            facts,
+        )
+    if complaints >= limits.burden_min_complaints and worth < float(limits.burden_max_value_cny):
         return Classification(
             "burden",
             [
                 f"{complaints} complaints (burden from {limits.burden_min_complaints})",
-                f"spend {spend:.2f} CNY below {limits.burden_max_spend_cny} CNY",
+                f"value {worth:.2f} CNY (margin) below {limits.burden_max_value_cny} CNY",
             ],
             facts,
         )
-    if remedies > 0 and remedies > limits.burden_remedy_share * spend:
+    # 2. gold: a year at least, high value, cheap to serve, recent and loyal.
+    loyal = []
+    if regular:
+        loyal.append(f"paid service every {interval} days on average (regular)")
+    if purchases >= 2:
+        loyal.append(f"{purchases} vehicle purchases")
+    held_back = []
+    if tenure < limits.gold_min_tenure_days:
+        held_back.append(f"a customer for {tenure} days (gold from {limits.gold_min_tenure_days})")
+    if costs > limits.gold_max_cost_share * worth:
+        held_back.append(
+            f"cost to serve {costs:.2f} CNY above {limits.gold_max_cost_share:.0%} of the value"
+        )
+    if complaints >= limits.burden_min_complaints:
+        held_back.append(f"{complaints} complaints")
+    if worth >= float(limits.gold_min_value_cny) and recent and loyal and not held_back:
         return Classification(
-            "burden",
+            "gold",
             [
-                f"remedies paid {remedies:.2f} CNY exceed {limits.burden_remedy_share:.0%} "
-                f"of spend {spend:.2f} CNY"
+                f"value {worth:.2f} CNY (margin) at least {limits.gold_min_value_cny} CNY",
+                f"a customer for {tenure} days",
+                f"cost to serve {costs:.2f} CNY",
+                f"last touchpoint {idle_days} days ago (within {limits.recency_days})",
+                *loyal,
             ],
             facts,
         )
-    # 2. gold: high value and loyal.
-    if spend >= float(limits.gold_min_spend_cny) and recent:
-        loyal = []
-        if regular:
-            loyal.append(f"services every {interval} days on average (regular)")
-        if purchases >= 2:
-            loyal.append(f"{purchases} vehicle purchases")
-        if since_big is not None and since_big <= limits.regular_service_days:
-            loyal.append(f"big purchase {since_big} days ago, first service not yet due")
-        if loyal:
-            return Classification(
-                "gold",
-                [
-                    f"spend {spend:.2f} CNY at least {limits.gold_min_spend_cny} CNY",
-                    f"last touchpoint {idle_days} days ago (within {limits.recency_days})",
-                    *loyal,
-                ],
-                facts,
-            )
     # 3. meteor: one big purchase, then gone.
     if stats["largest_purchase_cny"] >= float(limits.big_purchase_cny):
         if not recent:
@@ -128,18 +190,25 @@ def classify(
                 [
                     f"a big purchase of {stats['largest_purchase_cny']:.2f} CNY "
                     f"{since_big} days ago",
-                    f"no regular service since ({services} service visits)",
+                    f"no regular paid service since ({paid_visits} paid service visits)",
                 ],
                 facts,
             )
     # 4. small_star: the rest.
-    because = [f"spend {spend:.2f} CNY below gold ({limits.gold_min_spend_cny} CNY)"]
-    if spend >= float(limits.gold_min_spend_cny):
-        because = ["high spend but not (yet) loyal or recent enough for gold"]
+    because = [f"value {worth:.2f} CNY (margin) below gold ({limits.gold_min_value_cny} CNY)"]
+    if worth >= float(limits.gold_min_value_cny):
+        because = ["high value but not gold: " + ("; ".join(held_back) or "not loyal or recent")]
+    elif held_back:
+        because.extend(held_back)
     if regular:
-        because.append(f"services every {interval} days on average (steady)")
+        because.append(f"paid service every {interval} days on average (steady)")
     elif recent:
         because.append(f"last touchpoint {idle_days} days ago (still in touch)")
     else:
         because.append("no big purchase and no regular service yet")
     return Classification("small_star", because, facts)
+
+
+def _largest_cost(cost: dict[str, float]) -> str:
+    cause, amount = max(((k, v) for k, v in cost.items() if k != "total"), key=lambda kv: kv[1])
+    return f"mostly {cause}: {amount:.2f} CNY"

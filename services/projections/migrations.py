@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from services.projections.readmodels.context import money
+from services.projections.readmodels.customers import LINE_OF
 from services.projections.readmodels.followups import vin_of
 from services.projections.tables import COMPLAINTS, CUSTOMERS, DocTable, dump_doc
 from services.projections.transaction import Tx
@@ -34,6 +36,8 @@ def migrate(tx: Tx) -> None:
     if columns and "ref" not in columns:
         tx.execute("ALTER TABLE purchases ADD COLUMN ref TEXT")
         _fill_purchase_refs(tx)
+    if columns and _customers_lack(tx, "vehicle_spend_cny"):
+        _fill_line_stats(tx)
 
 
 def table_columns(tx: Tx, table: str) -> set[str]:
@@ -132,3 +136,58 @@ def _fill_purchase_refs(tx: Tx) -> None:
         kind = "rework" if fields.get("service_kind") == "rework" else "service"
         updates.append((fields.get("repair_order_id"), kind, event_id))
     tx.executemany("UPDATE purchases SET ref = ?, kind = ? WHERE event_id = ?", updates)
+
+
+def _customers_lack(tx: Tx, key: str) -> bool:
+    """Whether the store has a customer document whose stats lack `key` (one row read)."""
+    rows = tx.query("SELECT doc FROM customers LIMIT 1")
+    return bool(rows) and key not in json.loads(rows[0][0])["stats"]
+
+
+def _fill_line_stats(tx: Tx) -> None:
+    """The classes' counters (spend by line, paid and free service visits) for customers
+    written before them, summed from their `purchases` rows. A customer merged into
+    another before this has no rows left (the survivor holds them): its counters read 0,
+    and nothing reads them (merged customers are neither listed nor classified)."""
+    found: dict[str, dict[str, Any]] = {}
+    for customer_id, kind, total, paid, free, first, last in tx.query(
+        "SELECT customer_id, kind, SUM(amount_cny), SUM(CASE WHEN amount_cny > 0 THEN 1"
+        " ELSE 0 END), SUM(CASE WHEN amount_cny <= 0 THEN 1 ELSE 0 END), MIN(CASE WHEN"
+        " amount_cny > 0 THEN at END), MAX(CASE WHEN amount_cny > 0 THEN at END)"
+        " FROM purchases GROUP BY customer_id, kind"
+    ):
+        stats = found.setdefault(customer_id, _line_stats())
+        line = LINE_OF.get(kind)
+        if line is not None:
+            stats[line] = money(stats[line] + float(total))
+        if kind == "service":
+            stats.update(
+                paid_service_visits=int(paid),
+                free_service_visits=int(free),
+                first_paid_service_at=first,
+                last_paid_service_at=last,
+            )
+    last_id = ""
+    while rows := tx.query(
+        "SELECT customer_id, doc FROM customers WHERE customer_id > ? ORDER BY customer_id LIMIT ?",
+        (last_id, CHUNK),
+    ):
+        updates = []
+        for customer_id, text in rows:
+            doc = json.loads(text)
+            doc["stats"].update(found.get(customer_id) or _line_stats())
+            updates.append((dump_doc(doc), customer_id))
+        tx.executemany("UPDATE customers SET doc = ? WHERE customer_id = ?", updates)
+        last_id = rows[-1][0]
+
+
+def _line_stats() -> dict[str, Any]:
+    return {
+        "vehicle_spend_cny": 0.0,
+        "service_spend_cny": 0.0,
+        "parts_spend_cny": 0.0,
+        "paid_service_visits": 0,
+        "first_paid_service_at": None,
+        "last_paid_service_at": None,
+        "free_service_visits": 0,
+    }

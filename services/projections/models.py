@@ -421,3 +421,18 @@ class SatisfactionPublic(Public):
     group_by: Literal["advisor", "department", "none"]
     as_of: datetime
     groups: list[MetricsGroupPublic]
+
+
+class ClassTotalsPublic(Public):
+    customer_class: CustomerClassName
+    customers: int
+    value_cny: float = Field(description="Their lifetime margin (docs/projections.md).")
+    cost_cny: float = Field(
+        description="What serving them cost: remedies, reworks, goodwill, complaints handled."
+    )
+
+
+class ClassesPublic(Public):
+    dealership_id: str
+    as_of: datetime
+    classes: list[ClassTotalsPublic] = Field(description="Every class, gold first.")

@@ -17,12 +17,35 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ClassThresholds(BaseModel):
-    """Where the lines between gold / meteor / small_star / burden are (docs/projections.md)."""
+    """Where the lines between gold / meteor / small_star / burden are, and what a customer
+    is worth and costs (docs/projections.md, "Customer classes")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gold_min_spend_cny: Decimal = Field(
-        Decimal(200_000), description="Gold: lifetime spend (cars, service, parts) at least this."
+    # Value is margin, not revenue: the dealership's margin on each line.
+    vehicle_margin: float = Field(0.04, ge=0, le=1, description="Margin on vehicle sales.")
+    service_margin: float = Field(0.45, ge=0, le=1, description="Margin on paid service.")
+    parts_margin: float = Field(0.30, ge=0, le=1, description="Margin on parts, accessories.")
+    # Cost: remedies paid (as recorded) plus these per occurrence.
+    rework_cost_cny: Decimal = Field(
+        Decimal(1500), description="What a rework (the dealership's own fault) costs it."
+    )
+    free_visit_cost_cny: Decimal = Field(
+        Decimal(300),
+        description="What a zero-amount visit costs the dealership (goodwill; warranty work"
+        " is reimbursed, but the events do not tell the two apart).",
+    )
+    complaint_cost_cny: Decimal = Field(
+        Decimal(500), description="Staff time of handling one complaint (six steps, call-back)."
+    )
+    gold_min_value_cny: Decimal = Field(
+        Decimal(12_000), description="Gold: lifetime margin at least this."
+    )
+    gold_min_tenure_days: int = Field(
+        365, description="Gold: a customer for at least this long (loyalty needs time)."
+    )
+    gold_max_cost_share: float = Field(
+        0.25, description="Gold: cost to serve at most this share of the value."
     )
     big_purchase_cny: Decimal = Field(
         Decimal(100_000), description="A single purchase this large is a 'big' one (meteor)."
@@ -31,14 +54,17 @@ class ClassThresholds(BaseModel):
         180, description="A customer with no touchpoint for this long is gone (docs/domain.md 180)."
     )
     regular_service_days: int = Field(
-        200, description="Service is regular when visits are at most this far apart (~6 months)."
+        200, description="Service is regular when paid visits are at most this far apart."
     )
     burden_min_complaints: int = Field(3, description="Burden: at least this many complaints…")
-    burden_max_spend_cny: Decimal = Field(
-        Decimal(50_000), description="…while lifetime spend stays below this."
+    burden_max_value_cny: Decimal = Field(
+        Decimal(10_000), description="…while the lifetime margin stays below this."
     )
-    burden_remedy_share: float = Field(
-        0.2, description="Burden too: remedies paid above this share of lifetime spend."
+    burden_cost_share: float = Field(
+        1.0, description="Burden too: cost to serve above this share of the value…"
+    )
+    burden_min_cost_cny: Decimal = Field(
+        Decimal(1000), description="…once that cost is at least this."
     )
 
 

@@ -95,7 +95,7 @@ def _fetch(store: ReadStore, page: CustomerList, limits: ClassThresholds) -> pag
     at a time until `n` are of the class (or none are left)."""
 
     def classified(row: Row) -> Found:
-        return row, classify(row["doc"]["stats"], row["last_touch_at"], page.now, limits)
+        return row, classify(row["doc"], row["last_touch_at"], page.now, limits)
 
     def fetch(position: paging.Key | None, n: int) -> list[Found]:
         if page.customer_class is None:

@@ -56,7 +56,7 @@ def customer_public(
     row: Row, requested_id: str, now: datetime, settings: ProjectionSettings
 ) -> CustomerPublic:
     doc = row["doc"]
-    found = classify(doc["stats"], row["last_touch_at"], now, settings.classes)
+    found = classify(doc, row["last_touch_at"], now, settings.classes)
     last = doc.get("last_touchpoint")
     stats = dict(doc["stats"])
     stats.pop("last_big_purchase_at", None)

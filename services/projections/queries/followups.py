@@ -159,7 +159,7 @@ class _Customers:
         if text is None:
             return None, {}
         doc = from_json(text)
-        found = classify(doc["stats"], last_touch_at, self.now, self.limits)
+        found = classify(doc, last_touch_at, self.now, self.limits)
         customer = {
             "customer_id": customer_id,
             "name": doc["name"],

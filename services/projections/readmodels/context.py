@@ -134,6 +134,16 @@ def new_customer_doc(at: datetime) -> dict[str, Any]:
             "complaints": 0,
             "open_complaints": 0,
             "remedies_paid_cny": 0.0,
+            # By line, for value as margin (classes.py): vehicles, service, parts.
+            "vehicle_spend_cny": 0.0,
+            "service_spend_cny": 0.0,
+            "parts_spend_cny": 0.0,
+            # Paid service visits (reworks and zero-amount work left out): loyalty.
+            "paid_service_visits": 0,
+            "first_paid_service_at": None,
+            "last_paid_service_at": None,
+            # Zero-amount visits that are not reworks: warranty or goodwill.
+            "free_service_visits": 0,
             "risk_flags": 0,
             "scope_breaches": 0,
             "referrals_rewarded": 0,

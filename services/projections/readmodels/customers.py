@@ -34,6 +34,13 @@ _NOT_SUMMARISED: set[str] = {
     "causation_id",
 }
 _SCALARS = (str, int, float, bool)
+# The spend counter of each `purchases.kind` (value as margin by line, classes.py).
+LINE_OF = {
+    "vehicle": "vehicle_spend_cny",
+    "service": "service_spend_cny",
+    "rework": "service_spend_cny",
+    "small": "parts_spend_cny",
+}
 
 
 def summary_of(event: Event) -> str:
@@ -133,6 +140,8 @@ def _purchase(
 ) -> None:
     stats = customer["doc"]["stats"]
     stats["spend_cny"] = money(stats["spend_cny"] + amount)
+    line = LINE_OF[kind]
+    stats[line] = money(stats[line] + amount)
     ctx.tx.defer(
         "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny, ref)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
@@ -186,6 +195,13 @@ def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
         stats["last_service_at"] = at
     if event.service_kind == "rework":
         stats["reworks"] += 1
+    elif event.amount_cny <= 0:
+        stats["free_service_visits"] += 1
+    else:
+        stats["paid_service_visits"] += 1
+        first, last = stats["first_paid_service_at"], stats["last_paid_service_at"]
+        stats["first_paid_service_at"] = min(first, at) if first else at
+        stats["last_paid_service_at"] = max(last, at) if last else at
     kind = "rework" if event.service_kind == "rework" else "service"
     _purchase(ctx, event, customer, kind, money(event.amount_cny), event.repair_order_id)
     ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])

@@ -74,9 +74,9 @@ def _fold(survivor: Row, old: Row) -> None:
     doc["first_seen_at"] = min(doc["first_seen_at"], other["first_seen_at"])
     a, b = doc["stats"], other["stats"]
     for key, value in b.items():
-        if key in ("first_service_at",):
+        if key in ("first_service_at", "first_paid_service_at"):
             a[key] = min(x for x in (a[key], value) if x) if (a[key] or value) else None
-        elif key in ("last_service_at", "last_big_purchase_at"):
+        elif key in ("last_service_at", "last_big_purchase_at", "last_paid_service_at"):
             a[key] = max(x for x in (a[key], value) if x) if (a[key] or value) else None
         elif key == "largest_purchase_cny":
             a[key] = max(a[key], value)

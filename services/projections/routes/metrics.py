@@ -1,4 +1,5 @@
-"""`/v1/metrics/satisfaction`: a dealership's satisfaction and retention figures."""
+"""`/v1/metrics/satisfaction`: a dealership's satisfaction and retention figures;
+`/v1/metrics/classes`: its customers per class."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from fastapi.responses import Response
 
 from laoke.httpauth import DealershipToRead
 from services.projections.metrics import group_facts, load_facts
-from services.projections.models import SatisfactionPublic
+from services.projections.models import ClassesPublic, SatisfactionPublic
+from services.projections.queries.classes import class_totals
 from services.projections.routes.common import PeriodFrom, PeriodTo, as_json, period, v1_router
 from services.projections.service import ProjectionsService
 
@@ -44,5 +46,12 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
                 groups=group_facts(facts, group_by, settings.silent_per_complaint),
             )
         )
+
+    @router.get("/metrics/classes", response_model=ClassesPublic, tags=["metrics"])
+    def get_classes(dealership_id: DealershipToRead) -> Response:
+        """The dealership's customers per class (gold, meteor, small_star, burden): how many,
+        their value (margin) and what serving them cost, as of now (docs/projections.md)."""
+        now = service.clock.now()
+        return as_json(class_totals(service.store, dealership_id, now, settings.classes))
 
     return router
