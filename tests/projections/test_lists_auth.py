@@ -134,3 +134,28 @@ async def test_every_list_follows_the_key(rig: Rig, keys: Keys) -> None:
     gone = await keys.get(keys.own, "/v1/customers", phone="13800138000", dealership_id=OTHER)
     assert gone.status_code == 403
     assert (await keys.get(keys.own, f"/v1/customers/{ours}")).status_code == 200
+
+
+async def test_the_classes_figures_follow_the_key(rig: Rig, keys: Keys) -> None:
+    """`/v1/metrics/classes`: 401 without a live key, 403 for another dealership, and the
+    key's own dealership's customers only, every class listed."""
+    await seed(rig, DEALERSHIP)
+    await seed(rig, OTHER)
+    path = "/v1/metrics/classes"
+    refused = await keys.get(None, path, dealership_id=DEALERSHIP)
+    assert refused.status_code == 401 and refused.json()["message"]
+    forbidden = await keys.get(keys.elsewhere, path, dealership_id=DEALERSHIP)
+    assert forbidden.status_code == 403 and forbidden.json()["message"]
+    own = await keys.get(keys.own, path, dealership_id=DEALERSHIP)
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert [c["customer_class"] for c in body["classes"]] == [
+        "gold",
+        "meteor",
+        "small_star",
+        "burden",
+    ]
+    listed = await keys.get(keys.own, "/v1/customers", dealership_id=DEALERSHIP)
+    rows = body["classes"]
+    assert sum(c["customers"] for c in rows) == len(listed.json()["items"]) > 0
+    assert {c["value_cny"] for c in rows} == {0.0}
