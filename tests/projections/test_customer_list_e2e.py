@@ -40,11 +40,16 @@ async def register(rig: Rig, name: str, phone: str, days: float, **fields: Any) 
 
 
 async def a_dealership(rig: Rig) -> dict[str, str]:
-    """张伟: a plate of his own, a big purchase 10 days ago (gold). 李娜: a car with a plate
-    bought 300 days ago and nothing since (neglected; a meteor). Wang Lei: registered
-    yesterday (small star). 赵敏: three complaints and little spend (burden)."""
-    zhang = await register(rig, "张伟", SAMPLE_PHONE, 20, plate="京A·12345")
-    await rig.send("VehiclePurchased", occurred_at=rig.at(-10 * DAY))
+    """张伟: a plate of his own, a big purchase two years ago and paid service since, the
+    last 10 days ago (gold: a year a customer, loyal; docs/projections.md). 李娜: a car
+    with a plate bought 300 days ago and nothing since (neglected; a meteor). Wang Lei:
+    registered yesterday (small star). 赵敏: three complaints and little spend (burden)."""
+    zhang = await register(rig, "张伟", SAMPLE_PHONE, 800, plate="京A·12345")
+    await rig.send("VehiclePurchased", occurred_at=rig.at(-730 * DAY))
+    for n, days in enumerate((400, 205, 10)):
+        await rig.send(
+            "ServiceCompleted", repair_order_id=f"RO-Z{n}", occurred_at=rig.at(-days * DAY)
+        )
     li = await register(rig, "李娜", LI_PHONE, 301)
     await rig.send(
         "VehiclePurchased",
