@@ -146,16 +146,27 @@ def _customers_lack(tx: Tx, key: str) -> bool:
 
 def _fill_line_stats(tx: Tx) -> None:
     """The classes' counters (spend by line, paid and free service visits) for customers
-    written before them, summed from their `purchases` rows. A customer merged into
-    another before this has no rows left (the survivor holds them): its counters read 0,
-    and nothing reads them (merged customers are neither listed nor classified)."""
+    written before them, summed from their `purchases` rows. A merge moved the merged
+    customers' rows to the survivor (whose counters are the sums): a merged customer's own
+    are those of the events that named it (the timeline's `original_customer_id`)."""
+    sums = (
+        "p.kind, SUM(p.amount_cny), SUM(CASE WHEN p.amount_cny > 0 THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN p.amount_cny <= 0 THEN 1 ELSE 0 END), MIN(CASE WHEN p.amount_cny > 0"
+        " THEN p.at END), MAX(CASE WHEN p.amount_cny > 0 THEN p.at END)"
+    )
     found: dict[str, dict[str, Any]] = {}
-    for customer_id, kind, total, paid, free, first, last in tx.query(
-        "SELECT customer_id, kind, SUM(amount_cny), SUM(CASE WHEN amount_cny > 0 THEN 1"
-        " ELSE 0 END), SUM(CASE WHEN amount_cny <= 0 THEN 1 ELSE 0 END), MIN(CASE WHEN"
-        " amount_cny > 0 THEN at END), MAX(CASE WHEN amount_cny > 0 THEN at END)"
-        " FROM purchases GROUP BY customer_id, kind"
-    ):
+    for customer_id, kind, total, paid, free, first, last in [
+        *tx.query(
+            f"SELECT p.customer_id, {sums} FROM purchases p JOIN customers c ON c.customer_id"
+            " = p.customer_id WHERE c.merged_into IS NULL GROUP BY p.customer_id, p.kind"
+        ),
+        *tx.query(
+            f"SELECT t.original_customer_id, {sums} FROM purchases p JOIN timeline t ON"
+            " t.event_id = p.event_id JOIN customers c ON c.customer_id ="
+            " t.original_customer_id WHERE c.merged_into IS NOT NULL"
+            " GROUP BY t.original_customer_id, p.kind"
+        ),
+    ]:
         stats = found.setdefault(customer_id, _line_stats())
         line = LINE_OF.get(kind)
         if line is not None:

@@ -8,8 +8,16 @@ VIN = "LSGKB54E7LS123456"
 
 
 async def test_profile_class_advisor_and_last_touchpoint(rig: Rig) -> None:
-    registered = await rig.send("CustomerRegistered", occurred_at=rig.at(-400))
-    await rig.send("VehiclePurchased", occurred_at=rig.at(-300), price_cny=289900)
+    # Gold: a customer for two years, a big car, regular paid service (docs/projections.md).
+    registered = await rig.send("CustomerRegistered", occurred_at=rig.at(-24 * 800))
+    await rig.send("VehiclePurchased", occurred_at=rig.at(-24 * 730), price_cny=289900)
+    for days in (400, 205):
+        await rig.send(
+            "ServiceCompleted",
+            occurred_at=rig.at(-24 * days),
+            amount_cny=860.5,
+            repair_order_id=f"RO-{days}",
+        )
     last = await rig.send(
         "ServiceCompleted", occurred_at=rig.at(-2), amount_cny=860.5, repair_order_id="RO-1"
     )
@@ -24,9 +32,12 @@ async def test_profile_class_advisor_and_last_touchpoint(rig: Rig) -> None:
     assert body["family"][0]["relation"] == "spouse"
     assert body["consent"]["channels"] == ["phone", "wechat"]
     assert [v["vin"] for v in body["vehicles"]] == [VIN]
-    assert body["stats"]["spend_cny"] == 290760.5
+    assert body["stats"]["spend_cny"] == 289900 + 3 * 860.5
     assert body["customer_class"] == "gold"
-    assert any("spend" in reason for reason in body["classification"]["because"])
+    assert any("value" in reason for reason in body["classification"]["because"])
+    assert body["classification"]["facts"]["value_cny"] == round(
+        289900 * 0.04 + 3 * 860.5 * 0.45, 2
+    )
     assert body["last_touchpoint"]["event_id"] == last["event_id"]
     assert body["last_touchpoint"]["event_type"] == "ServiceCompleted"
 

@@ -163,7 +163,8 @@ def _customers() -> list[Row]:
         vehicles={VIN: {"vin": VIN, "model": "朗逸 Lavida", "plate": "京A·12345"}},
     )
     doc["stats"].update(
-        spend_cny=260000.0,
+        spend_cny=320000.0,
+        vehicle_spend_cny=320000.0,  # value (margin, 4 %) 12,800: gold from 12,000
         vehicle_purchases=2,
         largest_purchase_cny=160000.0,
         last_big_purchase_at=ts(NOW - timedelta(days=30)),
