@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from laoke import tracing
 from laoke.auth import KeyStore
 from laoke.clock import SystemClock
 from laoke.dealerships import EMBEDDED, credentials_path, embedded_credentials, embedded_store
@@ -104,6 +105,7 @@ async def run(
         nats_server = await start_embedded_nats(settings)
         settings = settings.model_copy(update={"nats_url": nats_server.url})
     entries = [entry(n) for n in names] if names else list(SERVICES)
+    traced = tracing.configure(settings)  # off unless an OTLP endpoint is set
     clock = SystemClock()
     running: list[tuple[ServiceEntry, Service]] = []
     server: uvicorn.Server | None = None
@@ -118,6 +120,8 @@ async def run(
             where = credentials_path(settings)
             print(f"laoke: NATS users and passwords in {where} (docs/security.md)", flush=True)
         print(f"laoke: services {', '.join(e.name for e, _ in running)}", flush=True)
+        if traced:
+            print("laoke: tracing on: spans go to the OTLP endpoint (README)", flush=True)
         keys = KeyStore(settings) if settings.auth == "on" else None
         if demo:
             dealer = as_nats_user(settings, demo_publisher(settings)) if embedded else settings
@@ -149,6 +153,8 @@ async def run(
                 await service.stop()
         if nats_server is not None:
             nats_server.stop()
+        if traced:
+            tracing.shutdown()  # sends the spans still waiting
         print("laoke: stopped", flush=True)
 
 

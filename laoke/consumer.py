@@ -5,7 +5,7 @@ runs of messages that continue from there. Each message is handled by a plain fu
 filling a unit of work (laoke/work.py); its changes, its decisions and the position are
 committed in one transaction, then the message is acked. A message that keeps failing is
 dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
-nor vanishes.
+nor vanishes. With tracing on, each message's handling is a span (laoke/tracing.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
+from opentelemetry.trace import Span
 
 from events import Event, Rejected, parse_recorded
+from laoke import tracing
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
@@ -93,6 +95,11 @@ class RetentionConsumer:
         correlation = str(event.correlation_id) if event.correlation_id else None
         EVENT.set((str(event.event_id), correlation))
         log.debug("%s: %s at %s", self.service, event.event_type, origin)
+        with tracing.handling(self.service, event, origin) as span:
+            return self._handle(message, event, tracking, span)
+
+    def _handle(self, message: Msg, event: Event, tracking: Tracking, span: Span | None) -> bool:
+        origin = f"{RETENTION}:{tracking.notification_id}"
         error: Exception | None = None
         for _ in range(self.max_tries):
             work = UnitOfWork(self.app)  # a fresh one each try: nothing of a failed one stays
@@ -107,10 +114,11 @@ class RetentionConsumer:
                 continue
             for decision in work.decisions:
                 DECISIONS.labels(self.service, decision.event_type).inc()
+            tracing.decided(span, work.decisions)
             return True
-        return self._dead_letter(
-            message, tracking, "handler_error", f"{type(error).__name__}: {error}"
-        )
+        reason, detail = "handler_error", f"{type(error).__name__}: {error}"
+        tracing.failed(span, reason, detail)
+        return self._dead_letter(message, tracking, reason, detail)
 
     def _dead_letter(self, message: Msg, tracking: Tracking, reason: str, error: str) -> bool:
         """Commit the message's dead letter (through the outbox) with its position."""

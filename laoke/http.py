@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from laoke import tracing
 from laoke.auth import KeyStore
 from laoke.httpauth import ApiKeyBackend, unauthorised
 from laoke.metrics import HTTP_SECONDS
@@ -103,6 +104,7 @@ def build_http_app(
             AuthenticationMiddleware, backend=ApiKeyBackend(keys), on_error=unauthorised
         )
     app.add_middleware(RequestTimer)  # added last: outermost, so it times the key check too
+    tracing.instrument(app)  # a span per request, when tracing is on
     for entry, service in running:
         router = entry.router(service)
         if router is not None:

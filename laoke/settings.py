@@ -61,6 +61,12 @@ class LaokeSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="DEBUG adds a line per message handled."
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="Send traces (OpenTelemetry, OTLP over HTTP) to this collector, e.g. "
+        "http://127.0.0.1:4318; off unless this or OTEL_EXPORTER_OTLP_ENDPOINT is set "
+        "(laoke/tracing.py).",
+    )
     partitions: int = Field(
         1,
         ge=1,

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from events.fields import DEALERSHIP_ID_PATTERN
+from laoke import tracing
 from laoke.auth import Access
 from laoke.httpauth import CallerAccess
 from services.intake.application import Inbound, Verdict
@@ -139,6 +140,7 @@ def build_router(service: IntakeService) -> APIRouter:
         via = {"Laoke-Via": "http"} | (
             {"Laoke-Api-Key": access.key.id} if access.key is not None else {}
         )
+        tracing.inject(via)  # the request's trace, linked from each event's (tracing.py)
         batch = [
             Inbound(
                 data[index],

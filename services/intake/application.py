@@ -10,6 +10,7 @@ batch is committed in one transaction; the outbox relay then publishes it to RET
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from uuid import UUID, uuid5
 from eventsourcing.persistence import RecordConflictError, Tracking
 
 from events import CustomersMerged, Event, Rejected, parse_inbound
+from laoke import tracing
 from laoke.clock import Clock
 from laoke.decisions import decision
 from laoke.dlq import dead_letter, subject_dealership
@@ -94,6 +96,7 @@ class Intake:
     def _record(
         self, batch: Sequence[Inbound], tracking: Tracking | None, careful: bool
     ) -> list[Verdict]:
+        started = time.time_ns()
         work = UnitOfWork(self.app, self.cache, careful=careful)
         staged: set[UUID] = set()
         try:
@@ -104,6 +107,8 @@ class Intake:
         work.commit(tracking)
         for event in work.decisions:
             self.recent.put(event.event_id, None)
+        if tracing.enabled():
+            tracing.received(arrivals(batch, verdicts, work.decisions), started)
         return verdicts
 
     def _one(self, work: UnitOfWork, staged: set[UUID], inbound: Inbound) -> Verdict:
@@ -223,3 +228,24 @@ class Intake:
                 owner.reassign(customer_id=survivor.customer_id)
             if key not in survivor.keys:
                 survivor.add_key(key=key)
+
+
+def arrivals(
+    batch: Sequence[Inbound], verdicts: Sequence[Verdict], recorded: Sequence[Event]
+) -> list[tracing.Arrival]:
+    """The batch as its trace spans show it (laoke/tracing.py): each message with its
+    verdict and what was recorded for it (the event, a CustomersMerged: its chain)."""
+    chains: dict[str, list[Event]] = {}
+    for event in recorded:
+        chains.setdefault(str(event.correlation_id), []).append(event)
+    return [
+        tracing.Arrival(
+            inbound.origin,
+            inbound.headers,
+            verdict.status,
+            verdict.event_id,
+            chains.get(verdict.event_id or "", []) if verdict.status == "accepted" else [],
+            verdict.reason,
+        )
+        for inbound, verdict in zip(batch, verdicts, strict=True)
+    ]

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from events import EVENT_TYPES, Event, Rejected, parse_recorded
+from laoke import tracing
 from laoke.heap import gc_paused
+from laoke.streams import RETENTION
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
@@ -93,6 +96,9 @@ class Projections:
 
     def _apply_batch(self, messages: Sequence[Message], through: int) -> list[Failure]:
         failures: list[Failure] = []
+        started = time.time_ns()
+        traced = tracing.enabled()  # else nothing is collected for it
+        applied: list[tuple[Event, str]] = []
         try:
             with self.store.transaction() as tx:
                 position = tx.position(self.consumer)
@@ -107,9 +113,12 @@ class Projections:
                         failures.append(event)
                     else:
                         apply(tx, event, message.seq, self.settings)
+                        if traced:
+                            applied.append((event, f"{RETENTION}:{message.seq}"))
                 reached = max(fresh[-1].seq if fresh else 0, through)
                 if reached > position:
                     tx.set_position(self.consumer, reached)
+            tracing.handled_batch(CONSUMER, applied, started)
             return failures
         except TRANSIENT:
             raise
