@@ -20,7 +20,8 @@ sampled (`OTEL_TRACES_SAMPLER` is not read): the SDK's ratio sampler reads a tra
 
 An upstream trace is a link of intake's span, not its parent: the HTTP request's span (one
 request may carry many events, each its own trace) or a `traceparent` a sender put on its
-DEALER_IN message. Spans name ids and types only, never an event's content.
+DEALER_IN message. Spans name ids and types only, never an event's content (nor a request's
+query string).
 
 Off unless `LAOKE_OTLP_ENDPOINT` (or the standard `OTEL_EXPORTER_OTLP_ENDPOINT`) is set;
 while off, every entry point returns after one check of a module global.
@@ -343,12 +344,27 @@ def inject(headers: MutableMapping[str, str]) -> None:
 
 
 def instrument(app: FastAPI) -> None:
-    """FastAPI's instrumentation: a span per request (not /healthz, /metrics)."""
+    """FastAPI's instrumentation: a span per request (not /healthz, /metrics), without
+    its query string."""
     tracing = _state
     if tracing is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracing.provider(HTTP), excluded_urls="/healthz,/metrics"
+        app,
+        tracer_provider=tracing.provider(HTTP),
+        excluded_urls="/healthz,/metrics",
+        exclude_spans=["receive", "send"],  # a span per ASGI message says nothing more
+        server_request_hook=without_query,
     )
+
+
+def without_query(span: Span, scope: dict[str, Any]) -> None:
+    """A query may name a person (`GET /v1/customers?phone=...&name=...`): the request's
+    span keeps the path alone."""
+    attributes: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    if "http.url" in attributes:  # the instrumentation's default attributes
+        span.set_attribute("http.url", str(attributes["http.url"]).split("?", 1)[0])
+    if "url.query" in attributes:  # with OTEL_SEMCONV_STABILITY_OPT_IN=http
+        span.set_attribute("url.query", "")

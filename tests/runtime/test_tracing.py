@@ -12,9 +12,16 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from nats.js import JetStreamContext
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanContext, TraceFlags, format_span_id, format_trace_id
+from opentelemetry.trace import (
+    SpanContext,
+    StatusCode,
+    TraceFlags,
+    format_span_id,
+    format_trace_id,
+)
 from waiting import wait_for
 
 from events import Event, parse_recorded
@@ -184,30 +191,60 @@ async def test_an_event_from_dealer_in_is_one_trace_linked_to_the_senders(
     assert (link.context.trace_id, link.context.span_id) == (sender.trace_id, sender.span_id)
 
 
-async def test_a_resent_event_is_a_duplicate_span_under_its_first_recording(
-    spans: InMemorySpanExporter,
-    running: dict[str, Service],
-    js: JetStreamContext,
-    clock: ManualClock,
+async def test_a_resent_event_is_a_span_under_its_first_recording_a_bad_one_an_error(
+    spans: InMemorySpanExporter, running: dict[str, Service], clock: ManualClock
 ) -> None:
     filed = complaint(clock)
-    intake: Any = running["intake"]
-    app = build_http_app([(entry("intake"), intake)])
+    bad = {**complaint(clock), "complaint_id": ""}
+    app = build_http_app([(entry("intake"), running["intake"])])
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://laoke"
     ) as client:
         first = await client.post("/v1/events", json=filed)
-        again = await client.post("/v1/events", json=filed)
-    assert (first.json()["accepted"], again.json()["duplicate"]) == (1, 1)
-    trace_id = UUID(filed["event_id"]).int
-    found = [s for s in spans.get_finished_spans() if s.context and s.context.trace_id == trace_id]
-    named = by_name(found)
-    duplicate, recorded = (
-        named[("laoke-intake", "duplicate")],
-        named[("laoke-intake", "record ComplaintFiled")],
-    )
+        again = await client.post("/v1/events", json=[filed, bad])
+    assert first.json()["accepted"] == 1
+    assert (again.json()["duplicate"], again.json()["rejected"]) == (1, 1)
+    finished = spans.get_finished_spans()
+    named = by_name([s for s in finished if s.context.trace_id == UUID(filed["event_id"]).int])
+    duplicate = named[("laoke-intake", "duplicate")]
+    recorded = named[("laoke-intake", "record ComplaintFiled")]
     assert duplicate.parent is not None and recorded.context is not None
     assert duplicate.parent.span_id == recorded.context.span_id
+    # The rejected one: a trace of its own, an error naming the dead letter's reason,
+    # linked to the request like the duplicate beside it.
+    (rejected,) = [s for s in finished if s.name == "reject"]
+    assert rejected.parent is None and rejected.status.status_code is StatusCode.ERROR
+    assert attr(rejected, "laoke.dead_letter") == again.json()["results"][1]["reason"]
+    assert [link.context.span_id for link in rejected.links] == [
+        link.context.span_id for link in duplicate.links
+    ]
+
+
+async def test_a_request_span_keeps_no_query_string(spans: InMemorySpanExporter) -> None:
+    app = build_http_app([])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://laoke"
+    ) as client:
+        await client.get("/v1/customers", params={"phone": "13800138", "name": "王芳"})
+    (request,) = spans.get_finished_spans()
+    told = " ".join(str(v) for v in (request.attributes or {}).values())
+    assert "/v1/customers" in told
+    assert "13800138" not in told and "王芳" not in told
+
+
+def test_nor_with_the_stable_http_conventions() -> None:
+    """With OTEL_SEMCONV_STABILITY_OPT_IN=http the query is `url.query` (the variable is
+    read once per process, so the hook is handed such a span here)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    span = provider.get_tracer("test").start_span(
+        "GET", attributes={"url.path": "/v1/customers", "url.query": "phone=13800138"}
+    )
+    tracing.without_query(span, {})
+    span.end()
+    (ended,) = exporter.get_finished_spans()
+    assert attr(ended, "url.query") == ""
 
 
 def test_off_without_an_endpoint_and_nothing_is_traced(
