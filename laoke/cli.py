@@ -27,7 +27,7 @@ import uvicorn
 
 from laoke import tracing
 from laoke.auth import KeyStore
-from laoke.clock import SystemClock
+from laoke.clock import ReplayClock, SystemClock
 from laoke.dealerships import EMBEDDED, credentials_path, embedded_credentials, embedded_store
 from laoke.http import build_http_app
 from laoke.logs import configure as configure_logs
@@ -36,6 +36,7 @@ from laoke.natsserver import NatsServer
 from laoke.registry import SERVICES, Service, ServiceEntry, entry
 from laoke.service import nats_options
 from laoke.settings import LaokeSettings
+from laoke.streams import RETENTION
 
 log = logging.getLogger("laoke")
 
@@ -106,9 +107,11 @@ async def run(
         settings = settings.model_copy(update={"nats_url": nats_server.url})
     entries = [entry(n) for n in names] if names else list(SERVICES)
     traced = tracing.configure(settings)  # off unless an OTLP endpoint is set
-    clock = SystemClock()
+    # The demo may play its year on a clock of its own (laoke/demo.py); the wall clock else.
+    clock = ReplayClock() if demo else SystemClock()
     running: list[tuple[ServiceEntry, Service]] = []
     server: uvicorn.Server | None = None
+    playing: asyncio.Task[None] | None = None
     try:
         for service_entry in entries:
             own = as_nats_user(settings, service_user(service_entry.name)) if embedded else settings
@@ -123,12 +126,9 @@ async def run(
         if traced:
             print("laoke: tracing on: spans go to the OTLP endpoint (README)", flush=True)
         keys = KeyStore(settings) if settings.auth == "on" else None
-        if demo:
-            dealer = as_nats_user(settings, demo_publisher(settings)) if embedded else settings
-            await load_demo(dealer)
-            if keys is not None:
-                _, secret = keys.create(["demo-4s"], read=True, write=True, label="demo")
-                print(f"laoke: demo API key (read+write demo-4s): {secret}", flush=True)
+        if demo and keys is not None:
+            _, secret = keys.create(["demo-4s"], read=True, write=True, label="demo")
+            print(f"laoke: demo API key (read+write demo-4s): {secret}", flush=True)
         if http:
             if keys is None:
                 print("laoke: LAOKE_AUTH=off: the HTTP API asks for no key", flush=True)
@@ -143,9 +143,17 @@ async def run(
             server = await start_http(config)
             url = f"http://{settings.http_host}:{settings.http_port}"
             print(f"laoke: HTTP API at {url} (docs {url}/docs, metrics {url}/metrics)", flush=True)
+        if demo:
+            assert isinstance(clock, ReplayClock)
+            played = load_demo(settings, [service for _, service in running], clock, embedded)
+            playing = asyncio.create_task(played)
         print("laoke: running; Ctrl-C stops", flush=True)
         await stopping.wait()
     finally:
+        if playing is not None:
+            playing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await playing
         if server is not None:
             await server.shutdown()
         for _, service in reversed(running):
@@ -169,18 +177,54 @@ async def start_http(config: uvicorn.Config) -> uvicorn.Server:
     return server
 
 
-async def load_demo(settings: LaokeSettings) -> None:
-    """Publish the demo dealership (simulated) so the API has something to show at once."""
+async def load_demo(
+    settings: LaokeSettings, services: list[Service], clock: ReplayClock, embedded: bool
+) -> None:
+    """Publish the demo dealership (simulated) so the API has something to show. On a fresh
+    system with every service in this process, its year is played through on `clock`
+    (laoke/demo.py); else it is published at once, a history import."""
     import nats
 
-    from laoke.sim import load_demo as publish_demo
+    from laoke.demo import replay_demo
+    from laoke.sim import DEMO_DEALERSHIP, demo_simulation, publish
 
-    nc = await nats.connect(**nats_options(settings))  # type: ignore[arg-type]
+    dealer = as_nats_user(settings, demo_publisher(settings)) if embedded else settings
+    admin = as_nats_user(settings, ADMIN) if embedded else settings
+    publisher = await nats.connect(**nats_options(dealer))  # type: ignore[arg-type]
+    watcher = await nats.connect(**nats_options(admin))  # type: ignore[arg-type]
     try:
-        count = await publish_demo(nc.jetstream())
+        simulation = demo_simulation()
+        recorded = (await watcher.jetstream().stream_info(RETENTION)).state.last_seq
+        every = {e.name for e in SERVICES} <= {s.name for s in services}
+        if recorded == 0 and every:
+            print(
+                f"laoke: demo dealership '{DEMO_DEALERSHIP}': playing its year"
+                f" ({simulation.start:%Y-%m-%d} to {simulation.end:%Y-%m-%d}) on a clock of"
+                " its own; the API shows it as it goes",
+                flush=True,
+            )
+            await replay_demo(
+                services,
+                clock,
+                publisher.jetstream(),
+                watcher.jetstream(),
+                simulation.events,
+                simulation.start,
+            )
+            return
+        count = await publish(publisher.jetstream(), simulation.events)
+        print(
+            f"laoke: demo dealership '{DEMO_DEALERSHIP}' published ({count} events) as a history"
+            f" import ({'RETENTION holds events already' if recorded else 'not every service'}"
+            " runs here)",
+            flush=True,
+        )
+    except Exception:
+        log.exception("the demo dealership could not be loaded")
+        raise
     finally:
-        await nc.close()
-    print(f"laoke: demo dealership 'demo-4s' published ({count} events)", flush=True)
+        await publisher.close()
+        await watcher.close()
 
 
 async def nats_only(settings: LaokeSettings) -> None:

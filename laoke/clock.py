@@ -22,26 +22,16 @@ class SystemClock:
         await asyncio.sleep(timeout)
 
 
-class ManualClock:
-    """A clock that only moves when told to; tickers waiting on it wake at once."""
+class _Waking:
+    """Wakes the tickers waiting on the clock whenever it is moved."""
 
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime")
-        self._now = start
+    def __init__(self) -> None:
         self._waiters: set[asyncio.Future[None]] = set()
 
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
+    def _wake(self) -> None:
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-    def advance(self, delta: timedelta) -> None:
-        self.set(self._now + delta)
 
     async def wait_changed(self, timeout: float) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -52,3 +42,59 @@ class ManualClock:
             return
         finally:
             self._waiters.discard(waiter)
+
+
+class ManualClock(_Waking):
+    """A clock that only moves when told to; tickers waiting on it wake at once."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__()
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+        self._wake()
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self._now + delta)
+
+
+class ReplayClock(_Waking):
+    """The wall clock, except while a replay holds it at a past moment: `laoke run --demo`
+    plays the demo dealership's year as if laoke had been running through it (laoke/demo.py),
+    moving this clock along the replayed days, then `release()` hands it back to the wall
+    clock. Held, it only moves forwards: a moment before the one held is refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._held if self._held is not None else datetime.now(UTC)
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def hold(self, when: datetime) -> None:
+        """Show `when` from now on; tickers wake to fire what is due by then."""
+        if when.tzinfo is None:
+            raise ValueError("ReplayClock needs an aware datetime")
+        if self._held is not None and when < self._held:
+            raise ValueError(f"the clock may not go back from {self._held} to {when}")
+        self._held = when
+        self._wake()
+
+    def nudge(self) -> None:
+        """Wake the tickers without moving (one that waited for its consumer looks again)."""
+        self._wake()
+
+    def release(self) -> None:
+        """Back to the wall clock (which is past every replayed moment)."""
+        self._held = None
+        self._wake()

@@ -92,6 +92,13 @@ class DeadlineIndex:
                 found.append(aggregate_id)
         return found
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending deadline is due (None: none is pending); stale heap
+        entries are dropped on the way, as `due` would."""
+        while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
     def __len__(self) -> int:
         return len(self._due)
 

@@ -8,7 +8,7 @@ See docs/simulator.md.
 from laoke.sim.complaints import complaint_callback_id
 from laoke.sim.config import SimConfig, window
 from laoke.sim.generator import SimEvent, Simulation, simulate
-from laoke.sim.publish import DEMO_DEALERSHIP, load_demo, publish, write_ndjson
+from laoke.sim.publish import DEMO_DEALERSHIP, demo_simulation, load_demo, publish, write_ndjson
 from laoke.sim.rates import SimRates
 from laoke.sim.truth import Truth
 
@@ -20,6 +20,7 @@ __all__ = [
     "Simulation",
     "Truth",
     "complaint_callback_id",
+    "demo_simulation",
     "load_demo",
     "publish",
     "simulate",

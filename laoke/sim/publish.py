@@ -14,7 +14,7 @@ from nats.js.api import PubAck
 
 from events import inbound_subject
 from laoke.sim.config import SimConfig
-from laoke.sim.generator import SimEvent, simulate
+from laoke.sim.generator import SimEvent, Simulation, simulate
 
 DEMO_DEALERSHIP = "demo-4s"
 Progress = Callable[[int, float], None]
@@ -63,15 +63,10 @@ async def publish(
     return n
 
 
-async def load_demo(
-    js: JetStreamContext,
-    seed: int = 7,
-    *,
-    customers: int = 200,
-    months: int = 12,
-    now: datetime | None = None,
-) -> int:
-    """Publish the demo dealership `demo-4s` (~200 customers, 12 months ending before now).
+def demo_simulation(
+    seed: int = 7, *, customers: int = 200, months: int = 12, now: datetime | None = None
+) -> Simulation:
+    """The demo dealership `demo-4s` (~200 customers, 12 months ending before `now`).
 
     `now` defaults to the wall clock here (the I/O edge), so the window ends in the past
     and intake accepts every event; the generator itself only sees the value passed in.
@@ -83,7 +78,20 @@ async def load_demo(
         seed=seed,
         dealership_ids=[DEMO_DEALERSHIP],
     )
-    simulation = simulate(config, now=now or datetime.now(UTC))
+    return simulate(config, now=now or datetime.now(UTC))
+
+
+async def load_demo(
+    js: JetStreamContext,
+    seed: int = 7,
+    *,
+    customers: int = 200,
+    months: int = 12,
+    now: datetime | None = None,
+) -> int:
+    """Publish the demo dealership at once (`demo_simulation`): laoke receives its year as a
+    history import (`laoke run --demo` plays it through instead: laoke/demo.py)."""
+    simulation = demo_simulation(seed, customers=customers, months=months, now=now)
     return await publish(js, simulation.events)
 
 
