@@ -23,7 +23,9 @@ from services.projections.models import (
     RepurchasePublic,
     RepurchaseRatePublic,
     ScorePublic,
+    StepCountPublic,
 )
+from services.projections.queries.complaints import STEP_NAMES
 from services.projections.repurchase import (
     ComplaintEnd,
     complaint_status,
@@ -94,6 +96,8 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
     converted = claimed = 0
     outcomes: dict[str, list[str]] = defaultdict(list)
     complaints = 0
+    reached = dict.fromkeys(STEP_NAMES, 0)
+    stands = dict.fromkeys(STEP_NAMES, 0)  # unclosed complaints at each step
     for fact in facts:
         v = fact.values
         if fact.kind == "survey":
@@ -101,6 +105,10 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
         elif fact.kind == "complaint":
             complaints += 1
             categories[v["category"]] += 1
+            for step in range(1, v["step"] + 1):
+                reached[step] += 1
+            if not v["closed"]:
+                stands[v["step"]] += 1
             if v["hours_to_apology"] is not None:
                 apology.append(v["hours_to_apology"])
             if v["hours_to_resolution"] is not None:
@@ -133,7 +141,12 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
         ssi=score(surveys["SSI"]),
         nps=nps(surveys["NPS"]),
         complaints=ComplaintCountsPublic(
-            total=complaints, by_category=dict(sorted(categories.items()))
+            total=complaints,
+            by_category=dict(sorted(categories.items())),
+            funnel=[
+                StepCountPublic(step=n, name=name, reached=reached[n], standing=stands[n])
+                for n, name in STEP_NAMES.items()
+            ],
         ),
         hours_to_apology=PercentilesPublic(
             count=len(apology), p50=percentile(apology, 50), p90=percentile(apology, 90)
@@ -234,6 +247,8 @@ def load_facts(
                         now,
                         window,
                     ),
+                    "step": doc["step"],
+                    "closed": doc["closed_at"] is not None,
                 },
             )
         )

@@ -378,9 +378,20 @@ class RatePublic(Public):
     rate: float | None
 
 
+class StepCountPublic(Public):
+    step: int = Field(ge=1, le=6)
+    name: str
+    reached: int = Field(description="Complaints that reached this step (or a later one).")
+    standing: int = Field(description="Of those, the ones not closed whose step is this one.")
+
+
 class ComplaintCountsPublic(Public):
     total: int
     by_category: dict[str, int]
+    funnel: list[StepCountPublic] = Field(
+        description="The six steps (docs/domain.md), each with how many complaints reached it"
+        " and how many unclosed ones stand at it now."
+    )
 
 
 class RepurchaseRatePublic(RatePublic):

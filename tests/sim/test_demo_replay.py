@@ -49,7 +49,9 @@ async def running(settings: LaokeSettings) -> AsyncIterator[tuple[list[Any], Rep
 
 async def recorded(js: JetStreamContext) -> list[Event]:
     last = (await js.stream_info(RETENTION)).state.last_seq
-    return [parse_recorded((await js.get_msg(RETENTION, n)).data or b"") for n in range(1, last + 1)]
+    return [
+        parse_recorded((await js.get_msg(RETENTION, n)).data or b"") for n in range(1, last + 1)
+    ]
 
 
 async def test_the_demo_replay_counts_every_answer_and_expires_in_played_time(
@@ -65,10 +67,10 @@ async def test_the_demo_replay_counts_every_answer_and_expires_in_played_time(
     nc = await nats.connect(**nats_options(settings))  # type: ignore[arg-type]
     try:
         replay = Replay(services, clock, nc.jetstream(), nc.jetstream())
-        played = await replay.play(simulation.events, simulation.start)
+        published = await replay.play(simulation.events, simulation.start)
     finally:
         await nc.close()
-    assert played == len(simulation.events)
+    assert published == len(simulation.events)
     assert not clock.held and abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
 
     events = await recorded(js)
