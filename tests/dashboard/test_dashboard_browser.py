@@ -1,6 +1,8 @@
 """The dashboard in a real browser (Debian's headless Chromium, driven by Playwright) against
 laoke running as `python -m laoke run` with the demo dealership published into it: each
-panel must show the numbers the read API answers (read here with httpx and the same key).
+panel must show the numbers the read API answers (read here with httpx and the same key);
+the work list shows, filters and pages the API's rows and saves them as CSV; and the page
+makes the same requests however many complaints there are.
 
 Skips, saying why, when Chromium or Playwright is missing. Screenshots go to test-output/.
 """
@@ -8,6 +10,8 @@ Skips, saying why, when Chromium or Playwright is missing. Screenshots go to tes
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import shutil
@@ -16,11 +20,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -45,7 +52,7 @@ CHROMIUM_ARGS = [
 ]
 
 try:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import Browser, Page, Request, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
@@ -88,6 +95,8 @@ class Laoke:
     key: str
     log: Path
     http: httpx.Client
+    nats_url: str
+    published: int  # inbound events sent so far
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -121,6 +130,54 @@ async def publish_demo(nats_url: str) -> int:
         await nc.close()
 
 
+def wait_quiet(url: str, published: int, log: Path) -> None:
+    """Until intake accepted every event published, each consumer handled the same number
+    of RETENTION messages, and nothing moved for a while (decisions follow events)."""
+    last: list[tuple[float, tuple[float, ...]]] = []
+    since = [time.monotonic()]
+
+    def quiet() -> bool:
+        now = handled_counts(url)
+        if not last or now != last[-1]:
+            last.append(now)
+            since[0] = time.monotonic()
+            return False
+        accepted, handled = now
+        settled = accepted >= published and len(set(handled)) == 1 and handled[0] > 0
+        return settled and time.monotonic() - since[0] > 2.0
+
+    wait_for(quiet, 150, f"laoke to handle the demo dealership (see {log})")
+
+
+async def publish_complaints(nats_url: str, n: int, first: int) -> int:
+    """`n` more complaints at the demo dealership, each from a customer of its own."""
+    import nats
+
+    from events import inbound_subject
+    from events.factories import sample_inbound
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        filed = datetime.now(UTC) - timedelta(hours=3)
+        for k in range(first, first + n):
+            event = sample_inbound(
+                "ComplaintFiled",
+                event_id=str(uuid.uuid4()),
+                dealership_id=DEALERSHIP,
+                complaint_id=f"CP-MORE-{k:04d}",
+                customer={"phone": f"1390000{k:04d}"},
+                vin=None,
+                repair_order_id=None,
+                occurred_at=(filed + timedelta(minutes=k)).isoformat(),
+            )
+            subject = inbound_subject(DEALERSHIP, "ComplaintFiled")
+            await js.publish(subject, json.dumps(event, ensure_ascii=False).encode())
+        return n
+    finally:
+        await nc.close()
+
+
 @dataclass
 class Store:
     kind: Literal["sqlite", "postgres"] = "sqlite"
@@ -138,8 +195,6 @@ def store() -> Iterator[Store]:
     if not admin_dsn:
         yield Store()
         return
-    from urllib.parse import urlparse
-
     import psycopg
 
     name = f"laoke_t_{uuid.uuid4().hex[:16]}"
@@ -177,25 +232,10 @@ def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterat
     try:
         wait_for(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200, 60, "laoke")
         published = asyncio.run(publish_demo(f"nats://127.0.0.1:{nats_port}"))
-        # Quiet: intake accepted every event, each consumer handled the same number of
-        # RETENTION messages, and nothing moved for a while (decisions follow events).
-        last: list[tuple[float, tuple[float, ...]]] = []
-        since = [time.monotonic()]
-
-        def quiet() -> bool:
-            now = handled_counts(url)
-            if not last or now != last[-1]:
-                last.append(now)
-                since[0] = time.monotonic()
-                return False
-            accepted, handled = now
-            settled = accepted >= published and len(set(handled)) == 1 and handled[0] > 0
-            return settled and time.monotonic() - since[0] > 2.0
-
-        wait_for(quiet, 150, f"laoke to handle the demo dealership (see {log})")
+        wait_quiet(url, published, log)
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
-            yield Laoke(url, key, log, http)
+            yield Laoke(url, key, log, http, f"nats://127.0.0.1:{nats_port}", published)
     finally:
         process.terminate()
         try:
@@ -207,6 +247,7 @@ def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterat
 # ---------- what the page should show, read from the API here ----------
 
 OFFSET = "+08:00"  # the page's days are China Standard Time (period.js)
+PAGE = 50  # worklist.js: rows per page
 
 
 def day_start(day: date) -> str:
@@ -224,14 +265,6 @@ def month_slices(start: date, end: date) -> list[tuple[str, str, str]]:
         slices.append((cursor.strftime("%Y-%m"), day_start(cursor), day_start(upper)))
         cursor = upper
     return slices
-
-
-def audit_events(laoke: Laoke, start: str, end: str) -> list[dict[str, Any]]:
-    import json
-
-    text = laoke.get("/v1/audit", dealership_id=DEALERSHIP, **{"from": start, "to": end})
-    lines = [json.loads(line) for line in text.splitlines() if line]
-    return [line["event"] for line in lines if "event" in line]
 
 
 def value(page: Page, testid: str) -> float | None:
@@ -252,176 +285,344 @@ def hours(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600
 
 
-# ---------- the test ----------
+def walk(laoke: Laoke, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a list, page by page along its cursor."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = laoke.get(path, **params, **({"cursor": cursor} if cursor else {}))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
-def test_dashboard_shows_the_numbers_the_read_api_answers(laoke_demo: Laoke) -> None:
-    assert sync_playwright is not None
-    laoke = laoke_demo
+@dataclass
+class Period:
+    start: date
+    today: date
+
+    @property
+    def whole(self) -> dict[str, str]:
+        return {"from": day_start(self.start), "to": day_start(self.today + timedelta(days=1))}
+
+
+@pytest.fixture(scope="module")
+def period() -> Period:
     today = (datetime.now(UTC) + timedelta(hours=8)).date()
-    start = date(today.year - 1, today.month, 1)
-    whole_from, whole_to = day_start(start), day_start(today + timedelta(days=1))
+    return Period(date(today.year - 1, today.month, 1), today)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert sync_playwright is not None
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         # Playwright gives each launch a fresh, throw-away profile (--user-data-dir).
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            sent: list[dict[str, str]] = []
-            page.on(
-                "request",
-                lambda r: sent.append(r.headers) if "/v1/" in r.url else None,
-            )
-
-            # Without a key the API answers 401 and the page says a key is needed.
-            page.goto(laoke.url + "/")
-            page.wait_for_selector("[data-testid=status].error")
-            assert "API key" in page.get_by_test_id("status").inner_text()
-            assert sent and all("authorization" not in h for h in sent)
-            assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
-
-            errors.clear()  # the browser logs the 401s above as errors
-            page.get_by_test_id("apikey").fill(laoke.key)
-            page.get_by_test_id("from").fill(start.isoformat())
-            page.get_by_test_id("to").fill(today.isoformat())
-            sent.clear()
-            page.get_by_test_id("show").click()
-            page.wait_for_selector("[data-testid=status].ok", timeout=60_000)
-            assert all(
-                h.get("authorization") == f"Bearer {laoke.key}" and h.get("x-api-key") == laoke.key
-                for h in sent
-            )
-
-            # Satisfaction, complaints, SLA times, referrals, follow-up completion: one
-            # metrics answer for the whole period…
-            whole = laoke.get(
-                "/v1/metrics/satisfaction",
-                dealership_id=DEALERSHIP,
-                **{"from": whole_from, "to": whole_to},
-            )["groups"][0]
-            assert_value(page, "sat-csi", whole["csi"]["mean"])
-            assert_value(page, "sat-ssi", whole["ssi"]["mean"])
-            assert_value(page, "sat-nps", whole["nps"]["score"])
-            assert_value(page, "cmp-total", whole["complaints"]["total"])
-            assert whole["complaints"]["total"] > 0, "the demo dealership has complaints"
-            for category, count in whole["complaints"]["by_category"].items():
-                assert_value(page, f"cmp-cat-{category}", count)
-            assert_value(page, "cmp-silent", whole["silent_dissatisfied_estimate"])
-            for name in ("apology", "resolution"):
-                for p in ("p50", "p90"):
-                    assert_value(page, f"sla-{name}-{p}", whole[f"hours_to_{name}"][p])
-            assert_value(page, "sla-within", whole["resolved_within_sla"]["rate"])
-            assert_value(page, "ref-rate", whole["referral_conversion"]["rate"])
-            for outcome, rate in whole["repurchase"].items():
-                assert_value(page, f"rep-{outcome}", rate["rate"])
-            assert_value(page, "fu-completion", whole["follow_up_completion"]["rate"])
-
-            # …and one per month, over time.
-            slices = month_slices(start, today)
-            assert page.locator("[data-testid^=sat-row-]").count() == len(slices)
-            for month, m_from, m_to in slices:
-                group = laoke.get(
-                    "/v1/metrics/satisfaction",
-                    dealership_id=DEALERSHIP,
-                    **{"from": m_from, "to": m_to},
-                )["groups"][0]
-                row = page.get_by_test_id(f"sat-row-{month}")
-                for testid, expected in (
-                    ("csi", group["csi"]["mean"]),
-                    ("ssi", group["ssi"]["mean"]),
-                    ("nps", group["nps"]["score"]),
-                ):
-                    raw = row.get_by_test_id(testid).get_attribute("data-value")
-                    shown = None if raw == "null" else float(raw or "nan")
-                    assert shown == (None if expected is None else pytest.approx(expected)), (
-                        month,
-                        testid,
-                    )
-
-            # The work list: due now (overdue included) and upcoming, rows naming the customer.
-            for status in ("due", "upcoming"):
-                page.get_by_test_id(f"fu-tab-{status}").click()
-                got = laoke.get(
-                    "/v1/followups", dealership_id=DEALERSHIP, status=status, limit=5000
-                )
-                assert_value(page, f"fu-{status}-count", got["count"])
-                rows = page.locator(f"[data-testid=fu-table-{status}] [data-testid=fu-row]")
-                assert rows.count() == min(got["count"], 100)
-                late = sum(i["status"] == "overdue" for i in got["items"])
-                assert status == "upcoming" or value(page, "fu-overdue-count") == late
-                if got["items"]:
-                    first = got["items"][0]
-                    assert rows.first.get_attribute("data-id") == first["follow_up_id"]
-                    contact = rows.first.get_by_test_id("fu-contact").inner_text()
-                    assert (first["customer"]["phone"] or "") in contact
-
-            # The funnel and the SLA targets: every complaint filed in the period.
-            events = audit_events(laoke, whole_from, whole_to)
-            filed = list(
-                dict.fromkeys(
-                    e["complaint_id"] for e in events if e["event_type"] == "ComplaintFiled"
-                )
-            )
-            complaints = [
-                laoke.get(f"/v1/complaints/{cid}", dealership_id=DEALERSHIP) for cid in filed
-            ]
-            assert complaints, "the demo dealership files complaints in the period"
-            for step in range(1, 7):
-                reached = sum(c["step"] >= step for c in complaints)
-                stalled = sum(c["step"] == step and c["closed_at"] is None for c in complaints)
-                assert_value(page, f"funnel-reached-{step}", reached)
-                assert_value(page, f"funnel-stalled-{step}", stalled)
-            sample = complaints[0]
-            sla = hours(sample["filed_at"], sample["sla_due_at"])
-            assert sla == SLA_HOURS, "the read API shows the SLA complaints' settings set"
-            assert_value(
-                page, "sla-apology-target", hours(sample["filed_at"], sample["apology_due_at"])
-            )
-            assert_value(
-                page, "sla-resolution-target", hours(sample["filed_at"], sample["sla_due_at"])
-            )
-
-            # Customers by class with value and cost: every customer the period's events name.
-            seen = list(dict.fromkeys(e["customer_id"] for e in events if e.get("customer_id")))
-            totals: dict[str, list[float]] = {}
-            counted: set[str] = set()
-            for customer_id in seen:
-                customer = laoke.get(f"/v1/customers/{customer_id}")
-                if customer["customer_id"] in counted:
-                    continue
-                counted.add(customer["customer_id"])
-                sums = totals.setdefault(customer["customer_class"], [0, 0.0, 0.0])
-                sums[0] += 1
-                sums[1] += customer["stats"]["spend_cny"]
-                sums[2] += customer["stats"]["remedies_paid_cny"]
-            assert counted
-            for name in ("gold", "meteor", "small_star", "burden"):
-                count, spend, cost = totals.get(name, [0, 0.0, 0.0])
-                assert_value(page, f"cls-{name}-customers", count)
-                assert value(page, f"cls-{name}-value") == pytest.approx(spend, abs=0.01)
-                assert value(page, f"cls-{name}-cost") == pytest.approx(cost, abs=0.01)
-
-            page.get_by_test_id("fu-tab-due").click()
-            page.screenshot(path=str(OUTPUT / "dashboard-en.png"), full_page=True)
-
-            # 中文: every label from the strings table, the same numbers.
-            before = value(page, "cmp-total")
-            page.get_by_test_id("lang-toggle").click()
-            assert page.locator("#sat-h").inner_text() == "满意度趋势"
-            assert page.locator("html").get_attribute("lang") == "zh-CN"
-            assert page.get_by_test_id("status").inner_text().startswith("已更新")
-            assert value(page, "cmp-total") == before
-            page.screenshot(path=str(OUTPUT / "dashboard-zh.png"), full_page=True)
-
-            # The language and the dealership are remembered.
-            page.reload()
-            page.wait_for_selector("[data-testid=status]:not(:empty)")
-            assert page.locator("#sat-h").inner_text() == "满意度趋势"
-            assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
-            assert not errors, errors
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def show(page: Page, laoke: Laoke, period: Period) -> None:
+    """Open the page, enter the key and the period, wait until every panel is read."""
+    page.goto(laoke.url + "/")
+    page.wait_for_selector("[data-testid=status]:not(:empty)")
+    enter(page, laoke, period)
+
+
+def enter(page: Page, laoke: Laoke, period: Period) -> None:
+    page.get_by_test_id("apikey").fill(laoke.key)
+    page.get_by_test_id("from").fill(period.start.isoformat())
+    page.get_by_test_id("to").fill(period.today.isoformat())
+    page.get_by_test_id("show").click()
+    page.wait_for_selector("[data-testid=status].ok", timeout=60_000)
+    listed(page)
+
+
+def listed(page: Page) -> list[str]:
+    """The work list's rows (follow-up ids) once it is read."""
+    page.wait_for_selector("[data-testid=fu-note][aria-busy=false]", timeout=30_000)
+    rows = page.locator("[data-testid=fu-row]")
+    return [rows.nth(n).get_attribute("data-id") or "" for n in range(rows.count())]
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["follow_up_id"] for item in items]
+
+
+# ---------- the tests ----------
+
+
+def test_dashboard_shows_the_numbers_the_read_api_answers(
+    laoke_demo: Laoke, browser: Browser, period: Period
+) -> None:
+    laoke = laoke_demo
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sent: list[dict[str, str]] = []
+    page.on("request", lambda r: sent.append(r.headers) if "/v1/" in r.url else None)
+
+    # Without a key the API answers 401 and the page says a key is needed.
+    page.goto(laoke.url + "/")
+    page.wait_for_selector("[data-testid=status].error")
+    assert "API key" in page.get_by_test_id("status").inner_text()
+    assert sent and all("authorization" not in h for h in sent)
+    assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
+
+    errors.clear()  # the browser logs the 401s above as errors
+    page.wait_for_selector("[data-testid=fu-note][aria-busy=false]")
+    sent.clear()
+    enter(page, laoke, period)
+    assert all(
+        h.get("authorization") == f"Bearer {laoke.key}" and h.get("x-api-key") == laoke.key
+        for h in sent
+    )
+
+    # Satisfaction, complaints, SLA times, referrals, follow-up completion: one metrics
+    # answer for the whole period…
+    whole = laoke.get("/v1/metrics/satisfaction", dealership_id=DEALERSHIP, **period.whole)
+    group = whole["groups"][0]
+    assert_value(page, "sat-csi", group["csi"]["mean"])
+    assert_value(page, "sat-ssi", group["ssi"]["mean"])
+    assert_value(page, "sat-nps", group["nps"]["score"])
+    assert_value(page, "cmp-total", group["complaints"]["total"])
+    assert group["complaints"]["total"] > 0, "the demo dealership has complaints"
+    for category, count in group["complaints"]["by_category"].items():
+        assert_value(page, f"cmp-cat-{category}", count)
+    assert_value(page, "cmp-silent", group["silent_dissatisfied_estimate"])
+    for name in ("apology", "resolution"):
+        for p in ("p50", "p90"):
+            assert_value(page, f"sla-{name}-{p}", group[f"hours_to_{name}"][p])
+    assert_value(page, "sla-within", group["resolved_within_sla"]["rate"])
+    assert_value(page, "ref-rate", group["referral_conversion"]["rate"])
+    for outcome, rate in group["repurchase"].items():
+        assert_value(page, f"rep-{outcome}", rate["rate"])
+    assert_value(page, "fu-completion", group["follow_up_completion"]["rate"])
+
+    # …and one per month, over time.
+    slices = month_slices(period.start, period.today)
+    assert page.locator("[data-testid^=sat-row-]").count() == len(slices)
+    for month, m_from, m_to in slices:
+        monthly = laoke.get(
+            "/v1/metrics/satisfaction", dealership_id=DEALERSHIP, **{"from": m_from, "to": m_to}
+        )["groups"][0]
+        row = page.get_by_test_id(f"sat-row-{month}")
+        for testid, expected in (
+            ("csi", monthly["csi"]["mean"]),
+            ("ssi", monthly["ssi"]["mean"]),
+            ("nps", monthly["nps"]["score"]),
+        ):
+            raw = row.get_by_test_id(testid).get_attribute("data-value")
+            shown = None if raw == "null" else float(raw or "nan")
+            assert shown == (None if expected is None else pytest.approx(expected)), (month, testid)
+
+    # The funnel: each step's complaints as the complaint list has them one by one, and the
+    # SLA targets as the complaints' due times say.
+    complaints = walk(laoke, "/v1/complaints", dealership_id=DEALERSHIP, **period.whole)
+    assert complaints, "the demo dealership files complaints in the period"
+    for step in range(1, 7):
+        reached = sum(c["step"] >= step for c in complaints)
+        stalled = sum(c["step"] == step and c["closed_at"] is None for c in complaints)
+        assert_value(page, f"funnel-reached-{step}", reached)
+        assert_value(page, f"funnel-stalled-{step}", stalled)
+    sample = complaints[0]
+    assert hours(sample["filed_at"], sample["sla_due_at"]) == SLA_HOURS
+    assert_value(page, "sla-apology-target", hours(sample["filed_at"], sample["apology_due_at"]))
+    assert_value(page, "sla-resolution-target", hours(sample["filed_at"], sample["sla_due_at"]))
+
+    # Customers by class with value and cost: every customer of the dealership, as each
+    # profile answers now.
+    totals: dict[str, list[float]] = {}
+    for listed_customer in walk(laoke, "/v1/customers", dealership_id=DEALERSHIP):
+        customer = laoke.get(f"/v1/customers/{listed_customer['customer_id']}")
+        sums = totals.setdefault(customer["customer_class"], [0, 0.0, 0.0])
+        sums[0] += 1
+        sums[1] += customer["stats"]["spend_cny"]
+        sums[2] += customer["stats"]["remedies_paid_cny"]
+    assert sum(count for count, _, _ in totals.values()) >= DEMO_CUSTOMERS
+    for name in ("gold", "meteor", "small_star", "burden"):
+        count, spend, cost = totals.get(name, [0, 0.0, 0.0])
+        assert_value(page, f"cls-{name}-customers", count)
+        assert value(page, f"cls-{name}-value") == pytest.approx(spend, abs=0.01)
+        assert value(page, f"cls-{name}-cost") == pytest.approx(cost, abs=0.01)
+
+    page.screenshot(path=str(OUTPUT / "dashboard-en.png"), full_page=True)
+
+    # 中文: every label from the strings table, the same numbers.
+    before = value(page, "cmp-total")
+    page.get_by_test_id("lang-toggle").click()
+    assert page.locator("#sat-h").inner_text() == "满意度趋势"
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.get_by_test_id("status").inner_text().startswith("已更新")
+    assert value(page, "cmp-total") == before
+    assert page.get_by_test_id("fu-tab-due").inner_text() == "待办（含逾期）"
+    page.screenshot(path=str(OUTPUT / "dashboard-zh.png"), full_page=True)
+
+    # The language and the dealership are remembered.
+    page.reload()
+    page.wait_for_selector("[data-testid=status]:not(:empty)")
+    assert page.locator("#sat-h").inner_text() == "满意度趋势"
+    assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
+    assert not errors, errors
+    context.close()
+
+
+def test_the_work_list_shows_filters_and_pages_the_read_apis_rows(
+    laoke_demo: Laoke, browser: Browser, period: Period
+) -> None:
+    laoke = laoke_demo
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page = context.new_page()
+    show(page, laoke, period)
+
+    # Each tab: the API's first page of that list, in its order.
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for status in ("due", "upcoming", "expired", "done", "skipped"):
+        page.get_by_test_id(f"fu-tab-{status}").click()
+        shown = listed(page)
+        lists[status] = walk(laoke, "/v1/followups", dealership_id=DEALERSHIP, status=status)
+        assert shown == ids(lists[status])[:PAGE], status
+        assert page.get_by_test_id(f"fu-tab-{status}").get_attribute("aria-selected") == "true"
+
+    # A row names whom to call and about which car: as the API's item says.
+    status = next(s for s in ("due", "skipped", "upcoming") if any(i["vehicle"] for i in lists[s]))
+    page.get_by_test_id(f"fu-tab-{status}").click()
+    listed(page)
+    item = next(i for i in lists[status][:PAGE] if i["vehicle"] and i["customer"])
+    row = page.locator(f"[data-testid=fu-row][data-id='{item['follow_up_id']}']")
+    text = row.inner_text()
+    assert (item["customer"]["name"] or item["customer_id"][:8]) in text
+    assert item["customer"]["phone"] is None or item["customer"]["phone"] in text
+    assert row.get_by_test_id("fu-vehicle").inner_text() == item["vehicle"]["vin"]
+    for known in (item["vehicle"]["model"], item["vehicle"]["plate"]):
+        assert known is None or known in text
+
+    # Paging: "more" reads the next page by the cursor until the list is whole.
+    longest = max(lists, key=lambda s: len(lists[s]))
+    assert len(lists[longest]) > PAGE, "a list longer than a page"
+    page.get_by_test_id(f"fu-tab-{longest}").click()
+    listed(page)
+    pages = 1
+    while page.get_by_test_id("fu-more").is_visible():
+        page.get_by_test_id("fu-more").click()
+        pages += 1
+        shown = listed(page)
+    assert shown == ids(lists[longest]) and pages == -(-len(shown) // PAGE)
+    assert_value(page, "fu-shown", len(shown))
+
+    # Filters: by reason, by channel, by advisor; each list is the API's with that filter.
+    status = max(
+        (s for s in lists if any(i["channel"] for i in lists[s])), key=lambda s: len(lists[s])
+    )
+    items = lists[status]
+    page.get_by_test_id(f"fu-tab-{status}").click()
+    listed(page)
+    reason = Counter(i["reason"] for i in items).most_common()[-1][0]
+    channel = Counter(i["channel"] for i in items if i["channel"]).most_common()[-1][0]
+    advisor = Counter(i["advisor_id"] for i in items if i["advisor_id"]).most_common()[-1][0]
+    for control, name, chosen in (
+        ("fu-reason", "reason", reason),
+        ("fu-channel", "channel", channel),
+    ):
+        page.get_by_test_id(control).select_option(chosen)
+        expected = walk(
+            laoke, "/v1/followups", dealership_id=DEALERSHIP, status=status, **{name: chosen}
+        )
+        assert expected and all(i[name] == chosen for i in expected)
+        assert listed(page) == ids(expected)[:PAGE], name
+        page.get_by_test_id(control).select_option("")
+        listed(page)
+    page.get_by_test_id("fu-advisor").fill(advisor)
+    page.get_by_test_id("fu-apply").click()
+    expected = walk(
+        laoke, "/v1/followups", dealership_id=DEALERSHIP, status=status, advisor_id=advisor
+    )
+    assert expected and all(i["advisor_id"] == advisor for i in expected)
+    assert listed(page) == ids(expected)[:PAGE]
+    page.screenshot(path=str(OUTPUT / "dashboard-worklist.png"), full_page=False)
+    context.close()
+
+
+def test_the_csv_button_saves_the_list_the_api_streams(
+    laoke_demo: Laoke, browser: Browser, period: Period
+) -> None:
+    laoke = laoke_demo
+    context = browser.new_context(accept_downloads=True, locale="en-GB")
+    page = context.new_page()
+    asked: list[Request] = []
+    page.on("request", lambda r: asked.append(r) if "/v1/followups" in r.url else None)
+    show(page, laoke, period)
+    status = "skipped"  # a long list (the history import's contacts), whole in the CSV
+    page.get_by_test_id(f"fu-tab-{status}").click()
+    listed(page)
+    reason = laoke.get("/v1/followups", dealership_id=DEALERSHIP, status=status)["items"][0][
+        "reason"
+    ]
+    page.get_by_test_id("fu-reason").select_option(reason)
+    listed(page)
+    asked.clear()
+
+    with page.expect_download() as downloading:
+        page.get_by_test_id("fu-csv").click()
+    download = downloading.value
+    data = Path(download.path()).read_bytes()
+
+    (request,) = asked
+    assert request.headers["accept"] == "text/csv"
+    assert request.headers.get("authorization") == f"Bearer {laoke.key}"
+    assert "format=" not in request.url and f"reason={reason}" in request.url
+    assert download.suggested_filename == f"followups-{DEALERSHIP}-{status}.csv"
+    assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark (Excel)"
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    expected = walk(laoke, "/v1/followups", dealership_id=DEALERSHIP, status=status, reason=reason)
+    assert [r["follow_up_id"] for r in rows] == ids(expected)
+    for row, item in zip(rows, expected, strict=True):
+        assert row["customer.name"] == (item["customer"] or {}).get("name") or ""
+        assert row["reason"] == reason and row["status"] == status
+    page.wait_for_selector("[data-testid=fu-saved]")
+    context.close()
+
+
+def v1_requests(page: Page, laoke: Laoke, period: Period) -> Counter[str]:
+    """The read API requests the page makes to show everything once, by path."""
+    page.goto(laoke.url + "/")  # (without a key yet: refused)
+    page.wait_for_selector("[data-testid=status].error")
+    page.wait_for_selector("[data-testid=fu-note][aria-busy=false]")
+    made: list[str] = []
+    page.on("request", lambda r: made.append(urlparse(r.url).path) if "/v1/" in r.url else None)
+    enter(page, laoke, period)
+    return Counter(made)
+
+
+def test_the_page_makes_the_same_requests_however_many_complaints(
+    laoke_demo: Laoke, browser: Browser, period: Period
+) -> None:
+    """Last in this module: it files more complaints at the demo dealership."""
+    laoke = laoke_demo
+    context = browser.new_context(locale="en-GB")
+    before = v1_requests(context.new_page(), laoke, period)
+    complaints = laoke.get("/v1/metrics/satisfaction", dealership_id=DEALERSHIP, **period.whole)
+
+    more = 40
+    # (in a thread of its own: Playwright's sync API keeps an event loop in this one)
+    with ThreadPoolExecutor(1) as thread:
+        sent = thread.submit(asyncio.run, publish_complaints(laoke.nats_url, more, 1)).result()
+    laoke.published += sent
+    wait_quiet(laoke.url, laoke.published, laoke.log)
+    page = context.new_page()
+    after = v1_requests(page, laoke, period)
+
+    was = complaints["groups"][0]["complaints"]["total"]
+    assert value(page, "cmp-total") == was + more  # the page shows the bigger dealership
+    assert value(page, "funnel-reached-1") == was + more
+    assert after == before, (before, after)
+    # the period's metrics and each month's, a sample of complaints, classes, the work list
+    assert sum(before.values()) == 1 + len(month_slices(period.start, period.today)) + 3
+    assert not any(path.startswith(("/v1/audit", "/v1/customers")) for path in before)
+    context.close()

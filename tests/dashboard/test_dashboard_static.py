@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from events.fields import Channel
+from events.inbound import FollowUpOutcome
+from events.recorded import FollowUpReason, SkipReason
 from services.projections.dashboard import STATIC_DIR, build_dashboard_router
+from services.projections.models import CustomerClassName
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def test_every_file_the_page_loads_is_served_with_its_type(client: TestClient) -
     page = client.get("/").text
     loaded = re.findall(r'(?:src|href)="dashboard/static/([^"]+)"', page)
     assert {"app.js", "style.css", "vendor/chart.umd.min.js"} <= set(loaded)
-    modules = {"api.js", "derive.js", "period.js", "strings.js"}
+    modules = {"api.js", "derive.js", "period.js", "strings.js", "ui.js", "worklist.js"}
     for name in [*loaded, *modules]:
         response = client.get(f"/dashboard/static/{name}")
         assert response.status_code == 200, name
@@ -69,6 +74,28 @@ def test_both_languages_have_every_label() -> None:
     assert zh == en, {"only zh": zh - en, "only en": en - zh}
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     used = set(re.findall(r'data-i18n="([^"]+)"', page))
-    script = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
-    used |= set(re.findall(r'\bt\("([a-z0-9_.]+)"', script))
+    for module in STATIC_DIR.glob("*.js"):
+        script = module.read_text(encoding="utf-8")
+        used |= set(re.findall(r'\bt\("([a-z0-9_.]+)"', script))
+        used |= set(re.findall(r'"(fu\.[a-z_.]+)"', script))  # the work list's column heads
     assert used <= en, used - en
+
+
+@pytest.mark.parametrize(
+    ("prefix", "contract"),
+    [
+        ("reason", FollowUpReason),
+        ("channel", Channel),
+        ("outcome", FollowUpOutcome),
+        ("skip", SkipReason),
+        ("class", CustomerClassName),
+    ],
+)
+def test_the_work_lists_codes_are_the_contracts(prefix: str, contract: object) -> None:
+    """The filters offer every reason and channel of the contract and no other, and every
+    outcome, skip reason and class the rows show has its words."""
+    for language in ("zh", "en"):
+        named = {
+            key.split(".", 1)[1] for key in language_keys(language) if key.startswith(f"{prefix}.")
+        }
+        assert named == set(get_args(contract)), (language, prefix)

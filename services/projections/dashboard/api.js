@@ -7,17 +7,30 @@ export class ApiError extends Error {
   }
 }
 
+/** Parameters with a value (a filter left empty is not sent). */
+function query(params) {
+  const given = Object.entries(params ?? {}).filter(([, v]) => v != null && v !== "");
+  return given.length ? `?${new URLSearchParams(given)}` : "";
+}
+
+/** The file name a `Content-Disposition: attachment; filename="…"` header gives. */
+export function filenameOf(disposition) {
+  const found = /filename="([^"]+)"/.exec(disposition ?? "");
+  return found ? found[1] : null;
+}
+
 export function client(apiKey, base = "") {
-  const headers = { Accept: "application/json" };
+  const auth = {};
   if (apiKey) {
     // Both spellings laoke accepts; a proxy that strips one still passes the other.
-    headers.Authorization = `Bearer ${apiKey}`;
-    headers["X-API-Key"] = apiKey;
+    auth.Authorization = `Bearer ${apiKey}`;
+    auth["X-API-Key"] = apiKey;
   }
 
-  async function request(path, params) {
-    const query = params ? `?${new URLSearchParams(params)}` : "";
-    const response = await fetch(`${base}${path}${query}`, { headers });
+  async function request(path, params, accept = "application/json") {
+    const response = await fetch(`${base}${path}${query(params)}`, {
+      headers: { ...auth, Accept: accept },
+    });
     if (!response.ok) {
       let message = `${response.status} ${response.statusText}`;
       try {
@@ -36,36 +49,32 @@ export function client(apiKey, base = "") {
   return {
     satisfaction: (dealership, from, to) =>
       json("/v1/metrics/satisfaction", { dealership_id: dealership, from, to }),
-    followups: (dealership, status, limit = 5000) =>
-      json("/v1/followups", { dealership_id: dealership, status, limit }),
-    /** The complaints filed in the period, oldest first (at most `limit`). */
+    /** The dealership's customers by class as of now (one answer, however many). */
+    classes: (dealership) => json("/v1/metrics/classes", { dealership_id: dealership }),
+    /** One page of the work list: `list` = { status, advisor_id, reason, channel }. */
+    followups: (dealership, list, cursor, limit) =>
+      json("/v1/followups", { dealership_id: dealership, ...list, cursor, limit }),
+    /** The first complaints filed in the period (a sample: their SLA due times). */
     complaints: async (dealership, from, to, limit) =>
       (await json("/v1/complaints", { dealership_id: dealership, from, to, limit })).items,
-    customer: (id) => json(`/v1/customers/${encodeURIComponent(id)}`),
-    /** The recorded events of the period (NDJSON; the trailer line is left out). */
-    async audit(dealership, from, to) {
-      const text = await (await request("/v1/audit", { dealership_id: dealership, from, to })).text();
-      const events = [];
-      for (const line of text.split("\n")) {
-        if (!line) continue;
-        const parsed = JSON.parse(line);
-        if (parsed.event) events.push(parsed.event);
-      }
-      return events;
+    /** A whole list as CSV (`Accept: text/csv`; the API has no `?format=`): the blob and
+     * the file name the API gives it. */
+    async csv(path, params) {
+      const response = await request(path, params, "text/csv");
+      return { blob: await response.blob(), name: filenameOf(response.headers.get("content-disposition")) };
     },
   };
 }
 
-/** Run `work` on every item, at most `width` at a time; answers in the items' order. */
-export async function pooled(items, width, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  async function worker() {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  return results;
+/** Hand a blob to the browser as a download named `name`. */
+export function save(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // the download has read it by then
 }

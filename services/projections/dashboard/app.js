@@ -1,108 +1,17 @@
 // The dashboard: reads the read API for one dealership and period, renders every panel from
-// what it read, and renders again (without reading) when the language changes.
+// what it read, and renders again (without reading) when the language changes. Every panel
+// makes a fixed number of requests, whatever the number of complaints or customers.
 
-import { ApiError, client, pooled } from "./api.js";
-import { byClass, customersSeen, funnel, slaTargets, STEPS } from "./derive.js";
+import { client } from "./api.js";
+import { slaTargets, worstStep } from "./derive.js";
 import { defaultPeriod, localToday, months, period } from "./period.js";
-import { LANGUAGES, STRINGS } from "./strings.js";
+import { $, code, el, explain, figure, money, note, num, pct, switchLanguage, t, table, tile, ui, when } from "./ui.js";
+import { initWorkList, openWorkList, renderCompletion, renderWorkList } from "./worklist.js";
 
-const MAX_CUSTOMERS = 1000; // per-customer reads; the API has no customer list (yet)
-const MAX_COMPLAINTS = 1000;
-const FIRST_ROWS = 100; // follow-up rows shown before "show all"
-const STORE = { dealership: "laoke.dealership", lang: "laoke.lang", key: "laoke.apikey" };
+const SLA_SAMPLE = 20; // complaints read for the SLA hours they were given (the first will do)
+const STORE = { dealership: "laoke.dealership", key: "laoke.apikey" };
 
-const $ = (id) => document.getElementById(id);
-const state = { lang: pickLanguage(), data: null, followupTab: "due", showAll: false, charts: {} };
-
-// ---------- strings and numbers ----------
-
-function pickLanguage() {
-  const saved = localStorage.getItem(STORE.lang);
-  if (LANGUAGES.includes(saved)) return saved;
-  return (navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en";
-}
-
-function t(key, values = {}) {
-  const text = STRINGS[state.lang][key] ?? STRINGS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
-}
-
-/** A code the API answers (category, reason…), translated when the table knows it. */
-function code(prefix, value) {
-  if (value == null) return t("common.none");
-  const key = `${prefix}.${value}`;
-  return STRINGS[state.lang][key] ?? value;
-}
-
-function locale() {
-  return state.lang === "zh" ? "zh-CN" : "en-GB";
-}
-
-function num(value, digits = 1) {
-  if (value == null) return t("common.none");
-  return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
-}
-
-function pct(value) {
-  if (value == null) return t("common.none");
-  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(value);
-}
-
-function money(value) {
-  return t("common.cny", { v: num(value, 0) });
-}
-
-function when(iso) {
-  if (!iso) return t("common.none");
-  return new Intl.DateTimeFormat(locale(), {
-    dateStyle: "medium",
-    timeStyle: "short",
-    timeZone: "Asia/Shanghai",
-  }).format(new Date(iso));
-}
-
-// ---------- DOM ----------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (name === "text") node.textContent = value;
-    else if (name === "class") node.className = value;
-    else if (name === "testid") node.dataset.testid = value;
-    else if (name === "value") node.dataset.value = String(value);
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
-}
-
-/** A figure with its raw number in `data-value` (what the browser test compares). */
-function figure(testid, raw, shown) {
-  return el("span", { class: "figure", testid, value: raw ?? "null", text: shown });
-}
-
-function tile(label, testid, raw, shown, sub) {
-  return el(
-    "div",
-    { class: "tile" },
-    el("div", { class: "tile-label", text: label }),
-    el("div", { class: "tile-value" }, figure(testid, raw, shown)),
-    sub ? el("div", { class: "tile-sub", text: sub }) : null,
-  );
-}
-
-function table(node, head, rows) {
-  node.replaceChildren(
-    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, ...rows),
-  );
-}
-
-function note(node, text) {
-  node.replaceChildren(el("p", { class: "hint", text }));
-}
+const state = { data: null, charts: {} };
 
 // ---------- charts (optional: the tables carry the same numbers) ----------
 
@@ -199,28 +108,26 @@ function renderComplaints(data) {
 }
 
 function renderFunnel(data) {
-  const derived = data.derived;
-  if (!derived) return note($("funnel-table"), t("status.loading"));
-  if (derived.error) return note($("funnel-table"), t("status.error", { message: derived.error() }));
-  const f = derived.funnel;
-  const widest = Math.max(1, ...f.reached);
-  const rows = STEPS.map((step, i) => {
+  const steps = data.whole.groups[0].complaints.funnel;
+  const widest = Math.max(1, ...steps.map((s) => s.reached));
+  const worst = worstStep(steps);
+  const rows = steps.map((s) => {
     const bar = el("div", { class: "funnel-bar" });
-    bar.style.width = `${(100 * f.reached[i]) / widest}%`;
+    bar.style.width = `${(100 * s.reached) / widest}%`;
     return el(
       "tr",
-      { class: f.worst === step ? "worst" : null },
-      el("th", { scope: "row", text: t(`step.${step}`) }),
-      el("td", { class: "bar-cell" }, bar, figure(`funnel-reached-${step}`, f.reached[i], num(f.reached[i], 0))),
-      el("td", {}, figure(`funnel-stalled-${step}`, f.stalled[i], num(f.stalled[i], 0))),
+      { class: worst === s.step ? "worst" : null },
+      el("th", { scope: "row", text: t(`step.${s.step}`) }),
+      el("td", { class: "bar-cell" }, bar, figure(`funnel-reached-${s.step}`, s.reached, num(s.reached, 0))),
+      el("td", {}, figure(`funnel-stalled-${s.step}`, s.standing, num(s.standing, 0))),
     );
   });
   table($("funnel-table"), [t("funnel.step"), t("funnel.reached"), t("funnel.stalled")], rows);
-  $("funnel-stall").textContent = f.worst
-    ? t("funnel.stall", { step: t(`step.${f.worst}`), n: f.stalled[f.worst - 1] })
+  $("funnel-stall").textContent = worst
+    ? t("funnel.stall", { step: t(`step.${worst}`), n: steps[worst - 1].standing })
     : t("funnel.nostall");
-  $("funnel-stall").dataset.value = f.worst ?? "null";
-  $("funnel-source").textContent = t("funnel.source", { n: f.total });
+  $("funnel-stall").dataset.value = worst ?? "null";
+  $("funnel-source").textContent = t("funnel.source", { n: data.whole.groups[0].complaints.total });
 }
 
 /** `target`: the hours complaints recorded for this clock (ComplaintClockSet), null when
@@ -262,7 +169,7 @@ function slaBar(label, name, percentiles, target) {
 
 function renderSla(data) {
   const all = data.whole.groups[0];
-  const targets = data.derived?.sla ?? { apology: null, resolution: null };
+  const targets = data.sla.targets ?? { apology: null, resolution: null };
   $("sla-bars").replaceChildren(
     slaBar(t("sla.apology"), "apology", all.hours_to_apology, targets.apology),
     slaBar(t("sla.resolution"), "resolution", all.hours_to_resolution, targets.resolution),
@@ -295,92 +202,27 @@ function renderReferrals(data) {
   );
 }
 
-/** Whom to call: the customer's name (else the start of the id), phone and class. */
-function customerCell(item) {
-  const who = item.customer;
-  const name = who?.name ?? item.customer_id.slice(0, 8);
-  const cell = el("td", { class: who?.name ? null : "id", title: item.customer_id, text: name });
-  if (!who) return cell;
-  const more = [who.phone, code("class", who.customer_class)].filter(Boolean).join(" · ");
-  cell.append(el("br"), el("small", { testid: "fu-contact", text: more }));
-  return cell;
-}
-
-/** The vehicle the follow-up is about: model and plate, else the VIN. */
-function vehicleText(vehicle) {
-  if (!vehicle) return t("common.none");
-  return [vehicle.model, vehicle.plate].filter(Boolean).join(" · ") || vehicle.vin;
-}
-
-function renderFollowups(data) {
-  // `due` is the work whose time has come (overdue included); `upcoming` is not due yet.
-  const lists = { due: data.due, upcoming: data.upcoming };
-  const overdue = data.due.items.filter((item) => item.status === "overdue").length;
-  const completion = data.whole.groups[0].follow_up_completion;
-  $("fu-tiles").replaceChildren(
-    tile(t("fu.due"), "fu-due-count", lists.due.count, num(lists.due.count, 0)),
-    tile(t("fu.overdue"), "fu-overdue-count", overdue, num(overdue, 0)),
-    tile(t("fu.upcoming"), "fu-upcoming-count", lists.upcoming.count, num(lists.upcoming.count, 0)),
-    tile(t("fu.completion"), "fu-completion", completion.rate, pct(completion.rate), t("common.of", { n: completion.numerator, d: completion.denominator })),
-  );
-  for (const status of ["due", "upcoming"]) {
-    const tab = $(`fu-tab-${status}`);
-    const selected = state.followupTab === status;
-    tab.textContent = `${t(`fu.${status}`)} (${lists[status].count})`;
-    tab.setAttribute("aria-selected", String(selected));
-    tab.tabIndex = selected ? 0 : -1;
-  }
-  const list = lists[state.followupTab];
-  $("fu-list").setAttribute("aria-labelledby", `fu-tab-${state.followupTab}`);
-  if (!list.items.length) return note($("fu-list"), t("fu.empty"));
-  const shown = state.showAll ? list.items : list.items.slice(0, FIRST_ROWS);
-  const rows = shown.map((item) =>
-    el(
-      "tr",
-      { testid: "fu-row", "data-id": item.follow_up_id, class: item.status === "overdue" ? "overdue" : null },
-      el("td", {}, el("time", { datetime: item.due_at ?? "", text: when(item.due_at) })),
-      el("td", { text: code("reason", item.reason) + (item.detail?.why ? ` — ${item.detail.why}` : "") }),
-      el("td", { text: code("channel", item.channel) }),
-      customerCell(item),
-      el("td", { title: item.vehicle?.vin ?? "", text: vehicleText(item.vehicle) }),
-      el("td", { text: item.advisor_id ?? t("common.none") }),
-      el("td", { text: item.rules_applied.map((r) => code("rule", r)).join(", ") || t("common.none") }),
-    ),
-  );
-  const body = el("table", { testid: `fu-table-${state.followupTab}` });
-  table(body, [t("fu.due_at"), t("fu.reason"), t("fu.channel"), t("fu.customer"), t("fu.vehicle"), t("fu.advisor"), t("fu.rules")], rows);
-  const more = list.items.length > shown.length
-    ? el("button", {
-        type: "button",
-        class: "more",
-        text: t("common.showall", { n: list.items.length }),
-        onclick: () => { state.showAll = true; renderFollowups(state.data); },
-      })
-    : null;
-  $("fu-list").replaceChildren(body, more ?? "");
-}
-
 function renderClasses(data) {
-  const derived = data.derived;
-  if (!derived) return note($("cls-table"), t("status.loading"));
-  if (derived.error) return note($("cls-table"), t("status.error", { message: derived.error() }));
-  const rows = derived.classes.map((row) =>
-    el(
+  if (data.classes.error) return note($("cls-table"), t("status.error", { message: data.classes.error() }));
+  const rows = data.classes.answer.classes.map((row) => {
+    const name = row.customer_class;
+    return el(
       "tr",
-      { class: `class-${row.name}` },
-      el("th", { scope: "row" }, el("span", { class: `dot ${row.name}`, "aria-hidden": "true" }), code("class", row.name)),
-      el("td", {}, figure(`cls-${row.name}-customers`, row.customers, num(row.customers, 0))),
-      el("td", {}, figure(`cls-${row.name}-value`, row.value, money(row.value))),
-      el("td", {}, figure(`cls-${row.name}-cost`, row.cost, money(row.cost))),
-      el("td", { text: row.customers ? money(row.value / row.customers) : t("common.none") }),
-    ),
-  );
+      { class: `class-${name}` },
+      el("th", { scope: "row" }, el("span", { class: `dot ${name}`, "aria-hidden": "true" }), code("class", name)),
+      el("td", {}, figure(`cls-${name}-customers`, row.customers, num(row.customers, 0))),
+      el("td", {}, figure(`cls-${name}-value`, row.spend_cny, money(row.spend_cny))),
+      el("td", {}, figure(`cls-${name}-cost`, row.remedies_paid_cny, money(row.remedies_paid_cny))),
+      el("td", { text: row.customers ? money(row.spend_cny / row.customers) : t("common.none") }),
+    );
+  });
   table($("cls-table"), [t("cls.class"), t("cls.customers"), t("cls.value"), t("cls.cost"), t("cls.avg")], rows);
-  $("cls-hint").textContent = t("cls.hint") + (derived.capped ? ` · ${t("cls.capped", { n: MAX_CUSTOMERS })}` : "");
+  const answer = data.classes.answer;
+  $("cls-hint").textContent = t("cls.hint", { n: num(answer.customers, 0), when: when(answer.as_of) });
 }
 
 function renderStatic() {
-  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.documentElement.lang = ui.lang === "zh" ? "zh-CN" : "en";
   document.title = t("app.title");
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   $("lang").textContent = t("lang.switch");
@@ -390,9 +232,11 @@ function renderStatic() {
 function render() {
   renderStatic();
   renderStatus();
+  renderWorkList();
   const data = state.data;
   if (!data) return;
-  for (const panel of [renderSatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, renderFollowups, renderClasses]) {
+  const completion = (d) => renderCompletion(d.whole);
+  for (const panel of [renderSatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, completion, renderClasses]) {
     try {
       panel(data);
     } catch (error) {
@@ -421,10 +265,14 @@ function renderStatus() {
   $("status").className = `status ${kind}`;
 }
 
-/** Why a read failed, worded when it is shown (a function: the language may change). */
-function explain(error) {
-  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return () => t("status.unauthorized");
-  return () => error.message;
+/** An answer, or why there is none (a panel that could not be read says so; the others
+ * are shown). */
+async function settled(promise) {
+  try {
+    return { answer: await promise };
+  } catch (error) {
+    return { error: explain(error) };
+  }
 }
 
 let generation = 0; // a newer query wins over a slower older one
@@ -446,50 +294,28 @@ async function load() {
   const whole = period(query.from, query.to);
   status("status.loading");
   $("panels").setAttribute("aria-busy", "true");
+  // A fixed number of requests: the period's metrics, one per month, a sample of the
+  // period's complaints (their SLA hours), the classes, and one page of the work list.
+  const working = openWorkList(api, query.dealership);
   try {
-    const [metrics, monthly, due, upcoming] = await Promise.all([
+    const [metrics, monthly, sample, classes] = await Promise.all([
       api.satisfaction(query.dealership, whole.from, whole.to),
       Promise.all(months(query.from, query.to).map(async (m) => ({ month: m.month, metrics: await api.satisfaction(query.dealership, m.from, m.to) }))),
-      api.followups(query.dealership, "due"),
-      api.followups(query.dealership, "upcoming"),
+      settled(api.complaints(query.dealership, whole.from, whole.to, SLA_SAMPLE)),
+      settled(api.classes(query.dealership)),
     ]);
     if (mine !== generation) return;
-    state.showAll = false;
-    state.data = { whole: metrics, months: monthly, due, upcoming, derived: null };
+    const sla = sample.error ? { error: sample.error } : { targets: slaTargets(sample.answer) };
+    state.data = { whole: metrics, months: monthly, sla, classes };
     render();
-    state.data.derived = await derive(api, query.dealership, whole);
-    if (mine !== generation) return;
-    render();
-    const failed = state.data.derived.error;
+    await working;
+    const failed = sla.error ?? classes.error;
     if (failed) status("status.partial", { message: failed }, "error");
     else status("status.loaded", { when: () => when(metrics.as_of) }, "ok");
   } catch (error) {
     if (mine === generation) status("status.error", { message: explain(error) }, "error");
   } finally {
     if (mine === generation) $("panels").setAttribute("aria-busy", "false");
-  }
-}
-
-/** The funnel and SLA targets from the period's complaints; classes from the customers its
- * events name (the API has no list of customers by class). */
-async function derive(api, dealership, whole) {
-  try {
-    const [events, complaints] = await Promise.all([
-      api.audit(dealership, whole.from, whole.to),
-      api.complaints(dealership, whole.from, whole.to, MAX_COMPLAINTS),
-    ]);
-    const seen = customersSeen(events);
-    const customers = await pooled(seen.slice(0, MAX_CUSTOMERS), 8, (id) =>
-      api.customer(id).catch((e) => (e.status === 404 ? null : Promise.reject(e))),
-    );
-    return {
-      funnel: funnel(complaints),
-      sla: slaTargets(complaints),
-      classes: byClass(customers),
-      capped: seen.length > MAX_CUSTOMERS,
-    };
-  } catch (error) {
-    return { error: explain(error) };
   }
 }
 
@@ -503,28 +329,14 @@ function start() {
   $("to").value = initial.to;
   $("apikey").value = sessionStorage.getItem(STORE.key) || "";
   $("lang").addEventListener("click", () => {
-    state.lang = state.lang === "zh" ? "en" : "zh";
-    localStorage.setItem(STORE.lang, state.lang);
+    switchLanguage();
     render();
   });
   $("query").addEventListener("submit", (event) => {
     event.preventDefault();
     load();
   });
-  const tabs = [$("fu-tab-due"), $("fu-tab-upcoming")];
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      state.followupTab = tab.dataset.status;
-      state.showAll = false;
-      if (state.data) renderFollowups(state.data);
-    });
-    tab.addEventListener("keydown", (event) => {
-      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-      const other = tabs.find((x) => x !== tab);
-      other.focus();
-      other.click();
-    });
-  }
+  initWorkList();
   render();
   load();
 }
