@@ -203,6 +203,10 @@ function renderReferrals(data) {
 }
 
 function renderClasses(data) {
+  if (!data.classes) {
+    $("cls-hint").textContent = "";
+    return note($("cls-table"), t("status.loading"));
+  }
   if (data.classes.error) return note($("cls-table"), t("status.error", { message: data.classes.error() }));
   const rows = data.classes.answer.classes.map((row) => {
     const name = row.customer_class;
@@ -296,18 +300,23 @@ async function load() {
   $("panels").setAttribute("aria-busy", "true");
   // A fixed number of requests: the period's metrics, one per month, a sample of the
   // period's complaints (their SLA hours), the classes, and one page of the work list.
+  // The classes read every customer: the other panels do not wait for them.
   const working = openWorkList(api, query.dealership);
+  const counting = settled(api.classes(query.dealership));
   try {
-    const [metrics, monthly, sample, classes] = await Promise.all([
+    const [metrics, monthly, sample] = await Promise.all([
       api.satisfaction(query.dealership, whole.from, whole.to),
       Promise.all(months(query.from, query.to).map(async (m) => ({ month: m.month, metrics: await api.satisfaction(query.dealership, m.from, m.to) }))),
       settled(api.complaints(query.dealership, whole.from, whole.to, SLA_SAMPLE)),
-      settled(api.classes(query.dealership)),
     ]);
     if (mine !== generation) return;
     const sla = sample.error ? { error: sample.error } : { targets: slaTargets(sample.answer) };
-    state.data = { whole: metrics, months: monthly, sla, classes };
+    state.data = { whole: metrics, months: monthly, sla, classes: null };
     render();
+    const classes = await counting;
+    if (mine !== generation) return;
+    state.data.classes = classes;
+    renderClasses(state.data);
     await working;
     const failed = sla.error ?? classes.error;
     if (failed) status("status.partial", { message: failed }, "error");
