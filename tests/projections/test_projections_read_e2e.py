@@ -294,7 +294,11 @@ async def test_satisfaction_metrics_by_advisor(rig: Rig) -> None:
         "detractors": 1,
         "score": 0.0,
     }
-    assert group["complaints"] == {"total": 1, "by_category": {"broken_promise": 1}}
+    complaints = group["complaints"]
+    assert complaints["total"] == 1 and complaints["by_category"] == {"broken_promise": 1}
+    # resolved (step 5), not closed: the advisor's funnel has it standing at step 5
+    assert [s["reached"] for s in complaints["funnel"]] == [1, 1, 1, 1, 1, 0]
+    assert [s["standing"] for s in complaints["funnel"]] == [0, 0, 0, 0, 1, 0]
     assert group["hours_to_apology"]["p50"] == 0.5
     assert group["hours_to_resolution"]["p90"] == 20.0
     assert group["resolved_within_sla"]["rate"] == 1.0
