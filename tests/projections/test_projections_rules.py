@@ -27,16 +27,22 @@ def test_groups_by_advisor_and_estimates_silent_dissatisfaction() -> None:
         "sla_settled": True,
         "within_sla": False,
         "repurchase": ("unresolved", "not_repurchased"),
+        "step": 2,
+        "closed": False,
     }
     facts = [
         Fact("complaint", "adv-1", "service", complaint),
-        Fact("complaint", "adv-1", "service", complaint),
+        Fact("complaint", "adv-1", "service", complaint | {"step": 6, "closed": True}),
         Fact("followup", "adv-2", "sales", {"done": True}),
         Fact("silent", None, "service", {"repurchase": "repurchased"}),
     ]
     groups = {g.group: g for g in group_facts(facts, "advisor", 20.0)}
     assert set(groups) == {"adv-1", "adv-2", "unassigned"}
     assert groups["adv-1"].complaints.by_category == {"arrogance": 2}
+    funnel = groups["adv-1"].complaints.funnel  # one apologised for, one closed
+    assert [s.reached for s in funnel] == [2, 2, 1, 1, 1, 1]
+    assert [s.standing for s in funnel] == [0, 1, 0, 0, 0, 0]
+    assert [s.reached for s in groups["adv-2"].complaints.funnel] == [0] * 6
     assert groups["adv-1"].silent_dissatisfied_estimate == 40.0
     assert groups["adv-1"].repurchase.unresolved.rate == 0.0
     assert groups["adv-2"].follow_up_completion.rate == 1.0
