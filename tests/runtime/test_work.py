@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import RecordConflictError, Tracking
 
-from laoke.clock import ManualClock
+from laoke.clock import ManualClock, ReplayClock
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
@@ -94,3 +95,39 @@ def test_a_deadline_whose_decision_fails_fires_at_a_later_tick_and_once(
     assert ticker.fire_due() == 0
     assert calls == ["a", "a"]
     assert not app.get_or_none(deadline_id("a")).pending and len(index) == 0
+
+
+def test_next_due_is_the_earliest_pending_deadline_after_moves_and_firings(
+    app: ServiceApplication,
+) -> None:
+    index = DeadlineIndex()
+    app.observers.append(index.observe)
+    assert index.next_due() is None
+    scheduled(app, "a")
+    work = UnitOfWork(app)
+    work.add(Deadline(key="b", kind="k", ref="r", due_at=DUE + timedelta(hours=1)))
+    work.commit()
+    assert index.next_due() == DUE
+    work = UnitOfWork(app)
+    moved = work.get(deadline_id("a"), Deadline)
+    assert moved is not None
+    moved.move(DUE + timedelta(hours=2))
+    work.commit()
+    assert index.next_due() == DUE + timedelta(hours=1), "a moved entry is stale, not due"
+    Ticker(app, index, ManualClock(DUE + timedelta(hours=1)), lambda w, d: None).fire_due()
+    assert index.next_due() == DUE + timedelta(hours=2)
+
+
+async def test_a_replay_clock_holds_a_moment_moves_only_forward_and_is_released() -> None:
+    clock = ReplayClock()
+    assert not clock.held and abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
+    clock.hold(DUE)
+    woken = asyncio.ensure_future(clock.wait_changed(60))
+    await asyncio.sleep(0)
+    clock.hold(DUE + timedelta(days=1))  # a ticker waiting on it wakes at once
+    await asyncio.wait_for(woken, 1)
+    assert clock.held and clock.now() == DUE + timedelta(days=1)
+    with pytest.raises(ValueError, match="may not go back"):
+        clock.hold(DUE)
+    clock.release()
+    assert not clock.held and clock.now() > DUE + timedelta(days=1)
