@@ -437,14 +437,15 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
     assert_value(page, "sla-resolution-target", hours(sample["filed_at"], sample["sla_due_at"]))
 
     # Customers by class with value and cost: every customer of the dealership, as each
-    # profile answers now.
+    # profile classifies them now (its facts: value and cost).
     totals: dict[str, list[float]] = {}
     for listed_customer in walk(laoke, "/v1/customers", dealership_id=DEALERSHIP):
         customer = laoke.get(f"/v1/customers/{listed_customer['customer_id']}")
+        facts = customer["classification"]["facts"]
         sums = totals.setdefault(customer["customer_class"], [0, 0.0, 0.0])
         sums[0] += 1
-        sums[1] += customer["stats"]["spend_cny"]
-        sums[2] += customer["stats"]["remedies_paid_cny"]
+        sums[1] += facts["value_cny"]
+        sums[2] += facts["cost_cny"]
     assert sum(count for count, _, _ in totals.values()) >= DEMO_CUSTOMERS
     for name in ("gold", "meteor", "small_star", "burden"):
         count, spend, cost = totals.get(name, [0, 0.0, 0.0])

@@ -215,14 +215,15 @@ function renderClasses(data) {
       { class: `class-${name}` },
       el("th", { scope: "row" }, el("span", { class: `dot ${name}`, "aria-hidden": "true" }), code("class", name)),
       el("td", {}, figure(`cls-${name}-customers`, row.customers, num(row.customers, 0))),
-      el("td", {}, figure(`cls-${name}-value`, row.spend_cny, money(row.spend_cny))),
-      el("td", {}, figure(`cls-${name}-cost`, row.remedies_paid_cny, money(row.remedies_paid_cny))),
-      el("td", { text: row.customers ? money(row.spend_cny / row.customers) : t("common.none") }),
+      el("td", {}, figure(`cls-${name}-value`, row.value_cny, money(row.value_cny))),
+      el("td", {}, figure(`cls-${name}-cost`, row.cost_cny, money(row.cost_cny))),
+      el("td", { text: row.customers ? money(row.value_cny / row.customers) : t("common.none") }),
     );
   });
   table($("cls-table"), [t("cls.class"), t("cls.customers"), t("cls.value"), t("cls.cost"), t("cls.avg")], rows);
   const answer = data.classes.answer;
-  $("cls-hint").textContent = t("cls.hint", { n: num(answer.customers, 0), when: when(answer.as_of) });
+  const customers = answer.classes.reduce((sum, row) => sum + row.customers, 0);
+  $("cls-hint").textContent = t("cls.hint", { n: num(customers, 0), when: when(answer.as_of) });
 }
 
 function renderStatic() {
