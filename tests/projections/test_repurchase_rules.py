@@ -96,6 +96,8 @@ def test_the_rate_counts_ended_windows_and_reports_the_pending() -> None:
             "sla_settled": True,
             "within_sla": True,
             "repurchase": ("resolved_quickly", standing),
+            "step": 5,  # resolved, not closed (the funnel's step)
+            "closed": False,
         }
         return Fact("complaint", "adv-1", "service", values)
 
