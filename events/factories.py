@@ -155,11 +155,16 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "complaint_id": "CP-0001",
         "escalated_to": "manager",
         "why": "sla_breached",
+        "level": 1,
     },
     "ComplaintClockSet": {
         "complaint_id": "CP-0001",
         "apology_due_at": "2025-03-01T11:00:00+08:00",
-        "sla_due_at": "2025-03-03T10:00:00+08:00",
+        "sla_due_at": "2025-03-05T10:00:00+08:00",
+        "clock": "business",
+        "general_manager_due_at": "2025-03-09T10:00:00+08:00",
+        "apology_within_hours": 1.0,
+        "sla_hours": 48.0,
     },
     "ApologyOverdue": {"complaint_id": "CP-0001", "due_at": "2025-03-01T11:00:00+08:00"},
     "RemedyRefused": {
@@ -175,8 +180,15 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "resolved_at": "2025-03-02T10:00:00+08:00",
         "hours_to_resolution": 24.0,
         "within_sla": True,
+        "business_hours_to_resolution": 12.0,
     },
     "ComplaintClosed": {"complaint_id": "CP-0001", "satisfaction": 8, "follow_up_id": "fu-0002"},
+    "ComplaintReopened": {
+        "complaint_id": "CP-0001",
+        "follow_up_id": "fu-0002",
+        "outcome": "reached",
+        "satisfaction": 4,
+    },
     "ComplaintStepRejected": {
         "complaint_id": "CP-0001",
         "attempted": "RemedyAccepted",

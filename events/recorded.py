@@ -145,11 +145,19 @@ class PhoneFlagged(RecordedEvent):
 # -- complaints ------------------------------------------------------------------------------
 
 
+ComplaintClock = Literal["business", "calendar"]
+"""What a complaint's clocks count: the dealership's opening hours, or every hour."""
+Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class ComplaintEscalated(RecordedEvent):
+    """The complaint goes up a level: 1 the manager, 2 the general manager (each once)."""
+
     event_type: Literal["ComplaintEscalated"] = "ComplaintEscalated"
     complaint_id: EntityId
     escalated_to: Literal["manager", "general_manager"]
-    why: Literal["sla_breached", "apology_overdue"]
+    why: Literal["sla_breached", "apology_overdue", "callback_dissatisfied"]
+    level: Literal[1, 2] | None = None  # absent on records older than the two levels
 
 
 class ComplaintClockSet(RecordedEvent):
@@ -161,6 +169,14 @@ class ComplaintClockSet(RecordedEvent):
     complaint_id: EntityId
     apology_due_at: AwareDatetime
     sla_due_at: AwareDatetime
+    # Absent on older records (their clocks counted every hour):
+    clock: ComplaintClock | None = None
+    general_manager_due_at: AwareDatetime | None = None
+    apology_within_hours: Hours | None = None  # the targets, in `clock`'s hours
+    sla_hours: Hours | None = None
+    # Recorded again once the apology came: how long it took, in both clocks.
+    hours_to_apology: Hours | None = None
+    business_hours_to_apology: Hours | None = None
 
 
 class ApologyOverdue(RecordedEvent):
@@ -185,8 +201,9 @@ class ComplaintResolved(RecordedEvent):
     event_type: Literal["ComplaintResolved"] = "ComplaintResolved"
     complaint_id: EntityId
     resolved_at: AwareDatetime
-    hours_to_resolution: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    hours_to_resolution: Hours
     within_sla: bool
+    business_hours_to_resolution: Hours | None = None  # opening hours; absent on older records
 
 
 class ComplaintClosed(RecordedEvent):
@@ -199,6 +216,16 @@ class ComplaintClosed(RecordedEvent):
     # The call-back's outcome: unreachable when every try went unanswered (or no channel
     # works), opted_out when the contact rules refused the call-back (services/complaints).
     outcome: Literal["reached", "declined", "unreachable", "opted_out"] | None = None
+
+
+class ComplaintReopened(RecordedEvent):
+    """Step 6 found the customer still dissatisfied: the complaint is back at step 4."""
+
+    event_type: Literal["ComplaintReopened"] = "ComplaintReopened"
+    complaint_id: EntityId
+    follow_up_id: EntityId
+    outcome: Literal["reached", "declined"]
+    satisfaction: Annotated[int, Field(ge=1, le=10)] | None = None
 
 
 class ComplaintStepRejected(RecordedEvent):
@@ -289,6 +316,7 @@ ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
     RemedyRefused,
     ComplaintResolved,
     ComplaintClosed,
+    ComplaintReopened,
     ComplaintStepRejected,
     ComplaintRiskFlagged,
     SurveyAnswerRejected,

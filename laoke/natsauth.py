@@ -42,6 +42,7 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
         "ComplaintClosed",
         "ComplaintClockSet",
         "ComplaintEscalated",
+        "ComplaintReopened",
         "ComplaintResolved",
         "ComplaintStepRejected",
         "ContactRequested",

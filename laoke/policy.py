@@ -1,5 +1,7 @@
 """Per-dealership settings: every service's numbers have defaults, and any dealership may
-override any of them (`LAOKE_<SERVICE>_DEALERSHIPS='{"bj-4s": {"field": value}}'`)."""
+override any of them (`LAOKE_<SERVICE>_DEALERSHIPS='{"bj-4s": {"field": value}}'`). A
+nested setting is overridden key by key (`{"opening_hours": {"sun": null}}` closes Sundays
+and keeps the other days as they are)."""
 
 from __future__ import annotations
 
@@ -41,10 +43,15 @@ class DealershipOverrides(BaseModel, Generic[P]):
         nested model) is overridden key by key: a dealership that changes one of its values
         keeps the others."""
         base = self.model_dump(include=set(self.policy_class.model_fields))
-        overridden = dict(base)
-        for name, value in self.dealerships.get(dealership_id, {}).items():
-            group = base.get(name)
-            overridden[name] = (
-                group | value if isinstance(group, dict) and isinstance(value, dict) else value
-            )
+        overridden = merged(base, self.dealerships.get(dealership_id, {}))
         return cast(P, self.policy_class.model_validate(overridden))
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` applied, nested objects key by key; any other value replaces."""
+    result = dict(base)
+    for key, value in override.items():
+        below = result.get(key)
+        both_objects = isinstance(below, dict) and isinstance(value, dict)
+        result[key] = merged(below, value) if both_objects else value  # type: ignore[arg-type]
+    return result

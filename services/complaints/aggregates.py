@@ -46,7 +46,11 @@ class Complaint(Aggregate):
         apology_due_at: datetime,
         sla_due_at: datetime,
         watched: bool = True,
+        general_manager_due_at: datetime | None = None,
+        clock: str = "calendar",
     ) -> None:
+        # Complaints filed before the clocks had these (older stores) ran by every hour and
+        # have no general-manager due time.
         self.dealership_id = dealership_id
         self.complaint_id = complaint_id
         self.customer_id = customer_id
@@ -60,6 +64,8 @@ class Complaint(Aggregate):
         # Filed as it happened (not reported after the fact): a backdated step then counts
         # at its receipt (events.timing.counted_at).
         self.watched = watched
+        self.general_manager_due_at = general_manager_due_at
+        self.clock = clock
         self.step = 1
         self.step_times: dict[int, datetime] = {1: filed_at}
         self.apologised_at: datetime | None = None
@@ -68,14 +74,18 @@ class Complaint(Aggregate):
         self.remedies: list[dict[str, Any]] = []  # every proposal: proposed/refused/…
         self.pending_remedy: dict[str, Any] | None = None
         self.resolved_at: datetime | None = None
+        self.unresolved_since = filed_at  # filing, or the latest reopening
+        self.reopenings: list[dict[str, Any]] = []
         self.follow_up_id: str | None = None  # the latest call-back attempt
         self.callback_ids: list[str] = []  # every attempt's follow-up id, first first
+        self.round_start = 0  # index in callback_ids of this resolution's first call-back
         self.callback_due_at: datetime | None = None
         self.closed_at: datetime | None = None
         self.satisfaction: int | None = None
         self.unreachable = False  # closed after the last call-back went unanswered
         self.not_called: str | None = None  # closed because the call-back was refused
-        self.escalations: list[str] = []
+        self.escalations: list[str] = []  # each escalation's why, in order
+        self.escalation_levels: list[int] = []  # and its level (1 manager, 2 general manager)
         self.merged_from: list[str] = []  # earlier customer ids, oldest first
 
     # -- state changes (each one event) -----------------------------------------------------
@@ -152,8 +162,26 @@ class Complaint(Aggregate):
         self._reach(5, at)
 
     @event("Escalated")
-    def escalate(self, at: datetime, why: str) -> None:
+    def escalate(self, at: datetime, why: str, level: int | None = None) -> None:
         self.escalations.append(why)
+        self.escalation_levels.append(level or 1)  # older records: one level, the manager
+
+    @event("Reopened")
+    def reopen(self, at: datetime, follow_up_id: str, satisfaction: int | None) -> None:
+        """Step 6 found the customer dissatisfied: back to step 4, a new remedy is needed."""
+        for remedy in self.remedies:
+            if remedy["status"] == "accepted":
+                remedy["status"] = "reopened"
+        self.reopenings.append(
+            {"at": at, "follow_up_id": follow_up_id, "satisfaction": satisfaction}
+        )
+        self.resolved_at = None
+        self.unresolved_since = at
+        self.callback_due_at = None
+        self.round_start = len(self.callback_ids)
+        for later in (5, 6):
+            self.step_times.pop(later, None)
+        self._reach(4, at)
 
     @event("Closed")
     def close(self, at: datetime, satisfaction: int | None) -> None:
@@ -207,8 +235,23 @@ class Complaint(Aggregate):
 
     @property
     def callback_attempt(self) -> int:
-        """How many call-back attempts were scheduled (0 before the resolution)."""
-        return len(self.callback_ids)
+        """How many call-back attempts this resolution scheduled (0 before it)."""
+        return len(self.callback_ids) - self.round_start
+
+    @property
+    def round_callbacks(self) -> list[str]:
+        """The follow-up ids of this resolution's call-back attempts, first first."""
+        return self.callback_ids[self.round_start :]
+
+    def resolution_level(self) -> int:
+        """How far the resolution has been escalated: 0, 1 (manager), 2 (general manager).
+        An apology-overdue escalation is about the apology, not the resolution."""
+        levels = [
+            level
+            for why, level in zip(self.escalations, self.escalation_levels, strict=True)
+            if why != "apology_overdue"
+        ]
+        return max(levels, default=0)
 
 
 def hours_between(start: datetime, end: datetime) -> float:

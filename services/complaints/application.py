@@ -24,6 +24,7 @@ from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
 from services.complaints.aggregates import Complaint, CustomerComplaints
+from services.complaints.callbacks import closing
 from services.complaints.contacts import callback_refused
 from services.complaints.customers import file_under, merge_customers
 from services.complaints.ids import (
@@ -62,7 +63,7 @@ class Complaints:
                 return  # another service's follow-up (outreach owns those)
             if isinstance(event, FollowUpSkipped):  # the contact rules refused our call-back
                 decisions = callback_refused(complaint, event)
-                outcome = Outcome(complaint, decisions) if decisions else Outcome()
+                outcome = closing(complaint, decisions) if decisions else Outcome()
             else:
                 policy = self.settings.policy(event.dealership_id)
                 outcome = callback_completed(complaint, event, policy)
@@ -118,7 +119,7 @@ class Complaints:
         decisions are dated then."""
         complaint = work.get(UUID(deadline.ref), Complaint)
         policy = self.settings.policy(complaint.dealership_id if complaint else "")
-        outcome = deadline_passed(complaint, deadline.kind, policy)
+        outcome = deadline_passed(complaint, deadline.kind, deadline.due_at, policy)
         _log_escalations(outcome)
         work.decide(*outcome.decisions)
         work.add(outcome.complaint)

@@ -3,7 +3,7 @@
 The aggregates' ids (uuid5 of dealership and complaint or customer id), the step-6
 call-back's follow-up ids (they name the complaint, so an outcome finds it without an index;
 see docs/complaints.md "Step 6: the call-back") and the keys of the deadlines a complaint
-schedules (`APOLOGY`, `SLA`). Pure: no I/O.
+schedules (`APOLOGY`, `SLA`, `GENERAL_MANAGER`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 CALLBACK_PREFIX = "complaint-callback-"
 APOLOGY = "complaint_apology"
 SLA = "complaint_sla"
+GENERAL_MANAGER = "complaint_general_manager"  # the second escalation level's due time
 
 
 def complaint_aggregate_id(dealership_id: str, complaint_id: str) -> UUID:

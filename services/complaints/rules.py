@@ -9,7 +9,9 @@ replay decides the same way and decision ids stay deterministic.
 
 Steps: 1 filed, 2 apologised, 3 investigated, 4 remedy proposed, 5 resolved (accepted),
 6 closed (call-back made, or the customer unreachable after every attempt). Each step needs
-the one before; a rejected remedy goes back to 4.
+the one before; a rejected remedy, or a call-back that finds the customer dissatisfied
+(callbacks.py), goes back to 4. Due times count in the dealership's clock (calendar.py);
+escalation is escalations.py.
 
 The complaint's state is the `Complaint` aggregate (aggregates.py); its ids and deadline
 keys are in ids.py.
@@ -17,22 +19,16 @@ keys are in ids.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from events import (
     ApologyIssued,
-    ApologyOverdue,
     ComplaintClockSet,
-    ComplaintClosed,
-    ComplaintEscalated,
     ComplaintFiled,
     ComplaintInvestigated,
     ComplaintResolved,
-    ComplaintStepRejected,
     Event,
-    FollowUpCompleted,
     RemedyAccepted,
     RemedyProposed,
     RemedyRefused,
@@ -41,12 +37,30 @@ from events import (
     counted_at,
 )
 from laoke.decisions import decision
-from services.complaints.aggregates import Complaint, hours_between
+from services.complaints.aggregates import Complaint
+from services.complaints.callbacks import CALL_MADE, callback_completed
 from services.complaints.contacts import callback_request
-from services.complaints.ids import APOLOGY, SLA, callback_follow_up_id, deadline_key
+from services.complaints.escalations import apology_overdue, sla_breaches
+from services.complaints.ids import (
+    APOLOGY,
+    GENERAL_MANAGER,
+    SLA,
+    callback_follow_up_id,
+    deadline_key,
+)
+from services.complaints.outcomes import SERVICE, DeadlineSpec, Outcome, rejected
 from services.complaints.settings import Policy
 
-SERVICE = "complaints"
+__all__ = [
+    "CALL_MADE",
+    "SERVICE",
+    "STEP_TYPES",
+    "DeadlineSpec",
+    "Outcome",
+    "callback_completed",
+    "deadline_passed",
+    "decide",
+]
 
 ComplaintStep = (
     ComplaintFiled
@@ -66,78 +80,30 @@ STEP_TYPES = (
 )
 
 
-# -- outcomes -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeadlineSpec:
-    key: str
-    kind: str
-    ref: str
-    due_at: datetime
-
-
-@dataclass
-class Outcome:
-    """What one event or deadline changes; empty when it changes nothing."""
-
-    complaint: Complaint | None = None
-    decisions: list[Event] = field(default_factory=list)
-    schedule: list[DeadlineSpec] = field(default_factory=list)
-    cancel: list[str] = field(default_factory=list)
-
-
 def _reject(complaint: Complaint | None, event: ComplaintStep, why: str) -> Outcome:
-    """Record the step as rejected; the complaint is left as it was."""
-    rejected = decision(
-        ComplaintStepRejected,
-        event,
-        source=SERVICE,
-        occurred_at=event.occurred_at,
-        customer_id=complaint.customer_id if complaint is not None else None,
-        complaint_id=event.complaint_id,
-        attempted=event.event_type,
-        why=why,
-    )
-    return Outcome(decisions=[rejected])
+    return rejected(complaint, event, event.complaint_id, why)
 
 
-def _escalation(complaint: Complaint, why: str, at: datetime, policy: Policy) -> Event:
-    complaint.escalate(at=at, why=why)
+def _hours(duration: Any) -> float:
+    return round(duration.total_seconds() / 3600, 4)
+
+
+def _clock_set(complaint: Complaint, cause: Event, **extra: Any) -> Event:
+    """The complaint's clocks as they stand (recorded at filing, again when one stops)."""
     return decision(
-        ComplaintEscalated,
-        complaint.cause,
+        ComplaintClockSet,
+        cause,
         source=SERVICE,
-        occurred_at=at,
-        name=why,
+        occurred_at=cause.occurred_at,
+        name="clocks",
+        customer_id=complaint.customer_id,
         complaint_id=complaint.complaint_id,
-        escalated_to=policy.escalate_to,
-        why=why,
+        clock=complaint.clock,
+        apology_due_at=complaint.apology_due_at,
+        sla_due_at=complaint.sla_due_at,
+        general_manager_due_at=complaint.general_manager_due_at,
+        **extra,
     )
-
-
-def _apology_overdue(complaint: Complaint, policy: Policy) -> list[Event]:
-    """The apology came (or will come) after its due time: record it and escalate, once.
-    The same decisions (same ids) whether a deadline or a late apology notices it first."""
-    if complaint.apology_overdue:
-        return []
-    due = complaint.apology_due_at
-    complaint.mark_apology_overdue()
-    overdue = decision(
-        ApologyOverdue,
-        complaint.cause,
-        source=SERVICE,
-        occurred_at=due,
-        complaint_id=complaint.complaint_id,
-        due_at=due,
-    )
-    return [overdue, _escalation(complaint, "apology_overdue", due, policy)]
-
-
-def _sla_breached(complaint: Complaint, policy: Policy) -> list[Event]:
-    if "sla_breached" in complaint.escalations:
-        return []
-    return [_escalation(complaint, "sla_breached", complaint.sla_due_at, policy)]
 
 
 # -- the steps --------------------------------------------------------------------------------
@@ -168,48 +134,56 @@ def _filed(complaint: Complaint | None, event: ComplaintFiled, policy: Policy) -
     if complaint is not None:
         return _reject(complaint, event, "already_filed: a complaint with this id exists")
     assert event.customer_id is not None, "recorded events carry the customer id"
+    at, clocks, sla = event.occurred_at, policy.clocks(), policy.sla_for(event.severity)
+    sla_due_at = clocks.due(at, sla)
+    at_once = event.severity in policy.general_manager_at_once
     filed = Complaint(
         dealership_id=event.dealership_id,
         complaint_id=event.complaint_id,
         customer_id=event.customer_id,
         category=event.category,
         severity=event.severity,
-        filed_at=event.occurred_at,
+        filed_at=at,
         filed_event_id=event.event_id,
         correlation_id=event.correlation_id or event.event_id,
-        apology_due_at=event.occurred_at + policy.apology_within,
-        sla_due_at=event.occurred_at + policy.sla,
+        apology_due_at=clocks.due(at, policy.apology_within),
+        sla_due_at=sla_due_at,
+        general_manager_due_at=(
+            sla_due_at if at_once else clocks.due(at, sla * policy.general_manager_after)
+        ),
+        clock=policy.clock,
         watched=not backdated(event),
     )
     ref = str(filed.id)
-    clocks = decision(
-        ComplaintClockSet,
-        event,
-        source=SERVICE,
-        occurred_at=event.occurred_at,
-        name="clocks",
-        customer_id=filed.customer_id,
-        complaint_id=filed.complaint_id,
-        apology_due_at=filed.apology_due_at,
-        sla_due_at=filed.sla_due_at,
+    clock_set = _clock_set(
+        filed, event, apology_within_hours=_hours(policy.apology_within), sla_hours=_hours(sla)
     )
-    return Outcome(
-        complaint=filed,
-        decisions=[clocks],
-        schedule=[
-            DeadlineSpec(deadline_key(filed.id, APOLOGY), APOLOGY, ref, filed.apology_due_at),
-            DeadlineSpec(deadline_key(filed.id, SLA), SLA, ref, filed.sla_due_at),
-        ],
-    )
+    schedule = [
+        DeadlineSpec(deadline_key(filed.id, APOLOGY), APOLOGY, ref, filed.apology_due_at),
+        DeadlineSpec(deadline_key(filed.id, SLA), SLA, ref, filed.sla_due_at),
+    ]
+    if filed.general_manager_due_at != filed.sla_due_at:  # else the SLA deadline does both
+        gm = filed.general_manager_due_at
+        assert gm is not None
+        schedule.append(
+            DeadlineSpec(deadline_key(filed.id, GENERAL_MANAGER), GENERAL_MANAGER, ref, gm)
+        )
+    return Outcome(complaint=filed, decisions=[clock_set], schedule=schedule)
 
 
 def _apology(complaint: Complaint, event: ApologyIssued, policy: Policy) -> Outcome:
     if complaint.apologised_at is not None:
         return _reject(complaint, event, "already_apologised: an apology was recorded before")
     complaint.apologise(at=event.occurred_at, issued_by=event.issued_by)
-    decisions = []
-    if counted_at(event, complaint.watched) > complaint.apology_due_at:  # backdated: receipt
-        decisions = _apology_overdue(complaint, policy)
+    # The figure staff are paid by: a backdated apology counts at its receipt
+    # (events/timing.py), for the overdue check and for the hours it took alike.
+    counted = counted_at(event, complaint.watched)
+    hours, business = policy.clocks().elapsed(complaint.filed_at, counted)
+    decisions = [
+        _clock_set(complaint, event, hours_to_apology=hours, business_hours_to_apology=business)
+    ]
+    if counted > complaint.apology_due_at:
+        decisions += apology_overdue(complaint, policy)
     return Outcome(complaint, decisions, cancel=[deadline_key(complaint.id, APOLOGY)])
 
 
@@ -258,13 +232,14 @@ def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Ou
     if complaint.pending_remedy is None:
         return _reject(complaint, event, "no_remedy_proposed: nothing to accept")
     at = event.occurred_at
-    follow_up_id = callback_follow_up_id(complaint.id)
+    # A resolution's call-backs continue the numbering of any earlier (reopened) one's.
+    follow_up_id = callback_follow_up_id(complaint.id, len(complaint.callback_ids) + 1)
     callback_due_at = at + policy.callback_after
     remedy = complaint.pending_remedy
-    decisions: list[Event] = []
-    if at > complaint.sla_due_at:  # resolved late by event time: the SLA breach still counts
-        decisions += _sla_breached(complaint, policy)
+    # Resolved late by event time: the breaches the deadlines would have recorded still count.
+    decisions = sla_breaches(complaint, at, inclusive=False)
     complaint.resolve(at=at, follow_up_id=follow_up_id, callback_due_at=callback_due_at)
+    hours, business = policy.clocks().elapsed(complaint.filed_at, at)
     decisions.append(
         decision(
             ComplaintResolved,
@@ -274,7 +249,8 @@ def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Ou
             customer_id=complaint.customer_id,
             complaint_id=complaint.complaint_id,
             resolved_at=at,
-            hours_to_resolution=hours_between(complaint.filed_at, at),
+            hours_to_resolution=hours,
+            business_hours_to_resolution=business,
             within_sla=at <= complaint.sla_due_at,
         )
     )
@@ -282,8 +258,8 @@ def _accepted(complaint: Complaint, event: RemedyAccepted, policy: Policy) -> Ou
     decisions.append(
         callback_request(complaint, event, follow_up_id, callback_due_at, policy, detail)
     )
-    cancel = [deadline_key(complaint.id, APOLOGY), deadline_key(complaint.id, SLA)]
-    return Outcome(complaint, decisions, cancel=cancel)
+    # The SLA deadlines stay until the close: a dissatisfied call-back reopens the complaint.
+    return Outcome(complaint, decisions, cancel=[deadline_key(complaint.id, APOLOGY)])
 
 
 def _rejected(complaint: Complaint, event: RemedyRejected) -> Outcome:
@@ -293,89 +269,17 @@ def _rejected(complaint: Complaint, event: RemedyRejected) -> Outcome:
     return Outcome(complaint)
 
 
-CallbackOutcome = Literal["reached", "declined", "unreachable"]
-CALL_MADE = ("reached", "declined")  # the call-back happened: step 6 closes
-
-
-def callback_completed(complaint: Complaint, event: FollowUpCompleted, policy: Policy) -> Outcome:
-    """Step 6: the outcome of one call-back attempt.
-
-    `reached` or `declined` (of any attempt) closes the complaint with the satisfaction.
-    `no_answer` or `wrong_number` of the latest attempt schedules the next attempt
-    `callback_retry_after` later; when it was attempt `callback_max_tries`, the complaint
-    closes without satisfaction (unreachable). An outcome of an earlier attempt that was
-    already retried changes nothing, so a repeated report never adds an attempt.
-    """
-    if event.follow_up_id not in complaint.callback_ids:
-        return Outcome()  # not this complaint's call-back
-    if complaint.closed_at is not None:
-        rejected = decision(
-            ComplaintStepRejected,
-            event,
-            source=SERVICE,
-            occurred_at=event.occurred_at,
-            customer_id=complaint.customer_id,
-            complaint_id=complaint.complaint_id,
-            attempted=event.event_type,
-            why="already_closed: the call-back was recorded before",
-        )
-        return Outcome(decisions=[rejected])
-    if event.outcome in CALL_MADE:
-        complaint.close(at=event.occurred_at, satisfaction=event.satisfaction)
-        made: CallbackOutcome = "reached" if event.outcome == "reached" else "declined"
-        return Outcome(complaint, [_closed(complaint, event, event.satisfaction, made)])
-    if event.follow_up_id != complaint.follow_up_id:
-        return Outcome()  # an earlier attempt's outcome; its retry is already scheduled
-    if complaint.callback_attempt < policy.callback_max_tries:
-        return _retry_callback(complaint, event, policy)
-    complaint.close_unreachable(at=event.occurred_at)
-    return Outcome(complaint, [_closed(complaint, event, None, "unreachable")])
-
-
-def _closed(
-    complaint: Complaint,
-    event: FollowUpCompleted,
-    satisfaction: int | None,
-    outcome: CallbackOutcome,
-) -> Event:
-    return decision(
-        ComplaintClosed,
-        event,
-        source=SERVICE,
-        occurred_at=event.occurred_at,
-        customer_id=complaint.customer_id,
-        complaint_id=complaint.complaint_id,
-        satisfaction=satisfaction,
-        follow_up_id=event.follow_up_id,
-        outcome=outcome,
-    )
-
-
-def _retry_callback(complaint: Complaint, event: FollowUpCompleted, policy: Policy) -> Outcome:
-    attempt = complaint.callback_attempt + 1
-    follow_up_id = callback_follow_up_id(complaint.id, attempt)
-    due_at = event.occurred_at + policy.callback_retry_after
-    complaint.retry_callback(at=event.occurred_at, follow_up_id=follow_up_id, due_at=due_at)
-    detail = {
-        "retry_of": complaint.callback_ids[0],
-        "attempt": str(attempt),
-        "max_tries": str(policy.callback_max_tries),
-        "previous_outcome": event.outcome,
-    }
-    return Outcome(
-        complaint, [callback_request(complaint, event, follow_up_id, due_at, policy, detail)]
-    )
-
-
 # -- deadlines --------------------------------------------------------------------------------
 
 
-def deadline_passed(complaint: Complaint | None, kind: str, policy: Policy) -> Outcome:
-    """A deadline's due time passed (by the clock); decisions are dated at its due time."""
-    if complaint is None:
+def deadline_passed(
+    complaint: Complaint | None, kind: str, due_at: datetime, policy: Policy
+) -> Outcome:
+    """A deadline's due time passed (by the clock); decisions are dated at their due times."""
+    if complaint is None or complaint.closed_at is not None:
         return Outcome()
     if kind == APOLOGY and complaint.apologised_at is None:
-        return Outcome(complaint, _apology_overdue(complaint, policy))
-    if kind == SLA and not complaint.resolved:
-        return Outcome(complaint, _sla_breached(complaint, policy))
+        return Outcome(complaint, apology_overdue(complaint, policy))
+    if kind in (SLA, GENERAL_MANAGER) and not complaint.resolved:
+        return Outcome(complaint, sla_breaches(complaint, due_at, inclusive=True))
     return Outcome()

@@ -14,6 +14,7 @@ from uuid import UUID
 from events import (
     ComplaintClosed,
     ComplaintFiled,
+    ComplaintReopened,
     ComplaintResolved,
     ContactPreferenceChanged,
     ContactRequested,
@@ -67,6 +68,7 @@ HANDLED = (
     CustomersMerged,
     ComplaintResolved,
     ComplaintClosed,
+    ComplaintReopened,
     RewardGranted,
 )
 
@@ -139,8 +141,8 @@ class Outreach:
             state.vehicle_delivered(event.vin, event.delivered_at)
         elif isinstance(event, ServiceCompleted):
             state.serviced(event.vin, event.occurred_at, event.mileage_km)
-        elif isinstance(event, ComplaintFiled):
-            state.open_complaint(event.complaint_id)
+        elif isinstance(event, ComplaintFiled | ComplaintReopened):
+            state.open_complaint(event.complaint_id)  # reopened: dissatisfied at the call-back
         elif isinstance(event, ComplaintResolved | ComplaintClosed):
             if event.complaint_id in state.open_complaints:
                 state.close_complaint(event.complaint_id)

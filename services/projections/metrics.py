@@ -59,6 +59,12 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return round(ordered[rank - 1], 4)
 
 
+def percentiles(values: Sequence[float]) -> PercentilesPublic:
+    return PercentilesPublic(
+        count=len(values), p50=percentile(values, 50), p90=percentile(values, 90)
+    )
+
+
 def rate(numerator: int, denominator: int) -> RatePublic:
     return RatePublic(
         numerator=numerator,
@@ -91,6 +97,7 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
     categories: dict[str, int] = defaultdict(int)
     apology: list[float] = []
     resolution: list[float] = []
+    business: dict[str, list[float]] = {"apology": [], "resolution": []}
     sla_ok = sla_counted = 0
     done = due = 0
     converted = claimed = 0
@@ -113,6 +120,9 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
                 apology.append(v["hours_to_apology"])
             if v["hours_to_resolution"] is not None:
                 resolution.append(v["hours_to_resolution"])
+            for name, found in business.items():
+                if (hours := v.get(f"business_hours_to_{name}")) is not None:
+                    found.append(hours)
             if v["sla_settled"]:
                 sla_counted += 1
                 sla_ok += 1 if v["within_sla"] else 0
@@ -148,12 +158,10 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
                 for n, name in STEP_NAMES.items()
             ],
         ),
-        hours_to_apology=PercentilesPublic(
-            count=len(apology), p50=percentile(apology, 50), p90=percentile(apology, 90)
-        ),
-        hours_to_resolution=PercentilesPublic(
-            count=len(resolution), p50=percentile(resolution, 50), p90=percentile(resolution, 90)
-        ),
+        hours_to_apology=percentiles(apology),
+        hours_to_resolution=percentiles(resolution),
+        business_hours_to_apology=percentiles(business["apology"]),
+        business_hours_to_resolution=percentiles(business["resolution"]),
         resolved_within_sla=rate(sla_ok, sla_counted),
         follow_up_completion=rate(done, due),
         referral_conversion=rate(converted, claimed),
@@ -239,6 +247,11 @@ def load_facts(
                     "category": category,
                     "hours_to_apology": hours_apology,
                     "hours_to_resolution": hours_resolution,
+                    # Opening hours are complaints' rule: as it recorded them, never computed.
+                    "business_hours_to_apology": doc.get("business_hours_to_apology"),
+                    "business_hours_to_resolution": (
+                        doc.get("business_hours_to_resolution") if resolved else None
+                    ),
                     "sla_settled": settled,
                     "within_sla": bool(within) if resolved else False,
                     "repurchase": complaint_status(

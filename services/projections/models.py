@@ -156,7 +156,9 @@ class RemedyPublic(Public):
     proposed_by: str
     role: str
     at: datetime
-    status: Literal["proposed", "superseded", "refused", "rejected", "accepted"]
+    status: Literal["proposed", "superseded", "refused", "rejected", "accepted", "reopened"] = (
+        Field(description="reopened: accepted, then the call-back found the customer dissatisfied.")
+    )
     why: str | None = None
 
 
@@ -164,6 +166,16 @@ class EscalationPublic(Public):
     at: datetime
     escalated_to: str
     why: str
+    level: int | None = Field(None, description="1 the manager, 2 the general manager.")
+
+
+class ReopeningPublic(Public):
+    """A call-back that found the customer dissatisfied and sent the complaint back to 4."""
+
+    at: datetime
+    follow_up_id: str
+    outcome: str
+    satisfaction: int | None
 
 
 class StepRejectionPublic(Public):
@@ -199,6 +211,20 @@ class ComplaintPublic(Public):
     sla_due_at: datetime | None = Field(
         description="As complaints recorded it (ComplaintClockSet); null until it has."
     )
+    general_manager_due_at: datetime | None = Field(
+        None, description="Still unresolved then: the general manager (ComplaintClockSet)."
+    )
+    clock: Literal["business", "calendar"] | None = Field(
+        None,
+        description="What the due times count: opening hours (business) or every hour; "
+        "null on complaints recorded before the choice (every hour).",
+    )
+    apology_within_hours: float | None = Field(
+        None, description="The apology target, in `clock`'s hours, as complaints recorded it."
+    )
+    sla_hours: float | None = Field(
+        None, description="The SLA for this complaint's severity, in `clock`'s hours."
+    )
     resolved_at: datetime | None
     closed_at: datetime | None
     hours_to_apology: float | None = Field(
@@ -206,6 +232,11 @@ class ComplaintPublic(Public):
         "the complaint was watched live (events/timing.py)."
     )
     hours_to_resolution: float | None
+    business_hours_to_apology: float | None = Field(
+        None, description="Opening hours from filing to the apology, as complaints counted them."
+    )
+    business_hours_to_resolution: float | None = None
+    reopenings: list[ReopeningPublic] = Field(default_factory=list)
     remedy: RemedyPublic | None = Field(description="The accepted, else the pending remedy.")
     remedies: list[RemedyPublic]
     sla_state: SlaState
@@ -414,8 +445,14 @@ class MetricsGroupPublic(Public):
     ssi: ScorePublic
     nps: NpsPublic
     complaints: ComplaintCountsPublic
-    hours_to_apology: PercentilesPublic
-    hours_to_resolution: PercentilesPublic
+    hours_to_apology: PercentilesPublic = Field(description="Every hour (calendar clock).")
+    hours_to_resolution: PercentilesPublic = Field(description="Every hour (calendar clock).")
+    business_hours_to_apology: PercentilesPublic = Field(
+        description="Opening hours (business clock), as complaints counted them."
+    )
+    business_hours_to_resolution: PercentilesPublic = Field(
+        description="Opening hours (business clock), as complaints counted them."
+    )
     resolved_within_sla: RatePublic
     follow_up_completion: RatePublic
     referral_conversion: RatePublic

@@ -64,6 +64,7 @@ _ENTRIES = [
     _on(ev.RemedyRejected, complaints.on_remedy_rejected),
     _on(ev.ComplaintResolved, complaints.on_resolved),
     _on(ev.ComplaintClosed, complaints.on_closed),
+    _on(ev.ComplaintReopened, complaints.on_reopened),
     _on(ev.ComplaintEscalated, complaints.on_escalated),
     _on(ev.ApologyOverdue, complaints.on_apology_overdue),
     _on(ev.ComplaintStepRejected, complaints.on_step_rejected),

@@ -169,10 +169,15 @@ function slaBar(label, name, percentiles, target) {
 
 function renderSla(data) {
   const all = data.whole.groups[0];
-  const targets = data.sla.targets ?? { apology: null, resolution: null };
+  const known = data.sla.targets;
+  const targets = known ?? { clock: "calendar", apology: null, resolution: null };
+  // The figures in the clock the targets count in: opening hours, or every hour.
+  const hours = targets.clock === "business" ? "business_hours_to_" : "hours_to_";
+  $("sla-clock").textContent = known ? t(`sla.clock.${known.clock}`, { severity: code("sev", known.severity) }) : "";
+  $("sla-clock").dataset.value = targets.clock;
   $("sla-bars").replaceChildren(
-    slaBar(t("sla.apology"), "apology", all.hours_to_apology, targets.apology),
-    slaBar(t("sla.resolution"), "resolution", all.hours_to_resolution, targets.resolution),
+    slaBar(t("sla.apology"), "apology", all[`${hours}apology`], targets.apology),
+    slaBar(t("sla.resolution"), "resolution", all[`${hours}resolution`], targets.resolution),
   );
   const within = all.resolved_within_sla;
   $("sla-tiles").replaceChildren(

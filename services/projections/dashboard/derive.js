@@ -11,12 +11,27 @@ export function worstStep(funnel) {
   return most > 0 ? funnel.find((s) => s.standing === most).step : null;
 }
 
-/** The dealership's complaint SLAs (hours), read off a complaint's due times. */
+/** The dealership's complaint targets (hours) and the clock they count in, as complaints
+ * recorded them (ComplaintClockSet): a medium-severity complaint's when there is one, as the
+ * SLA differs by severity. Complaints recorded before the targets were (every hour, one SLA)
+ * are read off their due times. */
 export function slaTargets(complaints) {
-  const sample = complaints.find((c) => c.apology_due_at && c.sla_due_at && c.filed_at);
-  if (!sample) return null;
+  const recorded = complaints.filter((c) => c.sla_hours != null && c.apology_within_hours != null);
+  const sample = recorded.find((c) => c.severity === "medium") ?? recorded[0];
+  if (sample) {
+    return {
+      clock: sample.clock ?? "calendar",
+      severity: sample.severity,
+      apology: sample.apology_within_hours,
+      resolution: sample.sla_hours,
+    };
+  }
+  const older = complaints.find((c) => c.apology_due_at && c.sla_due_at && c.filed_at);
+  if (!older) return null;
   return {
-    apology: hoursBetween(sample.filed_at, sample.apology_due_at),
-    resolution: hoursBetween(sample.filed_at, sample.sla_due_at),
+    clock: "calendar",
+    severity: older.severity,
+    apology: hoursBetween(older.filed_at, older.apology_due_at),
+    resolution: hoursBetween(older.filed_at, older.sla_due_at),
   };
 }

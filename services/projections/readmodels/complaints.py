@@ -13,6 +13,7 @@ from events import (
     ComplaintEscalated,
     ComplaintFiled,
     ComplaintInvestigated,
+    ComplaintReopened,
     ComplaintResolved,
     ComplaintStepRejected,
     Event,
@@ -39,6 +40,7 @@ ComplaintStep: TypeAlias = (
     | ApologyOverdue
     | ComplaintStepRejected
     | ComplaintClockSet
+    | ComplaintReopened
 )
 """The events about a complaint already filed."""
 
@@ -85,6 +87,10 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
             "watched": watched,
             "apology_due_at": None,  # complaints records its clocks (ComplaintClockSet)
             "sla_due_at": None,
+            "general_manager_due_at": None,
+            "clock": None,
+            "apology_within_hours": None,
+            "sla_hours": None,
             "apology_overdue": False,
             "sla_breached": False,
             "answers": None,
@@ -93,6 +99,9 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
             "rejections": [],
             "hours_to_apology": None,
             "hours_to_resolution": None,
+            "business_hours_to_apology": None,  # opening hours, as complaints counted them
+            "business_hours_to_resolution": None,
+            "reopenings": [],
             "closed_at": None,
             "satisfaction": None,
         },
@@ -103,12 +112,30 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
     stats["open_complaints"] += 1
 
 
+CLOCK_FIGURES = (
+    "clock",
+    "apology_within_hours",
+    "sla_hours",
+    "hours_to_apology",
+    "business_hours_to_apology",
+)
+
+
 def on_clock_set(ctx: Context, event: ComplaintClockSet, customer: Row) -> None:
-    """The due times complaints runs this complaint by: shown as recorded, never computed."""
+    """The due times complaints runs this complaint by, and the hours it counted: shown as
+    recorded, never computed. A later record (the apology's) leaves out what it does not
+    change."""
     row = _complaint(ctx, event)
-    if row is not None:
-        row["doc"]["apology_due_at"] = ts(event.apology_due_at)
-        row["doc"]["sla_due_at"] = ts(event.sla_due_at)
+    if row is None:
+        return
+    doc = row["doc"]
+    doc["apology_due_at"] = ts(event.apology_due_at)
+    doc["sla_due_at"] = ts(event.sla_due_at)
+    if event.general_manager_due_at is not None:
+        doc["general_manager_due_at"] = ts(event.general_manager_due_at)
+    for name in CLOCK_FIGURES:
+        if (value := getattr(event, name)) is not None:
+            doc[name] = value
 
 
 def _complaint(ctx: Context, event: ComplaintStep) -> Row | None:
@@ -228,6 +255,7 @@ def on_resolved(ctx: Context, event: ComplaintResolved, customer: Row) -> None:
     row["resolved_at"] = ts(event.resolved_at)
     row["within_sla"] = 1 if event.within_sla else 0
     row["doc"]["hours_to_resolution"] = round(event.hours_to_resolution, 4)
+    row["doc"]["business_hours_to_resolution"] = event.business_hours_to_resolution
     if not event.within_sla:
         row["doc"]["sla_breached"] = True
     paid = 0.0
@@ -256,12 +284,45 @@ def on_closed(ctx: Context, event: ComplaintClosed, customer: Row) -> None:
     _reach(row, 6, event.occurred_at)
 
 
+def on_reopened(ctx: Context, event: ComplaintReopened, customer: Row) -> None:
+    """The call-back found the customer dissatisfied: open again, at step 4, unresolved."""
+    row = _complaint(ctx, event)
+    if row is None or row["resolved_at"] is None or row["doc"]["closed_at"] is not None:
+        return
+    doc = row["doc"]
+    row["resolved_at"] = None
+    row["within_sla"] = None
+    doc.update(hours_to_resolution=None, business_hours_to_resolution=None)
+    for remedy in doc["remedies"]:
+        if remedy["status"] == "accepted":
+            remedy["status"] = "reopened"
+    doc.setdefault("reopenings", []).append(
+        {
+            "at": ts(event.occurred_at),
+            "follow_up_id": event.follow_up_id,
+            "outcome": event.outcome,
+            "satisfaction": event.satisfaction,
+        }
+    )
+    for later in ("5", "6"):
+        doc["steps"].pop(later, None)
+    _reach(row, 4, event.occurred_at)
+    owner = ctx.tx.get(CUSTOMERS, ctx.canonical(row["customer_id"])) or customer
+    owner["doc"]["stats"]["open_complaints"] += 1
+    ctx.tx.put(CUSTOMERS, owner)
+
+
 def on_escalated(ctx: Context, event: ComplaintEscalated, customer: Row) -> None:
     row = _complaint(ctx, event)
     if row is None:
         return
     row["doc"]["escalations"].append(
-        {"at": ts(event.occurred_at), "escalated_to": event.escalated_to, "why": event.why}
+        {
+            "at": ts(event.occurred_at),
+            "escalated_to": event.escalated_to,
+            "why": event.why,
+            "level": event.level,
+        }
     )
     if event.why == "sla_breached":
         row["doc"]["sla_breached"] = True
