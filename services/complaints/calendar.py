@@ -97,12 +97,12 @@ class BusinessCalendar:
                 if opens >= end:
                     break
                 total += min(closes, end) - opens
-        return round(total.total_seconds() / 3600, 4)
+        return total.total_seconds() / 3600
 
 
 def calendar_hours(start: datetime, end: datetime) -> float:
     """Every hour from `start` to `end` (0 when `end` is not after `start`)."""
-    return round(max(0.0, (end - start).total_seconds() / 3600), 4)
+    return max(0.0, (end - start).total_seconds() / 3600)
 
 
 @dataclass(frozen=True)

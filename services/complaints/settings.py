@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from events import Channel
 from events.inbound import Role, Severity
@@ -95,7 +96,7 @@ class Policy(BaseModel):
     apology_within: timedelta = Field(
         timedelta(hours=1), description="The apology is due this long after filing."
     )
-    sla: SlaBySeverity = Field(
+    sla: Annotated[SlaBySeverity, NoDecode] = Field(
         default_factory=SlaBySeverity,
         description="Filing to resolution by severity; past it the complaint escalates to "
         "the manager. One duration sets every severity.",
@@ -142,7 +143,10 @@ class Policy(BaseModel):
     @field_validator("sla", mode="before")
     @classmethod
     def _one_for_all(cls, value: Any) -> Any:
-        """A single duration (the setting before severities) is every severity's SLA."""
+        """A single duration (the setting before severities) is every severity's SLA; from
+        the environment, `LAOKE_COMPLAINTS_SLA` is that duration or a JSON object."""
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            value = json.loads(value)
         if isinstance(value, dict | SlaBySeverity):
             return value
         return {"high": value, "medium": value, "low": value}

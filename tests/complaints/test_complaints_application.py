@@ -8,7 +8,7 @@ from pathlib import Path
 
 from complaints_support import T0, at, merge, recorded
 
-from events import Event
+from events import ContactRequested, Event
 from laoke.clock import ManualClock
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker, deadline_id
 from laoke.eventstore import ServiceApplication
@@ -18,6 +18,7 @@ from services.complaints.aggregates import Complaint, CustomerComplaints
 from services.complaints.application import Complaints
 from services.complaints.ids import (
     APOLOGY,
+    GENERAL_MANAGER,
     SLA,
     complaint_aggregate_id,
     customer_complaints_id,
@@ -26,6 +27,7 @@ from services.complaints.ids import (
 from services.complaints.settings import ComplaintSettings
 
 COMPLAINT_ID = complaint_aggregate_id("demo-4s", "CP-1")
+SLA_KINDS = (SLA, GENERAL_MANAGER)  # the manager's and the general manager's due times
 
 
 def open_app(tmp_path: Path) -> tuple[ServiceApplication, Complaints]:
@@ -47,7 +49,7 @@ def changes_anything(complaints: Complaints, event: Event) -> bool:
     return work.changed()
 
 
-def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels_them(
+def test_the_complaint_and_its_deadlines_survive_a_reopen_and_the_close_cancels_them(
     tmp_path: Path,
 ) -> None:
     app, complaints = open_app(tmp_path)
@@ -60,7 +62,7 @@ def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels
     app, complaints = open_app(tmp_path)
     index = DeadlineIndex()
     index.rebuild(app)
-    assert len(index) == 1  # the apology deadline was cancelled by the apology
+    assert len(index) == 2  # SLA and general manager; the apology cancelled its own
     complaint = app.get_or_none(COMPLAINT_ID)
     assert isinstance(complaint, Complaint)
     assert complaint.step == 4 and complaint.hours_to_apology == 20 / 60
@@ -70,7 +72,16 @@ def test_the_complaint_and_its_deadlines_survive_a_reopen_and_resolution_cancels
 
     made = feed(complaints, recorded("RemedyAccepted", occurred_at=at(hours=2)))
     assert [d.event_type for d in made] == ["ComplaintResolved", "ContactRequested"]
-    index.observe([app.get_or_none(deadline_id(deadline_key(complaint.id, SLA)))])
+    kept = [app.get_or_none(deadline_id(deadline_key(complaint.id, k))) for k in SLA_KINDS]
+    index.observe(kept)
+    assert len(index) == 2  # kept through the resolution: the call-back may reopen it
+    callback = made[1]
+    assert isinstance(callback, ContactRequested)
+    satisfied = recorded(
+        "FollowUpCompleted", follow_up_id=callback.follow_up_id, outcome="reached", satisfaction=9
+    )
+    assert [d.event_type for d in feed(complaints, satisfied)] == ["ComplaintClosed"]
+    index.observe([app.get_or_none(deadline_id(deadline_key(complaint.id, k))) for k in SLA_KINDS])
     assert len(index) == 0
 
 
@@ -95,7 +106,9 @@ def test_a_fired_deadline_is_committed_with_its_decisions_and_not_fired_again(
     assert complaint.apology_overdue and complaint.escalations == ["apology_overdue"]
     index = DeadlineIndex()
     index.rebuild(app)
-    assert index.due(T0 + timedelta(days=30)) == [deadline_id(deadline_key(COMPLAINT_ID, SLA))]
+    assert index.due(T0 + timedelta(days=30)) == [
+        deadline_id(deadline_key(COMPLAINT_ID, kind)) for kind in SLA_KINDS
+    ]
     app.close()
 
 

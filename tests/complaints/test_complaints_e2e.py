@@ -1,4 +1,8 @@
-"""End to end on a real nats-server: intake and complaints in-process, a ManualClock for time."""
+"""End to end on a real nats-server: intake and complaints in-process, a ManualClock for time.
+
+The clocks count every hour here (`clock: calendar`) so that due times read plainly; the
+opening-hours clock, the default, is end to end in test_complaints_reopen_e2e.py and
+tests/projections/test_complaint_clocks.py."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from laoke.clock import ManualClock
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.complaints.service import ComplaintsService
+from services.complaints.settings import ComplaintSettings
 from services.intake.service import IntakeService
 
 
@@ -34,8 +39,11 @@ async def intake(settings: LaokeSettings, clock: ManualClock) -> AsyncIterator[I
     await service.stop()
 
 
+CALENDAR = ComplaintSettings(clock="calendar")
+
+
 async def started(settings: LaokeSettings, clock: ManualClock) -> ComplaintsService:
-    service = ComplaintsService(settings, clock)
+    service = ComplaintsService(settings, clock, CALENDAR)
     await service.start()
     return service
 
@@ -87,9 +95,12 @@ async def test_one_complaint_through_all_six_steps_is_recorded_in_order_with_cau
     finally:
         await service.stop()
 
-    (clocks,) = of_type(events, "ComplaintClockSet")  # recorded at filing, read by everyone
-    assert clocks.causation_id == events[0].event_id
-    events = [e for e in events if e != clocks]
+    # Recorded at filing (the due times), and when the apology stopped its clock:
+    filing_clocks, apology_clocks = of_type(events, "ComplaintClockSet")
+    assert filing_clocks.causation_id == events[0].event_id
+    assert apology_clocks.causation_id == of_type(events, "ApologyIssued")[0].event_id
+    assert apology_clocks.hours_to_apology == 20 / 60
+    events = [e for e in events if e.event_type != "ComplaintClockSet"]
     assert [e.event_type for e in events] == [
         "ComplaintFiled",
         "ApologyIssued",
@@ -136,12 +147,12 @@ async def test_an_advisor_remedy_of_5000_is_refused_and_the_same_by_a_manager_ac
     assert of_type(events, "ComplaintStepRejected") == []
 
 
-async def test_apology_overdue_and_sla_escalation_fire_exactly_once_across_restarts(
+async def test_apology_overdue_and_both_escalation_levels_fire_exactly_once_across_restarts(
     settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, intake: IntakeService
 ) -> None:
     first = await started(settings, clock)
-    await publish(js, inbound("ComplaintFiled", "CP-3"))
-    await until_filed(first, 2)
+    await publish(js, inbound("ComplaintFiled", "CP-3", severity="medium"))
+    await until_filed(first, 3)  # apology, SLA, general manager
     await first.stop()  # down while the apology deadline passes
 
     clock.advance(timedelta(hours=2))
@@ -150,21 +161,35 @@ async def test_apology_overdue_and_sla_escalation_fire_exactly_once_across_resta
     await second.stop()
 
     third = await started(settings, clock)
-    assert len(third.deadlines) == 1  # only the SLA is left pending
+    assert len(third.deadlines) == 2  # the SLA and the general manager's are left pending
     clock.set(T0 + timedelta(hours=48))
     await wait_recorded(js, "ComplaintEscalated", why="sla_breached")
     await third.stop()
 
     fourth = await started(settings, clock)
+    assert len(fourth.deadlines) == 1
+    clock.set(T0 + timedelta(hours=96))  # twice the medium SLA, still unresolved
+    await wait_recorded(js, "ComplaintEscalated", why="sla_breached", count=2)
+    await fourth.stop()
+
+    fifth = await started(settings, clock)
     try:
-        assert len(fourth.deadlines) == 0
+        assert len(fifth.deadlines) == 0
         clock.advance(timedelta(days=7))
-        await fourth.relay.drain()  # type: ignore[union-attr]
+        await fifth.relay.drain()  # type: ignore[union-attr]
         events = await read_retention(js)
     finally:
-        await fourth.stop()
+        await fifth.stop()
     escalations = of_type(events, "ComplaintEscalated")
-    assert sorted(e.why for e in escalations) == ["apology_overdue", "sla_breached"]
+    assert [(e.why, e.escalated_to, e.level) for e in escalations] == [
+        ("apology_overdue", "manager", 1),
+        ("sla_breached", "manager", 1),
+        ("sla_breached", "general_manager", 2),
+    ]
+    assert [e.occurred_at for e in escalations[1:]] == [
+        T0 + timedelta(hours=48),
+        T0 + timedelta(hours=96),
+    ]
     (overdue,) = of_type(events, "ApologyOverdue")
     assert overdue.occurred_at == overdue.due_at == T0 + timedelta(hours=1)
     filed = of_type(events, "ComplaintFiled")[0]
@@ -180,7 +205,8 @@ async def test_nothing_escalates_when_the_complaint_was_resolved_in_time(
     await publish(js, inbound("RemedyAccepted", "CP-ok", occurred_at=at(hours=5)))
     await publish(js, inbound("ComplaintFiled", "CP-late"))  # a control, never handled
     await wait_recorded(js, "ComplaintResolved", complaint_id="CP-ok")
-    await until_filed(service, 2)  # CP-ok's deadlines are cancelled, CP-late's pending
+    # CP-ok's apology deadline is cancelled, its SLA ones wait for the close; CP-late's pending
+    await until_filed(service, 5)
     await service.stop()
 
     clock.advance(timedelta(hours=49))
@@ -259,12 +285,13 @@ async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subjec
     (filed,) = of_type(events, "ComplaintFiled")
     survivor = merged.survivor_id
     assert merged.merged_ids == [filed.customer_id] and survivor != filed.customer_id
-    (clocks,) = of_type(events, "ComplaintClockSet")
+    clocks, _ = of_type(events, "ComplaintClockSet")
     assert clocks.customer_id == filed.customer_id, "set at filing, before the merge"
     decided = [e for e in events if e.source == "complaints" and e != clocks]
     assert [e.event_type for e in decided] == [
         "ApologyOverdue",
         "ComplaintEscalated",
+        "ComplaintClockSet",
         "ComplaintResolved",
         "ContactRequested",
     ]

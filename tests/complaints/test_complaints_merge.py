@@ -81,8 +81,8 @@ def test_merges_in_a_chain_end_at_the_last_survivor() -> None:
 def test_deadline_decisions_after_the_merge_are_under_the_survivor() -> None:
     complaint = filed()
     merged_into_survivor(complaint)
-    decided = deadline_passed(complaint, APOLOGY, POLICY).decisions
-    decided += deadline_passed(complaint, SLA, POLICY).decisions
+    decided = deadline_passed(complaint, APOLOGY, complaint.apology_due_at, POLICY).decisions
+    decided += deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY).decisions
     assert types(decided) == ["ApologyOverdue", "ComplaintEscalated", "ComplaintEscalated"]
     assert {d.customer_id for d in decided} == {SURVIVOR}
 
@@ -108,6 +108,7 @@ def test_steps_under_the_survivors_id_reach_the_complaint_filed_under_the_old_id
     )
     decided += callback_completed(complaint, callback, POLICY).decisions
     assert types(decided) == [
+        "ComplaintClockSet",
         "ComplaintResolved",
         "ContactRequested",
         "ComplaintStepRejected",
@@ -119,5 +120,5 @@ def test_steps_under_the_survivors_id_reach_the_complaint_filed_under_the_old_id
 def test_without_the_merge_the_decisions_stay_under_the_filing_customer() -> None:
     """The control: the decisions follow the complaint's owner, not a step's customer id."""
     complaint = filed()
-    decided = deadline_passed(complaint, APOLOGY, POLICY).decisions
+    decided = deadline_passed(complaint, APOLOGY, complaint.apology_due_at, POLICY).decisions
     assert {d.customer_id for d in decided} == {OLD}

@@ -1,4 +1,8 @@
-"""The complaint rules, one test per rule, on the pure rules (no NATS, no store, no clock)."""
+"""The complaint rules, one test per rule, on the pure rules (no NATS, no store, no clock).
+
+These count every hour (the calendar clock) so that the steps' arithmetic stays plain; the
+opening-hours clock has its own tests (test_complaints_calendar.py), as has escalation
+(test_complaints_escalation.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +16,17 @@ from complaints_support import CUSTOMER, T0, at, recorded
 from pydantic import ValidationError
 
 from services.complaints.aggregates import Complaint
-from services.complaints.ids import APOLOGY, SLA, complaint_of_callback, deadline_key
+from services.complaints.ids import (
+    APOLOGY,
+    GENERAL_MANAGER,
+    SLA,
+    complaint_of_callback,
+    deadline_key,
+)
 from services.complaints.rules import Outcome, callback_completed, deadline_passed, decide
 from services.complaints.settings import ComplaintSettings, Policy
 
-POLICY = Policy()
+POLICY = Policy(clock="calendar")
 
 
 def made(outcome: Outcome) -> list[Any]:
@@ -63,21 +73,27 @@ def resolved(hours: float = 3) -> tuple[Complaint, Outcome]:
 
 
 def test_filing_opens_the_complaint_at_step_1_and_schedules_apology_and_sla_deadlines() -> None:
-    outcome = decide(None, recorded("ComplaintFiled"), POLICY)
+    outcome = decide(None, recorded("ComplaintFiled", severity="medium"), POLICY)
     complaint = outcome.complaint
     assert complaint is not None and complaint.step == 1 and complaint.customer_id == CUSTOMER
     due = {spec.kind: spec.due_at for spec in outcome.schedule}
-    assert due == {APOLOGY: T0 + timedelta(hours=1), SLA: T0 + timedelta(hours=48)}
+    assert due == {
+        APOLOGY: T0 + timedelta(hours=1),
+        SLA: T0 + timedelta(hours=48),
+        GENERAL_MANAGER: T0 + timedelta(hours=96),  # twice the SLA
+    }
 
 
 def test_filing_records_the_clocks_it_runs_so_that_no_reader_computes_them() -> None:
-    outcome = decide(None, recorded("ComplaintFiled"), POLICY)
+    outcome = decide(None, recorded("ComplaintFiled", severity="medium"), POLICY)
     (clocks,) = made(outcome)
     assert clocks.event_type == "ComplaintClockSet"
-    assert (clocks.apology_due_at, clocks.sla_due_at) == (
+    assert (clocks.apology_due_at, clocks.sla_due_at, clocks.general_manager_due_at) == (
         T0 + timedelta(hours=1),
         T0 + timedelta(hours=48),
+        T0 + timedelta(hours=96),
     )
+    assert (clocks.clock, clocks.apology_within_hours, clocks.sla_hours) == ("calendar", 1, 48)
 
 
 def test_a_second_filing_with_the_same_id_is_rejected_and_changes_nothing() -> None:
@@ -105,14 +121,16 @@ def test_a_step_for_an_unknown_complaint_is_rejected_under_the_events_customer()
 def test_an_apology_in_time_reaches_step_2_keeps_the_time_and_cancels_its_deadline() -> None:
     complaint = filed()
     outcome = step(complaint, "ApologyIssued", occurred_at=at(minutes=30))
-    assert made(outcome) == [] and complaint.step == 2
+    assert types(outcome) == ["ComplaintClockSet"] and complaint.step == 2
     assert complaint.hours_to_apology == 0.5
+    (clocks,) = made(outcome)  # the apology clock stopped: how long it ran, in both clocks
+    assert clocks.hours_to_apology == 0.5 and clocks.business_hours_to_apology is not None
     assert outcome.cancel == [deadline_key(complaint.id, APOLOGY)]
 
 
 def test_apology_deadline_passing_without_apology_records_overdue_and_escalates() -> None:
     complaint = filed()
-    outcome = deadline_passed(complaint, APOLOGY, POLICY)
+    outcome = deadline_passed(complaint, APOLOGY, complaint.apology_due_at, POLICY)
     assert types(outcome) == ["ApologyOverdue", "ComplaintEscalated"]
     overdue, escalated = made(outcome)
     assert overdue.due_at == T0 + timedelta(hours=1) == overdue.occurred_at
@@ -123,19 +141,20 @@ def test_apology_deadline_passing_without_apology_records_overdue_and_escalates(
 def test_apology_deadline_after_the_apology_decides_nothing() -> None:
     complaint = filed()
     step(complaint, "ApologyIssued", occurred_at=at(minutes=30))
-    assert deadline_passed(complaint, APOLOGY, POLICY).decisions == []
+    assert deadline_passed(complaint, APOLOGY, complaint.apology_due_at, POLICY).decisions == []
 
 
 def test_a_late_apology_records_the_same_overdue_decisions_once() -> None:
     filing = recorded("ComplaintFiled")
     fired, unfired = (decide(None, filing, POLICY).complaint for _ in range(2))
     assert fired is not None and unfired is not None
-    by_deadline = deadline_passed(fired, APOLOGY, POLICY).decisions
+    by_deadline = deadline_passed(fired, APOLOGY, fired.apology_due_at, POLICY).decisions
     late = step(fired, "ApologyIssued", occurred_at=at(hours=3))
-    assert made(late) == [] and fired.step == 2  # applied, not decided twice
+    assert types(late) == ["ComplaintClockSet"] and fired.step == 2  # not decided twice
 
     by_event = step(unfired, "ApologyIssued", occurred_at=at(hours=3)).decisions
-    assert [d.event_id for d in by_event] == [d.event_id for d in by_deadline]
+    overdue = [d for d in by_event if d.event_type != "ComplaintClockSet"]
+    assert [d.event_id for d in overdue] == [d.event_id for d in by_deadline]
     assert unfired.hours_to_apology == 3
 
 
@@ -250,7 +269,8 @@ def test_acceptance_resolves_and_requests_the_phone_callback_3_days_later() -> N
     assert callback.complaint_id == "CP-1" and callback.follow_up_id == complaint.follow_up_id
     assert complaint_of_callback(callback.follow_up_id) == complaint.id
     assert complaint.step == 5
-    assert set(outcome.cancel) == {deadline_key(complaint.id, k) for k in (APOLOGY, SLA)}
+    # The SLA deadlines stay until the close: a dissatisfied call-back may reopen it.
+    assert outcome.cancel == [deadline_key(complaint.id, APOLOGY)]
 
 
 def test_steps_after_resolution_are_rejected() -> None:
@@ -264,17 +284,17 @@ def test_steps_after_resolution_are_rejected() -> None:
 
 def test_sla_passing_unresolved_escalates_to_the_manager_once() -> None:
     complaint = at_step_3()
-    first = deadline_passed(complaint, SLA, POLICY)
+    first = deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY)
     (escalated,) = made(first)
-    assert (escalated.why, escalated.escalated_to) == ("sla_breached", "manager")
+    assert (escalated.why, escalated.escalated_to, escalated.level) == ("sla_breached", "manager", 1)
     assert escalated.occurred_at == T0 + timedelta(hours=48)
-    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+    assert deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY).decisions == []
 
 
 def test_sla_deadline_after_resolution_in_time_decides_nothing() -> None:
     complaint, outcome = resolved(hours=47)
     assert made(outcome)[0].within_sla is True
-    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+    assert deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY).decisions == []
 
 
 def test_a_resolution_after_the_sla_is_not_within_sla_and_escalates_once() -> None:
@@ -282,17 +302,28 @@ def test_a_resolution_after_the_sla_is_not_within_sla_and_escalates_once() -> No
     outcome = step(complaint, "RemedyAccepted", occurred_at=at(hours=50))
     assert types(outcome) == ["ComplaintEscalated", "ComplaintResolved", "ContactRequested"]
     assert made(outcome)[1].within_sla is False
-    assert deadline_passed(complaint, SLA, POLICY).decisions == []
+    assert deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY).decisions == []
 
 
 def test_durations_are_settings_per_dealership() -> None:
     settings = ComplaintSettings(
-        dealerships={"fast-4s": {"sla": "PT24H", "apology_within": 600, "callback_after": "P1D"}}
+        dealerships={
+            "fast-4s": {
+                "clock": "calendar",
+                "sla": "PT24H",
+                "apology_within": 600,
+                "callback_after": "P1D",
+            }
+        }
     )
     policy = settings.policy("fast-4s")
     outcome = decide(None, recorded("ComplaintFiled"), policy)
     due = {spec.kind: spec.due_at for spec in outcome.schedule}
-    assert due == {APOLOGY: T0 + timedelta(minutes=10), SLA: T0 + timedelta(hours=24)}
+    assert due == {
+        APOLOGY: T0 + timedelta(minutes=10),
+        SLA: T0 + timedelta(hours=24),
+        GENERAL_MANAGER: T0 + timedelta(hours=48),
+    }
     assert policy.callback_after == timedelta(days=1)
 
 
@@ -351,6 +382,7 @@ def test_a_bad_dealership_override_is_refused_when_the_settings_are_built() -> N
 def test_settings_come_from_laoke_complaints_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAOKE_COMPLAINTS_SLA", "PT24H")
     monkeypatch.setenv("LAOKE_COMPLAINTS_DEALERSHIPS", '{"gm-4s": {"manager_limit_cny": 50000}}')
-    settings = ComplaintSettings()
-    assert settings.policy("any").sla == timedelta(hours=24)
+    settings = ComplaintSettings()  # one duration: every severity's SLA
+    assert settings.policy("any").sla_for("low") == timedelta(hours=24)
+    assert settings.policy("any").sla_for("high") == timedelta(hours=24)
     assert settings.policy("gm-4s").limit("manager") == 50000
