@@ -1,7 +1,7 @@
 """End to end on a real nats-server: intake and complaints in-process, a ManualClock for time.
 
 The clocks count every hour here (`clock: calendar`) so that due times read plainly; the
-opening-hours clock, the default, is end to end in test_complaints_reopen_e2e.py and
+opening-hours clock, the default, and a reopening are end to end in
 tests/projections/test_complaint_clocks.py."""
 
 from __future__ import annotations

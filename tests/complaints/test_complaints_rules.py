@@ -286,7 +286,11 @@ def test_sla_passing_unresolved_escalates_to_the_manager_once() -> None:
     complaint = at_step_3()
     first = deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY)
     (escalated,) = made(first)
-    assert (escalated.why, escalated.escalated_to, escalated.level) == ("sla_breached", "manager", 1)
+    assert (escalated.why, escalated.escalated_to, escalated.level) == (
+        "sla_breached",
+        "manager",
+        1,
+    )
     assert escalated.occurred_at == T0 + timedelta(hours=48)
     assert deadline_passed(complaint, SLA, complaint.sla_due_at, POLICY).decisions == []
 
