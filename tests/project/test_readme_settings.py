@@ -19,5 +19,8 @@ def test_the_readmes_per_dealership_example_is_accepted(monkeypatch: pytest.Monk
     assert example is not None, "README shows a per-dealership override"
     monkeypatch.setenv("LAOKE_COMPLAINTS_DEALERSHIPS", example.group(1))
     settings = ComplaintSettings()
-    assert settings.policy("bj-cadillac").sla == timedelta(hours=24)
-    assert settings.policy("other-4s").sla == timedelta(hours=48)  # the default
+    assert settings.policy("bj-cadillac").sla_for("medium") == timedelta(hours=24)
+    assert settings.policy("bj-cadillac").sla_for("high") == timedelta(hours=24)  # the default
+    assert settings.policy("bj-cadillac").opening_hours.sun is None
+    assert settings.policy("bj-cadillac").opening_hours.sat is not None
+    assert settings.policy("other-4s").sla_for("medium") == timedelta(hours=48)  # the default
