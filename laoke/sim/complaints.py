@@ -113,14 +113,17 @@ def complaint(d: Dealership, s: Story, p: Person) -> datetime:
         return end
     callback = end + 3 * DAY + rng.randint(0, 360) * MINUTE
     reached = rng.random() < rates.callback_reached
-    satisfaction = rng.randint(7, 10) if p.group == "quick" else rng.randint(5, 9)
+    # A dissatisfied call-back (6 or lower, or declined) would reopen the complaint
+    # (docs/complaints.md), which the outcome groups do not model: a resolved customer is
+    # reached satisfied, or not reached.
+    satisfaction = rng.randint(8, 10) if p.group == "quick" else rng.randint(7, 9)
     s.add(
         callback,
         FollowUpCompleted,
         "call-center",
         call,
         follow_up_id=complaint_callback_id(d.d, complaint_id),
-        outcome="reached" if reached else rng.choice(("no_answer", "declined")),
+        outcome="reached" if reached else "no_answer",
         satisfaction=satisfaction if reached else None,
     )
     return end
