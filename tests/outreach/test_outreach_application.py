@@ -269,3 +269,12 @@ def test_complaint_filed_pauses_and_complaint_resolved_resumes(outreach: Outreac
     )
     feed(outreach, resolved)
     assert plan_of(outreach).open_complaints == set()
+
+
+def test_a_reopened_complaint_pauses_marketing_again(outreach: Outreach) -> None:
+    feed(outreach, registered(), recorded("ComplaintFiled", complaint_id="CP-8"))
+    made = {"source": "complaints", "complaint_id": "CP-8", "customer_id": CUSTOMER}
+    feed(outreach, decision_from("ComplaintResolved", **made))
+    assert plan_of(outreach).open_complaints == set()
+    feed(outreach, decision_from("ComplaintReopened", **made))
+    assert plan_of(outreach).open_complaints == {"CP-8"}
