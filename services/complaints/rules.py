@@ -19,7 +19,7 @@ keys are in ids.py.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from events import (
@@ -84,7 +84,7 @@ def _reject(complaint: Complaint | None, event: ComplaintStep, why: str) -> Outc
     return rejected(complaint, event, event.complaint_id, why)
 
 
-def _hours(duration: Any) -> float:
+def _hours(duration: timedelta) -> float:
     return round(duration.total_seconds() / 3600, 4)
 
 

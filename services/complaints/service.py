@@ -9,6 +9,7 @@ from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
 from services.complaints.application import Complaints
+from services.complaints.calendar import public_holidays
 from services.complaints.rules import SERVICE
 from services.complaints.settings import ComplaintSettings
 
@@ -28,6 +29,9 @@ class ComplaintsService(RetentionService):
     def build_app(self) -> ServiceApplication:
         app = ServiceApplication(self.settings, self.store_name)
         self.complaints = Complaints(app, self.complaint_settings)
+        # The `holidays` package loads China's table on first use (about a second): here,
+        # not in the first complaint's handler.
+        public_holidays(self.clock.now().year)
         return app
 
     def handler(self) -> Handler:
