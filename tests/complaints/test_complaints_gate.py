@@ -115,16 +115,24 @@ def test_a_backdated_apology_counts_at_its_receipt_and_is_overdue() -> None:
     complaint = decide(None, recorded("ComplaintFiled"), POLICY).complaint
     assert complaint is not None and complaint.watched
     late = received("ApologyIssued", timedelta(minutes=30), timedelta(hours=2))
-    made = decide(complaint, late, POLICY).decisions
-    assert [d.event_type for d in made] == ["ApologyOverdue", "ComplaintEscalated"]
+    made: list[Any] = decide(complaint, late, POLICY).decisions
+    assert [d.event_type for d in made] == [
+        "ComplaintClockSet",
+        "ApologyOverdue",
+        "ComplaintEscalated",
+    ]
     assert complaint.step_times[2] == T0 + timedelta(minutes=30)  # the step as the sender says
+    # The hours it took, as complaints records them, count to the receipt too (both clocks:
+    # T0 is 18:00 in Shanghai, within opening hours).
+    assert (made[0].hours_to_apology, made[0].business_hours_to_apology) == (2.0, 2.0)
 
 
 def test_an_apology_received_within_15_minutes_counts_at_its_time() -> None:
     complaint = decide(None, recorded("ComplaintFiled"), POLICY).complaint
     assert complaint is not None
     on_time = received("ApologyIssued", timedelta(minutes=50), timedelta(minutes=64))
-    assert decide(complaint, on_time, POLICY).decisions == []
+    (clocks,) = decide(complaint, on_time, POLICY).decisions  # no overdue, no escalation
+    assert clocks.hours_to_apology == 50 / 60  # type: ignore[attr-defined]
 
 
 def test_a_complaint_reported_after_the_fact_counts_its_steps_at_their_time() -> None:
@@ -133,4 +141,5 @@ def test_a_complaint_reported_after_the_fact_counts_its_steps_at_their_time() ->
     complaint = decide(None, filing, POLICY).complaint
     assert complaint is not None and not complaint.watched
     apology = received("ApologyIssued", timedelta(minutes=30), timedelta(days=30))
-    assert decide(complaint, apology, POLICY).decisions == []
+    (clocks,) = decide(complaint, apology, POLICY).decisions  # no overdue, no escalation
+    assert clocks.hours_to_apology == 0.5  # type: ignore[attr-defined]

@@ -100,7 +100,7 @@ def test_after_a_reopening_a_new_remedy_resolves_it_again_with_a_new_callback() 
     call_back(complaint, satisfaction=3)
     again = resolve_again(complaint, hours=90)
     # No SLA escalation: the SLA came while the first resolution stood.
-    assert types(again) == ["ComplaintResolved", "FollowUpDue"]
+    assert types(again) == ["ComplaintResolved", "ContactRequested"]
     resolved: Any = again.decisions[0]
     # Counted from the filing; the first resolution was in time, this one is not.
     assert resolved.hours_to_resolution == 90 and resolved.within_sla is False
@@ -174,7 +174,7 @@ def test_retries_count_again_for_the_new_resolutions_callback() -> None:
     resolve_again(complaint, hours=90)
     retry = call_back(complaint, "no_answer", None, hours=170)
     (due,) = retry.decisions
-    assert due.event_type == "FollowUpDue"
+    assert due.event_type == "ContactRequested"
     assert due.detail["attempt"] == "2"  # type: ignore[attr-defined]
     assert due.detail["retry_of"] == callback_follow_up_id(complaint.id, 2)  # type: ignore[attr-defined]
     assert due.follow_up_id == callback_follow_up_id(complaint.id, 3)  # type: ignore[attr-defined]

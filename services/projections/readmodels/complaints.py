@@ -306,6 +306,7 @@ def on_reopened(ctx: Context, event: ComplaintReopened, customer: Row) -> None:
     )
     for later in ("5", "6"):
         doc["steps"].pop(later, None)
+        doc.get("backdated", {}).pop(later, None)
     _reach(row, 4, event.occurred_at)
     owner = ctx.tx.get(CUSTOMERS, ctx.canonical(row["customer_id"])) or customer
     owner["doc"]["stats"]["open_complaints"] += 1
