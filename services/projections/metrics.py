@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from services.projections.models import (
+from services.projections.metricmodels import (
     ComplaintCountsPublic,
     MetricsGroupPublic,
     NpsPublic,

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic_core import from_json
 
 from services.projections.classes import Classification, classify, totals
-from services.projections.models import ClassesPublic, ClassTotalsPublic
+from services.projections.metricmodels import ClassesPublic, ClassTotalsPublic
 from services.projections.settings import ClassThresholds
 from services.projections.store import ReadStore
 

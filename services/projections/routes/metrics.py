@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from laoke.httpauth import DealershipToRead
+from services.projections.metricmodels import ClassesPublic, SatisfactionPublic
 from services.projections.metrics import group_facts, load_facts
-from services.projections.models import ClassesPublic, SatisfactionPublic
 from services.projections.queries.classes import class_totals
 from services.projections.routes.common import PeriodFrom, PeriodTo, as_json, period, v1_router
 from services.projections.service import ProjectionsService
