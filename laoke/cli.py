@@ -151,9 +151,7 @@ async def run(
         await stopping.wait()
     finally:
         if playing is not None:
-            playing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await playing
+            await _cancel(playing)
         if server is not None:
             await server.shutdown()
         for _, service in reversed(running):
@@ -164,6 +162,17 @@ async def run(
         if traced:
             tracing.shutdown()  # sends the spans still waiting
         print("laoke: stopped", flush=True)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end. Asked again until it ends: on Python 3.11,
+    `asyncio.wait_for` (inside nats-py's requests, which the demo's polling makes many of)
+    can swallow a cancellation that meets a reply, and Ctrl-C then waited for the whole demo."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
 
 
 async def start_http(config: uvicorn.Config) -> uvicorn.Server:
