@@ -2,7 +2,9 @@
 
 Every refusal is dead-lettered and counted as on NATS, the door's own too: an event for a
 dealership the key may not write (`forbidden_dealership`), each event of a request over
-LAOKE_INTAKE_MAX_ARRAY (`too_many_events`), a body that is not JSON (`bad_json`).
+LAOKE_INTAKE_MAX_ARRAY (`too_many_events`), a body that is not JSON (`bad_json`), and a
+body longer than LAOKE_INTAKE_MAX_ARRAY full-size events (`oversize`): reading stops there, so
+one request cannot hold the server's memory, and its first 64 KiB are the dead letter.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from events.fields import DEALERSHIP_ID_PATTERN
+from events.subjects import MAX_MESSAGE_BYTES
 from laoke import tracing
 from laoke.auth import Access
 from laoke.httpauth import CallerAccess
@@ -72,6 +75,23 @@ def _public(index: int, verdict: Verdict, item: Any) -> EventResultPublic:
     )
 
 
+async def _body(request: Request, limit: int) -> tuple[bytes, bool]:
+    """(the body, True), or (its first 64 KiB, False) once it grows past `limit` bytes:
+    reading stops there."""
+    declared = request.headers.get("content-length", "")
+    too_long = declared.isdigit() and int(declared) > limit
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or (too_long and size >= MAX_MESSAGE_BYTES):
+            too_long = True
+            break
+    body = b"".join(chunks)
+    return (body[:MAX_MESSAGE_BYTES], False) if too_long else (body, True)
+
+
 def _json_bytes(item: Any) -> bytes:
     try:
         return json.dumps(item, ensure_ascii=False).encode()
@@ -117,6 +137,7 @@ def door_refusal(item: Any, access: Access, too_many: str | None) -> tuple[str, 
 def build_router(service: IntakeService) -> APIRouter:
     router = APIRouter(tags=["intake"])
     most = service.intake_settings.max_array
+    longest = (most + 1) * MAX_MESSAGE_BYTES  # `most` events of the contract's largest size
 
     @router.post(
         "/v1/events",
@@ -124,23 +145,26 @@ def build_router(service: IntakeService) -> APIRouter:
         responses={
             403: {"description": "Every event names a dealership the API key may not write."},
             422: {"description": "Every event was rejected (each result says why)."},
-            413: {"description": "Too many events in one request: each is dead-lettered."},
+            413: {
+                "description": "Too many events in one request (each is dead-lettered), or a"
+                " body over LAOKE_INTAKE_MAX_ARRAY events of 64 KiB (its head is)."
+            },
         },
         openapi_extra={"requestBody": REQUEST_BODY},
         summary="Submit one inbound event (a JSON object) or several (a JSON array)",
     )
     async def submit_events(request: Request, access: CallerAccess) -> Any:
-        items, data = _events(await request.body())
+        raw, whole = await _body(request, longest)
+        if not whole:
+            return await _too_long(service, raw, access, longest)
+        items, data = _events(raw)
         if not items:
             raise HTTPException(422, "the array holds no event")
         too_many = None
         if len(items) > most:
             too_many = f"at most {most} events per request, not {len(items)}"
         request_id = uuid4()
-        via = {"Laoke-Via": "http"} | (
-            {"Laoke-Api-Key": access.key.id} if access.key is not None else {}
-        )
-        tracing.inject(via)  # the request's trace, linked from each event's (tracing.py)
+        via = _via(access)
         batch = [
             Inbound(
                 data[index],
@@ -169,6 +193,34 @@ def build_router(service: IntakeService) -> APIRouter:
         return body
 
     return router
+
+
+def _via(access: CallerAccess) -> dict[str, str]:
+    via = {"Laoke-Via": "http"} | (
+        {"Laoke-Api-Key": access.key.id} if access.key is not None else {}
+    )
+    tracing.inject(via)  # the request's trace, linked from each event's (tracing.py)
+    return via
+
+
+async def _too_long(
+    service: IntakeService, head: bytes, access: CallerAccess, longest: int
+) -> JSONResponse:
+    """A body over `longest` bytes: one dead letter holding its head, the request refused."""
+    message = f"the body is over {longest} bytes (LAOKE_INTAKE_MAX_ARRAY events of 64 KiB)"
+    letter = Inbound(
+        head,
+        None,
+        _via(access),
+        f"http:{uuid4()}:0",
+        dealership=sender(None, access),
+        refusal=("oversize", message),
+    )
+    (verdict,) = await service.submit([letter])
+    body = SubmitResultPublic(
+        accepted=0, duplicate=0, rejected=1, results=[_public(0, verdict, None)]
+    )
+    return _refused(413, message, body)
 
 
 def _refused(status: int, message: str, body: SubmitResultPublic) -> JSONResponse:

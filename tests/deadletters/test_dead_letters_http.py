@@ -4,6 +4,7 @@ the dealership of the key that sent it; and GET /v1/dead-letters keeps the API k
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -158,3 +159,17 @@ async def test_csv_rows_equal_the_json_items(rig: Rig, monkeypatch: pytest.Monke
     header = list(reader.fieldnames or [])
     assert rows == [{column: cell(item, column) for column in header} for item in items]
     assert [json.loads(row["body"])["note"] for row in rows] == notes[::-1], "newest first"
+
+
+async def test_a_body_too_long_to_read_is_refused_and_its_head_dead_lettered(rig: Rig) -> None:
+    before = counted("oversize")
+    sent = [event(note="长" * 30_000) for _ in range(MAX_ARRAY + 3)]  # ~90 KiB each
+    answer = await rig.post(sent)
+    assert answer.status_code == 413
+    assert "MAX_ARRAY" in answer.json()["message"]
+    (letter,) = await rig.letters(1)
+    assert (letter["reason"], letter["dealership_id"]) == ("oversize", A)
+    body = letter["body"]
+    head = body.encode() if body is not None else base64.b64decode(letter["body_base64"])
+    assert len(head) == 64 * 1024 and json.dumps(sent).encode().startswith(head)
+    assert counted("oversize") == before + 1
