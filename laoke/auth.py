@@ -3,7 +3,8 @@
 A key is `lk_<id>_<secret>`; only its SHA-256 is stored (a key is 32 random bytes, so a
 plain hash is as good as a slow one and lets us look a key up by it). A key is scoped to one
 or more dealerships with read and/or write rights, or is an ops key (audit across every
-dealership). Keys live in `<data_dir>/keys.sqlite3`, or in the table `laoke_api_keys` of the
+dealership). The `privacy` scope adds, on the key's dealerships, what only a data-protection
+officer needs: the full export of a person's data (docs/privacy.md). Keys live in `<data_dir>/keys.sqlite3`, or in the table `laoke_api_keys` of the
 PostgreSQL database when `LAOKE_STORE=postgres`.
 """
 
@@ -33,6 +34,7 @@ class ApiKey:
     read: bool
     write: bool
     ops: bool
+    privacy: bool = False
     label: str = ""
     created_at: str = ""
     revoked_at: str | None = None
@@ -44,6 +46,7 @@ class ApiKey:
             "read": self.read,
             "write": self.write,
             "ops": self.ops,
+            "privacy": self.privacy,
             "label": self.label,
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
@@ -87,6 +90,14 @@ class Access:
     def can_write(self, dealership_id: str) -> bool:
         writable = self.writable
         return writable is None or dealership_id in writable
+
+    @property
+    def exportable(self) -> frozenset[str] | None:
+        """The dealerships whose customers' full export (PIPL access request) this caller
+        may read: a privacy key's own; None = all of them."""
+        if self.key is None:
+            return None
+        return frozenset(self.key.dealerships if self.key.privacy else ())
 
     def can_audit(self, dealership_id: str | None) -> bool:
         """Ops keys read the audit of every dealership (and across all of them)."""
@@ -146,8 +157,14 @@ class KeyStore:
                 " id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL UNIQUE,"
                 " dealerships TEXT NOT NULL, can_read INTEGER NOT NULL, can_write INTEGER NOT NULL,"
                 " ops INTEGER NOT NULL, label TEXT NOT NULL, created_at TEXT NOT NULL,"
-                " revoked_at TEXT)"
+                " revoked_at TEXT, privacy INTEGER NOT NULL DEFAULT 0)"
             )
+            with self._connect() as conn:  # a table of an older version lacks the scope
+                columns = {c[0] for c in conn.execute(f"SELECT * FROM {TABLE} LIMIT 0").description}
+                if "privacy" not in columns:
+                    conn.execute(
+                        f"ALTER TABLE {TABLE} ADD COLUMN privacy INTEGER NOT NULL DEFAULT 0"
+                    )
 
     def create(
         self,
@@ -156,11 +173,14 @@ class KeyStore:
         read: bool = True,
         write: bool = False,
         ops: bool = False,
+        privacy: bool = False,
         label: str = "",
     ) -> tuple[ApiKey, str]:
         """A new key; returns it and its secret, which is shown once and never stored."""
         if not dealerships and not ops:
             raise ValueError("a key needs at least one dealership, or ops")
+        if privacy and not dealerships:
+            raise ValueError("the privacy scope is for the key's dealerships: name at least one")
         key_id, secret = new_secret()
         key = ApiKey(
             id=key_id,
@@ -168,12 +188,13 @@ class KeyStore:
             read=read,
             write=write,
             ops=ops,
+            privacy=privacy,
             label=label,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         self._execute(
             f"INSERT INTO {TABLE} (id, secret_sha256, dealerships, can_read, can_write, ops,"
-            " label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " privacy, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key.id,
                 hash_secret(secret),
@@ -181,23 +202,25 @@ class KeyStore:
                 int(read),
                 int(write),
                 int(ops),
+                int(privacy),
                 label,
                 key.created_at,
             ),
         )
         return key, secret
 
-    _COLUMNS = "id, dealerships, can_read, can_write, ops, label, created_at, revoked_at"
+    _COLUMNS = "id, dealerships, can_read, can_write, ops, privacy, label, created_at, revoked_at"
 
     @staticmethod
     def _key(row: tuple[Any, ...]) -> ApiKey:
-        key_id, dealerships, read, write, ops, label, created_at, revoked_at = row
+        key_id, dealerships, read, write, ops, privacy, label, created_at, revoked_at = row
         return ApiKey(
             id=key_id,
             dealerships=tuple(json.loads(dealerships)),
             read=bool(read),
             write=bool(write),
             ops=bool(ops),
+            privacy=bool(privacy),
             label=label,
             created_at=created_at,
             revoked_at=revoked_at,

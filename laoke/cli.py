@@ -255,6 +255,9 @@ def keys_command(settings: LaokeSettings, argv: Sequence[str]) -> int:
     create.add_argument("--write", action="store_true", help="may POST /v1/events")
     create.add_argument("--no-read", action="store_true", help="may not read")
     create.add_argument("--ops", action="store_true", help="audit across every dealership")
+    create.add_argument(
+        "--privacy", action="store_true", help="may export a person's data (docs/privacy.md)"
+    )
     create.add_argument("--label", default="", help="who or what holds it")
     actions.add_parser("list", help="every key (never the secrets)")
     revoke = actions.add_parser("revoke", help="stop a key at once")
@@ -268,6 +271,7 @@ def keys_command(settings: LaokeSettings, argv: Sequence[str]) -> int:
                 read=not args.no_read,
                 write=args.write,
                 ops=args.ops,
+                privacy=args.privacy,
                 label=args.label,
             )
         except ValueError as exc:

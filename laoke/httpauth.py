@@ -116,9 +116,18 @@ async def writable_dealerships(access: CallerAccess) -> frozenset[str] | None:
     return access.writable
 
 
+async def exportable_dealerships(access: CallerAccess) -> frozenset[str] | None:
+    """Where a person's export may come from; a key without the privacy scope is refused
+    whatever it names (403), so it learns nothing about which ids exist."""
+    if access.key is not None and not access.key.privacy:
+        raise HTTPException(403, "this key has no privacy scope (laoke keys create --privacy)")
+    return access.exportable
+
+
 # None = every dealership (auth off).
 ReadableDealerships = Annotated[frozenset[str] | None, Depends(readable_dealerships)]
 WritableDealerships = Annotated[frozenset[str] | None, Depends(writable_dealerships)]
+ExportableDealerships = Annotated[frozenset[str] | None, Depends(exportable_dealerships)]
 
 
 def may_not_read(dealership_id: str) -> HTTPException:

@@ -24,6 +24,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
     "identities": ("dealership_id", "kind", "value"),
     "timeline": ("seq",),
+    "consents": ("seq",),
     "complaints": ("dealership_id", "complaint_id"),
     "followups": ("dealership_id", "follow_up_id"),
     "followup_days": ("dealership_id", "day", "advisor_id", "department", "status"),

@@ -8,12 +8,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.projections.models import (
-    CustomerClassName,
-    Public,
-    ReferralPublic,
-    Verdict,
-)
+from services.projections.models import CustomerClassName, Public, Verdict
+from services.projections.referralmodels import ReferralPublic
 
 
 class ReferralListPublic(Public):

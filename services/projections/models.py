@@ -37,6 +37,31 @@ class FamilyMemberPublic(Public):
     birthday: str
 
 
+class ConsentChangePublic(Public):
+    """One consent change, as recorded: what it gave or withdrew, when, from where."""
+
+    seq: int = Field(description="Position on RETENTION.")
+    event_id: str
+    event_type: str = Field(description="`CustomerRegistered` or `ContactPreferenceChanged`.")
+    recorded_for: str = Field(description="The customer id the event was recorded under.")
+    occurred_at: datetime = Field(description="When the customer said it (`occurred_at`).")
+    received_at: datetime | None = Field(description="When laoke received it.")
+    source: str = Field(description="The system that reported it (`source`).")
+    given: bool = Field(
+        description="true: consent given (or opted back in); false: refused or "
+        "withdrawn (opted out)."
+    )
+    purposes: list[str] = Field(
+        description="The purposes it covers (a registration's is "
+        "`marketing`; a change naming none covers every purpose but "
+        "`complaint`)."
+    )
+    channels: list[str] = Field(
+        description="The channels it covers (a registration's: those the "
+        "customer accepted; a change naming none: every channel)."
+    )
+
+
 class ConsentPublic(Public):
     marketing: bool | None
     channels: list[str]
@@ -49,6 +74,10 @@ class ConsentPublic(Public):
         default_factory=dict,
         description="Purpose -> the channels opted out of for it (every change, `purposes` "
         "or not: docs/contract.md).",
+    )
+    history: list[ConsentChangePublic] = Field(
+        default_factory=list,
+        description="Every consent change, oldest first (merged ids' included): the proof.",
     )
 
 
@@ -327,58 +356,3 @@ class FollowUpListPublic(Public):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null when this page is the last."
     )
-
-
-class ReferrerPublic(Public):
-    name: str
-    phone: str
-    vehicle_model: str
-    vehicle_colour: str
-
-
-class ClaimPublic(Public):
-    at: datetime
-    referrer: ReferrerPublic
-    vin: str | None
-    source: str
-
-
-class CheckPublic(Public):
-    name: str
-    passed: bool
-    at: datetime
-    detail: str | None
-
-
-class CallbackPublic(Public):
-    at: datetime
-    questions: int
-    wrong: int
-
-
-class RejectionPublic(Public):
-    at: datetime
-    reason: str
-    detail: str | None
-
-
-class RewardPublic(Public):
-    at: datetime
-    kind: str
-    amount_cny: float
-    referrer_customer_id: str
-
-
-class ReferralPublic(Public):
-    referral_id: str
-    dealership_id: str
-    referee_customer_id: str
-    referrer_customer_id: str | None
-    claimed_at: datetime
-    claim: ClaimPublic
-    claims: int
-    checks: list[CheckPublic]
-    callback: CallbackPublic | None
-    verdict: Verdict
-    rejection: RejectionPublic | None
-    reward: RewardPublic | None

@@ -130,6 +130,12 @@ SCHEMA: tuple[str, ...] = (
     " event_type TEXT NOT NULL, occurred_at TEXT NOT NULL, source TEXT NOT NULL,"
     " touchpoint INTEGER NOT NULL, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS timeline_customer ON timeline (customer_id, occurred_at, seq)",
+    # Every consent change (readmodels/consents.py): purposes and channels are JSON lists.
+    "CREATE TABLE IF NOT EXISTS consents (seq BIGINT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " original_customer_id TEXT NOT NULL, dealership_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+    " event_type TEXT NOT NULL, occurred_at TEXT NOT NULL, received_at TEXT, source TEXT NOT"
+    " NULL, given INTEGER NOT NULL, purposes TEXT NOT NULL, channels TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS consents_customer ON consents (customer_id, occurred_at, seq)",
     "CREATE TABLE IF NOT EXISTS complaints (dealership_id TEXT NOT NULL, complaint_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, category TEXT, advisor_id TEXT, department TEXT,"
     " filed_at TEXT, apologised_at TEXT, resolved_at TEXT, within_sla INTEGER, doc TEXT NOT NULL,"
@@ -210,6 +216,7 @@ TABLES: tuple[str, ...] = (
     "customers",
     "identities",
     "timeline",
+    "consents",
     "complaints",
     "followups",
     "followup_days",

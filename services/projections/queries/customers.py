@@ -8,6 +8,8 @@ from laoke.merges import survivor
 from services.projections.classes import classify
 from services.projections.models import (
     ClassPublic,
+    ConsentChangePublic,
+    ConsentPublic,
     CustomerPublic,
     TimelineEntryPublic,
     TimelinePublic,
@@ -15,6 +17,7 @@ from services.projections.models import (
     VehiclePublic,
 )
 from services.projections.queries.common import among
+from services.projections.queries.consents import consent_history
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 from services.projections.tables import CUSTOMERS, Row, parse_ts, plates_of
@@ -49,11 +52,16 @@ def customer(
     row = readable_row(store, customer_id, readable)
     if row is None:
         return None
-    return customer_public(row, customer_id, now, settings)
+    history = consent_history(store, row["customer_id"])
+    return customer_public(row, customer_id, now, settings, history)
 
 
 def customer_public(
-    row: Row, requested_id: str, now: datetime, settings: ProjectionSettings
+    row: Row,
+    requested_id: str,
+    now: datetime,
+    settings: ProjectionSettings,
+    history: list[ConsentChangePublic],
 ) -> CustomerPublic:
     doc = row["doc"]
     found = classify(doc, row["last_touch_at"], now, settings.classes)
@@ -74,7 +82,7 @@ def customer_public(
         birthday=doc["birthday"],
         family=doc["family"],
         advisor_id=row["advisor_id"],
-        consent=doc["consent"],
+        consent=ConsentPublic.model_validate({**doc["consent"], "history": history}),
         vehicles=[VehiclePublic.model_validate(v) for _, v in sorted(doc["vehicles"].items())],
         customer_class=found.customer_class,
         classification=ClassPublic(

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from services.projections.listmodels import ReferralListPublic
-from services.projections.models import (
+from services.projections.models import Verdict
+from services.projections.referralmodels import (
     CallbackPublic,
     CheckPublic,
     ClaimPublic,
     ReferralPublic,
     RejectionPublic,
     RewardPublic,
-    Verdict,
 )
 from services.projections.queries import paging
 from services.projections.store import ReadStore

@@ -18,6 +18,7 @@ from events import (
     is_touchpoint,
 )
 from events.preferences import opt_outs_after
+from services.projections.readmodels import consents
 from services.projections.readmodels.context import Context, add_once, as_phone, money
 from services.projections.tables import Row, ts
 
@@ -117,6 +118,7 @@ def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> Non
     if event.advisor_id:
         customer["advisor_id"] = event.advisor_id
     doc["consent"].update(marketing=event.consent.marketing, channels=list(event.consent.channels))
+    consents.record_registration(ctx, event, customer)
 
 
 def on_visited(ctx: Context, event: CustomerVisited, customer: Row) -> None:
@@ -214,6 +216,7 @@ def on_small_purchase(ctx: Context, event: SmallPurchaseMade, customer: Row) -> 
 
 
 def on_preference(ctx: Context, event: ContactPreferenceChanged, customer: Row) -> None:
+    consents.record_change(ctx, event, customer)
     consent = customer["doc"]["consent"]
     consent["opted_out_by_purpose"] = opt_outs_after(
         consent.get("opted_out_by_purpose", {}), event.opt_out, event.channels, event.purposes

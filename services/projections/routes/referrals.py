@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from laoke.csvstream import CSV_OPENAPI, columns_of, csv_response
 from laoke.httpauth import DealershipsToSearch, DealershipToRead
 from services.projections.listmodels import ReferralListPublic
-from services.projections.models import ReferralPublic, Verdict
+from services.projections.models import Verdict
+from services.projections.referralmodels import ReferralPublic
 from services.projections.queries import referrals as queries
 from services.projections.routes.common import (
     CSV_CHUNK,
