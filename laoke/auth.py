@@ -4,8 +4,9 @@ A key is `lk_<id>_<secret>`; only its SHA-256 is stored (a key is 32 random byte
 plain hash is as good as a slow one and lets us look a key up by it). A key is scoped to one
 or more dealerships with read and/or write rights, or is an ops key (audit across every
 dealership). The `privacy` scope adds, on the key's dealerships, what only a data-protection
-officer needs: the full export of a person's data (docs/privacy.md). Keys live in `<data_dir>/keys.sqlite3`, or in the table `laoke_api_keys` of the
-PostgreSQL database when `LAOKE_STORE=postgres`.
+officer needs: the full export of a person's data (docs/privacy.md). Keys live in
+`<data_dir>/keys.sqlite3`, or in the table `laoke_api_keys` of the PostgreSQL database when
+`LAOKE_STORE=postgres`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from services.projections.routes.audit import audit_router
 from services.projections.routes.complaints import complaints_router
 from services.projections.routes.customers import customers_router
 from services.projections.routes.deadletters import dead_letters_router
+from services.projections.routes.export import export_router
 from services.projections.routes.followups import followups_router
 from services.projections.routes.metrics import metrics_router
 from services.projections.routes.referrals import referrals_router
@@ -26,6 +27,7 @@ from services.projections.service import ProjectionsService
 
 RESOURCES = (
     customers_router,
+    export_router,
     complaints_router,
     followups_router,
     referrals_router,

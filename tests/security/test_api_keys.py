@@ -200,3 +200,29 @@ def test_the_keys_command_creates_lists_and_revokes(
     assert keys_command(settings, ["revoke", key.id]) == 0
     assert KeyStore(settings).authenticate(secret) is None
     assert keys_command(settings, ["revoke", key.id]) == 1
+
+
+def test_the_privacy_scope_is_kept_and_an_older_key_table_gains_it(
+    settings: LaokeSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from laoke.auth import TABLE
+    from laoke.cli import keys_command
+
+    older = KeyStore(settings)  # made a table of the version before the scope
+    old_key, old_secret = older.create([A], label="before")
+    older._execute(f"ALTER TABLE {TABLE} DROP COLUMN privacy")
+    with pytest.raises(Exception, match="privacy"):
+        older.authenticate(old_secret)
+
+    keys = KeyStore(settings)  # this version: the column is added, old keys have no scope
+    found = keys.authenticate(old_secret)
+    assert found is not None and found.id == old_key.id and not found.privacy
+    assert keys_command(settings, ["create", "--dealership", A, "--privacy", "--no-read"]) == 0
+    secret = capsys.readouterr().out.split("keep it safe): ")[1].strip()
+    key = keys.authenticate(secret)
+    assert key is not None and key.privacy and not key.read and key.dealerships == (A,)
+    assert keys_command(settings, ["list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert ['"privacy": true' in line for line in listed] == [False, True]
+    with pytest.raises(SystemExit):  # the scope is for named dealerships
+        keys_command(settings, ["create", "--ops", "--privacy"])

@@ -286,6 +286,21 @@ def followup_list(store: ReadStore, page: WorkList, limits: ClassThresholds) -> 
     )
 
 
+def followups_of(
+    store: ReadStore, customer_id: str, now: datetime, limits: ClassThresholds
+) -> list[FollowUpPublic]:
+    """Every follow-up of a surviving customer, whatever its status, by due time (a person's
+    export)."""
+    rows = store.query(
+        f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups f"
+        " LEFT JOIN customers c ON c.customer_id = f.customer_id"
+        " WHERE f.customer_id = ? ORDER BY COALESCE(f.due_at, ''), f.follow_up_id",
+        (customer_id,),
+    )
+    customers = _Customers(now, limits)
+    return [_followup(r, ts(now), customers) for r in rows]
+
+
 def _followup(values: Sequence[Any], stamp: str, customers: _Customers) -> FollowUpPublic:
     row = dict(zip(_NAMES, values[:-2], strict=True))
     doc = json.loads(row["doc"])

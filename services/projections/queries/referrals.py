@@ -10,6 +10,7 @@ from typing import Any
 
 from services.projections.listmodels import ReferralListPublic
 from services.projections.models import Verdict
+from services.projections.queries import paging
 from services.projections.referralmodels import (
     CallbackPublic,
     CheckPublic,
@@ -18,7 +19,6 @@ from services.projections.referralmodels import (
     RejectionPublic,
     RewardPublic,
 )
-from services.projections.queries import paging
 from services.projections.store import ReadStore
 from services.projections.tables import REFERRALS, Row, parse_ts
 

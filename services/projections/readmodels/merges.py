@@ -35,7 +35,15 @@ def on_merged(ctx: Context, event: CustomersMerged, survivor: Row) -> None:
         if row["merged_into"] in merged:
             row["merged_into"] = survivor_id
     marks = ", ".join("?" * len(merged))
-    tables = ("timeline", "consents", "identities", "complaints", "followups", "referrals", "surveys")
+    tables = (
+        "timeline",
+        "consents",
+        "identities",
+        "complaints",
+        "followups",
+        "referrals",
+        "surveys",
+    )
     for table in tables:
         ctx.tx.execute(
             f"UPDATE {table} SET customer_id = ? WHERE customer_id IN ({marks})",

@@ -11,8 +11,8 @@ from laoke.csvstream import CSV_OPENAPI, columns_of, csv_response
 from laoke.httpauth import DealershipsToSearch, DealershipToRead
 from services.projections.listmodels import ReferralListPublic
 from services.projections.models import Verdict
-from services.projections.referralmodels import ReferralPublic
 from services.projections.queries import referrals as queries
+from services.projections.referralmodels import ReferralPublic
 from services.projections.routes.common import (
     CSV_CHUNK,
     Cursor,
