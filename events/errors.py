@@ -21,6 +21,8 @@ REASONS: frozenset[str] = frozenset(
         "bad_value",
         "unsupported_version",
         "forbidden_field",
+        "unknown_merge",
+        "already_split",
     }
 )
 

@@ -108,6 +108,11 @@ _PAYLOADS: dict[str, dict[str, Any]] = {
         "questions": [{"correct": True}, {"correct": True}, {"correct": True}],
     },
     "ContactPreferenceChanged": {"opt_out": True, "channels": ["sms"]},
+    "CustomerSplitRequested": {
+        "merge_event_id": "6f1c1f5e-7b0e-4a57-9d0f-0c9a2f3b7e11",
+        "requested_by": "ops-001",
+        "reason": "two people sharing one phone",
+    },
     "ServiceCheckedIn": {
         "repair_order_id": "RO-2025-0001",
         "vin": SAMPLE_VIN,
@@ -208,6 +213,22 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "survivor_id": SAMPLE_CUSTOMER_ID,
         "merged_ids": ["c-demo-0003"],
         "because": "phone +8613800138000",
+        "evidence": [
+            {"key_kind": "phone", "key": "phone:+8613800138000", "customer_id": "c-demo-0003"}
+        ],
+    },
+    "CustomersUnmerged": {
+        "merge_event_id": "6f1c1f5e-7b0e-4a57-9d0f-0c9a2f3b7e11",
+        "survivor_id": SAMPLE_CUSTOMER_ID,
+        "restored_id": "c-demo-0003",
+        "requested_by": "ops-001",
+        "reason": "two people sharing one phone",
+    },
+    "VehicleOwnershipChanged": {
+        "vin": "LSGKB54E7LS123457",
+        "previous_owner_id": "c-demo-0003",
+        "owner_id": SAMPLE_CUSTOMER_ID,
+        "changed_at": "2025-03-01T10:00:00+08:00",
     },
     "ScopeChangeBreached": {"repair_order_id": "RO-2025-0001", "advisor_id": "adv-002"},
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -16,6 +17,7 @@ from events.envelope import FROZEN, InboundEvent
 from events.fields import (
     Channel,
     EntityId,
+    Explanation,
     LongText,
     Money,
     Name,
@@ -259,6 +261,18 @@ class ContactPreferenceChanged(InboundEvent):
     purposes: Annotated[list[Purpose], Field(max_length=5)] | None = None
 
 
+class CustomerSplitRequested(InboundEvent):
+    """Ops ask to undo a wrong merge: the `CustomersMerged` recorded as `merge_event_id`.
+
+    The customer hints are not resolved (they could tie people together); the merge names
+    whom the split is about."""
+
+    event_type: Literal["CustomerSplitRequested"] = "CustomerSplitRequested"
+    merge_event_id: UUID
+    requested_by: StaffId
+    reason: Explanation
+
+
 # -- additive extensions: workshop reception and small purchases ----------------------------
 
 
@@ -320,6 +334,7 @@ CONTRACT_INBOUND: tuple[type[InboundEvent], ...] = (
     ReferralClaimed,
     ReferralCallbackAnswered,
     ContactPreferenceChanged,
+    CustomerSplitRequested,
 )
 EXTENSION_INBOUND: tuple[type[InboundEvent], ...] = (
     ServiceCheckedIn,

@@ -36,7 +36,12 @@ DEALERSHIP_ID = re.compile(DEALERSHIP_ID_PATTERN)
 
 # The recorded-only types each service decides (events/recorded.py); intake records the rest.
 SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
-    "intake": ("CustomersMerged", *sorted(INBOUND_TYPES)),
+    "intake": (
+        "CustomersMerged",
+        "CustomersUnmerged",
+        "VehicleOwnershipChanged",
+        *sorted(INBOUND_TYPES),
+    ),
     "complaints": (
         "ApologyOverdue",
         "ComplaintClosed",

@@ -1,8 +1,11 @@
 """Intake's aggregates: who owns each identity key, and each canonical customer.
 
 - `IdentityKey`: one per known phone, VIN or source-scoped external id in a dealership; it
-  says which customer owns it.
-- `CustomerIdentity`: one per canonical customer; its keys, and whether it was merged.
+  says which customer claimed it (a VIN: its owners over time). A merge leaves keys with the
+  customer that claimed them, so undoing it gives each key back its person.
+- `CustomerIdentity`: one per customer; its keys, whether (and into whom) it is merged, and
+  the events recorded under its survivor because of its keys while merged (`absorbed`).
+- `MergeRecord`: one per `CustomersMerged`; whom it merged, and which of them were split.
 
 State only: rules.py decides which customer an event is about. No I/O, no clock reads.
 """
@@ -27,19 +30,41 @@ def customer_aggregate_id(customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:customer:{customer_id}")
 
 
+def merge_record_id(dealership_id: str, merge_event_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"laoke:merge:{dealership_id}:{merge_event_id}")
+
+
 class IdentityKey(Aggregate):
     @staticmethod
     def create_id(dealership_id: str, key: str) -> UUID:
         return key_id(dealership_id, key)
 
     @event("Claimed")
-    def __init__(self, dealership_id: str, key: str, customer_id: str) -> None:
+    def __init__(
+        self, dealership_id: str, key: str, customer_id: str, since: datetime | None = None
+    ) -> None:
         self.key = key
         self.customer_id = customer_id
+        self.owners: list[tuple[datetime | None, str]] = [(since, customer_id)]
 
-    @event("Reassigned")
+    @event("Reassigned")  # stores written before merges left keys alone
     def reassign(self, customer_id: str) -> None:
         self.customer_id = customer_id
+        self.owners = [(since, customer_id) for since, _ in self.owners]
+
+    @event("OwnerChanged")
+    def change_owner(self, customer_id: str, since: datetime) -> None:
+        """A vehicle changed hands at `since` (may arrive late: kept in time order)."""
+        self.owners = sorted(
+            [*self.owners, (since, customer_id)],
+            key=lambda entry: (entry[0] is not None, entry[0] or since),
+        )
+        self.customer_id = self.owners[-1][1]
+
+    def owner_at(self, at: datetime) -> str:
+        """Who held the key at `at`: the last owner since then (before the first: the first)."""
+        held = [cid for since, cid in self.owners if since is None or since <= at]
+        return held[-1] if held else self.owners[0][1]
 
 
 class CustomerIdentity(Aggregate):
@@ -54,6 +79,7 @@ class CustomerIdentity(Aggregate):
         self.first_seen = first_seen
         self.keys: list[str] = []
         self.merged_into: str | None = None
+        self.absorbed: list[tuple[str, list[str]]] = []
 
     @event("KeyAdded")
     def add_key(self, key: str) -> None:
@@ -62,6 +88,37 @@ class CustomerIdentity(Aggregate):
     @event("MergedInto")
     def merge_into(self, survivor_id: str) -> None:
         self.merged_into = survivor_id
+
+    @event("Absorbed")
+    def absorb(self, event_id: str, owners: list[str]) -> None:
+        """An event recorded under the survivor while merged, whose keys were claimed by
+        `owners` (this customer or customers merged into it)."""
+        self.absorbed = [*self.absorbed, (event_id, owners)]
+
+    @event("Unmerged")
+    def unmerge(self) -> None:
+        self.merged_into = None
+        self.absorbed = []
+
+
+class MergeRecord(Aggregate):
+    """One `CustomersMerged` of a dealership, so a split can find and undo it exactly once."""
+
+    @staticmethod
+    def create_id(dealership_id: str, merge_event_id: str) -> UUID:
+        return merge_record_id(dealership_id, merge_event_id)
+
+    @event("Recorded")
+    def __init__(
+        self, dealership_id: str, merge_event_id: str, survivor_id: str, merged_ids: list[str]
+    ) -> None:
+        self.survivor_id = survivor_id
+        self.merged_ids = list(merged_ids)
+        self.split_ids: list[str] = []
+
+    @event("Split")
+    def split(self, restored_ids: list[str]) -> None:
+        self.split_ids = [*self.split_ids, *restored_ids]
 
 
 # Stores written before these classes moved here name them (and their events) by their old

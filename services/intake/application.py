@@ -2,8 +2,9 @@
 
 For each message: validate it (events.parse_inbound), drop it as a duplicate if its
 `event_id` was recorded before (days later too: the outbox entry, keyed by event id, is the
-receipt), resolve the customer, and stage the recorded event (plus `CustomersMerged` when the
-event tied customers together) in the outbox. Bad input is staged as a dead letter. The whole
+receipt), resolve the customer (resolution.py), and stage the recorded event (after the
+`CustomersMerged` or `VehicleOwnershipChanged` it caused; a `CustomerSplitRequested`: before
+its `CustomersUnmerged`) in the outbox. Bad input is staged as a dead letter. The whole
 batch is committed in one transaction; the outbox relay then publishes it to RETENTION.
 """
 
@@ -15,27 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, Tracking
 
-from events import CustomersMerged, Event, Rejected, parse_inbound
+from events import CustomerSplitRequested, Event, Rejected, parse_inbound
 from laoke import tracing
 from laoke.clock import Clock
-from laoke.decisions import decision
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
-from laoke.merges import survivor
 from laoke.partitions import DEALER_IN_TOKEN
 from laoke.work import AggregateCache, UnitOfWork
-from services.intake.aggregates import (
-    CustomerIdentity,
-    IdentityKey,
-    customer_aggregate_id,
-    key_id,
-)
-from services.intake.rules import IdentityError, identity_keys, resolve
+from services.intake.resolution import resolve_and_record, split
+from services.intake.rules import IdentityError
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
@@ -151,83 +145,9 @@ class Intake:
     def _resolve_and_record(
         self, work: UnitOfWork, event: Event, received_at: datetime
     ) -> list[Event]:
-        dealership = event.dealership_id
-        keys = identity_keys(event, self.settings.phone_region)
-        key_owners: dict[str, str] = {}
-        known: dict[str, CustomerIdentity] = {}
-        for key in keys:
-            owner = work.get(key_id(dealership, key), IdentityKey)
-            if owner is not None:
-                identity = self._canonical(work, owner.customer_id)
-                key_owners[key] = identity.customer_id
-                known[identity.customer_id] = identity
-        resolution = resolve(
-            known, key_owners, new_customer_id=str(uuid5(event.event_id, "customer"))
-        )
-        survivor_id = resolution.customer_id
-        if resolution.is_new:
-            survivor = CustomerIdentity(
-                customer_id=survivor_id, dealership_id=dealership, first_seen=event.occurred_at
-            )
-        else:
-            survivor = known[survivor_id]
-        work.add(survivor)
-        for merged_id in resolution.merged_ids:
-            self._merge(work, known[merged_id], survivor)
-        for key in keys:
-            if key_owners.get(key) == survivor_id:
-                continue
-            owner = work.get(key_id(dealership, key), IdentityKey)
-            if owner is not None:
-                owner.reassign(customer_id=survivor_id)
-            else:
-                work.add(IdentityKey(dealership_id=dealership, key=key, customer_id=survivor_id))
-            if key not in survivor.keys:
-                survivor.add_key(key=key)
-        record = event.model_copy(
-            update={
-                "customer_id": survivor_id,
-                "correlation_id": event.event_id,
-                "causation_id": event.event_id,
-                "received_at": received_at,
-            }
-        )
-        if not resolution.merged_ids:
-            return [record]
-        merged = decision(
-            CustomersMerged,
-            record,
-            source=SERVICE,
-            occurred_at=event.occurred_at,
-            survivor_id=survivor_id,
-            merged_ids=resolution.merged_ids,
-            because=resolution.because[:500],
-        )
-        return [merged, record]
-
-    def _canonical(self, work: UnitOfWork, customer_id: str) -> CustomerIdentity:
-        """The surviving customer (laoke/merges.py)."""
-
-        def merged_into(candidate: str) -> str | None:
-            found = work.get(customer_aggregate_id(candidate), CustomerIdentity)
-            return found.merged_into if found is not None else None
-
-        identity = work.get(
-            customer_aggregate_id(survivor(customer_id, merged_into)), CustomerIdentity
-        )
-        assert identity is not None, customer_id
-        return identity
-
-    def _merge(
-        self, work: UnitOfWork, merged: CustomerIdentity, survivor: CustomerIdentity
-    ) -> None:
-        merged.merge_into(survivor_id=survivor.customer_id)
-        for key in merged.keys:
-            owner = work.get(key_id(merged.dealership_id, key), IdentityKey)
-            if owner is not None:
-                owner.reassign(customer_id=survivor.customer_id)
-            if key not in survivor.keys:
-                survivor.add_key(key=key)
+        if isinstance(event, CustomerSplitRequested):
+            return split(work, event, received_at)
+        return resolve_and_record(work, event, self.settings.phone_region, received_at)
 
 
 def arrivals(

@@ -1,17 +1,25 @@
 """Identity resolution: which canonical customer an inbound event is about (pure: no I/O).
 
-`identity_keys` reads the keys an event asserts (normalised phones, VINs, source-scoped
-external ids); `resolve` decides, given who owns those keys (aggregates.py). A known key
-means the known customer; no known key means a new customer; keys that point to two or
-more customers merge them into the oldest (the survivor keeps every key).
+`identity_keys` reads the keys an event asserts (normalised phones, source-scoped external
+ids, VINs): the one place keys are formed. `resolve` decides, given who owns those keys
+(aggregates.py, already following merges), by the rule of docs/identity.md:
+
+- A **person key** (phone, external id of one source) names a person. Known person keys
+  name the known customer; person keys of two or more customers merge them into the one
+  first seen, and the merge names those keys as its evidence. Only unknown person keys: a
+  new customer.
+- A **VIN** names a vehicle, never a person. Beside person keys, a VIN owned by someone else
+  (at the event's time) changes hands to the event's person (`VehicleOwnershipChanged`);
+  the two people are never merged for it. An event with only a VIN belongs to the
+  vehicle's owner at the event's time (a new customer when the VIN is unknown).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from events import Event, normalise_phone
-from services.intake.aggregates import CustomerIdentity
 
 
 class IdentityError(ValueError):
@@ -26,6 +34,7 @@ class IdentityError(ValueError):
 # new car, and the referee is the customer of that event, so it counts too).
 VIN_FIELDS = ("vin",)
 PHONE_LIST_FIELDS = ("phones",)
+VIN_PREFIX = "vin:"
 
 
 def _phone_key(raw: str, region: str) -> str:
@@ -58,8 +67,23 @@ def identity_keys(event: Event, region: str = "CN") -> list[str]:
             keys.append(_phone_key(raw, region))
         except ValueError as exc:
             raise IdentityError(field_name, str(exc)) from None
-    keys.extend(f"vin:{vin.upper()}" for vin in vins)
+    keys.extend(f"{VIN_PREFIX}{vin.upper()}" for vin in vins)
     return list(dict.fromkeys(keys))
+
+
+def is_vehicle_key(key: str) -> bool:
+    return key.startswith(VIN_PREFIX)
+
+
+def vin_of(key: str) -> str:
+    return key.removeprefix(VIN_PREFIX)
+
+
+def key_kind(key: str) -> str:
+    """`phone`, `external_id` or `vin`: what a key names."""
+    if is_vehicle_key(key):
+        return "vin"
+    return "phone" if key.startswith("phone:") else "external_id"
 
 
 @dataclass
@@ -67,23 +91,46 @@ class Resolution:
     customer_id: str
     is_new: bool
     merged_ids: list[str] = field(default_factory=list)
-    because: str = ""
+    # (person key, the customer it named) for every known person key of a merging event
+    evidence: list[tuple[str, str]] = field(default_factory=list)
+    # (VIN key, its previous owner) for each vehicle the customer now owns instead
+    ownership_changes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def because(self) -> str:
+        return ", ".join(f"{key} of {owner}" for key, owner in self.evidence)
 
 
 def resolve(
-    known: dict[str, CustomerIdentity],
-    key_owners: dict[str, str],
+    keys: list[str],
+    owners: dict[str, str],
+    first_seen: dict[str, datetime],
     new_customer_id: str,
 ) -> Resolution:
-    """Decide the canonical customer, given who owns which key (already following merges).
+    """Decide the canonical customer of an event carrying `keys`.
 
-    `known` maps each owning customer id to its identity; the survivor of a merge is the
-    customer first seen earliest (ties: the smaller id), so the choice is deterministic.
+    `owners`: the canonical customer owning each known key (a VIN: its owner at the event's
+    time); `first_seen`: when each of those customers was first seen. The survivor of a
+    merge is the customer first seen earliest (ties: the smaller id), so the choice is
+    deterministic.
     """
-    owners = list(dict.fromkeys(key_owners.values()))
-    if not owners:
-        return Resolution(new_customer_id, is_new=True)
-    survivor = min(owners, key=lambda cid: (known[cid].first_seen, cid))
-    merged = [cid for cid in owners if cid != survivor]
-    because = ", ".join(f"{key} of {owner}" for key, owner in key_owners.items() if owner in merged)
-    return Resolution(survivor, is_new=False, merged_ids=merged, because=because)
+    person = [k for k in keys if not is_vehicle_key(k)]
+    vehicles = [k for k in keys if is_vehicle_key(k)]
+    person_owners = list(dict.fromkeys(owners[k] for k in person if k in owners))
+    if person_owners:
+        survivor = min(person_owners, key=lambda cid: (first_seen[cid], cid))
+        resolution = Resolution(survivor, is_new=False)
+        if len(person_owners) > 1:
+            resolution.merged_ids = [c for c in person_owners if c != survivor]
+            resolution.evidence = [(k, owners[k]) for k in person if k in owners]
+    elif person:
+        resolution = Resolution(new_customer_id, is_new=True)
+    else:  # only VINs: the (first known) vehicle's owner; the others are not moved by it
+        vehicle_owners = [owners[k] for k in vehicles if k in owners]
+        if not vehicle_owners:
+            return Resolution(new_customer_id, is_new=True)
+        return Resolution(vehicle_owners[0], is_new=False)
+    resolution.ownership_changes = [
+        (k, owners[k]) for k in vehicles if k in owners and owners[k] != resolution.customer_id
+    ]
+    return resolution

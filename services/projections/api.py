@@ -21,6 +21,7 @@ from services.projections.routes.customers import customers_router
 from services.projections.routes.deadletters import dead_letters_router
 from services.projections.routes.export import export_router
 from services.projections.routes.followups import followups_router
+from services.projections.routes.identity import identity_router
 from services.projections.routes.metrics import metrics_router
 from services.projections.routes.referrals import referrals_router
 from services.projections.service import ProjectionsService
@@ -34,6 +35,7 @@ RESOURCES = (
     metrics_router,
     audit_router,
     dead_letters_router,
+    identity_router,
 )
 
 

@@ -29,6 +29,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "followups": ("dealership_id", "follow_up_id"),
     "followup_days": ("dealership_id", "day", "advisor_id", "department", "status"),
     "referrals": ("dealership_id", "referral_id"),
+    "vehicles": ("dealership_id", "vin"),
+    "merges": ("dealership_id", "merge_event_id"),
     "surveys": ("event_id",),
     "purchases": ("event_id",),
     "signals": ("event_id",),

@@ -20,6 +20,8 @@ from services.projections.readmodels import (
     followups,
     merges,
     referrals,
+    splits,
+    vehicles,
     workshop,
 )
 from services.projections.readmodels.context import Context
@@ -54,6 +56,9 @@ _ENTRIES = [
     _on(ev.ContactPreferenceChanged, customers.on_preference),
     _on(ev.PhoneFlagged, customers.on_phone_flagged),
     _on(ev.CustomersMerged, merges.on_merged),
+    _on(ev.CustomerSplitRequested, splits.on_split_requested),
+    _on(ev.CustomersUnmerged, splits.on_unmerged),
+    _on(ev.VehicleOwnershipChanged, vehicles.on_ownership_changed),
     _on(ev.ComplaintFiled, complaints.on_complaint_filed),
     _on(ev.ComplaintClockSet, complaints.on_clock_set),
     _on(ev.ApologyIssued, complaints.on_apology),

@@ -108,7 +108,13 @@ REFERRALS = DocTable(
     ("dealership_id", "referral_id"),
     ("customer_id", "claimed_at", "verdict", "advisor_id"),
 )
-DOC_TABLES = {t.name: t for t in (CUSTOMERS, COMPLAINTS, FOLLOWUPS, REFERRALS)}
+VEHICLES = DocTable("vehicles", ("dealership_id", "vin"), ("owner_id",))
+"""One per VIN: its owners over time and its services (readmodels/vehicles.py)."""
+MERGES = DocTable(
+    "merges", ("dealership_id", "merge_event_id"), ("merged_at", "survivor_id", "split_at")
+)
+"""One per `CustomersMerged`: whom, on what evidence, and its split (readmodels/merges.py)."""
+DOC_TABLES = {t.name: t for t in (CUSTOMERS, COMPLAINTS, FOLLOWUPS, REFERRALS, VEHICLES, MERGES)}
 
 SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS positions (consumer TEXT PRIMARY KEY, seq BIGINT NOT NULL)",
@@ -189,6 +195,13 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS referrals_list_verdict ON referrals (dealership_id, verdict,"
     " claimed_at, referral_id)",
     "CREATE INDEX IF NOT EXISTS referrals_customer ON referrals (customer_id)",
+    "CREATE TABLE IF NOT EXISTS vehicles (dealership_id TEXT NOT NULL, vin TEXT NOT NULL,"
+    " owner_id TEXT, doc TEXT NOT NULL, PRIMARY KEY (dealership_id, vin))",
+    "CREATE TABLE IF NOT EXISTS merges (dealership_id TEXT NOT NULL, merge_event_id TEXT NOT"
+    " NULL, merged_at TEXT NOT NULL, survivor_id TEXT NOT NULL, split_at TEXT, doc TEXT NOT"
+    " NULL, PRIMARY KEY (dealership_id, merge_event_id))",
+    # The merge list (queries/merges.py), newest first: (merged_at, merge_event_id) descending.
+    "CREATE INDEX IF NOT EXISTS merges_list ON merges (dealership_id, merged_at, merge_event_id)",
     "CREATE TABLE IF NOT EXISTS surveys (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
     " customer_id TEXT NOT NULL, survey_id TEXT NOT NULL, kind TEXT NOT NULL, score INTEGER NOT"
     " NULL, answered_at TEXT NOT NULL, advisor_id TEXT, department TEXT, rejected INTEGER NOT"
@@ -221,6 +234,8 @@ TABLES: tuple[str, ...] = (
     "followups",
     "followup_days",
     "referrals",
+    "vehicles",
+    "merges",
     "surveys",
     "purchases",
     "signals",

@@ -261,9 +261,14 @@ async def test_after_a_merge_the_complaint_is_decided_under_the_survivors_subjec
         filing = inbound("ComplaintFiled", "CP-M", customer={"phone": newer}, vin=None)
         await publish(js, filing)
         await until_filed(service, 2)
-        # One visit naming the complainant's phone and the survivor's VIN: intake merges.
-        both = {"phone": newer, "vin": vin}
-        await publish(js, inbound("CustomerVisited", customer=both, occurred_at=at(minutes=5)))
+        # One registration naming the complainant's phone and the survivor's: intake merges.
+        both = inbound(
+            "CustomerRegistered",
+            customer={"phone": newer},
+            phones=[older],
+            occurred_at=at(minutes=5),
+        )
+        await publish(js, both)
         (merged,) = await wait_recorded(js, "CustomersMerged")
         await until_handled(service, js)
 

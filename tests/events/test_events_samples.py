@@ -39,6 +39,7 @@ CONTRACT_NAMES = {
     "ReferralClaimed",
     "ReferralCallbackAnswered",
     "ContactPreferenceChanged",
+    "CustomerSplitRequested",
 }
 
 

@@ -22,7 +22,8 @@ from services.intake.settings import IntakeSettings
 async def test_each_inbound_type_lands_on_retention_once_under_the_canonical_customer(
     intake: IntakeService, js: JetStreamContext
 ) -> None:
-    sent = {t: inbound(t) for t in sorted(CONTRACT_INBOUND_TYPES)}
+    # A split names a recorded merge (the sample's is unknown: test_intake_splits.py)
+    sent = {t: inbound(t) for t in sorted(CONTRACT_INBOUND_TYPES - {"CustomerSplitRequested"})}
     assert len(sent) == 16
     before = datetime.now(UTC)
     for event in sent.values():

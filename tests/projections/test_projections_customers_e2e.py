@@ -78,10 +78,10 @@ async def test_merged_customer_answers_under_the_survivor(rig: Rig) -> None:
     )
     first_id, second_id = await rig.customer_id(first), await rig.customer_id(second)
     assert first_id != second_id
-    # One visit naming both phones' owners: intake merges them (CustomersMerged first).
-    visit = await rig.send("CustomerVisited", customer={"phone": "13900139000", "vin": VIN})
-    await rig.send("VehiclePurchased", customer={"phone": "13800138000"})
-    await rig.send("CustomerVisited", customer={"vin": VIN, "phone": "13900139000"})
+    # One registration naming both phones: intake merges them (CustomersMerged first).
+    visit = await rig.send(
+        "CustomerRegistered", phones=["13800138000"], customer={"phone": "13900139000"}
+    )
     await rig.settled()
     survivor = await rig.customer_id(visit)
 

@@ -48,7 +48,7 @@ async def test_each_item_names_the_customer_and_the_vehicle(rig: Rig) -> None:
     customer_id = await rig.customer_id(registered)
     await rig.send("VehiclePurchased", occurred_at=rig.at(-300), plate="京A·12345")
     await rig.send("ComplaintFiled", occurred_at=rig.at(-48))  # about SAMPLE_VIN
-    await rig.send("CustomerVisited", customer={"phone": OTHER_PHONE, "vin": SAMPLE_VIN})
+    await rig.send("CustomerRegistered", phones=[SAMPLE_PHONE, OTHER_PHONE])  # a second phone
     await rig.decide(PhoneFlagged, customer_id, phone=SAMPLE_PHONE, why="wrong_number")
     await due(rig, customer_id, "fu-car", -3, detail={"vin": SAMPLE_VIN, "model": "CT5"})
     await due(rig, customer_id, "fu-unknown-car", -2, detail={"vin": OTHER_VIN, "model": "速腾"})

@@ -75,6 +75,7 @@ def on_complaint_filed(ctx: Context, event: ComplaintFiled, customer: Row) -> No
         "resolved_at": None,
         "within_sla": None,
         "doc": {
+            "origin_event_id": str(event.event_id),  # whose it is after a split (merges.py)
             "channel": event.channel,
             "severity": event.severity,
             "description": event.description,

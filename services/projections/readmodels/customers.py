@@ -18,7 +18,7 @@ from events import (
     is_touchpoint,
 )
 from events.preferences import opt_outs_after
-from services.projections.readmodels import consents
+from services.projections.readmodels import consents, vehicles
 from services.projections.readmodels.context import Context, add_once, as_phone, money
 from services.projections.tables import Row, ts
 
@@ -94,7 +94,7 @@ def record_hints(ctx: Context, event: Event, customer: Row) -> None:
         add_once(doc["phones"], phone)
         ctx.identity(d, "phone", phone, c)
     if hints.vin:
-        ctx.identity(d, "vin", hints.vin, c)
+        vehicles.seen_with(ctx, d, hints.vin, c, event.occurred_at)
     if hints.external_id:
         add_once(doc["external_ids"], hints.external_id)
         ctx.identity(d, "external_id", hints.external_id, c)
@@ -174,7 +174,9 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
     if price >= float(ctx.settings.classes.big_purchase_cny):
         stats["last_big_purchase_at"] = ts(event.occurred_at)
     _purchase(ctx, event, customer, "vehicle", price)
-    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    vehicles.seen_with(
+        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
+    )
     ctx.set_ref(event.dealership_id, event.vin, event.advisor_id, "sales")
     if not customer["advisor_id"]:
         customer["advisor_id"] = event.advisor_id
@@ -182,7 +184,9 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
 
 def on_delivered(ctx: Context, event: VehicleDelivered, customer: Row) -> None:
     vehicle_of(customer, event.vin)["delivered_at"] = ts(event.delivered_at)
-    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    vehicles.seen_with(
+        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
+    )
 
 
 def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
@@ -206,7 +210,10 @@ def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
         stats["last_paid_service_at"] = max(last, at) if last else at
     kind = "rework" if event.service_kind == "rework" else "service"
     _purchase(ctx, event, customer, kind, money(event.amount_cny), event.repair_order_id)
-    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    vehicles.seen_with(
+        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
+    )
+    vehicles.on_service(ctx, event, customer)
     ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
 
 

@@ -90,6 +90,7 @@ def _followup(
             "department": "customer_care",
             "channel": None,
             "doc": {
+                "origin_event_id": str(event.event_id),  # whose it is after a split (merges.py)
                 "planned_at": None,
                 "outcome": None,
                 "rules_applied": [],

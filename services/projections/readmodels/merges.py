@@ -1,14 +1,33 @@
-"""Merged customers: the survivor takes over the others' history (see docs/projections.md)."""
+"""Merged customers: the survivor takes over the others' history (see docs/projections.md);
+the merge list with its evidence. Splits are in `splits`."""
 
 from __future__ import annotations
 
 from events import CustomersMerged
 from services.projections.readmodels.context import Context, add_once, money
-from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, Row
+from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, MERGES, REFERRALS, Row, ts
 
 
 def on_merged(ctx: Context, event: CustomersMerged, survivor: Row) -> None:
     """The survivor takes over the merged customers' history; they keep a pointer to it."""
+    ctx.tx.put(
+        MERGES,
+        {
+            "dealership_id": event.dealership_id,
+            "merge_event_id": str(event.event_id),
+            "merged_at": ts(event.occurred_at),
+            "survivor_id": event.survivor_id,
+            "split_at": None,
+            "doc": {
+                "merged_ids": list(event.merged_ids),
+                "because": event.because,
+                "evidence": [e.model_dump(mode="json") for e in event.evidence],
+                "cause_event_id": str(event.causation_id),
+                "source": event.source,
+                "split": None,
+            },
+        },
+    )
     survivor_id = survivor["customer_id"]
     doc = survivor["doc"]
     merged = [ctx.canonical(m) for m in event.merged_ids]

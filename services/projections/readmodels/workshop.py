@@ -10,6 +10,7 @@ from events import (
     ScopeChangeDeclined,
     ServiceCheckedIn,
 )
+from services.projections.readmodels import vehicles
 from services.projections.readmodels.context import Context
 from services.projections.readmodels.customers import vehicle_of
 from services.projections.tables import Row
@@ -17,7 +18,9 @@ from services.projections.tables import Row
 
 def on_checked_in(ctx: Context, event: ServiceCheckedIn, customer: Row) -> None:
     vehicle_of(customer, event.vin)
-    ctx.identity(event.dealership_id, "vin", event.vin, customer["customer_id"])
+    vehicles.seen_with(
+        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
+    )
     ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
 
 

@@ -1,0 +1,169 @@
+"""A merge undone (`CustomersUnmerged`): the restored customer gets its own history back.
+
+What was the restored customer's goes back to it: the timeline rows recorded for it (and for
+customers merged into it before) and those intake re-attributed to it; the purchases,
+surveys and signals of those events; the complaints, follow-ups and referrals those events
+opened; its phones, external ids and VINs. Its own profile was kept as it was at the merge
+(merges.py leaves the merged row alone); the survivor's profile gives back the restored
+profile's identities, vehicles and counts. (Earliest and latest dates and the effects of the
+re-attributed events on the survivor's figures stay: docs/identity.md.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from events import CustomerSplitRequested, CustomersUnmerged
+from services.projections.readmodels.context import Context, money
+from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, MERGES, REFERRALS, Row, ts
+
+CHUNK = 500
+KEEP_ON_SPLIT = frozenset(
+    {
+        "first_service_at",
+        "first_paid_service_at",
+        "last_service_at",
+        "last_big_purchase_at",
+        "last_paid_service_at",
+        "largest_purchase_cny",
+    }
+)
+
+
+def on_split_requested(ctx: Context, event: CustomerSplitRequested, customer: Row) -> None:
+    """Timeline only: intake's `CustomersUnmerged` that follows it does the split."""
+    del ctx, event, customer
+
+
+def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
+    tx = ctx.tx
+    merge = tx.get(MERGES, event.dealership_id, str(event.merge_event_id))
+    if merge is not None:
+        merge["split_at"] = ts(event.occurred_at)
+        split = merge["doc"]["split"] or {"restored_ids": []}
+        split.update(at=ts(event.occurred_at), requested_by=event.requested_by)
+        split.update(reason=event.reason, event_id=str(event.event_id))
+        split["restored_ids"] = [*split["restored_ids"], event.restored_id]
+        merge["doc"]["split"] = split
+        tx.put(MERGES, merge)
+    restored = tx.get(CUSTOMERS, event.restored_id)
+    survivor_id = survivor["customer_id"]
+    if restored is None or restored["merged_into"] != survivor_id:
+        return  # not merged here (a replay of a split seen before)
+    tx.flush()  # the raw SQL below reads and moves rows this transaction may hold
+    family = [event.restored_id] + [
+        m
+        for m in restored["doc"]["merged_ids"]
+        if (row := tx.get(CUSTOMERS, m)) is not None and row["merged_into"] == survivor_id
+    ]
+    restored["merged_into"] = None
+    tx.put(CUSTOMERS, restored)
+    for member in family[1:]:
+        row = tx.get(CUSTOMERS, member)
+        assert row is not None
+        row["merged_into"] = event.restored_id
+        tx.put(CUSTOMERS, row)
+    survivor["doc"]["merged_ids"] = [m for m in survivor["doc"]["merged_ids"] if m not in family]
+    _unfold(survivor, restored, [tx.get(CUSTOMERS, m) for m in family])
+    tx.put(CUSTOMERS, survivor)  # (written once already: flushed above)
+    moved = (event.restored_id, survivor_id)
+    _in_chunks(
+        ctx,
+        "UPDATE timeline SET customer_id = ? WHERE customer_id = ? AND original_customer_id IN",
+        moved,
+        family,
+    )
+    _in_chunks(
+        ctx,
+        "UPDATE timeline SET customer_id = ? WHERE customer_id = ? AND event_id IN",
+        moved,
+        [str(e) for e in event.reattributed_event_ids],
+    )
+    theirs = {
+        r[0] for r in tx.query("SELECT event_id FROM timeline WHERE customer_id = ?", (moved[0],))
+    }
+    for table in ("purchases", "surveys", "signals"):
+        _in_chunks(
+            ctx,
+            f"UPDATE {table} SET customer_id = ? WHERE customer_id = ? AND event_id IN",
+            moved,
+            sorted(theirs),
+        )
+    _move_docs(ctx, event, survivor_id, theirs)
+    _move_identities(ctx, event, survivor_id, family)
+
+
+def _in_chunks(ctx: Context, sql: str, params: Sequence[Any], values: list[str]) -> None:
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        ctx.tx.execute(f"{sql} ({', '.join('?' * len(chunk))})", (*params, *chunk))
+
+
+def _move_docs(ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs: set[str]) -> None:
+    """Complaints and follow-ups opened by the restored customer's events, and referrals
+    claimed by them, are the restored customer's again."""
+    for table, key in (
+        (COMPLAINTS, "complaint_id"),
+        (FOLLOWUPS, "follow_up_id"),
+        (REFERRALS, "referral_id"),
+    ):
+        found = ctx.tx.query(
+            f"SELECT {key} FROM {table.name} WHERE dealership_id = ? AND customer_id = ?",
+            (event.dealership_id, survivor_id),
+        )
+        for (item_id,) in found:
+            row = ctx.tx.get(table, event.dealership_id, item_id)
+            if row is None:
+                continue
+            doc = row["doc"]
+            origins = (
+                [c["event_id"] for c in doc["claims"]]
+                if table is REFERRALS
+                else [doc.get("origin_event_id")]
+            )
+            if origins and all(o in theirs for o in origins):
+                row["customer_id"] = event.restored_id
+                ctx.tx.put(table, row)
+
+
+def _move_identities(
+    ctx: Context, event: CustomersUnmerged, survivor_id: str, family: list[str]
+) -> None:
+    for member in family:
+        row = ctx.tx.get(CUSTOMERS, member)
+        if row is None:
+            continue
+        doc = row["doc"]
+        for kind, values in (
+            ("phone", doc["phones"]),
+            ("external_id", doc["external_ids"]),
+            ("vin", list(doc["vehicles"])),
+        ):
+            _in_chunks(
+                ctx,
+                "UPDATE identities SET customer_id = ? WHERE dealership_id = ? AND customer_id = ?"
+                f" AND kind = '{kind}' AND value IN",
+                (event.restored_id, event.dealership_id, survivor_id),
+                list(values),
+            )
+
+
+def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
+    """Take the restored profiles' identities, vehicles and counts off the survivor's."""
+    doc, own = survivor["doc"], restored["doc"]
+    for member in family:
+        if member is None:
+            continue
+        other = member["doc"]
+        for key in ("phones", "external_ids", "flagged_phones"):
+            doc[key] = [v for v in doc[key] if v not in other[key]]
+        for vin in other["vehicles"]:
+            doc["vehicles"].pop(vin, None)
+        if "plates" in doc:
+            doc["plates"] = [p for p in doc["plates"] if p not in other.get("plates", [])]
+    for key, value in own["stats"].items():
+        if key in KEEP_ON_SPLIT or value is None or isinstance(value, str):
+            continue
+        current = doc["stats"][key]
+        doc["stats"][key] = money(current - value) if isinstance(value, float) else current - value

@@ -1,0 +1,112 @@
+"""Identity end to end (NATS → intake → RETENTION → projections → JSON): a car sold on keeps
+two owners apart; a wrong merge undone gives each person their own history back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections_helpers import DEALERSHIP, Rig
+
+VIN = "LSGKB54E7LS123456"
+A_PHONE, B_PHONE = "13800138000", "13900139000"
+
+
+def _recorded_for(rig: Rig, event: dict[str, Any]) -> str:
+    """The customer intake recorded the event under (before any later merge or split)."""
+    found = rig.projections.store.query(
+        "SELECT original_customer_id FROM timeline WHERE event_id = ?", (event["event_id"],)
+    )
+    return str(found[0][0])
+
+
+async def _timeline(rig: Rig, customer_id: str) -> set[str]:
+    body = await rig.get(f"/v1/customers/{customer_id}/timeline", limit=500)
+    return {e["event_id"] for e in body["entries"]}
+
+
+async def test_two_successive_owners_of_one_vin_stay_two_customers(rig: Rig) -> None:
+    bought = await rig.send(
+        "VehiclePurchased", customer={"phone": A_PHONE}, vin=VIN, occurred_at=rig.at(-24 * 700)
+    )
+    serviced = await rig.send(
+        "ServiceCompleted", customer={"vin": VIN}, occurred_at=rig.at(-24 * 500)
+    )
+    resold = await rig.send(
+        "VehiclePurchased",
+        source="used-cars",
+        customer={"phone": B_PHONE},
+        vin=VIN,
+        occurred_at=rig.at(-24 * 300),
+    )
+    later = await rig.send("ServiceCompleted", customer={"vin": VIN}, occurred_at=rig.at(-24))
+    await rig.settled()
+    first, second = _recorded_for(rig, bought), _recorded_for(rig, resold)
+    assert first != second
+    assert _recorded_for(rig, serviced) == first and _recorded_for(rig, later) == second
+
+    by_vin = await rig.get("/v1/customers", vin=VIN, dealership_id=DEALERSHIP)
+    assert [c["customer_id"] for c in by_vin["customers"]] == [second]
+    vehicle = await rig.get(f"/v1/vehicles/{VIN.lower()}")
+    assert vehicle["owner_id"] == second
+    assert [o["customer_id"] for o in vehicle["owners"]] == [first, second]
+    assert vehicle["owners"][0]["until"] == vehicle["owners"][1]["since"]
+    assert [(s["event_id"], s["customer_id"]) for s in vehicle["services"]] == [
+        (serviced["event_id"], first),
+        (later["event_id"], second),
+    ]
+    old = await rig.get(f"/v1/customers/{first}")
+    assert old["merged_into"] is None and A_PHONE[-8:] in old["phones"][0]
+    assert serviced["event_id"] in await _timeline(rig, first)
+    assert later["event_id"] not in await _timeline(rig, first)
+    assert (await rig.get("/v1/vehicles/LSGKB54E7LS999999", expect=404))["message"]
+
+
+async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig) -> None:
+    a = await rig.send("CustomerRegistered", phones=[A_PHONE], customer={"phone": A_PHONE},
+                       occurred_at=rig.at(-24 * 400))  # fmt: skip
+    b = await rig.send("CustomerRegistered", phones=[B_PHONE], customer={"phone": B_PHONE},
+                       name="李娜", occurred_at=rig.at(-24 * 300))  # fmt: skip
+    b_visit = await rig.send("CustomerVisited", customer={"phone": B_PHONE})
+    a_id, b_id = _recorded_for(rig, a), _recorded_for(rig, b)
+    before_a, before_b = await _timeline(rig, a_id), await _timeline(rig, b_id)
+
+    await rig.send("CustomerRegistered", phones=[A_PHONE], customer={"phone": B_PHONE})
+    merges = await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP)
+    (merge,) = merges["items"]
+    assert (merge["survivor_id"], merge["merged_ids"], merge["split"]) == (a_id, [b_id], None)
+    assert {(e["key_kind"], e["customer_id"]) for e in merge["evidence"]} == {
+        ("phone", a_id),
+        ("phone", b_id),
+    }
+    complaint = await rig.send(
+        "ComplaintFiled", customer={"phone": B_PHONE}, complaint_id="CMP-B-1"
+    )
+    assert (await rig.get("/v1/complaints/CMP-B-1"))["customer_id"] == a_id, "merged then"
+
+    await rig.send(
+        "CustomerSplitRequested",
+        customer={"phone": B_PHONE},
+        merge_event_id=merge["merge_event_id"],
+        requested_by="ops-007",
+        reason="two people",
+    )
+    await rig.settled()
+
+    restored = await rig.get(f"/v1/customers/{b_id}")
+    assert restored["merged_into"] is None and restored["customer_id"] == b_id
+    assert restored["name"] == "李娜"
+    survivor = await rig.get(f"/v1/customers/{a_id}")
+    assert b_id not in survivor["merged_ids"] and "+86" + B_PHONE not in survivor["phones"]
+    assert {b["event_id"], b_visit["event_id"], complaint["event_id"]} <= await _timeline(rig, b_id)
+    assert before_b <= await _timeline(rig, b_id)
+    assert before_a <= await _timeline(rig, a_id)
+    assert not (before_b & await _timeline(rig, a_id))
+    assert (await rig.get("/v1/complaints/CMP-B-1"))["customer_id"] == b_id
+    by_phone = await rig.get("/v1/customers", phone=B_PHONE)
+    assert [c["customer_id"] for c in by_phone["customers"]] == [b_id]
+    later = await rig.send("CustomerVisited", customer={"phone": B_PHONE})
+    assert _recorded_for(rig, later) == b_id
+
+    listed = await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP)
+    split = listed["items"][0]["split"]
+    assert (split["requested_by"], split["restored_ids"]) == ("ops-007", [b_id])
