@@ -215,6 +215,14 @@ class Complaint(Aggregate):
         self.merged_from.append(self.customer_id)
         self.customer_id = survivor_id
 
+    @event("CustomerSplit")
+    def follow_split(self, restored_id: str) -> None:
+        """A merge undone gave the complaint back to `restored_id` (the customer it was filed
+        under, or one it passed through, or the one intake re-attributed its filing to)."""
+        if restored_id in self.merged_from:
+            self.merged_from = self.merged_from[: self.merged_from.index(restored_id)]
+        self.customer_id = restored_id
+
     # -- reading ------------------------------------------------------------------------------
     @property
     def cause(self) -> Cause:
@@ -280,6 +288,14 @@ class CustomerComplaints(Aggregate):
     def merge_into(self, survivor_id: str) -> None:
         self.merged_into = survivor_id
         self.complaint_ids = []  # the survivor's list holds them now
+
+    @event("Removed")
+    def remove(self, complaint_ids: list[str]) -> None:
+        self.complaint_ids = [c for c in self.complaint_ids if c not in complaint_ids]
+
+    @event("Unmerged")
+    def unmerge(self) -> None:
+        self.merged_into = None
 
 
 # Stores written before these classes moved here name them (and their events) by their old

@@ -16,6 +16,7 @@ from events import (
     ComplaintEscalated,
     ComplaintFiled,
     CustomersMerged,
+    CustomersUnmerged,
     Event,
     FollowUpCompleted,
     FollowUpSkipped,
@@ -26,7 +27,7 @@ from laoke.work import UnitOfWork
 from services.complaints.aggregates import Complaint, CustomerComplaints
 from services.complaints.callbacks import closing
 from services.complaints.contacts import callback_refused
-from services.complaints.customers import file_under, merge_customers
+from services.complaints.customers import file_under, merge_customers, split_customers
 from services.complaints.ids import (
     complaint_aggregate_id,
     complaint_of_callback,
@@ -70,6 +71,9 @@ class Complaints:
         elif isinstance(event, CustomersMerged):
             self._merged(work, event)
             return
+        elif isinstance(event, CustomersUnmerged):
+            self._split(work, event)
+            return
         else:
             return
         self._apply(work, outcome)
@@ -102,6 +106,23 @@ class Complaints:
             if (complaint := work.get(complaint_aggregate_id(dealership, complaint_id), Complaint))
         ]
         work.add(*merge_customers(survivor, merged, complaints))
+
+    def _split(self, work: UnitOfWork, event: CustomersUnmerged) -> None:
+        """Load the survivor's complaints; the rule gives the restored customer's back."""
+        dealership = event.dealership_id
+        survivor = _listing(work, dealership, event.customer_id)
+        if survivor is None:
+            return  # no complaints under the survivor
+        restored = _listing(work, dealership, event.restored_id) or CustomerComplaints(
+            dealership_id=dealership, customer_id=event.restored_id
+        )
+        complaints = [
+            complaint
+            for complaint_id in survivor.complaint_ids
+            if (complaint := work.get(complaint_aggregate_id(dealership, complaint_id), Complaint))
+        ]
+        reattributed = {str(e) for e in event.reattributed_event_ids}
+        work.add(*split_customers(survivor, restored, complaints, reattributed))
 
     def _apply(self, work: UnitOfWork, outcome: Outcome) -> None:
         _log_escalations(outcome)

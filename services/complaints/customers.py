@@ -6,6 +6,9 @@ filing) answers "which complaints were filed under this customer", and `merge_cu
 hands a merged customer's complaints to the survivor: each complaint records the new owner
 (so later decisions, by event or by deadline, are recorded under the survivor's id) and the
 survivor's list takes them over (so a later merge of the survivor moves them again).
+`split_customers` undoes one merge: the complaints that were the restored customer's (filed
+under it or a customer merged into it, or filed by an event intake re-attributed to it) go
+back to it.
 """
 
 from __future__ import annotations
@@ -51,5 +54,32 @@ def merge_customers(
     new = [c for c in dict.fromkeys(moving) if c not in survivor.complaint_ids]
     if new:
         survivor.add(complaint_ids=new)
+        changed.append(survivor)
+    return changed
+
+
+def split_customers(
+    survivor: CustomerComplaints,
+    restored: CustomerComplaints,
+    complaints: list[Complaint],
+    reattributed: set[str],
+) -> list[Aggregate]:
+    """Move the restored customer's complaints from `survivor`'s list back to `restored`'s
+    (`complaints`: those on the survivor's list, as loaded); returns what changed."""
+    restored_id = restored.customer_id
+    back = [
+        c
+        for c in complaints
+        if restored_id in c.merged_from or str(c.filed_event_id) in reattributed
+    ]
+    for complaint in back:
+        complaint.follow_split(restored_id=restored_id)
+    ids = [c.complaint_id for c in back]
+    changed: list[Aggregate] = [*back, restored]
+    if restored.merged_into is not None:
+        restored.unmerge()
+    if ids:
+        survivor.remove(complaint_ids=ids)
+        restored.add(complaint_ids=ids)
         changed.append(survivor)
     return changed

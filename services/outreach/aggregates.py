@@ -10,7 +10,6 @@ whether it was answered. State only: the planner (planner.py) and the contact ru
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -19,7 +18,18 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from events.preferences import CHANNELS, opt_outs_after, opt_outs_united
+from services.outreach.parts import FollowUp, Person, Vehicle
 from services.outreach.purposes import Blocked, from_legacy
+
+__all__ = [
+    "ContactPlan",
+    "FollowUp",
+    "Person",
+    "Survey",
+    "Vehicle",
+    "plan_id",
+    "survey_aggregate_id",
+]
 
 
 def plan_id(dealership_id: str, customer_id: str) -> UUID:
@@ -28,87 +38,6 @@ def plan_id(dealership_id: str, customer_id: str) -> UUID:
 
 def survey_aggregate_id(dealership_id: str, survey_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:outreach:survey:{dealership_id}:{survey_id}")
-
-
-@dataclass
-class FollowUp:
-    """One planned contact. `attempt` > 1 for retries, which keep the first one's `root_id`."""
-
-    follow_up_id: str
-    reason: str
-    due_at: datetime
-    channel: str
-    source: str
-    status: str = "due"  # due | done | cancelled | expired
-    attempt: int = 1
-    root_id: str = ""
-    outcome: str | None = None
-    expires_at: datetime | None = None  # none for other services' contacts and older plans
-    vin: str | None = None  # the car a purchase call is about (moved to its delivery)
-    # A contact another service requested (ContactRequested): the request's event and
-    # correlation ids, so a later refusal is recorded with the same id however it comes.
-    request_id: str | None = None
-    request_correlation_id: str | None = None
-    complaint_id: str | None = None
-    referral_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        expires = self.expires_at.isoformat() if self.expires_at else None
-        return asdict(self) | {"due_at": self.due_at.isoformat(), "expires_at": expires}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FollowUp:
-        expires = data.get("expires_at")
-        return cls(
-            **(
-                data
-                | {
-                    "due_at": datetime.fromisoformat(data["due_at"]),
-                    "expires_at": datetime.fromisoformat(expires) if expires else None,
-                }
-            )
-        )
-
-
-@dataclass
-class Vehicle:
-    vin: str
-    purchased_at: datetime | None = None
-    delivered_at: datetime | None = None
-    mileage: list[tuple[datetime, int]] = field(default_factory=list)  # service visits
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "vin": self.vin,
-            "purchased_at": self.purchased_at.isoformat() if self.purchased_at else None,
-            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
-            "mileage": [[at.isoformat(), km] for at, km in self.mileage],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Vehicle:
-        def when(value: str | None) -> datetime | None:
-            return datetime.fromisoformat(value) if value else None
-
-        return cls(
-            data["vin"],
-            when(data["purchased_at"]),
-            when(data["delivered_at"]),
-            [(datetime.fromisoformat(at), int(km)) for at, km in data["mileage"]],
-        )
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone to greet on their birthday: the customer ('self') or a family member."""
-
-    relation: str
-    name: str
-    birthday: date
-
-    @property
-    def slot(self) -> str:
-        return f"birthday:{self.relation}:{self.name}"
 
 
 class ContactPlan(Aggregate):
@@ -135,6 +64,10 @@ class ContactPlan(Aggregate):
         self.last_nps_at: datetime | None = None
         self.merged_ids: set[str] = set()
         self.merged_into: str | None = None
+        # For a split: this plan's own preferences before it absorbed each customer, and the
+        # preference changes since (event id, opt_out, channels, purposes).
+        self.own_before: dict[str, dict[str, Any]] = {}
+        self.preference_log: list[tuple[str | None, bool, list[str] | None, list[str] | None]] = []
         self.deadlines: dict[str, str] = {}  # slot -> Deadline key
         self.causes: dict[str, tuple[str, str]] = {}  # slot -> (event id, correlation id)
         self.fired: dict[str, datetime] = {}  # slot -> due_at last fired
@@ -163,9 +96,20 @@ class ContactPlan(Aggregate):
 
     @event("PreferenceChanged")
     def change_preference(
-        self, opt_out: bool, channels: list[str] | None, purposes: list[str] | None = None
+        self,
+        opt_out: bool,
+        channels: list[str] | None,
+        purposes: list[str] | None = None,
+        event_id: str | None = None,
     ) -> None:
         self.blocked = opt_outs_after(self.blocked, opt_out, channels, purposes)
+        if self.merged_ids:  # whose it was matters if a merge is undone
+            self.preference_log.append((event_id, opt_out, channels, purposes))
+
+    @event("VehicleSold")
+    def vehicle_sold(self, vin: str) -> None:
+        """The car changed hands: its reminders are the next owner's."""
+        self.vehicles.pop(vin, None)
 
     @event("OutboundCallLogged")
     def log_outbound_call(self, at: datetime) -> None:
@@ -269,6 +213,13 @@ class ContactPlan(Aggregate):
     @event("Absorbed")
     def absorb(self, other: dict[str, Any]) -> None:
         """Fold a duplicate's plan in: the most restrictive contact preference wins."""
+        self.own_before[other["customer_id"]] = {
+            "blocked": self.blocked,
+            "marketing_consent": self.marketing_consent,
+            "channels": self.channels,
+            "people": list(self.people),
+            "log_at": len(self.preference_log),
+        }
         self.merged_ids |= {other["customer_id"], *other["merged_ids"]}
         theirs_blocked = other.get("blocked")
         if theirs_blocked is None:  # exported before purposes
@@ -320,6 +271,32 @@ class ContactPlan(Aggregate):
     def merge_into(self, survivor_id: str) -> None:
         self.merged_into = survivor_id
         self.deadlines = {}
+
+    @event("Unmerged")
+    def unmerge(self) -> None:
+        self.merged_into = None
+
+    @event("SplitOff")
+    def split_off(self, restored: dict[str, Any], reattributed: list[str]) -> None:
+        """Give a split customer's part back (`restored`: its `export()`): this plan's own
+        preferences and people to greet as before it absorbed them, plus its own preference
+        changes since; their follow-ups, vehicles, open complaints and phones."""
+        before = self.own_before.pop(restored["customer_id"], None)
+        if before is not None:
+            self.blocked = before["blocked"]
+            self.marketing_consent = before["marketing_consent"]
+            self.channels = before["channels"]
+            self.people = before["people"]
+            for event_id, opt_out, channels, purposes in self.preference_log[before["log_at"] :]:
+                if event_id not in reattributed:
+                    self.blocked = opt_outs_after(self.blocked, opt_out, channels, purposes)
+        self.merged_ids -= {restored["customer_id"], *restored["merged_ids"]}
+        for data in restored["follow_ups"]:
+            self.follow_ups.pop(data["follow_up_id"], None)
+        for vehicle in restored["vehicles"]:
+            self.vehicles.pop(vehicle["vin"], None)
+        self.open_complaints -= set(restored["open_complaints"])
+        self.phones = [p for p in self.phones if p not in restored["phones"]]
 
     # -- reading -------------------------------------------------------------------------
     def knows_customer(self, customer_id: str) -> bool:

@@ -20,6 +20,7 @@ from events import (
     ContactRequested,
     CustomerRegistered,
     CustomersMerged,
+    CustomersUnmerged,
     CustomerVisited,
     Event,
     FollowUpCompleted,
@@ -31,6 +32,7 @@ from events import (
     SurveyAnswered,
     SurveyAnswerRejected,
     VehicleDelivered,
+    VehicleOwnershipChanged,
     VehiclePurchased,
     is_touchpoint,
 )
@@ -39,6 +41,7 @@ from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
+from services.outreach import identity
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
 from services.outreach.expiry import decide, expired, outlived
 from services.outreach.planner import (
@@ -66,6 +69,8 @@ HANDLED = (
     FollowUpDue,
     ContactRequested,
     CustomersMerged,
+    CustomersUnmerged,
+    VehicleOwnershipChanged,
     ComplaintResolved,
     ComplaintClosed,
     ComplaintReopened,
@@ -132,7 +137,9 @@ class Outreach:
         elif isinstance(event, ContactPreferenceChanged):
             channels: list[str] = list(event.channels or [])
             purposes: list[str] = list(event.purposes or [])
-            state.change_preference(event.opt_out, channels or None, purposes or None)
+            state.change_preference(
+                event.opt_out, channels or None, purposes or None, str(event.event_id)
+            )
             if event.opt_out:
                 self._cancel_pending(state, event, work)
         elif isinstance(event, VehiclePurchased):
@@ -154,6 +161,12 @@ class Outreach:
             self._answered(state, event, work)
         elif isinstance(event, CustomersMerged):
             self._merge(state, event, work)
+        elif isinstance(event, CustomersUnmerged):
+            self._split(state, event, policy, work)
+        elif isinstance(event, VehicleOwnershipChanged):
+            previous = identity.sold(event, work)
+            if previous is not None:
+                self._reschedule(previous, event, policy, work)  # its reminders stop
 
     def _honour(self, state: ContactPlan, event: FollowUpDue) -> None:
         """Another service's contact (e.g. a complaint call-back): it counts toward the cap
@@ -221,15 +234,17 @@ class Outreach:
         )
 
     def _merge(self, state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> None:
-        for merged_id in event.merged_ids:
-            if merged_id == state.customer_id:
-                continue
-            other = work.get(plan_id(event.dealership_id, merged_id), ContactPlan)
-            if other is None or other.merged_into is not None:
-                continue
-            state.absorb(other.export())
-            self._cancel_slots(other.deadlines.values(), work)
-            other.merge_into(state.customer_id)
+        for merged in identity.merged_plans(state, event, work):
+            state.absorb(merged.export())
+            self._cancel_slots(merged.deadlines.values(), work)
+            merged.merge_into(state.customer_id)
+
+    def _split(
+        self, state: ContactPlan, event: CustomersUnmerged, policy: Policy, work: UnitOfWork
+    ) -> None:
+        restored = identity.split(state, event, work)
+        if restored is not None:
+            self._reschedule(restored, event, policy, work)
 
     def _cancel_pending(self, state: ContactPlan, event: Event, work: UnitOfWork) -> None:
         """Contacts planned earlier for later that the rules now forbid are skipped, with why:

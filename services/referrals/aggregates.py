@@ -135,6 +135,32 @@ class KnownCustomer(Aggregate):
     def merge_into(self, survivor_id: str) -> None:
         self.merged_into = survivor_id
 
+    @event("Unmerged")
+    def unmerge(self) -> None:
+        self.merged_into = None
+
+    @event("SplitOff")
+    def split_off(
+        self, phones: list[str], vins: list[str], open_claims: list[str], made: int, faked: int
+    ) -> None:
+        """A merge undone: what the restored customer brought (as it was then) goes back."""
+        self.phones = [p for p in self.phones if p not in phones]
+        for vin in vins:
+            self.vehicles.pop(vin, None)
+        self.open_claims = [r for r in self.open_claims if r not in open_claims]
+        self.made = max(0, self.made - made)
+        self.faked = max(0, self.faked - faked)
+
+    def split_from(self, other: KnownCustomer) -> None:
+        self.split_off(
+            phones=list(other.phones),
+            vins=list(other.vehicles),
+            open_claims=list(other.open_claims),
+            made=other.made,
+            faked=other.faked,
+        )
+        other.unmerge()
+
     def absorb_from(self, other: KnownCustomer) -> None:
         self.absorb(
             phones=list(other.phones),

@@ -14,6 +14,7 @@ from typing import Any
 from events import (
     CustomerRegistered,
     CustomersMerged,
+    CustomersUnmerged,
     Event,
     FollowUpDue,
     FollowUpSkipped,
@@ -58,6 +59,8 @@ class Referrals:
             self._delivered(work, event)
         elif isinstance(event, CustomersMerged):
             self._merged(work, event)
+        elif isinstance(event, CustomersUnmerged):
+            self._split(work, event)
         elif isinstance(event, ReferralClaimed):
             self._claimed(work, event)
         elif isinstance(event, ReferralCallbackAnswered):
@@ -137,6 +140,20 @@ class Referrals:
                 continue
             survivor.absorb_from(merged)
             merged.merge_into(survivor_id=survivor.customer_id)
+
+    def _split(self, work: UnitOfWork, event: CustomersUnmerged) -> None:
+        """The restored customer is its own referrer and referee again: its phones point at
+        it, and the survivor gives back what it brought."""
+        dealership = event.dealership_id
+        restored = work.get(known_customer_id(dealership, event.restored_id), KnownCustomer)
+        if restored is None or restored.merged_into is None:
+            return  # never seen here, or a replayed split
+        survivor = self._customer(work, dealership, event.customer_id)
+        survivor.split_from(restored)
+        for phone in restored.phones:
+            index = work.get(phone_index_id(dealership, phone), PhoneIndex)
+            if index is not None and index.customer_id != restored.customer_id:
+                index.reassign(customer_id=restored.customer_id)
 
     # -- rule 1: the claim ----------------------------------------------------------------
     def _claimed(self, work: UnitOfWork, event: ReferralClaimed) -> None:

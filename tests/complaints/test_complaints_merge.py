@@ -7,7 +7,7 @@ from typing import Any
 from complaints_support import at, recorded
 
 from services.complaints.aggregates import Complaint, CustomerComplaints
-from services.complaints.customers import file_under, merge_customers
+from services.complaints.customers import file_under, merge_customers, split_customers
 from services.complaints.ids import APOLOGY, SLA
 from services.complaints.rules import callback_completed, deadline_passed, decide
 from services.complaints.settings import Policy
@@ -122,3 +122,31 @@ def test_without_the_merge_the_decisions_stay_under_the_filing_customer() -> Non
     complaint = filed()
     decided = deadline_passed(complaint, APOLOGY, complaint.apology_due_at, POLICY).decisions
     assert {d.customer_id for d in decided} == {OLD}
+
+
+def test_a_split_gives_the_restored_customer_its_complaints_back() -> None:
+    before = filed(complaint_id="CP-1")  # filed under OLD, then merged
+    mine = filed(customer_id=SURVIVOR, complaint_id="CP-2")  # the survivor's own
+    old, survivor = listed(OLD, before), listed(SURVIVOR, mine)
+    merge_customers(survivor, [old], [before])
+    during = filed(customer_id=SURVIVOR, complaint_id="CP-3")  # OLD's phone, while merged
+    survivor.add(complaint_ids=["CP-3"])
+
+    split_customers(survivor, old, [before, mine, during], {str(during.filed_event_id)})
+
+    assert (before.customer_id, during.customer_id, mine.customer_id) == (OLD, OLD, SURVIVOR)
+    assert before.merged_from == [] and old.merged_into is None
+    assert old.complaint_ids == ["CP-1", "CP-3"] and survivor.complaint_ids == ["CP-2"]
+    # later decisions are recorded under the restored customer again
+    outcome = decide(before, recorded("ApologyIssued", "CP-1", customer_id=OLD), POLICY)
+    assert {d.customer_id for d in outcome.decisions} <= {OLD}
+
+
+def test_a_split_inside_a_chain_returns_a_complaint_to_the_customer_it_passed_through() -> None:
+    complaint = filed(customer_id="c-c", complaint_id="CP-C")
+    c, b, a = listed("c-c", complaint), listed(OLD), listed(SURVIVOR)
+    merge_customers(b, [c], [complaint])
+    merge_customers(a, [b], [complaint])
+    assert complaint.merged_from == ["c-c", OLD]
+    split_customers(a, b, [complaint], set())  # B (with C still in it) leaves A
+    assert complaint.customer_id == OLD and complaint.merged_from == ["c-c"]

@@ -244,6 +244,76 @@ def test_merging_folds_plans_and_the_most_restrictive_preference_wins(outreach: 
     assert gone.merged_into == "c-a" and gone.deadlines == {}
 
 
+def test_a_split_gives_each_plan_its_own_preferences_and_reminders_back(
+    outreach: Outreach,
+) -> None:
+    feed(
+        outreach,
+        registered("c-a", consent={"marketing": True, "channels": ["phone", "wechat"]}),
+        registered("c-b", family=[{"relation": "son", "name": "张小", "birthday": "2015-03-03"}]),
+        recorded("ContactPreferenceChanged", customer_id="c-b", opt_out=True, channels=["sms"]),
+    )
+    merge = decision_from(
+        "CustomersMerged", customer_id="c-a", survivor_id="c-a", merged_ids=["c-b"]
+    )
+    mine = recorded("ContactPreferenceChanged", customer_id="c-a", opt_out=True,
+                    channels=["wechat"], purposes=["marketing"])  # fmt: skip
+    theirs = recorded(
+        "ContactPreferenceChanged",
+        customer_id="c-a",
+        opt_out=True,
+        channels=["phone"],
+        purposes=["survey"],
+    )  # fmt: skip (B's, while merged)
+    feed(outreach, merge, mine, theirs)
+    split = decision_from(
+        "CustomersUnmerged",
+        customer_id="c-a",
+        merge_event_id=str(merge.event_id),
+        survivor_id="c-a",
+        restored_id="c-b",
+        reattributed_event_ids=[str(theirs.event_id)],
+    )
+    feed(outreach, split)
+
+    survivor, restored = plan_of(outreach, "c-a"), plan_of(outreach, "c-b")
+    assert restored.merged_into is None and survivor.merged_ids == set()
+    assert survivor.blocked == {"marketing": ["wechat"]}, "A's own opt-out only"
+    every = ("marketing", "referral", "service", "survey")
+    assert restored.blocked == {p: ["phone", "sms"] if p == "survey" else ["sms"] for p in every}
+    assert "birthday:son:张小" in restored.deadlines
+    assert "birthday:son:张小" not in survivor.deadlines
+    assert survivor.marketing_consent is True and survivor.channels == ["phone", "wechat"]
+    feed(outreach, split)  # a replayed split changes nothing
+    assert plan_of(outreach, "c-b").blocked == restored.blocked
+
+
+def test_a_car_sold_on_stops_its_previous_owners_service_reminders(outreach: Outreach) -> None:
+    vin = "LSGKB54E7LS123456"
+    feed(
+        outreach,
+        registered("c-a"),
+        recorded("VehiclePurchased", customer_id="c-a", vin=vin),
+        recorded("VehicleDelivered", customer_id="c-a", vin=vin),
+    )
+    assert any(vin in slot for slot in plan_of(outreach, "c-a").deadlines)
+    sold = decision_from(
+        "VehicleOwnershipChanged",
+        customer_id="c-b",
+        vin=vin,
+        previous_owner_id="c-a",
+        owner_id="c-b",
+        changed_at="2026-02-01T10:00:00+08:00",
+    )
+    resold = recorded(
+        "VehiclePurchased", customer_id="c-b", vin=vin, occurred_at="2026-02-01T10:00:00+08:00"
+    )
+    feed(outreach, sold, resold)
+    assert vin not in plan_of(outreach, "c-a").vehicles
+    assert not any(vin in slot for slot in plan_of(outreach, "c-a").deadlines)
+    assert vin in plan_of(outreach, "c-b").vehicles
+
+
 def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     outreach: Outreach, clock: ManualClock
 ) -> None:
