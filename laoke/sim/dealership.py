@@ -36,6 +36,8 @@ class Dealership:
         self.persons: list[Person] = []
         self.complaints = 0
         self.truth_plan: dict[str, dict[str, int]] = {"sources": {}, "churned": {}, "referrals": {}}
+        self.truth_counts = {"used_car_sales": 0, "wrong_merges": 0}  # identity.py's stories
+        self.wrongly_tied: set[int] = set()  # people in a wrong merge (one each, no chains)
 
     def hints(self, person: Person, system: str, merged: bool = True) -> dict[str, Any]:
         """How `system` names the person: the DMS by phone and its id, the showroom by a

@@ -1,7 +1,8 @@
 """The generator: plan each dealership's customers, then tell each one's story as events.
 
 A person's story is told chapter by chapter (`CHAPTERS`, in the order of a life: arriving,
-buying, referrals, trouble, buying again, service, accessories, contact, leaving), each a
+buying, referrals, trouble, buying again, service, accessories, contact, leaving, a wrong
+merge undone, selling the car on), each a
 function `(dealership, story, person)` that adds timed inbound events to the story and
 draws from the dealership's seeded `rng`. All stories are merged into one publish order by
 time. Randomness comes only from `random.Random` and faker, seeded; time only from the
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from events import to_json
-from laoke.sim import complaints, sales, surveys, workshop
+from laoke.sim import complaints, identity, sales, surveys, workshop
 from laoke.sim.config import SimConfig, window
 from laoke.sim.dealership import Dealership
 from laoke.sim.model import Person, Story
@@ -39,6 +40,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     surveys.opt_out,
     surveys.answer,
     sales.churn_call,
+    identity.wrong_merge,
+    identity.resale,
 )
 
 
@@ -97,6 +100,8 @@ def simulate(config: SimConfig, now: datetime | None = None) -> Simulation:
                 target: dict[str, int] = getattr(truth, table)
                 target[key] = target.get(key, 0) + n
         truth.expected_merges += sum(p.showroom_id is not None for p in dealership.persons)
+        truth.used_car_sales += dealership.truth_counts["used_car_sales"]
+        truth.wrong_merges += dealership.truth_counts["wrong_merges"]
     # Stable: ties are between different people; a person's own times strictly increase.
     events.sort(key=lambda e: (e.occurred_at, e.dealership_id))
     return Simulation(config, start, end, events, truth)

@@ -15,10 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
-from events import InboundEvent, follow_up_id, survey_id
+from events import InboundEvent, decision_uuid, follow_up_id, survey_id
 from events.ids import SURVEY_CONTACTS
 from laoke.sim.people import Identity
 from laoke.sim.rates import Group
+
+# How intake names the CustomersMerged an event causes (laoke.decisions.decision_id).
+MERGED = "CustomersMerged:"
 
 K = TypeVar("K", bound=str)
 NAMESPACE = UUID("8a3f1c52-3c1e-4f0e-9a51-5e1d2b7c9d40")
@@ -160,6 +163,9 @@ class Story:
                 cause, contact_kind = data.pop("survey_of")
                 contact = follow_up_id(ids[cause], SURVEY_CONTACTS[contact_kind])
                 data["survey_id"] = survey_id(contact, data["survey_kind"])
+            if "merge_of" in data:  # intake's CustomersMerged id, from the tying event's id
+                data = dict(data)
+                data["merge_event_id"] = decision_uuid(ids[data.pop("merge_of")], MERGED)
             raw = {
                 "event_id": ids[key],
                 "occurred_at": at,

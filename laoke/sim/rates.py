@@ -82,6 +82,12 @@ class SimRates(BaseModel):
         0.1, description="Prospects first known to the showroom by its own id only (a merge)."
     )
     vin_only_service: Probability = Field(0.3, description="Service records naming only a VIN.")
+    used_car_sale: Probability = Field(
+        0.04, description="Car owners who sell their car to someone new (a change of owner)."
+    )
+    wrong_merge: Probability = Field(
+        0.02, description="Owners sent once under another owner's DMS number (split later)."
+    )
     fake_referral: Probability = Field(0.25, description="Friends' referrals that are fake.")
     over_authority: Probability = Field(
         0.1, description="A first remedy proposed above the proposer's authority."

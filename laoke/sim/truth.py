@@ -29,6 +29,8 @@ from events import (
 )
 from laoke.sim.rates import GROUPS, Group
 
+USED_CARS = "used-cars"  # the source of a car sold on (identity.py)
+
 SLA = timedelta(hours=48)
 APOLOGY_WITHIN = timedelta(hours=1)
 LOW_SCORE = 6
@@ -92,27 +94,31 @@ class Truth(BaseModel):
     opt_outs: int = 0
     expected_merges: int = Field(0, description="People first known by two ids (plan).")
     vin_only_records: int = Field(0, description="Events whose hints name only a VIN.")
+    used_car_sales: int = Field(0, description="Cars sold on to someone new (owner changes).")
+    wrong_merges: int = Field(0, description="Wrong merges, each split later (plan).")
 
     def count(self, field: str, key: str) -> None:
         table: dict[str, int] = getattr(self, field)
         table[key] = table.get(key, 0) + 1
 
     def add_customer(self, dealership_id: str, events: list[InboundEvent]) -> None:
-        """Count one simulated person's events (in their time order)."""
+        """Count one simulated person's events (in their time order). The buyer of their car
+        (identity.py: told in the seller's story) is someone else: not their purchase."""
         self.customers += 1
         self.customers_by_dealership[dealership_id] = (
             self.customers_by_dealership.get(dealership_id, 0) + 1
         )
         self.events += len(events)
-        types = Counter(e.event_type for e in events)
-        for name, n in types.items():
-            self.by_type[name] = self.by_type.get(name, 0) + n
-        self.purchases += types.get("VehiclePurchased", 0)
-        if types.get("VehiclePurchased", 0) > 1:
-            self.repurchasers_total += 1
         self.vin_only_records += sum(
             1 for e in events if e.customer.phone is None and e.customer.external_id is None
         )
+        for name, n in Counter(e.event_type for e in events).items():
+            self.by_type[name] = self.by_type.get(name, 0) + n
+        events = [e for e in events if e.source != USED_CARS]
+        types = Counter(e.event_type for e in events)
+        self.purchases += types.get("VehiclePurchased", 0)
+        if types.get("VehiclePurchased", 0) > 1:
+            self.repurchasers_total += 1
         filed: dict[str, datetime] = {}
         accepted: dict[str, datetime] = {}
         first_low: datetime | None = None

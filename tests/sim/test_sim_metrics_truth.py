@@ -17,6 +17,7 @@ at once would take most of the test's time.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -147,7 +148,14 @@ async def year(settings: LaokeSettings, js: JetStreamContext) -> AsyncIterator[d
             },
         )
         assert response.status_code == 200, response.text
+        merges = await http.get(
+            "/v1/identity/merges", params={"dealership_id": DEALERSHIP, "limit": 5000}
+        )
+        sold = [json.loads(e.data)["vin"] for e in simulation.events if b'"used-cars"' in e.data]
+        owners = [len((await http.get(f"/v1/vehicles/{vin}")).json()["owners"]) for vin in sold]
         yield {
+            "merges": merges.json()["items"],
+            "owners": owners,
             "simulation": simulation,
             "metrics": response.json()["groups"][0],
             "recorded": await _recorded(js, f"retention.{DEALERSHIP}.>"),
@@ -237,6 +245,12 @@ async def test_a_simulated_year_gives_the_metrics_the_events_say(
     assert nps["promoters"] == nps_truth.promoters
     assert nps["detractors"] == nps_truth.low
     assert nps["score"] == round(nps_truth.nps or 0.0, 2)
+
+    # Identity: merges as the lists show them (the wrong ones split), cars sold on.
+    merges = year["merges"]
+    assert len(merges) == truth.expected_merges + truth.wrong_merges
+    assert len([m for m in merges if m["split"]]) == truth.wrong_merges > 0
+    assert year["owners"] == [2] * truth.used_car_sales and truth.used_car_sales > 0
 
     # Referrals: the real ones convert, every fake is refused.
     claimed = sum(truth.referrals.values())
