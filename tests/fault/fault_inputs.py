@@ -8,6 +8,10 @@ after the event that cancels it would depend on scheduling, not on the input. Sq
 the same stories (same order, same people) into the `span` before `t0` puts every
 deadline at least ~`1 h - span` in the future: none fires during the test, and every
 decision depends on the input alone.
+
+Identity is exercised too: more cars sold on and wrong merges (each split by ops later)
+than by default, so ownership changes and splits are among the inputs (and resent, and
+copied into bad messages, like any event).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from events import inbound_subject
-from laoke.sim import SimConfig, simulate
+from laoke.sim import SimConfig, SimRates, simulate
 
 Kind = Literal["good", "resend", "bad"]
 TIME_FIELDS = ("occurred_at", "delivered_at", "promised_at")
@@ -95,7 +99,10 @@ def build_inputs(
     bad_share: float = 0.02,
     resend_share: float = 0.03,
 ) -> list[Input]:
-    config = SimConfig(dealerships=dealerships, customers=customers, months=months, seed=seed)
+    rates = SimRates(used_car_sale=0.1, wrong_merge=0.05)
+    config = SimConfig(
+        dealerships=dealerships, customers=customers, months=months, seed=seed, rates=rates
+    )
     sim = simulate(config)
     rng = random.Random(f"laoke-fault:{seed}")
     inputs: list[Input] = []
