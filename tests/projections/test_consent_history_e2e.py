@@ -69,7 +69,12 @@ async def test_every_consent_change_is_on_the_profile_and_survives_a_rebuild(rig
 
 
 async def test_a_merged_ids_consent_changes_move_to_the_survivor(rig: Rig) -> None:
-    first = await rig.send("CustomerRegistered", occurred_at=rig.at(-10), phones=["13800138000"])
+    first = await rig.send(
+        "CustomerRegistered",
+        occurred_at=rig.at(-10),
+        phones=["13800138000"],
+        customer={"phone": "13800138000", "external_id": "DMS-1"},
+    )
     second = await rig.send(
         "CustomerRegistered",
         occurred_at=rig.at(-9),
@@ -82,7 +87,10 @@ async def test_a_merged_ids_consent_changes_move_to_the_survivor(rig: Rig) -> No
         "ContactPreferenceChanged", occurred_at=rig.at(-8), customer={"phone": "13900139000"}
     )
     await rig.send("VehiclePurchased", occurred_at=rig.at(-7), customer={"phone": "13800138000"})
-    visit = await rig.send("CustomerVisited", customer={"phone": "13900139000", "vin": VIN})
+    # The DMS names the second phone under the first's DMS number: one person (a merge).
+    visit = await rig.send(
+        "CustomerVisited", customer={"phone": "13900139000", "external_id": "DMS-1"}
+    )
     await rig.settled()
     survivor = await rig.customer_id(visit)
     (merged,) = ids - {survivor}

@@ -41,7 +41,9 @@ async def retention_by_customer(rig: Rig) -> dict[str, list[tuple[int, str]]]:
 async def person_with_a_history(rig: Rig) -> tuple[str, str, list[dict[str, Any]]]:
     """A customer registered twice (two phones), merged by intake, with something of every
     kind; returns the survivor, the merged id and the inbound events sent about them."""
-    first = await rig.send("CustomerRegistered", phones=[PHONE])
+    first = await rig.send(
+        "CustomerRegistered", phones=[PHONE], customer={"phone": PHONE, "external_id": "DMS-1"}
+    )
     second = await rig.send(
         "CustomerRegistered",
         phones=[SECOND_PHONE],
@@ -53,10 +55,12 @@ async def person_with_a_history(rig: Rig) -> tuple[str, str, list[dict[str, Any]
     ids = {await rig.customer_id(first), await rig.customer_id(second)}
     sent.append(await rig.send("ContactPreferenceChanged", customer={"phone": SECOND_PHONE}))
     sent.append(await rig.send("VehiclePurchased", customer={"phone": PHONE}))
-    # One visit naming both phones' owners' evidence: intake merges them.
+    # One visit naming the second phone under the first's DMS number: intake merges them.
     sent.append(
         await rig.send(
-            "CustomerVisited", note="prefers mornings", customer={"phone": SECOND_PHONE, "vin": VIN}
+            "CustomerVisited",
+            note="prefers mornings",
+            customer={"phone": SECOND_PHONE, "external_id": "DMS-1"},
         )
     )
     await rig.settled()

@@ -2,11 +2,11 @@
 
 What was the restored customer's goes back to it: the timeline rows recorded for it (and for
 customers merged into it before) and those intake re-attributed to it; the purchases,
-surveys and signals of those events; the complaints, follow-ups and referrals those events
+surveys, signals and consent changes of those events; the complaints, follow-ups and referrals those events
 opened; its phones, external ids and VINs. Its own profile was kept as it was at the merge
 (merges.py leaves the merged row alone); the survivor's profile gives back the restored
-profile's identities, vehicles and counts. (Earliest and latest dates and the effects of the
-re-attributed events on the survivor's figures stay: docs/identity.md.)
+profile's identities, vehicles and counts. (Earliest and latest dates, and what the
+re-attributed events added to the survivor's profile, stay there: docs/identity.md.)
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
     theirs = {
         r[0] for r in tx.query("SELECT event_id FROM timeline WHERE customer_id = ?", (moved[0],))
     }
-    for table in ("purchases", "surveys", "signals"):
+    for table in ("purchases", "surveys", "signals", "consents"):
         _in_chunks(
             ctx,
             f"UPDATE {table} SET customer_id = ? WHERE customer_id = ? AND event_id IN",
