@@ -1,12 +1,13 @@
 """A merge undone (`CustomersUnmerged`): the restored customer gets its own history back.
 
-What was the restored customer's goes back to it: the timeline rows recorded for it (and for
-customers merged into it before) and those intake re-attributed to it; the purchases,
-surveys, signals and consent changes of those events; the complaints, follow-ups and referrals those events
-opened; its phones, external ids and VINs. Its own profile was kept as it was at the merge
-(merges.py leaves the merged row alone); the survivor's profile gives back the restored
-profile's identities, vehicles and counts. (Earliest and latest dates, and what the
-re-attributed events added to the survivor's profile, stay there: docs/identity.md.)
+What was the restored customer's goes back to it: the timeline rows recorded for it (and
+for customers merged into it before) and those intake re-attributed to it; the purchases,
+surveys, signals and consent changes of those events; the complaints, follow-ups and
+referrals those events opened; its phones, external ids and VINs. Its own profile was kept
+as it was at the merge (merges.py leaves the merged row alone); the survivor's profile
+gives back the restored profile's identities, vehicles and counts. (Earliest and latest
+dates, and what the re-attributed events added to the survivor's profile, stay there:
+docs/identity.md.)
 """
 
 from __future__ import annotations
