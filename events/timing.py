@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from events.envelope import Event
-from events.inbound import ContactPreferenceChanged, FollowUpCompleted
+from events.inbound import ContactPreferenceChanged, CustomerSplitRequested, FollowUpCompleted
 from events.registry import INBOUND_TYPES
 
 BACKDATE_TOLERANCE = timedelta(minutes=15)
@@ -31,7 +31,10 @@ def is_touchpoint(event: Event) -> bool:
     """A contact with the customer that happened (it moves the last touchpoint)."""
     if event.event_type in TOUCHPOINT_DECISIONS:
         return True
-    if event.event_type not in INBOUND_TYPES or isinstance(event, ContactPreferenceChanged):
+    if event.event_type not in INBOUND_TYPES or isinstance(
+        event,
+        ContactPreferenceChanged | CustomerSplitRequested,  # a choice, ops' fix: no contact
+    ):
         return False
     return not (isinstance(event, FollowUpCompleted) and event.outcome in FAILED_OUTCOMES)
 

@@ -45,6 +45,7 @@ def test_a_call_that_reached_nobody_is_not_a_touchpoint(outcome: str) -> None:
 
 def test_a_preference_change_is_not_a_touchpoint_a_visit_and_a_reward_are() -> None:
     assert not is_touchpoint(inbound("ContactPreferenceChanged"))
+    assert not is_touchpoint(inbound("CustomerSplitRequested"))  # ops undoing a merge
     assert is_touchpoint(inbound("CustomerVisited", visit_kind="phone_out"))
     reward = EVENT_TYPES["RewardGranted"].model_validate(
         sample_recorded("RewardGranted"), context={"trusted": True}
