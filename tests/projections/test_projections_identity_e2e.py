@@ -67,6 +67,9 @@ async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig
     b = await rig.send("CustomerRegistered", phones=[B_PHONE], customer={"phone": B_PHONE},
                        name="李娜", occurred_at=rig.at(-24 * 300))  # fmt: skip
     b_visit = await rig.send("CustomerVisited", customer={"phone": B_PHONE})
+    b_opt_out = await rig.send(
+        "ContactPreferenceChanged", customer={"phone": B_PHONE}, purposes=["marketing"]
+    )
     a_id, b_id = _recorded_for(rig, a), _recorded_for(rig, b)
     before_a, before_b = await _timeline(rig, a_id), await _timeline(rig, b_id)
 
@@ -82,6 +85,8 @@ async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig
         "ComplaintFiled", customer={"phone": B_PHONE}, complaint_id="CMP-B-1"
     )
     assert (await rig.get("/v1/complaints/CMP-B-1"))["customer_id"] == a_id, "merged then"
+    merged_history = (await rig.get(f"/v1/customers/{a_id}"))["consent"]["history"]
+    assert b_opt_out["event_id"] in {h["event_id"] for h in merged_history}
 
     await rig.send(
         "CustomerSplitRequested",
@@ -102,6 +107,9 @@ async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig
     assert before_a <= await _timeline(rig, a_id)
     assert not (before_b & await _timeline(rig, a_id))
     assert (await rig.get("/v1/complaints/CMP-B-1"))["customer_id"] == b_id
+    restored_history = {h["event_id"] for h in restored["consent"]["history"]}
+    survivor_history = {h["event_id"] for h in survivor["consent"]["history"]}
+    assert b_opt_out["event_id"] in restored_history - survivor_history, "B's opt-out is B's"
     by_phone = await rig.get("/v1/customers", phone=B_PHONE)
     assert [c["customer_id"] for c in by_phone["customers"]] == [b_id]
     later = await rig.send("CustomerVisited", customer={"phone": B_PHONE})
