@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from events.factories import sample_inbound
-from events.fields import ENTITY_ID_PATTERN, SOURCE_PATTERN, VIN_PATTERN
+from events.fields import DEALERSHIP_ID_PATTERN, ENTITY_ID_PATTERN, SOURCE_PATTERN, VIN_PATTERN
 from events.registry import CONTRACT_INBOUND_TYPES, EVENT_TYPES, RECORDED_ONLY_TYPES
 
 NOW = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)  # the tests' ManualClock
@@ -230,7 +230,8 @@ def _fits(target: str, value: str) -> bool:
             return False
         return True
     pattern = {
-        "dealership_id": "demo-4s",  # only the subject's own dealership would pass
+        # Any valid id: over HTTP (no subject) another dealership's event is a good event.
+        "dealership_id": DEALERSHIP_ID_PATTERN,
         "source": SOURCE_PATTERN,
         "vin": VIN_PATTERN,
         "customer.vin": VIN_PATTERN,
