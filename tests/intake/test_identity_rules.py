@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.intake.aggregates import IdentityKey
 from services.intake.rules import Resolution, resolve
 
 PHONE = "phone:+8613800138000"
@@ -79,3 +80,17 @@ def test_an_event_with_vins_of_two_owners_goes_to_the_first_and_moves_no_car() -
     other_vin = "vin:LSGKB54E7LS654321"
     resolution = _resolve([VIN, other_vin], {VIN: B, other_vin: A})
     assert (resolution.customer_id, resolution.ownership_changes) == (B, [])
+
+
+def test_a_vin_names_its_owner_at_each_time_even_when_a_sale_is_told_late() -> None:
+    jan, jun, dec = (datetime(2025, m, 1, tzinfo=UTC) for m in (1, 6, 12))
+    vehicle = IdentityKey(dealership_id="d", key=VIN, customer_id=A, since=jan)
+    vehicle.change_owner(customer_id="c-c", since=dec)
+    vehicle.change_owner(customer_id=B, since=jun)  # the June sale, sent after December's
+    assert [vehicle.owner_at(datetime(2025, m, 2, tzinfo=UTC)) for m in (1, 6, 12)] == [
+        A,
+        B,
+        "c-c",
+    ]
+    assert vehicle.owner_at(datetime(2024, 1, 1, tzinfo=UTC)) == A, "before the first: the first"
+    assert vehicle.customer_id == "c-c", "the current owner"
