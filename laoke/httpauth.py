@@ -16,6 +16,7 @@ everything.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Annotated
 
@@ -163,6 +164,36 @@ async def dealership_to_read(
     return dealership_id
 
 
+async def dealerships_to_read(
+    access: CallerAccess,
+    dealership_id: Annotated[
+        list[str] | None,
+        Query(
+            description="Dealership id; repeat it to roll several up (each readable by the"
+            " key). Required unless the API key is for one dealership.",
+        ),
+    ] = None,
+) -> tuple[str, ...]:
+    """The dealerships a figure is over: those named, each of which the key must read, or
+    the only one it reads."""
+    if not dealership_id:
+        return (await dealership_to_read(access, None),)
+    for name in dealership_id:
+        if not re.fullmatch(DEALERSHIP_ID_PATTERN, name):
+            raise bad_dealership(name)
+        if not access.can_read(name):
+            raise may_not_read(name)
+    return tuple(sorted(set(dealership_id)))
+
+
+def bad_dealership(name: str) -> RequestValidationError:
+    loc = ("query", "dealership_id")
+    message = f"String should match pattern '{DEALERSHIP_ID_PATTERN}'"
+    return RequestValidationError(
+        [{"type": "string_pattern_mismatch", "loc": loc, "msg": message, "input": name}]
+    )
+
+
 async def dealerships_to_search(
     access: CallerAccess,
     dealership_id: Annotated[
@@ -203,5 +234,6 @@ async def dealership_to_audit(
 
 
 DealershipToRead = Annotated[str, Depends(dealership_to_read)]
+DealershipsToRead = Annotated[tuple[str, ...], Depends(dealerships_to_read)]
 DealershipsToSearch = Annotated[frozenset[str] | None, Depends(dealerships_to_search)]
 DealershipToAudit = Annotated[str | None, Depends(dealership_to_audit)]

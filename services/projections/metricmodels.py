@@ -4,7 +4,6 @@ rely on."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import Field
 
@@ -66,11 +65,60 @@ class RepurchasePublic(Public):
     dissatisfied_never_complained: RepurchaseRatePublic
 
 
+class LowShare(Public):
+    answers: int
+    low: int = Field(description="Answers scoring 6 or less (`low_score_max`): dissatisfied.")
+    share: float | None = Field(description="low ÷ answers.")
+
+
+class SilentEstimatePublic(Public):
+    complaints: int
+    per_complaint: float = Field(description="`silent_per_complaint` (default 20).")
+    estimate: float = Field(description="complaints × per_complaint: dissatisfied, silent.")
+    signalled: int = Field(
+        description="Customers seen dissatisfied in the period (a low score, a risk flag, a"
+        " breached scope change) with no complaint: the silent ones the data shows."
+    )
+    assumption: str = Field(description="What the estimate assumes, in words.")
+
+
+class FixedVersusUntroubledPublic(Public):
+    """Seed 004: a customer whose problem was fixed is often twice as loyal as one who never
+    had a problem."""
+
+    fixed: RepurchaseRatePublic = Field(
+        description="Repurchase after a complaint resolved (quickly or slowly)."
+    )
+    never_complained: RepurchaseRatePublic = Field(
+        description="Repurchase after a paid purchase in the period, by customers with no"
+        " complaint and no dissatisfaction signal."
+    )
+    ratio: float | None = Field(description="fixed ÷ never_complained (seed 004: about 2).")
+
+
+class DissatisfactionPublic(Public):
+    """Dissatisfaction beside the means (seed 001: 65-85 % of lost customers said they were
+    satisfied; watch dissatisfaction and silence)."""
+
+    csi_low: LowShare
+    ssi_low: LowShare
+    nps_detractors: LowShare = Field(description="NPS answers 0-6.")
+    silent: SilentEstimatePublic
+    fixed_versus_untroubled: FixedVersusUntroubledPublic
+
+
 class MetricsGroupPublic(Public):
-    group: str = Field(description="Advisor id, department, or 'all'.")
+    group: str = Field(
+        description="The group's dealership, department and advisor as cut (`group_by`),"
+        " joined by '/'; 'all' when not cut."
+    )
+    dealership_id: str | None = Field(None, description="When cut by dealership.")
+    department: str | None = Field(None, description="When cut by department.")
+    advisor_id: str | None = Field(None, description="When cut by advisor.")
     csi: ScorePublic
     ssi: ScorePublic
     nps: NpsPublic
+    dissatisfaction: DissatisfactionPublic
     complaints: ComplaintCountsPublic
     hours_to_apology: PercentilesPublic = Field(description="Every hour (calendar clock).")
     hours_to_resolution: PercentilesPublic = Field(description="Every hour (calendar clock).")
@@ -90,10 +138,14 @@ class MetricsGroupPublic(Public):
 
 
 class SatisfactionPublic(Public):
-    dealership_id: str
+    dealership_id: str | None = Field(description="The dealership, when one was asked for.")
+    dealership_ids: list[str] = Field(description="The dealerships the figures are over.")
     period_from: datetime
     period_to: datetime
-    group_by: Literal["advisor", "department", "none"]
+    group_by: str = Field(
+        description="The dimensions cut by: 'none', or dealership, department and/or advisor"
+        " joined by ','."
+    )
     as_of: datetime
     groups: list[MetricsGroupPublic]
 
@@ -107,7 +159,17 @@ class ClassTotalsPublic(Public):
     )
 
 
-class ClassesPublic(Public):
-    dealership_id: str
-    as_of: datetime
+class ClassGroupPublic(Public):
+    group: str = Field(description="The dealership or advisor id ('unassigned': none).")
     classes: list[ClassTotalsPublic] = Field(description="Every class, gold first.")
+
+
+class ClassesPublic(Public):
+    dealership_id: str | None = Field(description="The dealership, when one was asked for.")
+    dealership_ids: list[str] = Field(description="The dealerships counted.")
+    as_of: datetime
+    classes: list[ClassTotalsPublic] = Field(description="Every class, gold first: all of them.")
+    group_by: str = Field(description="'none', 'dealership' or 'advisor'.")
+    groups: list[ClassGroupPublic] = Field(
+        description="The same per dealership or advisor (`group_by`); empty for 'none'."
+    )

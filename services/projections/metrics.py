@@ -1,21 +1,23 @@
-"""Satisfaction metrics for a dealership and period, grouped by advisor, department or none.
+"""Satisfaction figures for dealerships and a period, pure: facts in, figures out.
 
-`load_facts` reads what the period needs (indexed by dealership and time); `summarise`
-is pure and turns facts into the figures. Definitions: docs/projections.md.
+`queries/figures.py` loads the facts (indexed by dealership and time); `group_facts` cuts
+them by dealership, department and advisor (any of the three, or none) and `summarise`
+turns each group's facts into the figures. Definitions: docs/projections.md.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from services.projections.metricmodels import (
     ComplaintCountsPublic,
+    DissatisfactionPublic,
+    FixedVersusUntroubledPublic,
+    LowShare,
     MetricsGroupPublic,
     NpsPublic,
     PercentilesPublic,
@@ -23,20 +25,18 @@ from services.projections.metricmodels import (
     RepurchasePublic,
     RepurchaseRatePublic,
     ScorePublic,
+    SilentEstimatePublic,
     StepCountPublic,
 )
 from services.projections.queries.complaints import STEP_NAMES
-from services.projections.repurchase import (
-    ComplaintEnd,
-    complaint_status,
-    purchases_of,
-)
-from services.projections.repurchase import status as window_status
-from services.projections.store import ReadStore
-from services.projections.tables import parse_ts, ts
 
-GroupBy = Literal["advisor", "department", "none"]
+Dimension = Literal["dealership", "department", "advisor"]
+DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 UNASSIGNED = "unassigned"
+SILENT_ASSUMPTION = (
+    "each complaint stands for {n:g} dissatisfied customers who never complain (seed 001:"
+    " one complaint for ~20 silent ones; 90-98 % of dissatisfied customers never complain)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ class Fact:
     department: str | None
     values: dict[str, Any] = field(default_factory=dict)
     count: int = 1  # this many alike (survey answers, follow-ups are loaded as counts)
+    dealership: str = ""
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The settings a figure reads (ProjectionSettings)."""
+
+    silent_per_complaint: float = 20.0
+    low_score_max: int = 6
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -92,7 +101,43 @@ def nps(values: Sequence[int]) -> NpsPublic:
     )
 
 
-def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) -> MetricsGroupPublic:
+def low_share(values: Sequence[int], at_most: int) -> LowShare:
+    """Of the answers, those scoring `at_most` or less (dissatisfied)."""
+    low = sum(1 for v in values if v <= at_most)
+    return LowShare(answers=len(values), low=low, share=rate(low, len(values)).rate)
+
+
+def repurchase_rate(standings: Sequence[str]) -> RepurchaseRatePublic:
+    """Repurchased ÷ windows ended, with those still in their window as `pending`."""
+    bought, pending = standings.count("repurchased"), standings.count("pending")
+    return RepurchaseRatePublic(
+        **rate(bought, len(standings) - pending).model_dump(), pending=pending
+    )
+
+
+def silent_estimate(complaints: int, signalled: int, knobs: Knobs) -> SilentEstimatePublic:
+    return SilentEstimatePublic(
+        complaints=complaints,
+        per_complaint=knobs.silent_per_complaint,
+        estimate=round(complaints * knobs.silent_per_complaint, 2),
+        signalled=signalled,
+        assumption=SILENT_ASSUMPTION.format(n=knobs.silent_per_complaint),
+    )
+
+
+def fixed_versus_untroubled(
+    resolved: Sequence[str], untroubled: Sequence[str]
+) -> FixedVersusUntroubledPublic:
+    """Seed 004's "a customer whose problem was fixed is often twice as loyal": repurchase
+    after a resolved complaint (quick or slow) against customers who never had a problem."""
+    fixed, never = repurchase_rate(resolved), repurchase_rate(untroubled)
+    ratio = None
+    if fixed.rate is not None and never.rate:
+        ratio = round(fixed.rate / never.rate, 2)
+    return FixedVersusUntroubledPublic(fixed=fixed, never_complained=never, ratio=ratio)
+
+
+def summarise(group: str, facts: Iterable[Fact], knobs: Knobs) -> MetricsGroupPublic:
     surveys: dict[str, list[int]] = defaultdict(list)
     categories: dict[str, int] = defaultdict(int)
     apology: list[float] = []
@@ -137,19 +182,25 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
             converted += 1 if v["converted"] else 0
         elif fact.kind == "silent":
             outcomes["dissatisfied_never_complained"].append(v["repurchase"])
+        elif fact.kind == "untroubled":
+            outcomes["untroubled"].append(v["repurchase"])
 
-    def repurchase(name: str) -> RepurchaseRatePublic:
-        found = outcomes.get(name, [])
-        bought, ended = found.count("repurchased"), len(found) - found.count("pending")
-        return RepurchaseRatePublic(
-            **rate(bought, ended).model_dump(), pending=found.count("pending")
-        )
-
+    silent = silent_estimate(complaints, len(outcomes["dissatisfied_never_complained"]), knobs)
     return MetricsGroupPublic(
         group=group,
         csi=score(surveys["CSI"]),
         ssi=score(surveys["SSI"]),
         nps=nps(surveys["NPS"]),
+        dissatisfaction=DissatisfactionPublic(
+            csi_low=low_share(surveys["CSI"], knobs.low_score_max),
+            ssi_low=low_share(surveys["SSI"], knobs.low_score_max),
+            nps_detractors=low_share(surveys["NPS"], 6),
+            silent=silent,
+            fixed_versus_untroubled=fixed_versus_untroubled(
+                outcomes["resolved_quickly"] + outcomes["resolved_slowly"],
+                outcomes["untroubled"],
+            ),
+        ),
         complaints=ComplaintCountsPublic(
             total=complaints,
             by_category=dict(sorted(categories.items())),
@@ -166,195 +217,62 @@ def summarise(group: str, facts: Iterable[Fact], silent_per_complaint: float) ->
         follow_up_completion=rate(done, due),
         referral_conversion=rate(converted, claimed),
         repurchase=RepurchasePublic(
-            resolved_quickly=repurchase("resolved_quickly"),
-            resolved_slowly=repurchase("resolved_slowly"),
-            unresolved=repurchase("unresolved"),
-            dissatisfied_never_complained=repurchase("dissatisfied_never_complained"),
+            resolved_quickly=repurchase_rate(outcomes["resolved_quickly"]),
+            resolved_slowly=repurchase_rate(outcomes["resolved_slowly"]),
+            unresolved=repurchase_rate(outcomes["unresolved"]),
+            dissatisfied_never_complained=repurchase_rate(
+                outcomes["dissatisfied_never_complained"]
+            ),
         ),
-        silent_dissatisfied_estimate=round(complaints * silent_per_complaint, 2),
+        silent_dissatisfied_estimate=silent.estimate,
     )
+
+
+def dimensions_of(group_by: str | Sequence[str]) -> tuple[Dimension, ...]:
+    """`group_by` as the API takes it ("none", "advisor", "dealership,department", …) as
+    dimensions in their fixed order (dealership, department, advisor); ValueError if
+    unknown."""
+    names = group_by.split(",") if isinstance(group_by, str) else list(group_by)
+    wanted = {n.strip() for n in names if n.strip() and n.strip() != "none"}
+    if unknown := wanted - set(DIMENSIONS):
+        raise ValueError(f"unknown {sorted(unknown)}: use none or any of {', '.join(DIMENSIONS)}")
+    return tuple(d for d in DIMENSIONS if d in wanted)
+
+
+def key_of(fact: Fact, dimensions: Sequence[Dimension]) -> tuple[str, ...]:
+    parts = {
+        "dealership": fact.dealership,
+        "department": fact.department or UNASSIGNED,
+        "advisor": fact.advisor or UNASSIGNED,
+    }
+    return tuple(parts[d] for d in dimensions)
 
 
 def group_facts(
-    facts: Iterable[Fact], group_by: GroupBy, silent_per_complaint: float
+    facts: Iterable[Fact],
+    group_by: str | Sequence[str],
+    knobs: Knobs = Knobs(),
 ) -> list[MetricsGroupPublic]:
-    key: Callable[[Fact], str]
-    if group_by == "advisor":
-        key = lambda f: f.advisor or UNASSIGNED  # noqa: E731
-    elif group_by == "department":
-        key = lambda f: f.department or UNASSIGNED  # noqa: E731
-    else:
-        key = lambda f: "all"  # noqa: E731
-    groups: dict[str, list[Fact]] = defaultdict(list)
+    """The figures per group: one group per value of the dimensions (`group` names it, the
+    parts joined by '/'; 'all' without dimensions), each naming its dealership,
+    department and advisor where it is cut by them."""
+    dimensions = dimensions_of(group_by)
+    groups: dict[tuple[str, ...], list[Fact]] = defaultdict(list)
     for fact in facts:
-        groups[key(fact)].append(fact)
-    if not groups and group_by == "none":
-        groups["all"] = []
-    return [summarise(name, groups[name], silent_per_complaint) for name in sorted(groups)]
-
-
-# -- loading -------------------------------------------------------------------------------------
-
-
-def load_facts(
-    store: ReadStore,
-    dealership_id: str,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    window: timedelta = timedelta(days=365),
-) -> list[Fact]:
-    """The period's facts, read on (dealership, time) indexes; survey answers and
-    follow-ups come as counts per group, whole days of follow-ups from `followup_days`.
-    `window`: the repurchase observation window (services/projections/repurchase.py)."""
-    lo, hi, stamp = ts(start), ts(end), ts(now)
-    facts: list[Fact] = []
-    for kind, value, advisor, department, count in store.query(
-        "SELECT kind, score, advisor_id, department, COUNT(*) FROM surveys"
-        " WHERE dealership_id = ? AND answered_at >= ? AND answered_at < ? AND rejected = 0"
-        " GROUP BY kind, score, advisor_id, department",
-        (dealership_id, lo, hi),
-    ):
-        facts.append(
-            Fact("survey", advisor, department, {"kind": kind, "score": int(value)}, int(count))
-        )
-    rows = store.query(
-        "SELECT c.customer_id, c.category, c.advisor_id, c.department, c.filed_at,"
-        " c.apologised_at, c.resolved_at, c.within_sla, c.doc"
-        " FROM complaints c WHERE c.dealership_id = ? AND c.filed_at >= ? AND c.filed_at < ?",
-        (dealership_id, lo, hi),
-    )
-    bought = purchases_of(store, sorted({r[0] for r in rows}), lo)
-    for row in rows:
-        customer, category, advisor, department, filed, apologised, resolved, within = row[:8]
-        doc = json.loads(row[8])
-        filed_at = parse_ts(filed)
-        hours_apology = (
-            (parse_ts(apologised) - filed_at).total_seconds() / 3600 if apologised else None
-        )
-        hours_resolution = (
-            (parse_ts(resolved) - filed_at).total_seconds() / 3600 if resolved else None
-        )
-        # Counted for the SLA share once settled: resolved, or its SLA ran out unresolved.
-        due = doc["sla_due_at"]
-        settled = bool(resolved) or (due is not None and stamp > due)
-        facts.append(
-            Fact(
-                "complaint",
-                advisor,
-                department,
-                {
-                    "category": category,
-                    "hours_to_apology": hours_apology,
-                    "hours_to_resolution": hours_resolution,
-                    # Opening hours are complaints' rule: as it recorded them, never computed.
-                    "business_hours_to_apology": doc.get("business_hours_to_apology"),
-                    "business_hours_to_resolution": (
-                        doc.get("business_hours_to_resolution") if resolved else None
-                    ),
-                    "sla_settled": settled,
-                    "within_sla": bool(within) if resolved else False,
-                    "repurchase": complaint_status(
-                        _complaint_end(filed_at, resolved, within, doc),
-                        bought[customer],
-                        now,
-                        window,
-                    ),
-                    "step": doc["step"],
-                    "closed": doc["closed_at"] is not None,
-                },
+        groups[key_of(fact, dimensions)].append(fact)
+    if not groups and not dimensions:
+        groups[()] = []
+    answers = []
+    for key in sorted(groups):
+        found = summarise("/".join(key) or "all", groups[key], knobs)
+        cut = dict(zip(dimensions, key, strict=True))
+        answers.append(
+            found.model_copy(
+                update={
+                    "dealership_id": cut.get("dealership"),
+                    "department": cut.get("department"),
+                    "advisor_id": cut.get("advisor"),
+                }
             )
         )
-    for status, advisor, department, count in followup_counts(store, dealership_id, lo, hi):
-        facts.append(Fact("followup", advisor, department, {"done": status == "done"}, int(count)))
-    for verdict, advisor in store.query(
-        "SELECT verdict, advisor_id FROM referrals WHERE dealership_id = ?"
-        " AND claimed_at >= ? AND claimed_at < ?",
-        (dealership_id, lo, hi),
-    ):
-        facts.append(
-            Fact("referral", advisor, "sales", {"converted": verdict in ("verified", "rewarded")})
-        )
-    # Dissatisfied but never complained: a low score or risk flag in the period, and no
-    # complaint at this dealership ever; first signal per customer.
-    first_signal: dict[str, tuple[str, str | None, str | None]] = {}
-    for customer_id, at, advisor, department in store.query(
-        "SELECT s.customer_id, s.at, s.advisor_id, s.department FROM signals s"
-        " WHERE s.dealership_id = ? AND s.at >= ? AND s.at < ? AND NOT EXISTS (SELECT 1 FROM"
-        " complaints c WHERE c.customer_id = s.customer_id AND c.dealership_id = s.dealership_id)"
-        " ORDER BY s.at, s.event_id",
-        (dealership_id, lo, hi),
-    ):
-        first_signal.setdefault(customer_id, (at, advisor, department))
-    signalled = sorted(first_signal)
-    bought = purchases_of(store, signalled, lo)
-    for customer_id in signalled:
-        at, advisor, department = first_signal[customer_id]
-        found = window_status(parse_ts(at), bought[customer_id], now, window)
-        facts.append(Fact("silent", advisor, department, {"repurchase": found}))
-    return facts
-
-
-def _complaint_end(
-    filed_at: datetime, resolved: str | None, within: int | None, doc: dict[str, Any]
-) -> ComplaintEnd:
-    def at(value: str | None) -> datetime | None:
-        return parse_ts(value) if value else None
-
-    return ComplaintEnd(
-        filed_at=filed_at,
-        resolved_at=at(resolved),
-        within_sla=bool(within) if resolved else None,
-        closed_at=at(doc["closed_at"]),
-        sla_due_at=at(doc["sla_due_at"]),
-        repair_order_id=doc.get("repair_order_id"),
-    )
-
-
-def followup_counts(
-    store: ReadStore, dealership_id: str, lo: str, hi: str
-) -> list[tuple[str, str | None, str | None, int]]:
-    """(status, advisor, department, count) of the follow-ups due in [lo, hi), skipped ones
-    left out: whole UTC days summed from `followup_days`, the partial days at either end
-    counted on the (dealership, due time) index."""
-    first = lo[:10] if lo[10:] == DAY_START else _next_day(lo[:10])
-    last = hi[:10]  # the days before this one end at or before `hi`
-    if first >= last:
-        return _counted_rows(store, dealership_id, lo, hi)
-    whole = [
-        (status, advisor or None, department or None, int(n))
-        for status, advisor, department, n in store.query(
-            "SELECT status, advisor_id, department, SUM(n) FROM followup_days"
-            " WHERE dealership_id = ? AND day >= ? AND day < ? AND status <> 'skipped'"
-            " GROUP BY status, advisor_id, department",
-            (dealership_id, first, last),
-        )
-    ]
-    return (
-        _counted_rows(store, dealership_id, lo, first + DAY_START)
-        + whole
-        + _counted_rows(store, dealership_id, last + DAY_START, hi)
-    )
-
-
-DAY_START = "T00:00:00.000000Z"
-
-
-def _next_day(day: str) -> str:
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-
-
-def _counted_rows(
-    store: ReadStore, dealership_id: str, lo: str, hi: str
-) -> list[tuple[str, str | None, str | None, int]]:
-    if lo >= hi:
-        return []
-    return [
-        (status, advisor, department, int(n))
-        for status, advisor, department, n in store.query(
-            "SELECT status, advisor_id, department, COUNT(*) FROM followups"
-            " WHERE dealership_id = ? AND due_at >= ? AND due_at < ? AND status <> 'skipped'"
-            " GROUP BY status, advisor_id, department",
-            (dealership_id, lo, hi),
-        )
-    ]
+    return answers

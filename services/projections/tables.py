@@ -214,6 +214,8 @@ SCHEMA: tuple[str, ...] = (
     " NULL, customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, amount_cny REAL"
     " NOT NULL, ref TEXT)",
     "CREATE INDEX IF NOT EXISTS purchases_customer ON purchases (customer_id, at)",
+    # The customers who bought in a period (the never-complained baseline, queries/figures.py).
+    "CREATE INDEX IF NOT EXISTS purchases_period ON purchases (dealership_id, at)",
     "CREATE TABLE IF NOT EXISTS signals (event_id TEXT PRIMARY KEY, dealership_id TEXT NOT NULL,"
     " customer_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, advisor_id TEXT,"
     " department TEXT)",

@@ -36,7 +36,7 @@ def test_groups_by_advisor_and_estimates_silent_dissatisfaction() -> None:
         Fact("followup", "adv-2", "sales", {"done": True}),
         Fact("silent", None, "service", {"repurchase": "repurchased"}),
     ]
-    groups = {g.group: g for g in group_facts(facts, "advisor", 20.0)}
+    groups = {g.group: g for g in group_facts(facts, "advisor")}
     assert set(groups) == {"adv-1", "adv-2", "unassigned"}
     assert groups["adv-1"].complaints.by_category == {"arrogance": 2}
     funnel = groups["adv-1"].complaints.funnel  # one apologised for, one closed
@@ -47,5 +47,5 @@ def test_groups_by_advisor_and_estimates_silent_dissatisfaction() -> None:
     assert groups["adv-1"].repurchase.unresolved.rate == 0.0
     assert groups["adv-2"].follow_up_completion.rate == 1.0
     assert groups["unassigned"].repurchase.dissatisfied_never_complained.rate == 1.0
-    (everyone,) = group_facts(facts, "none", 20.0)
+    (everyone,) = group_facts(facts, "none")
     assert everyone.group == "all" and everyone.complaints.total == 2

@@ -108,7 +108,7 @@ def test_the_rate_counts_ended_windows_and_reports_the_pending() -> None:
         complaint("pending"),
         Fact("silent", None, "service", {"repurchase": "pending"}),
     ]
-    (group,) = group_facts(facts, "none", 20.0)
+    (group,) = group_facts(facts, "none")
     quick = group.repurchase.resolved_quickly
     assert (quick.numerator, quick.denominator, quick.pending) == (2, 3, 1)
     assert quick.rate == round(2 / 3, 4)

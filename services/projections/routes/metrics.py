@@ -1,57 +1,90 @@
-"""`/v1/metrics/satisfaction`: a dealership's satisfaction and retention figures;
-`/v1/metrics/classes`: its customers per class."""
+"""`/v1/metrics/satisfaction`: satisfaction and retention figures of one or several
+dealerships, cut by dealership, department and advisor; `/v1/metrics/classes`: their
+customers per class."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from laoke.httpauth import DealershipToRead
+from laoke.httpauth import DealershipsToRead
 from services.projections.metricmodels import ClassesPublic, SatisfactionPublic
-from services.projections.metrics import group_facts, load_facts
-from services.projections.queries.classes import class_totals
-from services.projections.routes.common import PeriodFrom, PeriodTo, as_json, period, v1_router
+from services.projections.metrics import Fact, Knobs, dimensions_of, group_facts
+from services.projections.queries.classes import ClassCut, class_totals
+from services.projections.queries.figures import load_facts
+from services.projections.routes.common import (
+    PeriodFrom,
+    PeriodTo,
+    as_json,
+    bad_param,
+    period,
+    v1_router,
+)
 from services.projections.service import ProjectionsService
+
+GroupBy = Annotated[
+    str,
+    Query(
+        max_length=64,
+        description="'none', or any of dealership, department, advisor joined by ',' (e.g."
+        " 'department,advisor'): one group per value.",
+    ),
+]
 
 
 def metrics_router(service: ProjectionsService) -> APIRouter:
     router = v1_router()
     settings = service.projection_settings
+    knobs = Knobs(settings.silent_per_complaint, settings.low_score_max)
 
     @router.get("/metrics/satisfaction", response_model=SatisfactionPublic, tags=["metrics"])
     def get_satisfaction(
-        dealership_id: DealershipToRead,
+        dealerships: DealershipsToRead,
         start: PeriodFrom = None,
         end: PeriodTo = None,
-        group_by: Literal["advisor", "department", "none"] = "none",
+        group_by: GroupBy = "none",
     ) -> Response:
-        """CSI, SSI, NPS, complaints by category, time to apology and to resolution
-        (p50/p90), share resolved within SLA, follow-up completion, referral conversion,
-        repurchase by complaint outcome, silent-dissatisfaction estimate (default: last 30
-        days)."""
+        """CSI, SSI, NPS, dissatisfaction (shares of low scores and detractors, the silent
+        estimate, fixed against never-complained repurchase), complaints by category, time
+        to apology and to resolution (p50/p90), share resolved within SLA, follow-up
+        completion, referral conversion, repurchase by complaint outcome (default: last 30
+        days). Several `dealership_id`s roll up; `group_by` cuts."""
+        try:
+            dimensions = dimensions_of(group_by)
+        except ValueError as exc:
+            raise bad_param("group_by", str(exc)) from None
         now = service.clock.now()
         period_from, period_to = period(start, end, now)
-        window = timedelta(days=settings.figures_for(dealership_id).repurchase_window_days)
-        facts = load_facts(service.store, dealership_id, period_from, period_to, now, window)
+        facts: list[Fact] = []
+        for dealership_id in dealerships:
+            window = timedelta(days=settings.figures_for(dealership_id).repurchase_window_days)
+            facts += load_facts(service.store, dealership_id, period_from, period_to, now, window)
         return as_json(
             SatisfactionPublic(
-                dealership_id=dealership_id,
+                dealership_id=dealerships[0] if len(dealerships) == 1 else None,
+                dealership_ids=list(dealerships),
                 period_from=period_from,
                 period_to=period_to,
-                group_by=group_by,
+                group_by=",".join(dimensions) or "none",
                 as_of=now,
-                groups=group_facts(facts, group_by, settings.silent_per_complaint),
+                groups=group_facts(facts, dimensions, knobs),
             )
         )
 
     @router.get("/metrics/classes", response_model=ClassesPublic, tags=["metrics"])
-    def get_classes(dealership_id: DealershipToRead) -> Response:
-        """The dealership's customers per class (gold, meteor, small_star, burden): how many,
-        their value (margin) and what serving them cost, as of now (docs/projections.md)."""
+    def get_classes(
+        dealerships: DealershipsToRead,
+        group_by: Annotated[
+            ClassCut, Query(description="'none', 'dealership' or 'advisor' (the customer's).")
+        ] = "none",
+    ) -> Response:
+        """The customers per class (gold, meteor, small_star, burden): how many, their
+        value (margin) and what serving them cost, as of now (docs/projections.md). Several
+        `dealership_id`s roll up; `group_by` cuts."""
         now = service.clock.now()
-        return as_json(class_totals(service.store, dealership_id, now, settings.classes))
+        return as_json(class_totals(service.store, dealerships, now, settings.classes, group_by))
 
     return router
