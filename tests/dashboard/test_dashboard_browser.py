@@ -403,6 +403,17 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
     assert_value(page, "ref-rate", group["referral_conversion"]["rate"])
     for outcome, rate in group["repurchase"].items():
         assert_value(page, f"rep-{outcome}", rate["rate"])
+    # Beside each, seed 004's figure; and the fixed customers against the never-troubled.
+    seed = {"resolved_quickly": 0.82, "resolved_slowly": 0.54, "unresolved": 0.19}
+    for outcome, rate in (seed | {"dissatisfied_never_complained": 0.09}).items():
+        assert_value(page, f"rep-seed-{outcome}", rate)
+    low = group["dissatisfaction"]
+    assert_value(page, "rep-fixed-ratio", low["fixed_versus_untroubled"]["ratio"])
+    # Dissatisfaction beside the means: the shares of low answers and detractors.
+    assert_value(page, "dis-csi-low", low["csi_low"]["share"])
+    assert_value(page, "dis-ssi-low", low["ssi_low"]["share"])
+    assert_value(page, "dis-nps-detractors", low["nps_detractors"]["share"])
+    assert_value(page, "dis-signalled", low["silent"]["signalled"])
     assert_value(page, "fu-completion", group["follow_up_completion"]["rate"])
 
     # …and one per month, over time.

@@ -3,7 +3,7 @@
 // makes a fixed number of requests, whatever the number of complaints or customers.
 
 import { client } from "./api.js";
-import { slaTargets, worstStep } from "./derive.js";
+import { SEED_FIXED_RATIO, SEED_REPURCHASE, slaTargets, worstStep } from "./derive.js";
 import { defaultPeriod, localToday, months, period } from "./period.js";
 import { $, code, el, explain, figure, money, note, num, pct, switchLanguage, t, table, tile, ui, when } from "./ui.js";
 import { initWorkList, openWorkList, renderCompletion, renderWorkList } from "./worklist.js";
@@ -192,18 +192,43 @@ function renderReferrals(data) {
     tile(t("ref.rate"), "ref-rate", r.rate, pct(r.rate), `${r.numerator} ${t("ref.verified")} / ${r.denominator} ${t("ref.claimed")}`),
   );
   const names = ["resolved_quickly", "resolved_slowly", "unresolved", "dissatisfied_never_complained"];
+  const ofThem = (rate) => el("small", { text: ` (${t("common.of", { n: rate.numerator, d: rate.denominator })})` });
+  const compared = all.dissatisfaction.fixed_versus_untroubled;
   table(
     $("rep-table"),
-    [t("rep.outcome"), t("common.rate")],
-    names.map((name) => {
-      const rate = all.repurchase[name];
-      return el(
+    [t("rep.outcome"), t("common.rate"), t("rep.seed")],
+    [
+      ...names.map((name) => {
+        const rate = all.repurchase[name];
+        return el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: t(`rep.${name}`) }),
+          el("td", {}, figure(`rep-${name}`, rate.rate, pct(rate.rate)), ofThem(rate)),
+          el("td", {}, figure(`rep-seed-${name}`, SEED_REPURCHASE[name], pct(SEED_REPURCHASE[name]))),
+        );
+      }),
+      el(
         "tr",
         {},
-        el("th", { scope: "row", text: t(`rep.${name}`) }),
-        el("td", {}, figure(`rep-${name}`, rate.rate, pct(rate.rate)), el("small", { text: ` (${t("common.of", { n: rate.numerator, d: rate.denominator })})` })),
-      );
-    }),
+        el("th", { scope: "row", text: t("rep.fixed_ratio") }),
+        el("td", {}, figure("rep-fixed-ratio", compared.ratio, compared.ratio == null ? t("common.none") : `${num(compared.ratio, 2)}×`),
+          el("small", { text: ` (${pct(compared.fixed.rate)} / ${pct(compared.never_complained.rate)})` })),
+        el("td", {}, figure("rep-seed-fixed-ratio", SEED_FIXED_RATIO, `≈ ${SEED_FIXED_RATIO}×`)),
+      ),
+    ],
+  );
+}
+
+function renderDissatisfaction(data) {
+  const low = data.whole.groups[0].dissatisfaction;
+  const share = (label, testid, part) =>
+    tile(label, testid, part.share, pct(part.share), t("common.of", { n: part.low, d: part.answers }));
+  $("dis-tiles").replaceChildren(
+    share(t("dis.csi_low"), "dis-csi-low", low.csi_low),
+    share(t("dis.ssi_low"), "dis-ssi-low", low.ssi_low),
+    share(t("dis.nps_detractors"), "dis-nps-detractors", low.nps_detractors),
+    tile(t("dis.signalled"), "dis-signalled", low.silent.signalled, num(low.silent.signalled, 0), t("dis.signalled.hint")),
   );
 }
 
@@ -246,7 +271,7 @@ function render() {
   const data = state.data;
   if (!data) return;
   const completion = (d) => renderCompletion(d.whole);
-  for (const panel of [renderSatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, completion, renderClasses]) {
+  for (const panel of [renderSatisfaction, renderDissatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, completion, renderClasses]) {
     try {
       panel(data);
     } catch (error) {

@@ -4,6 +4,17 @@ import { hoursBetween } from "./period.js";
 
 export const CLASSES = ["gold", "meteor", "small_star", "burden"];
 
+/** Seed 004's survey of customers after a complaint: the share who buy again, by what
+ * became of it (docs/domain.md), shown beside the dealership's own rates; and its "a fixed
+ * customer is often twice as loyal as one who never had a problem". */
+export const SEED_REPURCHASE = {
+  resolved_quickly: 0.82,
+  resolved_slowly: 0.54,
+  unresolved: 0.19,
+  dissatisfied_never_complained: 0.09,
+};
+export const SEED_FIXED_RATIO = 2;
+
 /** The step where most unclosed complaints stand (null when none does), from the metrics'
  * `complaints.funnel` (each step's `reached` and `standing`). */
 export function worstStep(funnel) {
