@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.projections.settings import ClassThresholds
-from services.projections.tables import parse_ts
+from services.projections.tables import parse_ts, ts
 
 CustomerClass = Literal["gold", "meteor", "small_star", "burden"]
 CLASSES: tuple[CustomerClass, ...] = ("gold", "meteor", "small_star", "burden")
@@ -88,10 +88,127 @@ def _days(since: str | None, now: datetime) -> int | None:
     return max(0, (now - parse_ts(since)).days)
 
 
+def _regular_interval(stats: dict[str, Any]) -> float | None:
+    """Mean days between paid services (reworks and free visits are not loyalty)."""
+    paid_visits = int(stats["paid_service_visits"])
+    if paid_visits < 2:
+        return None
+    span = parse_ts(stats["last_paid_service_at"]) - parse_ts(stats["first_paid_service_at"])
+    return round(span.days / (paid_visits - 1), 1)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a customer's class depends on that only events change, computed at every write
+    of the customer (stored as columns: tables.py, for the class counts and the customer
+    list's filter). The class at a moment is `class_at(standing, last touchpoint, now)`:
+    only tenure, recency and the time since a big purchase move with the clock.
+
+    `gold_from`: the stored time from which a customer gold on value, cost, complaints and
+    loyalty has the tenure for gold ('' always, None never); `meteor_from`: from when a big
+    purchase without regular paid service since makes a meteor (None: regular, or none)."""
+
+    burden: bool
+    gold_from: str | None
+    big: bool
+    meteor_from: str | None
+    value_cny: float
+    cost_cny: float
+
+
+def standing(doc: dict[str, Any], limits: ClassThresholds) -> Standing:
+    stats = doc["stats"]
+    worth, costs = value_of(stats, limits)["total"], cost_of(stats, limits)["total"]
+    complaints = int(stats["complaints"])
+    burden = (
+        costs >= float(limits.burden_min_cost_cny) and costs > limits.burden_cost_share * worth
+    ) or (complaints >= limits.burden_min_complaints and worth < float(limits.burden_max_value_cny))
+    interval = _regular_interval(stats)
+    regular = interval is not None and interval <= limits.regular_service_days
+    loyal = regular or int(stats["vehicle_purchases"]) >= 2
+    gold_from = None
+    if (
+        worth >= float(limits.gold_min_value_cny)
+        and loyal
+        and costs <= limits.gold_max_cost_share * worth
+        and complaints < limits.burden_min_complaints
+    ):
+        gold_from = _after(doc["first_seen_at"], limits.gold_min_tenure_days)
+    big_at = stats["last_big_purchase_at"]
+    # since_big > regular_service_days whole days: from regular_service_days + 1 days on
+    meteor_from = (
+        None if regular or big_at is None else _after(big_at, limits.regular_service_days + 1)
+    )
+    return Standing(
+        burden=burden,
+        gold_from=gold_from,
+        big=stats["largest_purchase_cny"] >= float(limits.big_purchase_cny),
+        meteor_from=meteor_from,
+        value_cny=worth,
+        cost_cny=costs,
+    )
+
+
+# The customers table's columns holding a customer's `Standing` (tables.py).
+CLASS_COLUMNS = (
+    "class_burden",
+    "class_gold_from",
+    "class_big",
+    "class_meteor_from",
+    "value_cny",
+    "cost_cny",
+)
+
+
+def class_columns(doc: dict[str, Any], limits: ClassThresholds) -> dict[str, Any]:
+    """A customer's `Standing` as the columns hold it."""
+    s = standing(doc, limits)
+    values = (int(s.burden), s.gold_from, int(s.big), s.meteor_from, s.value_cny, s.cost_cny)
+    return dict(zip(CLASS_COLUMNS, values, strict=True))
+
+
+def _after(since: str | None, days: int) -> str | None:
+    """The stored time `days` whole days after `since` ('' when any time is: `_days` counts
+    nothing below 0; None when `since` is unknown)."""
+    if days <= 0:
+        return ""
+    return ts(parse_ts(since) + timedelta(days=days)) if since is not None else None
+
+
+def class_at(
+    s: Standing, last_touch_at: str | None, now: datetime, limits: ClassThresholds
+) -> CustomerClass:
+    """The class as of `now` (first match wins; the module's docstring). `CLASS_SQL` is the
+    same in SQL, tested equal (tests/projections/test_classes_rules.py)."""
+    stamp, gone = ts(now), ts(neglected_up_to(now, limits))
+    recent = last_touch_at is not None and last_touch_at > gone
+    if s.burden:
+        return "burden"
+    if s.gold_from is not None and s.gold_from <= stamp and recent:
+        return "gold"
+    if s.big and (not recent or (s.meteor_from is not None and s.meteor_from <= stamp)):
+        return "meteor"
+    return "small_star"
+
+
+# `class_at` over the customers table's columns; parameters `class_params(now, limits)`.
+CLASS_SQL = (
+    "CASE WHEN class_burden = 1 THEN 'burden'"
+    " WHEN class_gold_from <= ? AND last_touch_at > ? THEN 'gold'"
+    " WHEN class_big = 1 AND (last_touch_at IS NULL OR last_touch_at <= ?"
+    " OR class_meteor_from <= ?) THEN 'meteor' ELSE 'small_star' END"
+)
+
+
+def class_params(now: datetime, limits: ClassThresholds) -> tuple[str, str, str, str]:
+    stamp, gone = ts(now), ts(neglected_up_to(now, limits))
+    return stamp, gone, gone, stamp
+
+
 def classify(
     doc: dict[str, Any], last_touch_at: str | None, now: datetime, limits: ClassThresholds
 ) -> Classification:
-    """The class of the customer whose document is `doc`, as of `now`."""
+    """The class of the customer whose document is `doc`, as of `now`, with its reasons."""
     stats = doc["stats"]
     complaints = int(stats["complaints"])
     purchases = int(stats["vehicle_purchases"])
@@ -101,12 +218,10 @@ def classify(
     idle_days = _days(last_touch_at, now)
     tenure = _days(doc["first_seen_at"], now) or 0
     recent = last_touch_at is not None and parse_ts(last_touch_at) > neglected_up_to(now, limits)
-    interval = None
-    if paid_visits >= 2:  # reworks and free visits are not loyalty
-        span = parse_ts(stats["last_paid_service_at"]) - parse_ts(stats["first_paid_service_at"])
-        interval = round(span.days / (paid_visits - 1), 1)
+    interval = _regular_interval(stats)
     regular = interval is not None and interval <= limits.regular_service_days
     since_big = _days(stats["last_big_purchase_at"], now)
+    found = class_at(standing(doc, limits), last_touch_at, now, limits)
     facts: dict[str, Any] = {
         "value_cny": worth,
         "value_by_line_cny": {k: v for k, v in value.items() if k != "total"},
@@ -125,41 +240,26 @@ def classify(
     }
 
     # 1. burden: costs more to serve than they bring.
-    if costs >= float(limits.burden_min_cost_cny) and costs > limits.burden_cost_share * worth:
-        return Classification(
-            "burden",
-            [
+    if found == "burden":
+        if costs >= float(limits.burden_min_cost_cny) and costs > limits.burden_cost_share * worth:
+            because = [
                 f"cost to serve {costs:.2f} CNY above {limits.burden_cost_share:.0%} of the"
                 f" value {worth:.2f} CNY (margin)",
                 _largest_cost(cost),
-            ],
-            facts,
-        )
-    if complaints >= limits.burden_min_complaints and worth < float(limits.burden_max_value_cny):
-        return Classification(
-            "burden",
-            [
+            ]
+        else:
+            because = [
                 f"{complaints} complaints (burden from {limits.burden_min_complaints})",
                 f"value {worth:.2f} CNY (margin) below {limits.burden_max_value_cny} CNY",
-            ],
-            facts,
-        )
+            ]
+        return Classification("burden", because, facts)
     # 2. gold: a year at least, high value, cheap to serve, recent and loyal.
     loyal = []
     if regular:
         loyal.append(f"paid service every {interval} days on average (regular)")
     if purchases >= 2:
         loyal.append(f"{purchases} vehicle purchases")
-    held_back = []
-    if tenure < limits.gold_min_tenure_days:
-        held_back.append(f"a customer for {tenure} days (gold from {limits.gold_min_tenure_days})")
-    if costs > limits.gold_max_cost_share * worth:
-        held_back.append(
-            f"cost to serve {costs:.2f} CNY above {limits.gold_max_cost_share:.0%} of the value"
-        )
-    if complaints >= limits.burden_min_complaints:
-        held_back.append(f"{complaints} complaints")
-    if worth >= float(limits.gold_min_value_cny) and recent and loyal and not held_back:
+    if found == "gold":
         return Classification(
             "gold",
             [
@@ -172,29 +272,33 @@ def classify(
             facts,
         )
     # 3. meteor: one big purchase, then gone.
-    if stats["largest_purchase_cny"] >= float(limits.big_purchase_cny):
+    if found == "meteor":
+        big = f"a big purchase of {stats['largest_purchase_cny']:.2f} CNY"
         if not recent:
             gone = (
                 f"no touchpoint for {idle_days} days (over {limits.recency_days})"
                 if idle_days is not None
                 else "no touchpoint recorded"
             )
-            return Classification(
-                "meteor",
-                [f"a big purchase of {stats['largest_purchase_cny']:.2f} CNY", gone],
-                facts,
-            )
-        if not regular and since_big is not None and since_big > limits.regular_service_days:
-            return Classification(
-                "meteor",
-                [
-                    f"a big purchase of {stats['largest_purchase_cny']:.2f} CNY "
-                    f"{since_big} days ago",
-                    f"no regular paid service since ({paid_visits} paid service visits)",
-                ],
-                facts,
-            )
+            return Classification("meteor", [big, gone], facts)
+        return Classification(
+            "meteor",
+            [
+                f"{big} {since_big} days ago",
+                f"no regular paid service since ({paid_visits} paid service visits)",
+            ],
+            facts,
+        )
     # 4. small_star: the rest.
+    held_back = []
+    if tenure < limits.gold_min_tenure_days:
+        held_back.append(f"a customer for {tenure} days (gold from {limits.gold_min_tenure_days})")
+    if costs > limits.gold_max_cost_share * worth:
+        held_back.append(
+            f"cost to serve {costs:.2f} CNY above {limits.gold_max_cost_share:.0%} of the value"
+        )
+    if complaints >= limits.burden_min_complaints:
+        held_back.append(f"{complaints} complaints")
     because = [f"value {worth:.2f} CNY (margin) below gold ({limits.gold_min_value_cny} CNY)"]
     if worth >= float(limits.gold_min_value_cny):
         because = ["high value but not gold: " + ("; ".join(held_back) or "not loyal or recent")]

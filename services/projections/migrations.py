@@ -12,9 +12,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from services.projections.classes import CLASS_COLUMNS, class_columns
 from services.projections.readmodels.context import money
 from services.projections.readmodels.customers import LINE_OF
 from services.projections.readmodels.followups import vin_of
+from services.projections.settings import ClassThresholds
 from services.projections.tables import COMPLAINTS, CUSTOMERS, DocTable, dump_doc
 from services.projections.transaction import Tx
 
@@ -32,12 +34,48 @@ def migrate(tx: Tx) -> None:
         if columns and column not in columns:
             tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} TEXT")
             _fill_derived(tx, table, column)
+    columns = table_columns(tx, CUSTOMERS.name)
+    if columns and "class_burden" not in columns:
+        for column, kind in zip(CLASS_COLUMNS, CLASS_TYPES, strict=True):
+            tx.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
+        # filled by `refresh_class_columns`: no thresholds are recorded for them yet
     columns = table_columns(tx, "purchases")
     if columns and "ref" not in columns:
         tx.execute("ALTER TABLE purchases ADD COLUMN ref TEXT")
         _fill_purchase_refs(tx)
     if columns and _customers_lack(tx, "vehicle_spend_cny"):
         _fill_line_stats(tx)
+
+
+CLASS_TYPES = ("INTEGER", "TEXT", "INTEGER", "TEXT", "REAL", "REAL")
+CLASS_STAMP = "class_thresholds"
+
+
+def refresh_class_columns(tx: Tx, limits: ClassThresholds) -> None:
+    """The class columns of every customer computed again when the class thresholds differ
+    from those they were computed with (or none are recorded: an older or a new store), so
+    they always follow the settings the service runs with; a fresh store only records them."""
+    wanted = limits.model_dump_json()
+    found = tx.query("SELECT value FROM derived WHERE name = ?", (CLASS_STAMP,))
+    if found and found[0][0] == wanted:
+        return
+    last = ""
+    sets = ", ".join(f"{c} = ?" for c in CLASS_COLUMNS)
+    while rows := tx.query(
+        "SELECT customer_id, doc FROM customers WHERE customer_id > ? ORDER BY customer_id LIMIT ?",
+        (last, CHUNK),
+    ):
+        updates = [
+            (*class_columns(json.loads(doc), limits).values(), customer_id)
+            for customer_id, doc in rows
+        ]
+        tx.executemany(f"UPDATE customers SET {sets} WHERE customer_id = ?", updates)
+        last = rows[-1][0]
+    tx.execute(
+        "INSERT INTO derived (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (CLASS_STAMP, wanted),
+    )
 
 
 def table_columns(tx: Tx, table: str) -> set[str]:
@@ -83,7 +121,8 @@ def _fill_followups(tx: Tx) -> None:
 def _fill_derived(tx: Tx, table: DocTable, column: str) -> None:
     """A column `table.derive` computes, filled in for the rows written before it."""
     assert table.derive is not None
-    keys, names = ", ".join(table.keys), table.all_columns
+    present = table_columns(tx, table.name)  # columns added later still are not yet
+    keys, names = ", ".join(table.keys), [c for c in table.all_columns if c in present]
     marks = ", ".join("?" * len(table.keys))
     match = " AND ".join(f"{k} = ?" for k in table.keys)
     last: tuple[Any, ...] = ("",) * len(table.keys)

@@ -63,8 +63,9 @@ async def rebuild_async(
 ) -> dict[str, int]:
     """Replay RETENTION into a fresh store, then (with `swap`) make it the live one."""
     drop(settings, FRESH)
-    store = ReadStore(settings, name=FRESH, schema=FRESH)
-    projections = Projections(store, projection_settings or ProjectionSettings())
+    projection_settings = projection_settings or ProjectionSettings()
+    store = ReadStore(settings, name=FRESH, schema=FRESH, classes=projection_settings.classes)
+    projections = Projections(store, projection_settings)
     nc, js = await connect(settings, "laoke-projections-rebuild")
     applied = failures = 0
     try:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from nats.aio.msg import Msg
 
@@ -30,6 +31,7 @@ from services.projections.application import CONSUMER, Failure, Message, Project
 from services.projections.deadletters.store import CONSUMER as LETTERS_CONSUMER
 from services.projections.deadletters.store import DeadLetterStore, Letter, apply_letters
 from services.projections.gauges import EVERY_S, WorkGauges
+from services.projections.queries.classes import ClassCounts
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
@@ -50,7 +52,7 @@ class ProjectionsService(ServiceHost):
     ) -> None:
         super().__init__(settings, clock)
         self.projection_settings = projection_settings or ProjectionSettings()
-        self.store = ReadStore(settings)
+        self.store = ReadStore(settings, classes=self.projection_settings.classes)
         self.partitions = {
             partition: Projections(
                 self.store, self.projection_settings, partition.durable(CONSUMER)
@@ -62,6 +64,8 @@ class ProjectionsService(ServiceHost):
         self.workers = [Worker(self._consumer(p, pr)) for p, pr in self.partitions.items()]
         self.workers += [Worker(self._letters_consumer(p)) for p in self.partitions]
         self.gauges = WorkGauges(self.store)
+        max_age = timedelta(seconds=self.projection_settings.classes_max_age_s)
+        self.class_counts = ClassCounts(self.store, self.projection_settings.classes, max_age)
 
     def _consumer(self, partition: Partition, projections: Projections) -> StreamConsumer:
         async def apply(run: Sequence[Msg]) -> None:
@@ -127,6 +131,7 @@ class ProjectionsService(ServiceHost):
         while not self._stopping.is_set():
             try:
                 await asyncio.to_thread(self.gauges.refresh, self.clock.now())
+                await asyncio.to_thread(self.class_counts.refresh, self.clock.now())
             except Exception:  # the store busy or gone for a moment: the next round
                 log.warning("could not count the work in hand", exc_info=True)
             with contextlib.suppress(TimeoutError):

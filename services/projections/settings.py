@@ -110,6 +110,13 @@ class ProjectionSettings(BaseSettings):
     low_score_max: int = Field(
         6, description="A survey or call-back score at most this is 'dissatisfied' (NPS 0-6)."
     )
+    classes_max_age_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="The class counts (GET /v1/metrics/classes) are answered from memory"
+        " while younger than this, counted again in the background.",
+    )
     batch_size: int = Field(500, ge=1, le=10_000, description="Pull batch of the consumer.")
     max_page: int = Field(5000, description="Largest page a list endpoint answers.")
 

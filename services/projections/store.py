@@ -19,7 +19,8 @@ from typing import Any
 
 from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
-from services.projections.migrations import migrate
+from services.projections.migrations import migrate, refresh_class_columns
+from services.projections.settings import ClassThresholds, ProjectionSettings
 from services.projections.tables import SCHEMA, TABLES, DocTable, Row
 from services.projections.transaction import Tx
 
@@ -31,9 +32,17 @@ class ReadStore:
     """SQLite file `<data_dir>/projections.sqlite3` (WAL), or a PostgreSQL schema."""
 
     def __init__(
-        self, settings: LaokeSettings, *, name: str = SQLITE_FILE, schema: str = PG_SCHEMA
+        self,
+        settings: LaokeSettings,
+        *,
+        name: str = SQLITE_FILE,
+        schema: str = PG_SCHEMA,
+        classes: ClassThresholds | None = None,
     ) -> None:
+        """`classes`: the class thresholds the customers' class columns are computed with
+        (default: the environment's, as ProjectionSettings reads them)."""
         self.settings = settings
+        self.classes = classes or ProjectionSettings().classes
         self.kind = settings.store
         self.schema = schema
         self.path: Path | None = None
@@ -55,6 +64,7 @@ class ReadStore:
         for statement in SCHEMA:
             tx.execute(statement)
         backfill_followup_days(tx)
+        refresh_class_columns(tx, self.classes)
 
     # -- connections -------------------------------------------------------------------------
     def sql(self, text: str) -> str:

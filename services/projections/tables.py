@@ -70,7 +70,21 @@ def _complaint_status(row: Row) -> None:
 CUSTOMERS = DocTable(
     "customers",
     ("customer_id",),
-    ("dealership_id", "merged_into", "advisor_id", "last_touch_at", "search"),
+    (
+        "dealership_id",
+        "merged_into",
+        "advisor_id",
+        "last_touch_at",
+        "search",
+        # The customer's class standing (classes.py `Standing`), set by `Tx.flush` with the
+        # store's class thresholds: the class counts and the list's filter read these.
+        "class_burden",
+        "class_gold_from",
+        "class_big",
+        "class_meteor_from",
+        "value_cny",
+        "cost_cny",
+    ),
     _customer_search,
 )
 COMPLAINTS = DocTable(
@@ -122,7 +136,15 @@ SCHEMA: tuple[str, ...] = (
     # a fresh table has them in the same place, so a rebuilt store dumps like a migrated one.
     "CREATE TABLE IF NOT EXISTS customers (customer_id TEXT PRIMARY KEY, dealership_id TEXT"
     " NOT NULL, merged_into TEXT, advisor_id TEXT, last_touch_at TEXT, doc TEXT NOT NULL,"
-    " search TEXT)",
+    " search TEXT, class_burden INTEGER, class_gold_from TEXT, class_big INTEGER,"
+    " class_meteor_from TEXT, value_cny REAL, cost_cny REAL)",
+    # The class counts and the list's `class=` filter (queries/classes.py, customer_list.py)
+    # read a dealership's customers from this index alone, in the list's order.
+    "CREATE INDEX IF NOT EXISTS customers_class ON customers (dealership_id, customer_id,"
+    " merged_into, advisor_id, last_touch_at, class_burden, class_gold_from, class_big,"
+    " class_meteor_from, value_cny, cost_cny)",
+    # Which class thresholds the class columns were computed with (store.py).
+    "CREATE TABLE IF NOT EXISTS derived (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS customers_merged ON customers (merged_into)",
     # The customer list (queries/customer_list.py) in its order, a dealership's customers by
     # id; `neglected` tests the last touchpoint on the rows it yields.
@@ -243,6 +265,7 @@ TABLES: tuple[str, ...] = (
     "signals",
     "refs",
     "failures",
+    "derived",
 )
 
 

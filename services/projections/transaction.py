@@ -12,7 +12,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from services.projections.classes import class_columns
 from services.projections.tables import (
+    CUSTOMERS,
     DOC_TABLES,
     FOLLOWUPS,
     DocTable,
@@ -133,6 +135,9 @@ class Tx:
             if table.derive is not None:
                 for row in rows:
                     table.derive(row)
+            if table is CUSTOMERS:
+                for row in rows:
+                    row.update(class_columns(row["doc"], self.store.classes))
             values = [[*(r.get(c) for c in cols[:-1]), dump_doc(r["doc"])] for r in rows]
             self.executemany(sql, values)
             if table is FOLLOWUPS:

@@ -3,10 +3,21 @@ counters are kept as the projector keeps them (readmodels/customers.py, complain
 
 from __future__ import annotations
 
+import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.projections.classes import classify, totals
+from services.projections.classes import (
+    CLASS_COLUMNS,
+    CLASS_SQL,
+    Standing,
+    class_at,
+    class_params,
+    classify,
+    standing,
+    totals,
+)
 from services.projections.readmodels.context import new_customer_doc
 from services.projections.settings import ClassThresholds
 from services.projections.tables import ts
@@ -136,3 +147,42 @@ def test_totals_per_class_sum_count_value_and_cost() -> None:
     assert summed["gold"] == (2, 2 * found[0].value_cny, 2 * found[0].cost_cny)
     assert summed["small_star"] == (1, 0.0, 0.0)
     assert summed["burden"] == summed["meteor"] == (0, 0.0, 0.0)
+
+
+def _sql_class(s: Standing, last_touch: str | None, now: datetime) -> str:
+    """`CLASS_SQL` over one row holding the standing's columns, in SQLite."""
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE customers (last_touch_at TEXT, {', '.join(CLASS_COLUMNS)})")
+    values = (int(s.burden), s.gold_from, int(s.big), s.meteor_from, s.value_cny, s.cost_cny)
+    db.execute("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?)", (last_touch, *values))
+    (found,) = db.execute(
+        f"SELECT {CLASS_SQL} FROM customers", class_params(now, LIMITS)
+    ).fetchone()
+    return str(found)
+
+
+def test_the_class_from_the_stored_standing_is_the_profiles_in_python_and_in_sql() -> None:
+    """The class columns and `CLASS_SQL` (what the counts and the list's filter read) give
+    the class `classify` gives, at any moment: random histories asked at random times,
+    around the lines that move with the clock (tenure, recency, a big purchase's age)."""
+    rng = random.Random(21)
+    seen = set()
+    for _ in range(400):
+        history = History(since=rng.choice([0, 30, 200, 364, 365, 366, 800]))
+        for _ in range(rng.randrange(0, 3)):
+            history.car(rng.randrange(0, 700), rng.choice([80_000, 150_000, 350_000]))
+        for _ in range(rng.randrange(0, 8)):
+            kind = rng.choice(["maintenance", "maintenance", "rework"])
+            history.service(rng.randrange(0, 700), rng.choice([0, 800, 3000]), kind)
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            history.complaint(rng.randrange(0, 700), rng.choice([0, 500, 30_000]))
+        if rng.random() < 0.2:
+            history.last_touch = None
+        now = NOW + timedelta(days=rng.choice([0, 1, 150, 180, 181, 182, 201, 202, 365]))
+        now += timedelta(hours=rng.randrange(0, 24))
+        expected = classify(history.doc, history.last_touch, now, LIMITS).customer_class
+        found = standing(history.doc, LIMITS)
+        assert class_at(found, history.last_touch, now, LIMITS) == expected
+        assert _sql_class(found, history.last_touch, now) == expected
+        seen.add(expected)
+    assert seen == {"gold", "meteor", "small_star", "burden"}  # every line was crossed

@@ -13,6 +13,7 @@ from projections_helpers import Rig
 from events import ComplaintResolved, CustomersMerged, FollowUpDue, SurveyAnswerRejected
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Message
+from services.projections.classes import CLASS_COLUMNS
 from services.projections.migrations import table_columns
 from services.projections.rebuild import rebuild
 from services.projections.store import ReadStore
@@ -130,18 +131,21 @@ async def test_a_store_from_before_the_work_list_is_brought_up_to_date(rig: Rig)
 
 async def test_a_store_from_before_the_ops_lists_is_brought_up_to_date(rig: Rig) -> None:
     """`migrations.py`: a store without the lists' columns (customers' `search`, complaints'
-    `status`) and their indexes, opened by this version, holds what the projector writes."""
+    `status`, customers' class columns) and their indexes, opened by this version, holds
+    what the projector writes."""
     await history(rig)
     await rig.projections.stop()
     live = dump(rig.settings)
     assert {r[-1] for r in live["complaints"]} == {"resolved"}
-    assert any("京a12345" in (r[-1] or "") for r in live["customers"])
+    assert any("京a12345" in (r[6] or "") for r in live["customers"])  # `search`
 
     store = ReadStore(rig.settings)
     with store.transaction() as tx:
-        for index in ("customers_list", "complaints_list_status"):
+        for index in ("customers_list", "complaints_list_status", "customers_class"):
             tx.execute(f"DROP INDEX {index}")
-        tx.execute("ALTER TABLE customers DROP COLUMN search")
+        for column in ("search", *CLASS_COLUMNS):  # the class columns came later still
+            tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")
+        tx.execute("DROP TABLE derived")
         tx.execute("ALTER TABLE complaints DROP COLUMN status")
         assert "search" not in table_columns(tx, "customers")
     store.close()

@@ -3,9 +3,9 @@ phone fragment or plate, filtered by class and by neglect; keyset-paged by custo
 (queries/paging.py; docs/projections.md, "The customer list").
 
 `q` is matched in the `search` column (tables.py: name, phone digits, plates, lower-cased),
-`neglected` against `last_touch_at` in SQL. A class depends on the time of the question, so
-it is computed here (classes.py) on the rows SQL yields, a chunk at a time, until the page
-is full: a rare class may read many rows for one page.
+`neglected` against `last_touch_at` in SQL, and `class` by `CLASS_SQL` on the class columns
+the projector keeps (classes.py): each test on the `customers_class` index's entries, in the
+list's order, so a page reads the table for its own rows only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from events.fields import plate_spelling
-from services.projections.classes import Classification, classify, neglected_up_to
+from services.projections.classes import (
+    CLASS_SQL,
+    Classification,
+    class_params,
+    classify,
+    neglected_up_to,
+)
 from services.projections.listmodels import CustomerPagePublic, CustomerSummaryPublic
 from services.projections.models import CustomerClassName
 from services.projections.queries import paging
@@ -26,7 +32,6 @@ from services.projections.settings import ClassThresholds
 from services.projections.store import ReadStore
 from services.projections.tables import CUSTOMERS, Row, parse_ts, plates_of, ts
 
-SCAN = 500  # rows read at a time while a class filter fills a page
 CURSOR_CHECKS = (str,)
 _PHONE_LIKE = re.compile(r"[0-9\s\-().+]+")
 _LIKE_SPECIAL = re.compile(r"([\\%_])")  # taken literally in a search (escaped)
@@ -65,14 +70,16 @@ def _sql_rows(
     position: paging.Key | None,
     n: int,
 ) -> list[Row]:
-    """Up to `n` customers after the position that match the SQL filters, by id (index
-    `customers_list`; the search and the last touchpoint are tested on its rows)."""
+    """Up to `n` customers after the position that match the filters, by id."""
     where = ["dealership_id = ?", "merged_into IS NULL"]
     params: list[Any] = [page.dealership_id]
     likes = patterns(page.q) if page.q else []
     if likes:  # (a blank `q` searches nothing: the whole list)
         where.append(f"({' OR '.join([_LIKE] * len(likes))})")
         params += likes
+    if page.customer_class is not None:
+        where.append(f"({CLASS_SQL}) = ?")
+        params += [*class_params(page.now, limits), page.customer_class]
     if page.neglected is not None:
         cutoff = ts(neglected_up_to(page.now, limits))
         neglected = "(last_touch_at IS NULL OR last_touch_at <= ?)"
@@ -91,27 +98,13 @@ Found = tuple[Row, Classification]
 
 
 def _fetch(store: ReadStore, page: CustomerList, limits: ClassThresholds) -> paging.Fetch:
-    """The list's rows with their classes; with a class filter, SQL's rows are read `SCAN`
-    at a time until `n` are of the class (or none are left)."""
-
-    def classified(row: Row) -> Found:
-        return row, classify(row["doc"], row["last_touch_at"], page.now, limits)
+    """The list's rows with their classes (and the reasons the profile gives)."""
 
     def fetch(position: paging.Key | None, n: int) -> list[Found]:
-        if page.customer_class is None:
-            return [classified(r) for r in _sql_rows(store, page, limits, position, n)]
-        found: list[Found] = []
-        while True:
-            rows = _sql_rows(store, page, limits, position, SCAN)
-            for row in rows:
-                item = classified(row)
-                if item[1].customer_class == page.customer_class:
-                    found.append(item)
-                    if len(found) == n:
-                        return found
-            if len(rows) < SCAN:
-                return found
-            position = (rows[-1]["customer_id"],)
+        return [
+            (row, classify(row["doc"], row["last_touch_at"], page.now, limits))
+            for row in _sql_rows(store, page, limits, position, n)
+        ]
 
     return fetch
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from laoke.httpauth import DealershipsToRead
 from services.projections.metricmodels import ClassesPublic, SatisfactionPublic
 from services.projections.metrics import Fact, Knobs, dimensions_of, group_facts
-from services.projections.queries.classes import ClassCut, class_totals
+from services.projections.queries.classes import ClassCut
 from services.projections.queries.figures import load_facts
 from services.projections.routes.common import (
     PeriodFrom,
@@ -82,9 +82,10 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         ] = "none",
     ) -> Response:
         """The customers per class (gold, meteor, small_star, burden): how many, their
-        value (margin) and what serving them cost, as of now (docs/projections.md). Several
-        `dealership_id`s roll up; `group_by` cuts."""
+        value (margin) and what serving them cost, as of `as_of`: counted at most
+        `classes_max_age_s` (60 s) before (docs/projections.md). Several `dealership_id`s
+        roll up; `group_by` cuts."""
         now = service.clock.now()
-        return as_json(class_totals(service.store, dealerships, now, settings.classes, group_by))
+        return as_json(service.class_counts.answer(dealerships, now, group_by))
 
     return router
