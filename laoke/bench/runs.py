@@ -29,6 +29,8 @@ from laoke.partitions import Partition
 from laoke.sim.config import SimConfig
 from laoke.sim.generator import simulate
 
+CLASSES = ("gold", "meteor", "small_star", "burden")
+
 
 async def run(args: argparse.Namespace) -> Results:
     results = Results()
@@ -100,6 +102,13 @@ async def run(args: argparse.Namespace) -> Results:
                 "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
                 "work list": lambda i: f"/v1/followups?dealership_id={DEALERSHIP}&status=due",
                 "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
+                "metrics by advisor": lambda i: (
+                    f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}&group_by=advisor"
+                ),
+                "classes": lambda i: f"/v1/metrics/classes?dealership_id={DEALERSHIP}",
+                "customers of a class": lambda i: (
+                    f"/v1/customers?dealership_id={DEALERSHIP}&class={CLASSES[i % 4]}&limit=100"
+                ),
             },
             args.requests,
         )
