@@ -117,11 +117,12 @@ def _silent(
     ):
         first_signal.setdefault(customer_id, (at, advisor, department))
     signalled = sorted(first_signal)
-    bought = purchases_of(store, signalled, lo)
+    ended = [c for c in signalled if parse_ts(first_signal[c][0]) + window <= now]
+    bought = purchases_of(store, ended, lo)  # an open window is pending whatever was bought
     facts = []
     for customer_id in signalled:
         at, advisor, department = first_signal[customer_id]
-        found = window_status(parse_ts(at), bought[customer_id], now, window)
+        found = window_status(parse_ts(at), bought.get(customer_id, ()), now, window)
         facts.append(Fact("silent", advisor, department, {"repurchase": found}, 1, d))
     return facts
 
@@ -146,11 +147,14 @@ def _untroubled(
     ):
         first.setdefault(customer_id, (at, kind, advisor))
     customers = sorted(first)
-    bought = purchases_of(store, customers, lo)
+    # Only an ended window needs the purchases (a window still open is pending whatever
+    # was bought): a recent period reads none.
+    ended = [c for c in customers if parse_ts(first[c][0]) + window <= now]
+    bought = purchases_of(store, ended, lo)
     facts = []
     for customer_id in customers:
         at, kind, advisor = first[customer_id]
-        found = window_status(parse_ts(at), bought[customer_id], now, window)
+        found = window_status(parse_ts(at), bought.get(customer_id, ()), now, window)
         department = DEPARTMENT_OF_PURCHASE.get(kind)
         facts.append(Fact("untroubled", advisor, department, {"repurchase": found}, 1, d))
     return facts
