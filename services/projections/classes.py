@@ -200,6 +200,16 @@ CLASS_SQL = (
 )
 
 
+# What a customer of each class must be whatever the time (`class_at`): the rows a class
+# is looked for in, each class but the common one from its partial index (tables.py).
+CANDIDATES_SQL: dict[CustomerClass, str] = {
+    "burden": "class_burden = 1",
+    "gold": "class_burden = 0 AND class_gold_from IS NOT NULL",
+    "meteor": "class_burden = 0 AND class_big = 1",
+    "small_star": "class_burden = 0",
+}
+
+
 def class_params(now: datetime, limits: ClassThresholds) -> tuple[str, str, str, str]:
     stamp, gone = ts(now), ts(neglected_up_to(now, limits))
     return stamp, gone, gone, stamp

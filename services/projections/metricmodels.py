@@ -89,9 +89,10 @@ class FixedVersusUntroubledPublic(Public):
     fixed: RepurchaseRatePublic = Field(
         description="Repurchase after a complaint resolved (quickly or slowly)."
     )
-    never_complained: RepurchaseRatePublic = Field(
+    never_complained: RepurchaseRatePublic | None = Field(
         description="Repurchase after a paid purchase in the period, by customers with no"
-        " complaint and no dissatisfaction signal."
+        " complaint and no dissatisfaction signal; null unless asked for (`baseline=true`:"
+        " it reads every paid purchase of the period)."
     )
     ratio: float | None = Field(description="fixed ÷ never_complained (seed 004: about 2).")
 

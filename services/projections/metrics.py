@@ -57,6 +57,7 @@ class Knobs:
 
     silent_per_complaint: float = 20.0
     low_score_max: int = 6
+    baseline: bool = False  # the never-complained baseline was loaded (asked for)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -126,13 +127,15 @@ def silent_estimate(complaints: int, signalled: int, knobs: Knobs) -> SilentEsti
 
 
 def fixed_versus_untroubled(
-    resolved: Sequence[str], untroubled: Sequence[str]
+    resolved: Sequence[str], untroubled: Sequence[str] | None
 ) -> FixedVersusUntroubledPublic:
     """Seed 004's "a customer whose problem was fixed is often twice as loyal": repurchase
-    after a resolved complaint (quick or slow) against customers who never had a problem."""
-    fixed, never = repurchase_rate(resolved), repurchase_rate(untroubled)
+    after a resolved complaint (quick or slow) against customers who never had a problem
+    (None: that baseline was not asked for)."""
+    fixed = repurchase_rate(resolved)
+    never = repurchase_rate(untroubled) if untroubled is not None else None
     ratio = None
-    if fixed.rate is not None and never.rate:
+    if fixed.rate is not None and never is not None and never.rate:
         ratio = round(fixed.rate / never.rate, 2)
     return FixedVersusUntroubledPublic(fixed=fixed, never_complained=never, ratio=ratio)
 
@@ -198,7 +201,7 @@ def summarise(group: str, facts: Iterable[Fact], knobs: Knobs) -> MetricsGroupPu
             silent=silent,
             fixed_versus_untroubled=fixed_versus_untroubled(
                 outcomes["resolved_quickly"] + outcomes["resolved_slowly"],
-                outcomes["untroubled"],
+                outcomes["untroubled"] if knobs.baseline else None,
             ),
         ),
         complaints=ComplaintCountsPublic(

@@ -143,6 +143,16 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS customers_class ON customers (dealership_id, customer_id,"
     " merged_into, advisor_id, last_touch_at, class_burden, class_gold_from, class_big,"
     " class_meteor_from, value_cny, cost_cny)",
+    # A class's candidates (classes.CANDIDATES_SQL) in the list's order: a rare class's page
+    # reads its few candidates, not every customer.
+    "CREATE INDEX IF NOT EXISTS customers_burden ON customers (dealership_id, customer_id)"
+    " WHERE class_burden = 1",
+    "CREATE INDEX IF NOT EXISTS customers_gold ON customers (dealership_id, customer_id,"
+    " merged_into, last_touch_at, class_gold_from, class_big, class_meteor_from)"
+    " WHERE class_burden = 0 AND class_gold_from IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS customers_meteor ON customers (dealership_id, customer_id,"
+    " merged_into, last_touch_at, class_gold_from, class_big, class_meteor_from)"
+    " WHERE class_burden = 0 AND class_big = 1",
     # Which class thresholds the class columns were computed with (store.py).
     "CREATE TABLE IF NOT EXISTS derived (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS customers_merged ON customers (merged_into)",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.projections.classes import (
+    CANDIDATES_SQL,
     CLASS_COLUMNS,
     CLASS_SQL,
     Standing,
@@ -150,7 +151,8 @@ def test_totals_per_class_sum_count_value_and_cost() -> None:
 
 
 def _sql_class(s: Standing, last_touch: str | None, now: datetime) -> str:
-    """`CLASS_SQL` over one row holding the standing's columns, in SQLite."""
+    """`CLASS_SQL` over one row holding the standing's columns, in SQLite (and the class's
+    `CANDIDATES_SQL` true of it)."""
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE TABLE customers (last_touch_at TEXT, {', '.join(CLASS_COLUMNS)})")
     values = (int(s.burden), s.gold_from, int(s.big), s.meteor_from, s.value_cny, s.cost_cny)
@@ -158,6 +160,8 @@ def _sql_class(s: Standing, last_touch: str | None, now: datetime) -> str:
     (found,) = db.execute(
         f"SELECT {CLASS_SQL} FROM customers", class_params(now, LIMITS)
     ).fetchone()
+    (candidate,) = db.execute(f"SELECT {CANDIDATES_SQL[found]} FROM customers").fetchone()
+    assert candidate == 1, (found, s)  # the list looks for a class among its candidates
     return str(found)
 
 

@@ -104,8 +104,9 @@ def test_fixed_customers_against_customers_who_never_had_a_problem() -> None:
         *[untroubled("not_repurchased") for _ in range(5)],
         untroubled("pending"),
     ]
-    (group,) = group_facts(facts, "none")
+    (group,) = group_facts(facts, "none", Knobs(baseline=True))
     compared = group.dissatisfaction.fixed_versus_untroubled
+    assert compared.never_complained is not None
     assert (compared.fixed.numerator, compared.fixed.denominator) == (3, 4)
     assert compared.fixed.pending == 1
     assert (compared.never_complained.numerator, compared.never_complained.denominator) == (3, 8)
@@ -114,11 +115,17 @@ def test_fixed_customers_against_customers_who_never_had_a_problem() -> None:
 
 
 def test_no_ratio_without_both_rates() -> None:
-    (group,) = group_facts([complaint("resolved_quickly", "repurchased")], "none")
+    fixed = [complaint("resolved_quickly", "repurchased")]
+    (group,) = group_facts(fixed, "none", Knobs(baseline=True))
     assert group.dissatisfaction.fixed_versus_untroubled.ratio is None
-    (group,) = group_facts([untroubled("not_repurchased")], "none")
+    (group,) = group_facts([untroubled("not_repurchased")], "none", Knobs(baseline=True))
     compared = group.dissatisfaction.fixed_versus_untroubled
+    assert compared.never_complained is not None
     assert compared.never_complained.rate == 0.0 and compared.ratio is None
+    # Not asked for: no baseline and no ratio, rather than a rate of nobody.
+    (group,) = group_facts([*fixed, untroubled("repurchased")], "none")
+    compared = group.dissatisfaction.fixed_versus_untroubled
+    assert compared.never_complained is None and compared.ratio is None
 
 
 def test_cuts_by_dealership_department_and_advisor() -> None:

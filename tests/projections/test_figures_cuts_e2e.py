@@ -83,7 +83,7 @@ async def test_figures_roll_up_and_cut(
         query: dict[str, Any] = {"from": start, "to": end} | params
         return await client.get(path, params=query, headers=headers)
 
-    both = await get("both", dealership_id=[DEALERSHIP, OTHER])
+    both = await get("both", dealership_id=[DEALERSHIP, OTHER], baseline="true")
     assert both.status_code == 200, both.text
     body = both.json()
     assert body["dealership_ids"] == [DEALERSHIP, OTHER] and body["dealership_id"] is None
@@ -95,7 +95,9 @@ async def test_figures_roll_up_and_cut(
     assert dissatisfaction["csi_low"] == {"answers": 1, "low": 1, "share": 1.0}
     assert everyone["repurchase"]["dissatisfied_never_complained"]["denominator"] == 1
 
-    cut = await get("both", dealership_id=[DEALERSHIP, OTHER], group_by="dealership,advisor")
+    cut = await get(
+        "both", dealership_id=[DEALERSHIP, OTHER], group_by="dealership,advisor", baseline="true"
+    )
     groups = {g["group"]: g for g in cut.json()["groups"]}
     assert set(groups) == {f"{DEALERSHIP}/adv-1", f"{DEALERSHIP}/adv-2", f"{OTHER}/adv-1"}
     ours_a = groups[f"{DEALERSHIP}/adv-1"]

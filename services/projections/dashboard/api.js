@@ -47,8 +47,9 @@ export function client(apiKey, base = "") {
   const json = async (path, params) => (await request(path, params)).json();
 
   return {
-    satisfaction: (dealership, from, to) =>
-      json("/v1/metrics/satisfaction", { dealership_id: dealership, from, to }),
+    /** `baseline`: with the never-complained customers (the "twice as loyal" comparison). */
+    satisfaction: (dealership, from, to, baseline = false) =>
+      json("/v1/metrics/satisfaction", { dealership_id: dealership, from, to, baseline: baseline ? "true" : null }),
     /** The dealership's customers by class as of now (one answer, however many). */
     classes: (dealership) => json("/v1/metrics/classes", { dealership_id: dealership }),
     /** One page of the work list: `list` = { status, advisor_id, reason, channel }. */

@@ -213,7 +213,7 @@ function renderReferrals(data) {
         {},
         el("th", { scope: "row", text: t("rep.fixed_ratio") }),
         el("td", {}, figure("rep-fixed-ratio", compared.ratio, compared.ratio == null ? t("common.none") : `${num(compared.ratio, 2)}×`),
-          el("small", { text: ` (${pct(compared.fixed.rate)} / ${pct(compared.never_complained.rate)})` })),
+          el("small", { text: ` (${pct(compared.fixed.rate)} / ${pct(compared.never_complained?.rate)})` })),
         el("td", {}, figure("rep-seed-fixed-ratio", SEED_FIXED_RATIO, `≈ ${SEED_FIXED_RATIO}×`)),
       ),
     ],
@@ -336,7 +336,7 @@ async function load() {
   const counting = settled(api.classes(query.dealership));
   try {
     const [metrics, monthly, sample] = await Promise.all([
-      api.satisfaction(query.dealership, whole.from, whole.to),
+      api.satisfaction(query.dealership, whole.from, whole.to, true),
       Promise.all(months(query.from, query.to).map(async (m) => ({ month: m.month, metrics: await api.satisfaction(query.dealership, m.from, m.to) }))),
       settled(api.complaints(query.dealership, whole.from, whole.to, SLA_SAMPLE)),
     ]);

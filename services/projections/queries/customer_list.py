@@ -18,6 +18,7 @@ from typing import Any
 
 from events.fields import plate_spelling
 from services.projections.classes import (
+    CANDIDATES_SQL,
     CLASS_SQL,
     Classification,
     class_params,
@@ -78,7 +79,7 @@ def _sql_rows(
         where.append(f"({' OR '.join([_LIKE] * len(likes))})")
         params += likes
     if page.customer_class is not None:
-        where.append(f"({CLASS_SQL}) = ?")
+        where += [CANDIDATES_SQL[page.customer_class], f"({CLASS_SQL}) = ?"]
         params += [*class_params(page.now, limits), page.customer_class]
     if page.neglected is not None:
         cutoff = ts(neglected_up_to(page.now, limits))

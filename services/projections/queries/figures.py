@@ -24,10 +24,12 @@ def load_facts(
     end: datetime,
     now: datetime,
     window: timedelta = timedelta(days=365),
+    baseline: bool = False,
 ) -> list[Fact]:
     """The period's facts, read on (dealership, time) indexes; survey answers and
     follow-ups come as counts per group, whole days of follow-ups from `followup_days`.
-    `window`: the repurchase observation window (services/projections/repurchase.py)."""
+    `window`: the repurchase observation window (services/projections/repurchase.py);
+    `baseline`: also the never-complained customers (every paid purchase of the period)."""
     lo, hi = ts(start), ts(end)
     d = dealership_id
     facts: list[Fact] = []
@@ -52,7 +54,8 @@ def load_facts(
         converted = verdict in ("verified", "rewarded")
         facts.append(Fact("referral", advisor, "sales", {"converted": converted}, 1, d))
     facts.extend(_silent(store, d, lo, hi, now, window))
-    facts.extend(_untroubled(store, d, lo, hi, now, window))
+    if baseline:
+        facts.extend(_untroubled(store, d, lo, hi, now, window))
     return facts
 
 

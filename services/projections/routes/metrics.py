@@ -4,6 +4,7 @@ customers per class."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -46,6 +47,13 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         start: PeriodFrom = None,
         end: PeriodTo = None,
         group_by: GroupBy = "none",
+        baseline: Annotated[
+            bool,
+            Query(
+                description="Also the never-complained customers' repurchase (seed 004's"
+                " 'twice as loyal' comparison): reads every paid purchase of the period."
+            ),
+        ] = False,
     ) -> Response:
         """CSI, SSI, NPS, dissatisfaction (shares of low scores and detractors, the silent
         estimate, fixed against never-complained repurchase), complaints by category, time
@@ -61,7 +69,9 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         facts: list[Fact] = []
         for dealership_id in dealerships:
             window = timedelta(days=settings.figures_for(dealership_id).repurchase_window_days)
-            facts += load_facts(service.store, dealership_id, period_from, period_to, now, window)
+            facts += load_facts(
+                service.store, dealership_id, period_from, period_to, now, window, baseline
+            )
         return as_json(
             SatisfactionPublic(
                 dealership_id=dealerships[0] if len(dealerships) == 1 else None,
@@ -70,7 +80,7 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
                 period_to=period_to,
                 group_by=",".join(dimensions) or "none",
                 as_of=now,
-                groups=group_facts(facts, dimensions, knobs),
+                groups=group_facts(facts, dimensions, replace(knobs, baseline=baseline)),
             )
         )
 
