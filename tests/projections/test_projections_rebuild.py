@@ -141,7 +141,9 @@ async def test_a_store_from_before_the_ops_lists_is_brought_up_to_date(rig: Rig)
 
     store = ReadStore(rig.settings)
     with store.transaction() as tx:
-        for index in ("customers_list", "complaints_list_status", "customers_class"):
+        lists = ("customers_list", "complaints_list_status")
+        classes = ("customers_class", "customers_burden", "customers_gold", "customers_meteor")
+        for index in (*lists, *classes):
             tx.execute(f"DROP INDEX {index}")
         for column in ("search", *CLASS_COLUMNS):  # the class columns came later still
             tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")
