@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from eventsourcing.persistence import Tracking
@@ -27,6 +28,7 @@ from laoke.eventstore import ServiceApplication
 from laoke.logs import EVENT
 from laoke.metrics import DECISIONS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
+from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
 from laoke.streams import RETENTION
 from laoke.work import UnitOfWork
@@ -66,23 +68,76 @@ class RetentionConsumer:
         self.on_committed()
 
     def _apply(self, run: Sequence[Msg]) -> None:
-        """Handle a run of messages in order. Messages that change nothing (most, for any
+        """Handle a run of messages in order, committed in one transaction with the position
+        of its last message (`_apply_together`). A run that cannot be (a handler failed, or
+        the commit did) is redone message by message (`_apply_each`): the failing message
+        is retried, then dead-lettered on its own, and the others commit as they would have.
+        Handlers see the changes of the messages before theirs through the one unit of work,
+        as they would after a commit per message, so a run's size changes no decision."""
+        with self.app.lock:
+            done = self.app.tracked_position(self.durable)
+            fresh = [(m, p) for m in run if (p := stream_sequence(m)) > done]
+            if not fresh:
+                return  # handled already (the run was cut before taking the lock)
+            if not self._apply_together(fresh):
+                self._apply_each(fresh, done)
+
+    def _apply_together(self, run: Sequence[tuple[Msg, int]]) -> bool:
+        """Handle the run in one unit of work and commit it; False when that failed
+        (nothing committed)."""
+        work = UnitOfWork(self.app)
+        for message, position in run:
+            if not self.partition.owns(message.subject, RETENTION_TOKEN):
+                continue
+            origin = f"{RETENTION}:{position}"
+            try:
+                event = parse_recorded(message.data)
+            except Rejected as rejected:
+                work.dead_letter(self._letter(message, origin, rejected.reason, str(rejected)))
+                continue
+            first = len(work.decisions)
+            with self._span(event, origin) as span:
+                try:
+                    self.handle(work, event)
+                except Exception as exc:
+                    log.info(
+                        "%s: a run failed at %s (%r); redone message by message",
+                        self.service,
+                        origin,
+                        exc,
+                    )
+                    return False
+                tracing.decided(span, work.decisions[first:])
+        try:
+            work.commit(Tracking(self.durable, run[-1][1]))
+        except Exception as exc:
+            log.info("%s: a run's commit failed (%r); redone message by message", self.service, exc)
+            return False
+        for decision in work.decisions:
+            DECISIONS.labels(self.service, decision.event_type).inc()
+        return True
+
+    def _span(self, event: Event, origin: str) -> AbstractContextManager[Span | None]:
+        """The log context and tracing span of handling `event`."""
+        correlation = str(event.correlation_id) if event.correlation_id else None
+        EVENT.set((str(event.event_id), correlation))
+        log.debug("%s: %s at %s", self.service, event.event_type, origin)
+        return tracing.handling(self.service, event, origin)
+
+    def _apply_each(self, run: Sequence[tuple[Msg, int]], done: int) -> None:
+        """Handle the run message by message. Messages that change nothing (most, for any
         one service) are not committed one by one: the position is committed with the next
         change or at the end of the run. Redone after a crash, they would again change
         nothing."""
-        with self.app.lock:
-            done = unsaved = self.app.tracked_position(self.durable)
-            for message in run:
-                position = stream_sequence(message)
-                if position <= done:
-                    continue  # handled already (the run was cut before taking the lock)
-                if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
-                    message, position
-                ):
-                    done = position
-                unsaved = position
-            if unsaved > done:
-                self.app.commit(tracking=Tracking(self.durable, unsaved))
+        unsaved = done
+        for message, position in run:
+            if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
+                message, position
+            ):
+                done = position
+            unsaved = position
+        if unsaved > done:
+            self.app.commit(tracking=Tracking(self.durable, unsaved))
 
     def _apply_one(self, message: Msg, position: int) -> bool:
         """Handle one message; True when something (and so the position) was committed."""
@@ -92,10 +147,7 @@ class RetentionConsumer:
             event = parse_recorded(message.data)
         except Rejected as rejected:
             return self._dead_letter(message, tracking, rejected.reason, str(rejected))
-        correlation = str(event.correlation_id) if event.correlation_id else None
-        EVENT.set((str(event.event_id), correlation))
-        log.debug("%s: %s at %s", self.service, event.event_type, origin)
-        with tracing.handling(self.service, event, origin) as span:
+        with self._span(event, origin) as span:
             return self._handle(message, event, tracking, span)
 
     def _handle(self, message: Msg, event: Event, tracking: Tracking, span: Span | None) -> bool:
@@ -123,7 +175,13 @@ class RetentionConsumer:
     def _dead_letter(self, message: Msg, tracking: Tracking, reason: str, error: str) -> bool:
         """Commit the message's dead letter (through the outbox) with its position."""
         origin = f"{RETENTION}:{tracking.notification_id}"
-        letter = dead_letter(
+        work = UnitOfWork(self.app)
+        work.dead_letter(self._letter(message, origin, reason, error))
+        work.commit(tracking)
+        return True
+
+    def _letter(self, message: Msg, origin: str, reason: str, error: str) -> Outgoing:
+        return dead_letter(
             self.service,
             reason,
             error,
@@ -133,7 +191,3 @@ class RetentionConsumer:
             subject=message.subject,
             dealership=subject_dealership(message.subject, RETENTION_TOKEN),
         )
-        work = UnitOfWork(self.app)
-        work.dead_letter(letter)
-        work.commit(tracking)
-        return True
