@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 import laoke.bench
+from laoke.bench.check import check
 from laoke.bench.report import markdown
 from laoke.bench.runs import intake_scaling, run
 
@@ -27,11 +29,18 @@ def main() -> None:
         default=0,
         help="only (a) and (b), with this many intake processes (LAOKE_PARTITIONS)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit non-zero when a figure misses its floor (docs/benchmarks.md, Floors)",
+    )
     args = parser.parse_args()
     results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
     if args.write:
         with args.write.open("a") as out:
             out.write("\n" + markdown(results))
+    if args.check and check(results.raw):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,3 +142,67 @@ async def api_latency(
                     raise RuntimeError(f"{label}: {response.status_code} {response.text[:200]}")
             results[label] = (statistics.median(timings), percentile(timings, 0.99))
     return results
+
+
+async def next_cursor(base_url: str, path: str) -> str | None:
+    """The `next_cursor` of the page at `path` (to time the page after it), if any."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        response = await client.get(path)
+        response.raise_for_status()
+        cursor = response.json().get("next_cursor")
+    return str(cursor) if cursor else None
+
+
+# -- backlog ------------------------------------------------------------------------------
+async def backlogs(
+    js: JetStreamContext, durables: Sequence[str], within: float
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Each durable's backlog once all are at 0 or `within` seconds have passed, and how many
+    seconds each took to reach 0 (those that did)."""
+    started = time.perf_counter()
+    cleared: dict[str, float] = {}
+    left: dict[str, int] = {}
+    while True:
+        left = {name: await consumer_lag(js, name) for name in durables}
+        for name, count in left.items():
+            if count == 0:
+                cleared.setdefault(name, time.perf_counter() - started)
+        if all(count == 0 for count in left.values()) or time.perf_counter() - started > within:
+            return left, cleared
+        await asyncio.sleep(0.5)
+
+
+# -- CSV ----------------------------------------------------------------------------------
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def csv_download(base_url: str, path: str, pid: int) -> tuple[int, float, float, float]:
+    """Stream `path` as CSV: (rows, seconds, the server's RSS before, its highest RSS
+    sampled every 20 ms while streaming), in MB."""
+    before = peak = rss_mb(pid)
+    rows = 0
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, rss_mb(pid))
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=300) as client,
+        client.stream("GET", path, headers={"Accept": "text/csv"}) as response,
+    ):
+        response.raise_for_status()
+        async for chunk in response.aiter_bytes():
+            rows += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    sampling = False
+    await sampler
+    return rows - 1, seconds, before, max(peak, rss_mb(pid))  # less the header row

@@ -46,6 +46,9 @@ class Processes:
         log = (self.log_dir / f"{label}.log").open("ab")
         self.running[label] = subprocess.Popen(command, env=full_env, stdout=log, stderr=log)
 
+    def pid(self, name: str) -> int:
+        return self.running[name].pid
+
     def peak_rss_mb(self, name: str) -> float:
         status = Path(f"/proc/{self.running[name].pid}/status").read_text()
         for line in status.splitlines():

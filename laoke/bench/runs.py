@@ -8,13 +8,17 @@ import gc
 import time
 from datetime import UTC, datetime
 
+from nats.js import JetStreamContext
+
 from laoke.bench.load import DEALERSHIP, customer_id, inbound, light_customers, spread_dealerships
 from laoke.bench.measures import (
     api_latency,
+    backlogs,
     caught_up,
-    consumer_lag,
+    csv_download,
     has_consumer,
     messages,
+    next_cursor,
     paced_lag,
     pipelined_publish,
     raw_ordered_read_rate,
@@ -81,26 +85,30 @@ async def run(args: argparse.Namespace) -> Results:
 
         light = light_customers(args.customers, datetime.now(UTC))
         await pipelined_publish(js, light)
+        published = time.perf_counter()
         del light
         await wait_until(lambda: caught_up(js, "projections"), 1800)
-        # The other services are still working through this backlog (it is not theirs to
-        # be fast at here): note how far behind they are and their peak memory so far, then
-        # stop them, so that (e) measures the API and not a box busy with their catch-up.
+        await keeping_up(js, results, published)
+        # Stop the others (still catching up, if they fell behind), so that (e) measures
+        # the API and not a box busy with their work; their RSS is their peak until then.
         peaks: dict[str, float] = {}
-        behind = []
         for name in SERVICES[2:]:
             peaks[name] = processes.peak_rss_mb(name)
-            behind.append(f"{name} {await consumer_lag(js, name):,}")
             processes.stop(name)
-        results.add("    others' backlog when stopped before (e)", ", ".join(behind))
         customer_ids = [customer_id(i) for i in range(500)]
         base_url = f"http://127.0.0.1:{http_port}"
+        work_list = f"/v1/followups?dealership_id={DEALERSHIP}&status=due"
+        # An agent's page: one advisor's items, 100 at a time, the second page.
+        filtered = f"{work_list}&advisor_id=adv-003&limit=100"
+        cursor = await next_cursor(base_url, filtered)
+        pages = {"work list page 2": lambda i: f"{filtered}&cursor={cursor}"} if cursor else {}
         latency = await api_latency(
             base_url,
             {
                 "profile": lambda i: f"/v1/customers/{customer_ids[i % 500]}",
                 "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
-                "work list": lambda i: f"/v1/followups?dealership_id={DEALERSHIP}&status=due",
+                "work list": lambda i: work_list,
+                **pages,
                 "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
                 "metrics by advisor": lambda i: (
                     f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}&group_by=advisor"
@@ -118,6 +126,16 @@ async def run(args: argparse.Namespace) -> Results:
                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
                 **{f"api_{label.replace(' ', '_')}_p99": p99},
             )
+
+        rows, seconds, before, peak = await csv_download(
+            base_url, f"/v1/customers?dealership_id={DEALERSHIP}", processes.pid("projections")
+        )
+        results.add(
+            f"(e) CSV of {rows:,} customers",
+            f"{seconds:.1f} s, projections RSS {before:,.0f} MB before, {peak:,.0f} MB at most",
+            csv_seconds=seconds,
+            csv_rss_growth=peak - before,
+        )
 
         for name in SERVICES:
             rss = peaks.get(name) or processes.peak_rss_mb(name)
@@ -143,8 +161,25 @@ async def run(args: argparse.Namespace) -> Results:
             f"{rebuild_rate:,.0f} events/s = {rebuild_rate / raw_read:.0%} of raw read",
             rebuild=rebuild_rate,
         )
-        results.add("    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s")
+        results.add(
+            "    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s", raw_read=raw_read
+        )
     return results
+
+
+async def keeping_up(js: JetStreamContext, results: Results, published: float) -> None:
+    """The deciding services' backlog once projections caught up with the light customers
+    and 30 s more at most (0: they keep up), and when each reached 0."""
+    others = SERVICES[2:]
+    offset = time.perf_counter() - published
+    left, cleared = await backlogs(js, others, 30.0)
+    done = [f"{n} {offset + cleared[n]:.0f} s" if n in cleared else f"{n} not yet" for n in others]
+    results.add(
+        "    others' backlog 30 s after projections caught up",
+        ", ".join(f"{name} {left[name]:,}" for name in others),
+        backlog=sum(left.values()),
+    )
+    results.add("    ... at 0 after the light customers' publish", ", ".join(done))
 
 
 async def intake_scaling(args: argparse.Namespace) -> Results:

@@ -4,7 +4,7 @@ Replays the stream from sequence 1 into a fresh store (`projections_rebuild.sqli
 the PostgreSQL schema `projections_rebuild`) with a progress bar on stderr, then swaps it
 in for the live one, with every partition's position at its end. Stop the projections
 service (every replica) first: the swap replaces its store.
-Reading the next batch overlaps with applying the previous one.
+A process of its own reads the stream (rebuildreader.py) while this one applies.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import sys
 import time
 from typing import TextIO
 
-from laoke.durable import stream_sequence
 from laoke.partitions import Partition
-from laoke.service import connect
 from laoke.settings import LaokeSettings
-from services.projections.application import CONSUMER, Failure, Message, Projections
-from services.projections.reader import last_sequence, read_stream
+from services.projections.application import CONSUMER, Projections
+from services.projections.rebuildreader import StreamReader
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore, drop, swap_in
 from services.projections.tables import TABLES
@@ -66,20 +64,14 @@ async def rebuild_async(
     projection_settings = projection_settings or ProjectionSettings()
     store = ReadStore(settings, name=FRESH, schema=FRESH, classes=projection_settings.classes)
     projections = Projections(store, projection_settings)
-    nc, js = await connect(settings, "laoke-projections-rebuild")
     applied = failures = 0
     try:
-        bar = Progress(await last_sequence(js), progress)
-        pending: asyncio.Task[list[Failure]] | None = None
-        async for messages in read_stream(js, batch=batch):
-            items = [Message(stream_sequence(m), m.data, m.subject) for m in messages]
-            if pending is not None:
-                failures += len(await pending)
-            pending = asyncio.create_task(asyncio.to_thread(projections.apply_batch, items))
-            applied += len(items)
-            bar.update(items[-1].seq)
-        if pending is not None:
-            failures += len(await pending)
+        with StreamReader(settings, batch) as reader:
+            bar = Progress(reader.last, progress)
+            for items in reader:
+                failures += len(await asyncio.to_thread(projections.apply_batch, items))
+                applied += len(items)
+                bar.update(items[-1].seq)
         reached = store.position(projections.consumer)
         bar.update(reached, last=True)
         with store.transaction() as tx:  # every partition's consumer goes on from here
@@ -87,7 +79,6 @@ async def rebuild_async(
                 tx.set_position(Partition(index, settings.partitions).durable(CONSUMER), reached)
         counts = {t: int(store.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
     finally:
-        await nc.close()
         store.close()
     if swap:
         swap_in(settings, FRESH)

@@ -1,0 +1,103 @@
+"""A service commits a pulled run of RETENTION messages in one transaction. Its decisions
+must not depend on where runs begin and end, and a message that fails must cost only
+itself: the run is redone message by message, the failing one dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID
+
+from nats.aio.msg import Msg
+
+from events import Event
+from laoke.bench.load import light_customers
+from laoke.clock import ManualClock
+from laoke.consumer import RetentionConsumer
+from laoke.eventstore import OutboxEntry, ServiceApplication
+from laoke.settings import LaokeSettings
+from laoke.work import UnitOfWork
+from services.outreach.application import Outreach
+from services.outreach.settings import OutreachSettings
+
+NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
+
+
+def messages(durable: str, customers: int) -> list[Msg]:
+    """Light customers' messages as the durable consumer delivers them (stream order)."""
+    return [
+        Msg(
+            None,  # type: ignore[arg-type]  # never acked here
+            subject=subject,
+            reply=f"$JS.ACK.RETENTION.{durable}.1.{position}.{position}.0.0",
+            data=body,
+            headers=headers,
+        )
+        for position, (subject, body, headers) in enumerate(
+            light_customers(customers, NOW), start=1
+        )
+    ]
+
+
+def outbox(app: ServiceApplication) -> list[tuple[str, str]]:
+    """The outbox in commit order: each entry's subject and body."""
+    found = []
+    for notification in app.recorder.select_notifications(start=None, limit=100_000):
+        if notification.topic.endswith("OutboxEntry.Recorded"):
+            entry = app.repository.get(UUID(str(notification.originator_id)))
+            assert isinstance(entry, OutboxEntry)
+            found.append((entry.subject, entry.body))
+    return found
+
+
+def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tuple[str, str]]:
+    """Outreach's outbox after 40 customers in runs of `run_size` (0: committed message by
+    message, as a run that failed is redone)."""
+    app = ServiceApplication(settings, name)
+    try:
+        outreach = Outreach(app, OutreachSettings(), ManualClock(NOW))
+        consumer = RetentionConsumer(name, app, outreach.handle)
+        delivered = messages(consumer.durable, 40)
+        if not run_size:
+            consumer._apply_each([(m, p) for p, m in enumerate(delivered, start=1)], 0)
+        for start in range(0, len(delivered), run_size or len(delivered)):
+            consumer._apply(delivered[start : start + run_size])
+        assert app.tracked_position(name) == len(delivered)
+        return outbox(app)
+    finally:
+        app.close()
+
+
+def test_the_decisions_are_the_same_whatever_the_runs(settings: LaokeSettings) -> None:
+    one_by_one = run_outreach(settings, "outreach_0", 0)
+    assert one_by_one, "the customers' purchases were decided on"
+    for run_size in (1, 7, 200):
+        assert run_outreach(settings, f"outreach_{run_size}", run_size) == one_by_one
+
+
+def test_a_failing_message_costs_only_itself(settings: LaokeSettings) -> None:
+    """The run fails at its fifth message: the others are handled once each after the
+    redo, that one is dead-lettered after its tries, and the position reaches the run's
+    end."""
+    app = ServiceApplication(settings, "runs")
+    consumer = RetentionConsumer("runs", app, lambda work, event: None)
+    run: Sequence[Msg] = messages(consumer.durable, 3)  # 9 messages
+    poison = run[4].data
+    handled: list[bytes] = []
+
+    def handle(work: UnitOfWork, event: Event) -> None:
+        data = next(m.data for m in run if f'"{event.event_id}"'.encode() in m.data)
+        if data == poison:
+            raise ValueError("poison")
+        handled.append(data)
+
+    consumer.handle = handle
+    try:
+        consumer._apply(run)
+        letters = [subject for subject, _ in outbox(app)]
+        assert len(letters) == 1 and "handler_error" in letters[0], letters
+        redone = [m.data for m in run if m.data != poison]
+        assert handled[-len(redone) :] == redone, "the others handled again, in order"
+        assert app.tracked_position("runs") == len(run)
+    finally:
+        app.close()
