@@ -30,9 +30,7 @@ def documented() -> dict[str, str]:
 
 
 def test_every_limit_is_the_documented_one() -> None:
-    written = {
-        limit.name: f"{'≥' if limit.at_least else '≤'} {limit.bound:g}" for limit in LIMITS
-    }
+    written = {limit.name: f"{'≥' if limit.at_least else '≤'} {limit.bound:g}" for limit in LIMITS}
     assert documented() == written
 
 
