@@ -69,24 +69,38 @@ class RetentionConsumer:
 
     def _apply(self, run: Sequence[Msg]) -> None:
         """Handle a run of messages in order, committed in one transaction with the position
-        of its last message (`_apply_together`). A run that cannot be (a handler failed, or
-        the commit did) is redone message by message (`_apply_each`): the failing message
-        is retried, then dead-lettered on its own, and the others commit as they would have.
-        Handlers see the changes of the messages before theirs through the one unit of work,
-        as they would after a commit per message, so a run's size changes no decision."""
+        of its last message. Handlers see the changes of the messages before theirs through
+        the one unit of work, as they would after a commit per message, so where a run
+        begins and ends changes no decision.
+
+        A handler that raises costs only its message: the messages before it are committed
+        together, it is tried again on its own (its try in the run counts) and dead-lettered
+        after `max_tries`, and the rest go on together. A run whose commit fails is redone
+        message by message."""
         with self.app.lock:
             done = self.app.tracked_position(self.durable)
             fresh = [(m, p) for m in run if (p := stream_sequence(m)) > done]
-            if not fresh:
-                return  # handled already (the run was cut before taking the lock)
-            if not self._apply_together(fresh):
-                self._apply_each(fresh, done)
+            while fresh:
+                failed = self._apply_together(fresh)
+                if failed is None:
+                    return
+                index, error = failed
+                if index == len(fresh):  # the commit failed
+                    self._apply_each(fresh)
+                    return
+                if index and self._apply_together(fresh[:index]) is not None:
+                    self._apply_each(fresh[:index])
+                message, position = fresh[index]
+                if not self._apply_one(message, position, self.max_tries - 1, error):
+                    self.app.commit(tracking=Tracking(self.durable, position))  # changed nothing
+                fresh = fresh[index + 1 :]
 
-    def _apply_together(self, run: Sequence[tuple[Msg, int]]) -> bool:
-        """Handle the run in one unit of work and commit it; False when that failed
-        (nothing committed)."""
+    def _apply_together(self, run: Sequence[tuple[Msg, int]]) -> tuple[int, Exception] | None:
+        """Handle the run in one unit of work and commit it. When that failed (nothing is
+        committed): the index of the message whose handler raised (the run's length when
+        the commit failed) and the error."""
         work = UnitOfWork(self.app)
-        for message, position in run:
+        for index, (message, position) in enumerate(run):
             if not self.partition.owns(message.subject, RETENTION_TOKEN):
                 continue
             origin = f"{RETENTION}:{position}"
@@ -100,22 +114,17 @@ class RetentionConsumer:
                 try:
                     self.handle(work, event)
                 except Exception as exc:
-                    log.info(
-                        "%s: a run failed at %s (%r); redone message by message",
-                        self.service,
-                        origin,
-                        exc,
-                    )
-                    return False
+                    log.warning("%s failed on %s: %r", self.service, origin, exc)
+                    return index, exc
                 tracing.decided(span, work.decisions[first:])
         try:
             work.commit(Tracking(self.durable, run[-1][1]))
         except Exception as exc:
             log.info("%s: a run's commit failed (%r); redone message by message", self.service, exc)
-            return False
+            return len(run), exc
         for decision in work.decisions:
             DECISIONS.labels(self.service, decision.event_type).inc()
-        return True
+        return None
 
     def _span(self, event: Event, origin: str) -> AbstractContextManager[Span | None]:
         """The log context and tracing span of handling `event`."""
@@ -124,12 +133,12 @@ class RetentionConsumer:
         log.debug("%s: %s at %s", self.service, event.event_type, origin)
         return tracing.handling(self.service, event, origin)
 
-    def _apply_each(self, run: Sequence[tuple[Msg, int]], done: int) -> None:
+    def _apply_each(self, run: Sequence[tuple[Msg, int]]) -> None:
         """Handle the run message by message. Messages that change nothing (most, for any
         one service) are not committed one by one: the position is committed with the next
         change or at the end of the run. Redone after a crash, they would again change
         nothing."""
-        unsaved = done
+        done = unsaved = self.app.tracked_position(self.durable)
         for message, position in run:
             if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
                 message, position
@@ -139,8 +148,11 @@ class RetentionConsumer:
         if unsaved > done:
             self.app.commit(tracking=Tracking(self.durable, unsaved))
 
-    def _apply_one(self, message: Msg, position: int) -> bool:
-        """Handle one message; True when something (and so the position) was committed."""
+    def _apply_one(
+        self, message: Msg, position: int, tries: int | None = None, error: Exception | None = None
+    ) -> bool:
+        """Handle one message (`tries` times at most, `error` the last try's when tried
+        before); True when something (and so the position) was committed."""
         tracking = Tracking(self.durable, position)
         origin = f"{RETENTION}:{position}"
         try:
@@ -148,12 +160,19 @@ class RetentionConsumer:
         except Rejected as rejected:
             return self._dead_letter(message, tracking, rejected.reason, str(rejected))
         with self._span(event, origin) as span:
-            return self._handle(message, event, tracking, span)
+            return self._handle(message, event, tracking, span, tries, error)
 
-    def _handle(self, message: Msg, event: Event, tracking: Tracking, span: Span | None) -> bool:
+    def _handle(
+        self,
+        message: Msg,
+        event: Event,
+        tracking: Tracking,
+        span: Span | None,
+        tries: int | None,
+        error: Exception | None,
+    ) -> bool:
         origin = f"{RETENTION}:{tracking.notification_id}"
-        error: Exception | None = None
-        for _ in range(self.max_tries):
+        for _ in range(self.max_tries if tries is None else tries):
             work = UnitOfWork(self.app)  # a fresh one each try: nothing of a failed one stays
             try:
                 self.handle(work, event)

@@ -1,11 +1,14 @@
 """A service commits a pulled run of RETENTION messages in one transaction. Its decisions
-must not depend on where runs begin and end, and a message that fails must cost only
-itself: the run is redone message by message, the failing one dead-lettered."""
+must not depend on where runs begin and end, and a message whose handler fails must cost
+only itself: the ones before it commit together, it is dead-lettered after its tries, the
+rest go on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from nats.aio.msg import Msg
@@ -39,6 +42,12 @@ def messages(durable: str, customers: int) -> list[Msg]:
     ]
 
 
+def apply(method: Callable[[Any], None], run: Any) -> None:
+    """Call a consumer's method as the runner does, in a worker thread's own context (the
+    log context it sets stays there)."""
+    contextvars.copy_context().run(method, run)
+
+
 def outbox(app: ServiceApplication) -> list[tuple[str, str]]:
     """The outbox in commit order: each entry's subject and body."""
     found = []
@@ -59,9 +68,9 @@ def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tupl
         consumer = RetentionConsumer(name, app, outreach.handle)
         delivered = messages(consumer.durable, 40)
         if not run_size:
-            consumer._apply_each([(m, p) for p, m in enumerate(delivered, start=1)], 0)
+            apply(consumer._apply_each, [(m, p) for p, m in enumerate(delivered, start=1)])
         for start in range(0, len(delivered), run_size or len(delivered)):
-            consumer._apply(delivered[start : start + run_size])
+            apply(consumer._apply, delivered[start : start + run_size])
         assert app.tracked_position(name) == len(delivered)
         return outbox(app)
     finally:
@@ -87,17 +96,21 @@ def test_a_failing_message_costs_only_itself(settings: LaokeSettings) -> None:
 
     def handle(work: UnitOfWork, event: Event) -> None:
         data = next(m.data for m in run if f'"{event.event_id}"'.encode() in m.data)
+        handled.append(data)
         if data == poison:
             raise ValueError("poison")
-        handled.append(data)
 
     consumer.handle = handle
     try:
-        consumer._apply(run)
+        apply(consumer._apply, run)
         letters = [subject for subject, _ in outbox(app)]
         assert len(letters) == 1 and "handler_error" in letters[0], letters
-        redone = [m.data for m in run if m.data != poison]
-        assert handled[-len(redone) :] == redone, "the others handled again, in order"
+        assert handled.count(poison) == consumer.max_tries, "its try in the run counts"
+        before, after = [m.data for m in run[:4]], [m.data for m in run[5:]]
+        assert handled == before + [poison] + before + [poison] * 2 + after, (
+            "the run up to it, then the ones before it again (committed together), its "
+            "other tries, and the rest"
+        )
         assert app.tracked_position("runs") == len(run)
     finally:
         app.close()
