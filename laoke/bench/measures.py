@@ -115,7 +115,14 @@ async def paced_lag(
 # -- (d) ----------------------------------------------------------------------------------
 async def raw_ordered_read_rate(js: JetStreamContext) -> tuple[int, float]:
     total = await messages(js, "RETENTION")
-    sub = await js.subscribe("retention.>", ordered_consumer=True, pending_msgs_limit=100_000)
+    # Room for the whole stream: a reader slower than the server (a busy machine) must not
+    # have messages dropped as a slow consumer (nats-py's default is 64 MB).
+    sub = await js.subscribe(
+        "retention.>",
+        ordered_consumer=True,
+        pending_msgs_limit=total + 1,
+        pending_bytes_limit=4 * 1024**3,
+    )
     started = time.perf_counter()
     for _ in range(total):
         await sub.next_msg(timeout=10)
