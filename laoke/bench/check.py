@@ -43,9 +43,9 @@ def _value(key: str) -> Callable[[Raw], float | None]:
 
 
 LIMITS = (
-    Limit("intake ÷ raw publish", _ratio("intake", "raw"), 0.05),
+    Limit("intake ÷ raw publish", _ratio("intake", "raw"), 0.03),
     Limit("projections catch-up ÷ intake", _ratio("catch_up", "intake"), 0.5),
-    Limit("rebuild ÷ raw ordered read", _ratio("rebuild", "raw_read"), 0.15),
+    Limit("rebuild ÷ raw ordered read", _ratio("rebuild", "raw_read"), 0.1),
     Limit("others' backlog after 30 s", _value("backlog"), 0, at_least=False),
     Limit("projection lag p99 (s)", _value("lag_p99"), 0.25, at_least=False),
     Limit("work list page 2 p99 (ms)", _value("api_work_list_page_2_p99"), 20, at_least=False),
