@@ -155,6 +155,11 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "due_at": "2025-03-08T10:00:00+08:00",
         "expires_at": "2025-03-23T00:00:00+08:00",
     },
+    "FollowUpAnswered": {
+        "follow_up_id": "fu-0001",
+        "reason": "survey_csi",
+        "answer": "SurveyAnswered",
+    },
     "PhoneFlagged": {"phone": "+8613800138000", "why": "wrong_number"},
     "ComplaintEscalated": {
         "complaint_id": "CP-0001",

@@ -136,6 +136,23 @@ class FollowUpExpired(RecordedEvent):
     expires_at: AwareDatetime
 
 
+AnswerType = Literal[
+    "SurveyAnswered", "ReferralCallbackAnswered", "ScopeChangeApproved", "ScopeChangeDeclined"
+]
+
+
+class FollowUpAnswered(RecordedEvent):
+    """An open contact the customer answered through another door than the call (a survey
+    answer, the referral call-back's answers, a scope-change approval or decline): it is
+    made, outcome `reached`, and leaves the work list. Caused by the answer (`answer` its
+    type); recorded only while the contact was open."""
+
+    event_type: Literal["FollowUpAnswered"] = "FollowUpAnswered"
+    follow_up_id: EntityId
+    reason: FollowUpReason
+    answer: AnswerType
+
+
 class PhoneFlagged(RecordedEvent):
     """A phone number found not to reach the customer (e.g. a wrong-number outcome)."""
 
@@ -354,6 +371,7 @@ ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
     FollowUpDue,
     FollowUpSkipped,
     FollowUpExpired,
+    FollowUpAnswered,
     PhoneFlagged,
     ComplaintEscalated,
     ComplaintClockSet,

@@ -54,6 +54,7 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
         "RemedyRefused",
     ),
     "outreach": (
+        "FollowUpAnswered",
         "FollowUpDue",
         "FollowUpExpired",
         "FollowUpSkipped",

@@ -29,8 +29,6 @@ from events import (
     PhoneFlagged,
     RewardGranted,
     ServiceCompleted,
-    SurveyAnswered,
-    SurveyAnswerRejected,
     VehicleDelivered,
     VehicleOwnershipChanged,
     VehiclePurchased,
@@ -41,8 +39,8 @@ from laoke.deadlines import Deadline, deadline_id
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
-from services.outreach import identity
-from services.outreach.aggregates import ContactPlan, FollowUp, Survey, plan_id, survey_aggregate_id
+from services.outreach import answers, identity
+from services.outreach.aggregates import ContactPlan, FollowUp, plan_id
 from services.outreach.expiry import decide, expired, outlived
 from services.outreach.planner import (
     EXPIRE,
@@ -157,8 +155,10 @@ class Outreach:
             self._honour(state, event)
         elif isinstance(event, FollowUpCompleted):
             self._completed(state, event, policy, work)
-        elif isinstance(event, SurveyAnswered):
-            self._answered(state, event, work)
+        elif isinstance(event, answers.ANSWERS):
+            plan_answered = answers.answered(state, event, work)
+            if plan_answered is not None and plan_answered is not state:
+                self._reschedule(plan_answered, event, policy, work)  # its expiry slots go
         elif isinstance(event, CustomersMerged):
             self._merge(state, event, work)
         elif isinstance(event, CustomersUnmerged):
@@ -208,30 +208,6 @@ class Outreach:
             )
             if not state.phone_reachable():
                 self._cancel_pending(state, event, work)
-
-    def _answered(self, state: ContactPlan, event: SurveyAnswered, work: UnitOfWork) -> None:
-        survey = work.get(survey_aggregate_id(event.dealership_id, event.survey_id), Survey)
-        why: str | None = None
-        if survey is None:
-            why = "unknown_survey"
-        elif not state.knows_customer(survey.customer_id):
-            why = "wrong_customer"
-        elif survey.answered_by is not None:
-            why = "already_answered"
-        if why is None:
-            assert survey is not None
-            survey.answer(str(event.event_id))
-            return
-        work.decide(
-            decision(
-                SurveyAnswerRejected,
-                event,
-                source=SERVICE,
-                occurred_at=event.occurred_at,
-                survey_id=event.survey_id,
-                why=why,
-            )
-        )
 
     def _merge(self, state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> None:
         for merged in identity.merged_plans(state, event, work):
@@ -329,6 +305,8 @@ class Outreach:
         policy = self.settings.policy(state.dealership_id)
         for admitted in due:
             record_due(state, cause, admitted, work, occurred, policy)
+            if admitted.contact.request is not None:
+                answers.expect(state, admitted.contact.request, work)
         for skip in skipped:
             record_skip(cause, skip, work, occurred)
         if isinstance(cause, FollowUpCompleted) and cause.outcome == "no_answer":

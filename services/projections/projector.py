@@ -79,6 +79,7 @@ _ENTRIES = [
     _on(ev.FollowUpSkipped, followups.on_followup_skipped),
     _on(ev.FollowUpExpired, followups.on_followup_expired),
     _on(ev.FollowUpCompleted, followups.on_followup_completed),
+    _on(ev.FollowUpAnswered, followups.on_followup_answered),
     _on(ev.SurveyAnswered, followups.on_survey),
     _on(ev.SurveyAnswerRejected, followups.on_survey_rejected),
     _on(ev.ReferralClaimed, referrals.on_referral_claimed),

@@ -11,6 +11,7 @@ import pytest
 
 from events import (
     Event,
+    FollowUpAnswered,
     FollowUpDue,
     FollowUpSkipped,
     PhoneFlagged,
@@ -111,7 +112,8 @@ def test_a_survey_counts_once_and_only_from_its_customer(outreach: Outreach) -> 
             "SurveyAnswered", customer_id=customer, survey_id=survey_id, score=9, about=str(n)
         )
 
-    assert feed(outreach, answer(CUSTOMER, csi.survey_id, 1)) == []
+    (made,) = feed(outreach, answer(CUSTOMER, csi.survey_id, 1))  # the invitation is made
+    assert isinstance(made, FollowUpAnswered) and made.follow_up_id == csi.follow_up_id
     rejected = feed(
         outreach,
         answer(CUSTOMER, csi.survey_id, 2),

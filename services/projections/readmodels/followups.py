@@ -7,6 +7,7 @@ from typing import Any
 
 from events import (
     ContactRequested,
+    FollowUpAnswered,
     FollowUpCompleted,
     FollowUpDue,
     FollowUpExpired,
@@ -73,7 +74,7 @@ def _set_vin(ctx: Context, row: Row) -> None:
 
 def _followup(
     ctx: Context,
-    event: FollowUpDue | FollowUpSkipped | FollowUpCompleted | FollowUpExpired,
+    event: FollowUpDue | FollowUpSkipped | FollowUpCompleted | FollowUpExpired | FollowUpAnswered,
     customer: Row,
 ) -> Row:
     row = ctx.tx.get(FOLLOWUPS, event.dealership_id, event.follow_up_id)
@@ -173,6 +174,15 @@ def on_followup_completed(ctx: Context, event: FollowUpCompleted, customer: Row)
             ctx.tx.put(COMPLAINTS, complaint)
     if event.satisfaction is not None and event.satisfaction <= ctx.settings.low_score_max:
         ctx.signal(event, customer, "low_callback_score", row["advisor_id"], row["department"])
+
+
+def on_followup_answered(ctx: Context, event: FollowUpAnswered, customer: Row) -> None:
+    """Answered through another door (outreach.md "Answered elsewhere"): done, `reached`,
+    and counted as done like a call reported made."""
+    row = _followup(ctx, event, customer)
+    row.update(status="done", done_at=ts(event.occurred_at))
+    row["due_at"] = row["due_at"] or ts(event.occurred_at)
+    row["doc"].update(outcome="reached", answered_by=event.answer)
 
 
 def on_survey(ctx: Context, event: SurveyAnswered, customer: Row) -> None:
