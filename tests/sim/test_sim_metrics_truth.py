@@ -32,6 +32,7 @@ from waiting import wait_for
 from events import (
     ApologyIssued,
     ComplaintFiled,
+    FollowUpAnswered,
     FollowUpCompleted,
     FollowUpDue,
     FollowUpSkipped,
@@ -260,25 +261,32 @@ async def test_a_simulated_year_gives_the_metrics_the_events_say(
         "rate": round(truth.referrals.get("real", 0) / claimed, 4),
     }
 
-    # Follow-ups: the generated call-backs are the completed ones; what was due comes from
-    # the decisions on RETENTION (outreach's and complaints' FollowUpDue, less skipped).
+    # Follow-ups: the generated call-backs are the completed ones, plus the contacts answered
+    # through another door (survey invitations, referral call-backs: FollowUpAnswered); what
+    # was due comes from the decisions on RETENTION (FollowUpDue, less skipped).
     due: dict[str, datetime] = {}
     skipped: set[str] = set()
-    done: set[str] = set()
+    called: set[str] = set()
+    answered: set[str] = set()
     for event in recorded:
         if isinstance(event, FollowUpDue):
             due.setdefault(event.follow_up_id, event.due_at)
         elif isinstance(event, FollowUpSkipped):
             skipped.add(event.follow_up_id)
         elif isinstance(event, FollowUpCompleted):
-            done.add(event.follow_up_id)
+            called.add(event.follow_up_id)
+        elif isinstance(event, FollowUpAnswered):
+            answered.add(event.follow_up_id)
+    done = called | answered
     in_period = {
         fid
         for fid, at in due.items()
         if simulation.start <= at < simulation.end and (fid in done or fid not in skipped)
     }
     completion = metrics["follow_up_completion"]
-    assert completion["numerator"] == truth.complaint_callbacks == len(done & in_period)
+    assert truth.complaint_callbacks == len(called & in_period)
+    assert len(answered & in_period) > 0
+    assert completion["numerator"] == len(done & in_period)
     assert completion["denominator"] == len(in_period | done)
 
 
