@@ -11,6 +11,7 @@ the repair order, not the follow-up, and may come on the referral's other party.
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -24,7 +25,7 @@ from events import (
     SurveyAnswered,
     SurveyAnswerRejected,
 )
-from laoke.decisions import decision
+from laoke.decisions import Cause, CauseLike, decision
 from laoke.merges import survivor
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import (
@@ -61,33 +62,57 @@ def awaited_id(dealership_id: str, door: str) -> UUID:
 
 
 class Awaited(Aggregate):
-    """The contacts planned that an answer through `door` makes, and whose plan they are in."""
+    """One door (a referral, a repair order): the contacts planned that an answer through it
+    makes (follow-up id -> when it was asked for), whose plan they are in, and the answers
+    that came through it. Services record on RETENTION at their own pace, so an answer may
+    be handled before the request it answers: it is kept for the contact planned later."""
 
     @staticmethod
     def create_id(dealership_id: str, door: str) -> UUID:
         return awaited_id(dealership_id, door)
 
-    @event("Planned")
-    def __init__(self, dealership_id: str, door: str, customer_id: str) -> None:
-        self.customer_id = customer_id
-        self.follow_up_ids: list[str] = []
+    @event("Opened")
+    def __init__(self, dealership_id: str, door: str) -> None:
+        self.customer_id: str | None = None
+        self.requested: dict[str, datetime] = {}
+        self.answers: list[dict[str, str]] = []
 
-    @event("Added")
-    def also(self, follow_up_id: str) -> None:
-        if follow_up_id not in self.follow_up_ids:
-            self.follow_up_ids.append(follow_up_id)
+    @event("Planned")
+    def planned(self, customer_id: str, follow_up_id: str, requested_at: datetime) -> None:
+        self.customer_id = customer_id
+        self.requested.setdefault(follow_up_id, requested_at)
+
+    @event("Answered")
+    def answered(self, answer: dict[str, str]) -> None:
+        if answer not in self.answers:
+            self.answers.append(answer)
+
+
+def _awaited(work: UnitOfWork, dealership_id: str, door: str) -> Awaited:
+    found = work.get(awaited_id(dealership_id, door), Awaited)
+    if found is None:
+        found = Awaited(dealership_id, door)
+        work.add(found)
+    return found
 
 
 def expect(state: ContactPlan, request: ContactRequested, work: UnitOfWork) -> None:
-    """Remember a requested contact just planned under the answer that would make it."""
+    """Remember a requested contact just planned under its door; an answer that came
+    through it already (handled first) makes it now, recorded as if it came after."""
     door = door_of(request)
     if door is None:
         return
-    awaited = work.get(awaited_id(state.dealership_id, door), Awaited)
-    if awaited is None:
-        awaited = Awaited(state.dealership_id, door, state.customer_id)
-        work.add(awaited)
-    awaited.also(request.follow_up_id)
+    awaited = _awaited(work, state.dealership_id, door)
+    awaited.planned(state.customer_id, request.follow_up_id, request.occurred_at)
+    for kept in awaited.answers:
+        at = datetime.fromisoformat(kept["occurred_at"])
+        if at < request.occurred_at:
+            continue  # given before this contact was asked for: it answered another
+        cause = Cause(
+            UUID(kept["event_id"]), UUID(kept["correlation_id"]), state.dealership_id, None
+        )
+        _make(state, open_among(state, {request.follow_up_id}), cause, at, kept["event_type"], work)
+        return
 
 
 def open_among(state: ContactPlan, follow_up_ids: set[str]) -> list[FollowUp]:
@@ -103,36 +128,55 @@ def answered(
     state: ContactPlan, answer: SurveyAnswered | DoorAnswer, work: UnitOfWork
 ) -> ContactPlan | None:
     """Close the open contacts `answer` makes and record it; the plan they were in."""
-    plan: ContactPlan | None
     if isinstance(answer, SurveyAnswered):
         survey = _accepted(state, answer, work)
-        if survey is None:
-            return None
-        plan, follow_up_ids = state, {survey.follow_up_id}
-    else:
-        awaited = work.get(awaited_id(answer.dealership_id, door_answered(answer)), Awaited)
-        if awaited is None:
-            return None
-        plan = _plan_of(work, answer.dealership_id, awaited.customer_id)
-        follow_up_ids = set(awaited.follow_up_ids)
+        if survey is not None:
+            made = open_among(state, {survey.follow_up_id})
+            _make(state, made, answer, answer.occurred_at, answer.event_type, work)
+        return state
+    awaited = _awaited(work, answer.dealership_id, door_answered(answer))
+    awaited.answered(
+        {
+            "event_id": str(answer.event_id),
+            "correlation_id": str(answer.correlation_id or answer.event_id),
+            "event_type": answer.event_type,
+            "occurred_at": answer.occurred_at.isoformat(),
+        }
+    )
+    if awaited.customer_id is None:
+        return None  # asked for later: `expect` makes it then
+    plan = _plan_of(work, answer.dealership_id, awaited.customer_id)
     if plan is None:
         return None
-    for follow_up in open_among(plan, follow_up_ids):
+    asked = {f for f, at in awaited.requested.items() if at <= answer.occurred_at}
+    _make(plan, open_among(plan, asked), answer, answer.occurred_at, answer.event_type, work)
+    return plan
+
+
+def _make(
+    plan: ContactPlan,
+    made: list[FollowUp],
+    cause: CauseLike,
+    at: datetime,
+    answer_type: str,
+    work: UnitOfWork,
+) -> None:
+    """The contacts `made` are made by the answer `cause`: closed, and recorded."""
+    for follow_up in made:
         plan.close_follow_up(follow_up.follow_up_id, "reached")
         work.decide(
             decision(
                 FollowUpAnswered,
-                answer,
+                cause,
                 source=SERVICE,
-                occurred_at=answer.occurred_at,
+                occurred_at=at,
                 name=follow_up.follow_up_id,
                 customer_id=plan.customer_id,
                 follow_up_id=follow_up.follow_up_id,
                 reason=follow_up.reason,
-                answer=answer.event_type,
+                answer=answer_type,
             )
         )
-    return plan
 
 
 def _plan_of(work: UnitOfWork, dealership_id: str, customer_id: str) -> ContactPlan | None:

@@ -89,6 +89,7 @@ def scope_change(repair_order_id: str = "RO-7", follow_up_id: str = "scope-1") -
         source="workshop",
         follow_up_id=follow_up_id,
         reason="scope_change_contact",
+        occurred_at="2026-01-20T11:00:00+08:00",
         not_before="2026-01-20T11:00:00+08:00",
         channels=["phone"],
         detail={"repair_order_id": repair_order_id},
@@ -194,7 +195,8 @@ def test_the_referral_call_back_answered_after_a_merge_is_made(outreach: Outreac
 @pytest.mark.parametrize("answer_type", ["ScopeChangeApproved", "ScopeChangeDeclined"])
 def test_a_scope_change_approved_or_declined_is_made(outreach: Outreach, answer_type: str) -> None:
     feed(outreach, registered(), scope_change(), scope_change("RO-8", "scope-other"))
-    decided = feed(outreach, recorded(answer_type, repair_order_id="RO-7"))
+    answer = recorded(answer_type, repair_order_id="RO-7", occurred_at="2026-01-20T12:00:00+08:00")
+    decided = feed(outreach, answer)
     assert answers_in(decided) == [("scope-1", "scope_change_contact", answer_type)]
     state = plan_of(outreach)
     assert state.follow_ups["scope-1"].status == "done"
@@ -211,7 +213,10 @@ def test_an_answer_to_a_refused_contact_changes_nothing(outreach: Outreach) -> N
     )
     decided = feed(outreach, registered(), opted_out, scope_change())
     assert [d.skip_reason for d in decided if isinstance(d, FollowUpSkipped)] == ["opted_out"]
-    assert feed(outreach, recorded("ScopeChangeApproved", repair_order_id="RO-7")) == []
+    approval = recorded(
+        "ScopeChangeApproved", repair_order_id="RO-7", occurred_at="2026-01-20T12:00:00+08:00"
+    )
+    assert feed(outreach, approval) == []
 
 
 def test_only_referral_and_scope_change_calls_have_another_door() -> None:
@@ -243,3 +248,41 @@ def test_open_among_takes_the_open_contacts_and_their_retries() -> None:
         state.plan_follow_up(follow_up.to_dict())
     assert [f.follow_up_id for f in open_among(state, {"fu-a"})] == ["fu-b"]
     assert open_among(state, {"fu-z"}) == []
+
+
+def test_an_answer_handled_before_its_request_makes_the_contact_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """Workshop records its request at its own pace: the approval may reach outreach first.
+    The same decisions follow in either order (a replay or a fault changes nothing)."""
+    approval = recorded(
+        "ScopeChangeApproved", repair_order_id="RO-7", occurred_at="2026-01-20T11:30:00+08:00"
+    )
+    decided: dict[str, list[Event]] = {}
+    for order in ("request first", "answer first"):
+        app = ServiceApplication(LaokeSettings(data_dir=tmp_path / order.replace(" ", "-")), "o")
+        outreach = Outreach(app, OutreachSettings(), ManualClock(NOW))
+        events = [registered(), scope_change(), approval]
+        if order == "answer first":
+            events = [registered(), approval, scope_change()]
+        decided[order] = [d for d in feed(outreach, *events) if not isinstance(d, FollowUpSkipped)]
+        assert plan_of(outreach).follow_ups["scope-1"].status == "done"
+        app.close()
+    first, later = decided["request first"], decided["answer first"]
+    assert answers_in(later) == [("scope-1", "scope_change_contact", "ScopeChangeApproved")]
+    assert {(d.event_id, d.occurred_at, d.causation_id) for d in first} == {
+        (d.event_id, d.occurred_at, d.causation_id) for d in later
+    }
+
+
+def test_an_answer_given_before_a_contact_was_asked_for_does_not_make_it(
+    outreach: Outreach,
+) -> None:
+    """An approval of an earlier scope change on the same order answers that one only."""
+    early = recorded(
+        "ScopeChangeApproved", repair_order_id="RO-7", occurred_at="2026-01-20T10:30:00+08:00"
+    )
+    decided = feed(outreach, registered(), early, scope_change())
+    assert [d.follow_up_id for d in decided if isinstance(d, FollowUpDue)] == ["scope-1"]
+    assert answers_in(decided) == []
+    assert plan_of(outreach).follow_ups["scope-1"].status == "due"
