@@ -40,7 +40,7 @@ class Figures:
 
 
 CONTACT_DECISIONS = ("FollowUpDue", "FollowUpSkipped")
-ORDER_DEPENDENT = ("SurveyAnswerRejected",)
+ORDER_DEPENDENT = ("SurveyAnswerRejected", "FollowUpAnswered")
 
 
 def decision_keys(outcome: Outcome, before: datetime) -> set[tuple[str, str]]:
@@ -54,7 +54,9 @@ def decision_keys(outcome: Outcome, before: datetime) -> set[tuple[str, str]]:
     So whether a contact is due or skipped is not compared, only that outreach decided on
     that contact (its follow_up_id): ("contact", follow_up_id). A skipped contact sends no
     survey, so a later answer to it is rejected: SurveyAnswerRejected follows the same
-    interleaving and is left out of the comparison (it is still checked for doubles)."""
+    interleaving and is left out of the comparison (it is still checked for doubles). So is
+    FollowUpAnswered: an answer makes a contact only if it was due; `answered_keys` compares
+    it on the contacts due in both runs."""
     keys: set[tuple[str, str]] = set()
     for r in outcome.decisions():
         if datetime.fromisoformat(r.occurred_at) >= before or r.event_type in ORDER_DEPENDENT:
@@ -64,6 +66,23 @@ def decision_keys(outcome: Outcome, before: datetime) -> set[tuple[str, str]]:
         else:
             keys.add((r.event_type, r.event_id))
     return keys
+
+
+def answered_keys(outcome: Outcome, before: datetime, due: set[str]) -> set[tuple[str, str]]:
+    """The FollowUpAnswered decisions (by event id) on the contacts `due`."""
+    return {
+        ("FollowUpAnswered", r.event_id)
+        for r in outcome.decisions()
+        if r.event_type == "FollowUpAnswered"
+        and datetime.fromisoformat(r.occurred_at) < before
+        and r.body["follow_up_id"] in due
+    }
+
+
+def due_contacts(outcome: Outcome) -> set[str]:
+    return {
+        str(r.body["follow_up_id"]) for r in outcome.decisions() if r.event_type == "FollowUpDue"
+    }
 
 
 def check_outcome(
@@ -97,6 +116,12 @@ def check_outcome(
         mine, theirs = decision_keys(outcome, t0), decision_keys(clean, t0)
         assert mine == theirs, (
             f"decisions differ from the clean run: only here {sorted(mine - theirs)[:10]}, "
+            f"only in the clean run {sorted(theirs - mine)[:10]}"
+        )
+        due = due_contacts(outcome) & due_contacts(clean)
+        mine, theirs = answered_keys(outcome, t0, due), answered_keys(clean, t0, due)
+        assert mine == theirs, (
+            f"answers differ from the clean run: only here {sorted(mine - theirs)[:10]}, "
             f"only in the clean run {sorted(theirs - mine)[:10]}"
         )
     return Figures(
