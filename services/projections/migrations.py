@@ -14,8 +14,8 @@ from typing import Any
 
 from services.projections.classes import CLASS_COLUMNS, class_columns
 from services.projections.readmodels.context import money
-from services.projections.readmodels.customers import LINE_OF
 from services.projections.readmodels.followups import vin_of
+from services.projections.readmodels.tallies import LINE_OF
 from services.projections.settings import ClassThresholds
 from services.projections.tables import COMPLAINTS, CUSTOMERS, DocTable, dump_doc
 from services.projections.transaction import Tx

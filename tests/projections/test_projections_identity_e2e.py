@@ -3,9 +3,17 @@ two owners apart; a wrong merge undone gives each person their own history back.
 
 from __future__ import annotations
 
+import asyncio
+import io
+from datetime import datetime
 from typing import Any
 
 from projections_helpers import DEALERSHIP, Rig
+
+from laoke.settings import LaokeSettings
+from services.projections.compare import compare_dumps, describe
+from services.projections.rebuild import rebuild
+from services.projections.store import ReadStore
 
 VIN = "LSGKB54E7LS123456"
 A_PHONE, B_PHONE = "13800138000", "13900139000"
@@ -118,3 +126,89 @@ async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig
     listed = await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP)
     split = listed["items"][0]["split"]
     assert (split["requested_by"], split["restored_ids"]) == ("ops-007", [b_id])
+
+
+def _when(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+async def _profile(rig: Rig, customer_id: str) -> tuple[dict[str, Any], str, str | None]:
+    """A customer's counters, class, and last touchpoint's event as the API answers them."""
+    body = await rig.get(f"/v1/customers/{customer_id}")
+    touch = body["last_touchpoint"]
+    return body["stats"], body["customer_class"], touch["event_id"] if touch else None
+
+
+async def test_a_split_gives_the_restored_customer_what_its_events_added_while_merged(
+    rig: Rig,
+) -> None:
+    a = await rig.send("CustomerRegistered", phones=[A_PHONE], customer={"phone": A_PHONE},
+                       occurred_at=rig.at(-24 * 400))  # fmt: skip
+    b = await rig.send("CustomerRegistered", phones=[B_PHONE], customer={"phone": B_PHONE},
+                       occurred_at=rig.at(-24 * 300))  # fmt: skip
+    a_visit = await rig.send(
+        "CustomerVisited", customer={"phone": A_PHONE}, occurred_at=rig.at(-24 * 20)
+    )
+    a_id, b_id = _recorded_for(rig, a), _recorded_for(rig, b)
+    # the wrong merge (B's phone with A's), then B's events, recorded under A
+    await rig.send("CustomerRegistered", phones=[A_PHONE], customer={"phone": B_PHONE},
+                   occurred_at=rig.at(-24 * 250))  # fmt: skip
+    b_car = "LSGKB54E7LS654321"
+    bought = await rig.send("VehiclePurchased", customer={"phone": B_PHONE}, vin=b_car,
+                            price_cny=300_000, occurred_at=rig.at(-24 * 240))  # fmt: skip
+    serviced = await rig.send("ServiceCompleted", customer={"phone": B_PHONE}, vin=b_car,
+                              amount_cny=1500, occurred_at=rig.at(-24 * 10))  # fmt: skip
+    b_visit = await rig.send(
+        "CustomerVisited", customer={"phone": B_PHONE}, occurred_at=rig.at(-24 * 5)
+    )
+    filed = await rig.send("ComplaintFiled", customer={"phone": B_PHONE}, complaint_id="CMP-B-2",
+                           occurred_at=rig.at(-24 * 30))  # fmt: skip
+    b_events = (bought, serviced, b_visit, filed)
+    assert {_recorded_for(rig, e) for e in b_events} == {a_id}, "merged then"
+    merged, merged_class, merged_touch = await _profile(rig, a_id)
+    assert (merged["spend_cny"], merged["visits"]) == (301_500, 2)
+    assert merged_touch == b_visit["event_id"]
+    assert merged_class == "meteor"  # B's big purchase, and no regular paid service since
+    (merge,) = (await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP))["items"]
+
+    await rig.send(
+        "CustomerSplitRequested",
+        customer={"phone": B_PHONE},
+        merge_event_id=merge["merge_event_id"],
+        requested_by="ops-007",
+        reason="two people",
+    )
+    await rig.settled()
+
+    b_stats, b_class, b_touch = await _profile(rig, b_id)
+    assert (b_stats["spend_cny"], b_stats["vehicle_purchases"]) == (301_500, 1)
+    assert (b_stats["service_visits"], b_stats["visits"]) == (1, 1)
+    assert (b_stats["complaints"], b_stats["open_complaints"]) == (1, 1)
+    assert b_stats["largest_purchase_cny"] == 300_000
+    assert _when(b_stats["last_service_at"]) == _when(serviced["occurred_at"])
+    assert b_touch == b_visit["event_id"]
+    assert b_class == "meteor"
+    a_stats, a_class, a_touch = await _profile(rig, a_id)
+    assert (a_stats["spend_cny"], a_stats["vehicle_purchases"]) == (0, 0)
+    assert (a_stats["service_visits"], a_stats["visits"]) == (0, 1)
+    assert (a_stats["complaints"], a_stats["open_complaints"]) == (0, 0)
+    assert a_stats["largest_purchase_cny"] == 0 and a_stats["last_service_at"] is None
+    assert a_touch == a_visit["event_id"]
+    assert a_class == "small_star"
+    meteors = await rig.get("/v1/customers", dealership_id=DEALERSHIP, **{"class": "meteor"})
+    assert [c["customer_id"] for c in meteors["items"]] == [b_id], "the stored class columns"
+
+    await rig.projections.stop()  # a rebuild from RETENTION gives the same read models
+    live = _dump(rig.settings)
+    await asyncio.to_thread(rebuild, rig.settings, progress=io.StringIO())
+    differing = compare_dumps(live, _dump(rig.settings))
+    assert not differing, describe(differing)
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+
+
+def _dump(settings: LaokeSettings) -> dict[str, list[tuple[object, ...]]]:
+    store = ReadStore(settings)
+    try:
+        return store.dump(skip=lambda table: table == "positions")
+    finally:
+        store.close()

@@ -120,34 +120,39 @@ def new_customer_doc(at: datetime) -> dict[str, Any]:
         "flagged_phones": [],
         "first_seen_at": ts(at),
         "merged_ids": [],
-        "stats": {
-            "spend_cny": 0.0,
-            "vehicle_purchases": 0,
-            "largest_purchase_cny": 0.0,
-            "last_big_purchase_at": None,
-            "small_purchases": 0,
-            "visits": 0,
-            "service_visits": 0,
-            "first_service_at": None,
-            "last_service_at": None,
-            "reworks": 0,
-            "complaints": 0,
-            "open_complaints": 0,
-            "remedies_paid_cny": 0.0,
-            # By line, for value as margin (classes.py): vehicles, service, parts.
-            "vehicle_spend_cny": 0.0,
-            "service_spend_cny": 0.0,
-            "parts_spend_cny": 0.0,
-            # Paid service visits (reworks and zero-amount work left out): loyalty.
-            "paid_service_visits": 0,
-            "first_paid_service_at": None,
-            "last_paid_service_at": None,
-            # Zero-amount visits that are not reworks: warranty or goodwill.
-            "free_service_visits": 0,
-            "risk_flags": 0,
-            "scope_breaches": 0,
-            "referrals_rewarded": 0,
-        },
+        "stats": new_stats(),
+    }
+
+
+def new_stats() -> dict[str, Any]:
+    """A customer's counters before any event (readmodels/tallies.py counts them)."""
+    return {
+        "spend_cny": 0.0,
+        "vehicle_purchases": 0,
+        "largest_purchase_cny": 0.0,
+        "last_big_purchase_at": None,
+        "small_purchases": 0,
+        "visits": 0,
+        "service_visits": 0,
+        "first_service_at": None,
+        "last_service_at": None,
+        "reworks": 0,
+        "complaints": 0,
+        "open_complaints": 0,
+        "remedies_paid_cny": 0.0,
+        # By line, for value as margin (classes.py): vehicles, service, parts.
+        "vehicle_spend_cny": 0.0,
+        "service_spend_cny": 0.0,
+        "parts_spend_cny": 0.0,
+        # Paid service visits (reworks and zero-amount work left out): loyalty.
+        "paid_service_visits": 0,
+        "first_paid_service_at": None,
+        "last_paid_service_at": None,
+        # Zero-amount visits that are not reworks: warranty or goodwill.
+        "free_service_visits": 0,
+        "risk_flags": 0,
+        "scope_breaches": 0,
+        "referrals_rewarded": 0,
     }
 
 

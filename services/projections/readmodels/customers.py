@@ -18,7 +18,7 @@ from events import (
     is_touchpoint,
 )
 from events.preferences import opt_outs_after
-from services.projections.readmodels import consents, vehicles
+from services.projections.readmodels import consents, tallies, vehicles
 from services.projections.readmodels.context import Context, add_once, as_phone, money
 from services.projections.tables import Row, ts
 
@@ -35,13 +35,6 @@ _NOT_SUMMARISED: set[str] = {
     "causation_id",
 }
 _SCALARS = (str, int, float, bool)
-# The spend counter of each `purchases.kind` (value as margin by line, classes.py).
-LINE_OF = {
-    "vehicle": "vehicle_spend_cny",
-    "service": "service_spend_cny",
-    "rework": "service_spend_cny",
-    "small": "parts_spend_cny",
-}
 
 
 def summary_of(event: Event) -> str:
@@ -72,15 +65,9 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
         ),
     )
     if touch:
-        at = ts(event.occurred_at)
-        if customer["last_touch_at"] is None or at > customer["last_touch_at"]:
-            customer["last_touch_at"] = at
-            customer["doc"]["last_touchpoint"] = {
-                "event_id": str(event.event_id),
-                "event_type": event.event_type,
-                "at": at,
-                "source": event.source,
-            }
+        tallies.touch(
+            customer, str(event.event_id), event.event_type, ts(event.occurred_at), event.source
+        )
 
 
 def record_hints(ctx: Context, event: Event, customer: Row) -> None:
@@ -140,10 +127,10 @@ def _purchase(
     amount: float,
     ref: str | None = None,
 ) -> None:
-    stats = customer["doc"]["stats"]
-    stats["spend_cny"] = money(stats["spend_cny"] + amount)
-    line = LINE_OF[kind]
-    stats[line] = money(stats[line] + amount)
+    """The purchase's row and what it adds to the customer's counters (tallies.py)."""
+    at = ts(event.occurred_at)
+    big = float(ctx.settings.classes.big_purchase_cny)
+    tallies.count_purchase(customer["doc"]["stats"], kind, amount, at, big)
     ctx.tx.defer(
         "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny, ref)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
@@ -152,7 +139,7 @@ def _purchase(
             event.dealership_id,
             customer["customer_id"],
             kind,
-            ts(event.occurred_at),
+            at,
             amount,
             ref,
         ),
@@ -167,12 +154,6 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
     )
     if event.plate:
         vehicle["plate"] = event.plate
-    stats = customer["doc"]["stats"]
-    stats["vehicle_purchases"] += 1
-    if price >= stats["largest_purchase_cny"]:
-        stats["largest_purchase_cny"] = price
-    if price >= float(ctx.settings.classes.big_purchase_cny):
-        stats["last_big_purchase_at"] = ts(event.occurred_at)
     _purchase(ctx, event, customer, "vehicle", price)
     vehicles.seen_with(
         ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
@@ -190,24 +171,8 @@ def on_delivered(ctx: Context, event: VehicleDelivered, customer: Row) -> None:
 
 
 def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
-    at = ts(event.occurred_at)
     vehicle = vehicle_of(customer, event.vin)
-    vehicle.update(mileage_km=event.mileage_km, last_service_at=at)
-    stats = customer["doc"]["stats"]
-    stats["service_visits"] += 1
-    if stats["first_service_at"] is None or at < stats["first_service_at"]:
-        stats["first_service_at"] = at
-    if stats["last_service_at"] is None or at > stats["last_service_at"]:
-        stats["last_service_at"] = at
-    if event.service_kind == "rework":
-        stats["reworks"] += 1
-    elif event.amount_cny <= 0:
-        stats["free_service_visits"] += 1
-    else:
-        stats["paid_service_visits"] += 1
-        first, last = stats["first_paid_service_at"], stats["last_paid_service_at"]
-        stats["first_paid_service_at"] = min(first, at) if first else at
-        stats["last_paid_service_at"] = max(last, at) if last else at
+    vehicle.update(mileage_km=event.mileage_km, last_service_at=ts(event.occurred_at))
     kind = "rework" if event.service_kind == "rework" else "service"
     _purchase(ctx, event, customer, kind, money(event.amount_cny), event.repair_order_id)
     vehicles.seen_with(
@@ -218,7 +183,6 @@ def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
 
 
 def on_small_purchase(ctx: Context, event: SmallPurchaseMade, customer: Row) -> None:
-    customer["doc"]["stats"]["small_purchases"] += 1
     _purchase(ctx, event, customer, "small", money(event.amount_cny), event.order_id)
 
 

@@ -5,9 +5,10 @@ for customers merged into it before) and those intake re-attributed to it; the p
 surveys, signals and consent changes of those events; the complaints, follow-ups and
 referrals those events opened; its phones, external ids and VINs. Its own profile was kept
 as it was at the merge (merges.py leaves the merged row alone); the survivor's profile
-gives back the restored profile's identities, vehicles and counts. (Earliest and latest
-dates, and what the re-attributed events added to the survivor's profile, stay there:
-docs/identity.md.)
+gives back the restored profile's identities and vehicles. Then both profiles' counters and
+last touchpoints are counted again from the rows each holds (tallies.py), so what the
+re-attributed events added while merged is the restored customer's, and the stored class
+columns follow (computed at the write).
 """
 
 from __future__ import annotations
@@ -16,20 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from events import CustomerSplitRequested, CustomersUnmerged
-from services.projections.readmodels.context import Context, money
+from services.projections.readmodels import tallies
+from services.projections.readmodels.context import Context
 from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, MERGES, REFERRALS, Row, ts
 
 CHUNK = 500
-KEEP_ON_SPLIT = frozenset(
-    {
-        "first_service_at",
-        "first_paid_service_at",
-        "last_service_at",
-        "last_big_purchase_at",
-        "last_paid_service_at",
-        "largest_purchase_cny",
-    }
-)
 
 
 def on_split_requested(ctx: Context, event: CustomerSplitRequested, customer: Row) -> None:
@@ -93,6 +85,10 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
         )
     _move_docs(ctx, event, survivor_id, theirs)
     _move_identities(ctx, event, survivor_id, family)
+    tx.flush()  # the complaints moved above, for the recount's queries
+    for customer in (survivor, restored):
+        tallies.recount(ctx, customer)
+        tx.put(CUSTOMERS, customer)
 
 
 def _in_chunks(ctx: Context, sql: str, params: Sequence[Any], values: list[str]) -> None:
@@ -151,7 +147,8 @@ def _move_identities(
 
 
 def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
-    """Take the restored profiles' identities, vehicles and counts off the survivor's."""
+    """Take the restored profiles' identities and vehicles, and the counters no row holds
+    (`tallies.NOT_RECOUNTED`), off the survivor's."""
     doc, own = survivor["doc"], restored["doc"]
     for member in family:
         if member is None:
@@ -163,8 +160,5 @@ def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
             doc["vehicles"].pop(vin, None)
         if "plates" in doc:
             doc["plates"] = [p for p in doc["plates"] if p not in other.get("plates", [])]
-    for key, value in own["stats"].items():
-        if key in KEEP_ON_SPLIT or value is None or isinstance(value, str):
-            continue
-        current = doc["stats"][key]
-        doc["stats"][key] = money(current - value) if isinstance(value, float) else current - value
+    for key in tallies.NOT_RECOUNTED:
+        doc["stats"][key] -= own["stats"][key]
