@@ -264,11 +264,9 @@ def on_resolved(ctx: Context, event: ComplaintResolved, customer: Row) -> None:
         if remedy["status"] == "proposed":
             remedy["status"] = "accepted"
             paid = remedy["amount_cny"]
-    row["doc"]["remedy_paid_cny"] = paid
     # what this complaint's resolutions paid in all (a reopened one is resolved again):
     # its share of the owner's `remedies_paid_cny`, counted again at a split (tallies.py)
-    earlier = row["doc"].get("remedies_paid_cny", 0.0)
-    row["doc"]["remedies_paid_cny"] = money(earlier + paid)
+    row["doc"]["remedy_paid_cny"] = money(row["doc"].get("remedy_paid_cny", 0.0) + paid)
     _reach(row, 5, event.resolved_at)
     owner = ctx.tx.get(CUSTOMERS, ctx.canonical(row["customer_id"])) or customer
     stats = owner["doc"]["stats"]

@@ -101,7 +101,7 @@ def recount(ctx: Context, customer: Row) -> None:
             continue
         stats["complaints"] += 1
         stats["open_complaints"] += 1 if row["resolved_at"] is None else 0
-        paid = row["doc"].get("remedies_paid_cny", row["doc"].get("remedy_paid_cny") or 0.0)
+        paid = row["doc"].get("remedy_paid_cny", 0.0)  # (complaints.py `on_resolved`)
         stats["remedies_paid_cny"] = money(stats["remedies_paid_cny"] + paid)
     customer["last_touch_at"] = None
     customer["doc"].pop("last_touchpoint", None)
