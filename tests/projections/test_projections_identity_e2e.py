@@ -10,6 +10,7 @@ from typing import Any
 
 from projections_helpers import DEALERSHIP, Rig
 
+from events import ComplaintResolved
 from laoke.settings import LaokeSettings
 from services.projections.compare import compare_dumps, describe
 from services.projections.rebuild import rebuild
@@ -163,7 +164,13 @@ async def test_a_split_gives_the_restored_customer_what_its_events_added_while_m
     )
     filed = await rig.send("ComplaintFiled", customer={"phone": B_PHONE}, complaint_id="CMP-B-2",
                            occurred_at=rig.at(-24 * 30))  # fmt: skip
-    b_events = (bought, serviced, b_visit, filed)
+    for step in ("ApologyIssued", "ComplaintInvestigated"):
+        await rig.send(step, customer={"phone": B_PHONE}, complaint_id="CMP-B-2")
+    proposed = await rig.send("RemedyProposed", customer={"phone": B_PHONE},
+                              complaint_id="CMP-B-2", amount_cny=500)  # fmt: skip
+    await rig.decide(ComplaintResolved, a_id, complaint_id="CMP-B-2", within_sla=True,
+                     resolved_at=rig.clock.now(), hours_to_resolution=4.0)  # fmt: skip
+    b_events = (bought, serviced, b_visit, filed, proposed)
     assert {_recorded_for(rig, e) for e in b_events} == {a_id}, "merged then"
     merged, merged_class, merged_touch = await _profile(rig, a_id)
     assert (merged["spend_cny"], merged["visits"]) == (301_500, 2)
@@ -183,7 +190,8 @@ async def test_a_split_gives_the_restored_customer_what_its_events_added_while_m
     b_stats, b_class, b_touch = await _profile(rig, b_id)
     assert (b_stats["spend_cny"], b_stats["vehicle_purchases"]) == (301_500, 1)
     assert (b_stats["service_visits"], b_stats["visits"]) == (1, 1)
-    assert (b_stats["complaints"], b_stats["open_complaints"]) == (1, 1)
+    assert (b_stats["complaints"], b_stats["open_complaints"]) == (1, 0)
+    assert b_stats["remedies_paid_cny"] == 500
     assert b_stats["largest_purchase_cny"] == 300_000
     assert _when(b_stats["last_service_at"]) == _when(serviced["occurred_at"])
     assert b_touch == b_visit["event_id"]
@@ -191,7 +199,7 @@ async def test_a_split_gives_the_restored_customer_what_its_events_added_while_m
     a_stats, a_class, a_touch = await _profile(rig, a_id)
     assert (a_stats["spend_cny"], a_stats["vehicle_purchases"]) == (0, 0)
     assert (a_stats["service_visits"], a_stats["visits"]) == (0, 1)
-    assert (a_stats["complaints"], a_stats["open_complaints"]) == (0, 0)
+    assert (a_stats["complaints"], a_stats["remedies_paid_cny"]) == (0, 0)
     assert a_stats["largest_purchase_cny"] == 0 and a_stats["last_service_at"] is None
     assert a_touch == a_visit["event_id"]
     assert a_class == "small_star"
