@@ -11,7 +11,7 @@ inbound event on RETENTION; `events.parsing.parse_inbound` refuses a sender that
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from events.fields import (
+    PERSONAL,
     Channel,
     CustomerId,
     DealershipId,
@@ -78,10 +79,10 @@ class CustomerHints(BaseModel):
 
     model_config = FROZEN
 
-    phone: Phone | None = None
+    phone: Annotated[Phone | None, PERSONAL] = None
     vin: Vin | None = None
-    external_id: ShortText | None = None
-    name: Name | None = None
+    external_id: Annotated[ShortText | None, PERSONAL] = None
+    name: Annotated[Name | None, PERSONAL] = None
 
     @model_validator(mode="after")
     def _needs_identity(self) -> CustomerHints:

@@ -23,6 +23,7 @@ REASONS: frozenset[str] = frozenset(
         "forbidden_field",
         "unknown_merge",
         "already_split",
+        "customer_erased",
     }
 )
 

@@ -113,6 +113,7 @@ _PAYLOADS: dict[str, dict[str, Any]] = {
         "requested_by": "ops-001",
         "reason": "two people sharing one phone",
     },
+    "PersonalDataErasureRequested": {"requested_by": "dpo-01", "request_ref": "DSR-2025-0001"},
     "ServiceCheckedIn": {
         "repair_order_id": "RO-2025-0001",
         "vin": SAMPLE_VIN,
@@ -236,6 +237,11 @@ _RECORDED_PAYLOADS: dict[str, dict[str, Any]] = {
         "changed_at": "2025-03-01T10:00:00+08:00",
     },
     "ScopeChangeBreached": {"repair_order_id": "RO-2025-0001", "advisor_id": "adv-002"},
+    "CustomerErased": {
+        "erased_ids": [SAMPLE_CUSTOMER_ID, "c-demo-0003"],
+        "requested_by": "dpo-01",
+        "request_ref": "DSR-2025-0001",
+    },
 }
 
 

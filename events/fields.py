@@ -128,5 +128,9 @@ Plate = Annotated[
 ]
 """A licence plate (车牌号), normalised so that one plate has one spelling (searchable)."""
 
+PERSONAL: Any = Field(json_schema_extra={"x-personal": True})
+"""The marker of a personal field: `Annotated[Name, PERSONAL]`. Recorded events carry such
+fields sealed with their customer's key (events/personal.py; docs/crypto.md)."""
+
 Channel = Literal["phone", "sms", "wechat", "email", "letter"]
 """A channel to contact a customer on."""

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from events.envelope import FROZEN, InboundEvent
 from events.fields import (
+    PERSONAL,
     Channel,
     EntityId,
     Explanation,
@@ -81,13 +82,13 @@ class InvestigationAnswers(BaseModel):
 
     model_config = FROZEN
 
-    what: Note
-    how: Note
-    product: Note
-    why: Note
-    wanted_resolution: Note
-    advisor: Note | None = None
-    other: Note | None = None
+    what: Annotated[Note, PERSONAL]
+    how: Annotated[Note, PERSONAL]
+    product: Annotated[Note, PERSONAL]
+    why: Annotated[Note, PERSONAL]
+    wanted_resolution: Annotated[Note, PERSONAL]
+    advisor: Annotated[Note | None, PERSONAL] = None
+    other: Annotated[Note | None, PERSONAL] = None
 
 
 class Referrer(BaseModel):
@@ -95,8 +96,8 @@ class Referrer(BaseModel):
 
     model_config = FROZEN
 
-    name: Name
-    phone: Phone
+    name: Annotated[Name, PERSONAL]
+    phone: Annotated[Phone, PERSONAL]
     vehicle_model: ShortText
     vehicle_colour: ShortText
 
@@ -105,7 +106,7 @@ class CallbackAnswer(BaseModel):
     model_config = FROZEN
 
     correct: bool
-    text: Annotated[Note, Field(max_length=500)] | None = None
+    text: Annotated[Annotated[Note, Field(max_length=500)] | None, PERSONAL] = None
 
 
 # -- the contract's inbound events ----------------------------------------------------------
@@ -113,11 +114,13 @@ class CallbackAnswer(BaseModel):
 
 class CustomerRegistered(InboundEvent):
     event_type: Literal["CustomerRegistered"] = "CustomerRegistered"
-    name: Name
-    phones: Annotated[list[Phone], Field(max_length=10)]
-    plate: Plate | None = None
-    birthday: date | None = None
-    family: Annotated[list[FamilyMember], Field(max_length=20)] = Field(default_factory=list)
+    name: Annotated[Name, PERSONAL]
+    phones: Annotated[list[Phone], Field(max_length=10), PERSONAL]
+    plate: Annotated[Plate | None, PERSONAL] = None
+    birthday: Annotated[date | None, PERSONAL] = None
+    family: Annotated[list[FamilyMember], Field(max_length=20), PERSONAL] = Field(
+        default_factory=list
+    )
     advisor_id: StaffId | None = None
     consent: Consent
 
@@ -126,7 +129,7 @@ class CustomerVisited(InboundEvent):
     event_type: Literal["CustomerVisited"] = "CustomerVisited"
     visit_kind: VisitKind
     advisor_id: StaffId | None = None
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class VehiclePurchased(InboundEvent):
@@ -136,7 +139,7 @@ class VehiclePurchased(InboundEvent):
     colour: ShortText
     price_cny: Money
     advisor_id: StaffId
-    plate: Plate | None = None
+    plate: Annotated[Plate | None, PERSONAL] = None
 
 
 class VehicleDelivered(InboundEvent):
@@ -162,7 +165,7 @@ class ComplaintFiled(InboundEvent):
     complaint_id: EntityId
     channel: ComplaintChannel
     category: ComplaintCategory
-    description: LongText
+    description: Annotated[LongText, PERSONAL]
     severity: Severity
     vin: Vin | None = None
     repair_order_id: EntityId | None = None
@@ -175,7 +178,7 @@ class ApologyIssued(InboundEvent):
     complaint_id: EntityId
     issued_by: StaffId
     channel: ApologyChannel
-    message: LongText
+    message: Annotated[LongText, PERSONAL]
 
 
 class ComplaintInvestigated(InboundEvent):
@@ -202,7 +205,7 @@ class RemedyAccepted(InboundEvent):
 
     event_type: Literal["RemedyAccepted"] = "RemedyAccepted"
     complaint_id: EntityId
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class RemedyRejected(InboundEvent):
@@ -210,7 +213,7 @@ class RemedyRejected(InboundEvent):
 
     event_type: Literal["RemedyRejected"] = "RemedyRejected"
     complaint_id: EntityId
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class FollowUpCompleted(InboundEvent):
@@ -218,7 +221,7 @@ class FollowUpCompleted(InboundEvent):
     follow_up_id: EntityId
     outcome: FollowUpOutcome
     satisfaction: Satisfaction | None = None
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class SurveyAnswered(InboundEvent):
@@ -273,6 +276,15 @@ class CustomerSplitRequested(InboundEvent):
     reason: Explanation
 
 
+class PersonalDataErasureRequested(InboundEvent):
+    """A data subject's request to erase them (PIPL art. 47): intake records
+    `CustomerErased` for the customer the hints name and destroys their key."""
+
+    event_type: Literal["PersonalDataErasureRequested"] = "PersonalDataErasureRequested"
+    requested_by: StaffId
+    request_ref: EntityId = Field(description="The data-subject request's reference.")
+
+
 # -- additive extensions: workshop reception and small purchases ----------------------------
 
 
@@ -299,13 +311,13 @@ class RepairScopeChanged(InboundEvent):
 class ScopeChangeApproved(InboundEvent):
     event_type: Literal["ScopeChangeApproved"] = "ScopeChangeApproved"
     repair_order_id: EntityId
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class ScopeChangeDeclined(InboundEvent):
     event_type: Literal["ScopeChangeDeclined"] = "ScopeChangeDeclined"
     repair_order_id: EntityId
-    note: Note | None = None
+    note: Annotated[Note | None, PERSONAL] = None
 
 
 class SmallPurchaseMade(InboundEvent):
@@ -335,6 +347,7 @@ CONTRACT_INBOUND: tuple[type[InboundEvent], ...] = (
     ReferralCallbackAnswered,
     ContactPreferenceChanged,
     CustomerSplitRequested,
+    PersonalDataErasureRequested,
 )
 EXTENSION_INBOUND: tuple[type[InboundEvent], ...] = (
     ServiceCheckedIn,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -18,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from events.envelope import RECORDED_ONLY_FIELDS, Event, InboundEvent
 from events.errors import REASONS, Rejected
+from events.personal import SEALED
 from events.registry import EVENT_TYPES, RECORDED_ONLY_TYPES, inbound_model
 from events.subjects import MAX_MESSAGE_BYTES, SubjectError, parse_inbound_subject
 from events.upcasting import upcast
@@ -208,10 +210,21 @@ def parse_inbound(
     return event
 
 
-def parse_recorded(data: bytes) -> Event:
-    """Read back a recorded event of any type in `EVENT_TYPES` (trusted: no future check)."""
+Opener = Callable[[dict[str, Any], Any], None]
+"""Puts a recorded event's sealed personal values back into its JSON object (in place),
+given the object and its `sealed` box; laoke/sealing.py provides it."""
+
+
+def parse_recorded(data: bytes, opener: Opener | None = None) -> Event:
+    """Read back a recorded event of any type in `EVENT_TYPES` (trusted: no future check).
+
+    Its sealed personal values (events/personal.py) are put back by `opener`; without one,
+    or when the box cannot be opened, the event keeps their placeholders."""
     # Recorded events may exceed the inbound limit (RETENTION allows 256 KiB).
     raw = _load_object(data, limit=None)
+    sealed = raw.pop(SEALED, None)
+    if sealed is not None and opener is not None:
+        opener(raw, sealed)
     event_type = _event_type_of(raw)
     model = EVENT_TYPES.get(event_type)
     if model is None:

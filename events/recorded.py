@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from events.envelope import FROZEN, RecordedEvent
 from events.fields import (
+    PERSONAL,
     Channel,
     CustomerId,
     EntityId,
@@ -54,6 +55,7 @@ SkipReason = Literal[
     "retries_exhausted",
     "expired",
     "superseded",
+    "erased",
 ]
 ReferralRejection = Literal[
     "registered_after_delivery",
@@ -85,7 +87,7 @@ class FollowUpDue(RecordedEvent):
     due_at: AwareDatetime
     channel: Channel
     expires_at: AwareDatetime | None = None
-    detail: Detail = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
     rules_applied: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     priority: int = 0
     survey_id: EntityId | None = None
@@ -106,7 +108,7 @@ class ContactRequested(RecordedEvent):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=5)] = Field(
         description="Acceptable channels, preferred first."
     )
-    detail: Detail = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
     complaint_id: EntityId | None = None
     referral_id: EntityId | None = None
     party: Party | None = None
@@ -119,7 +121,7 @@ class FollowUpSkipped(RecordedEvent):
     follow_up_id: EntityId
     reason: FollowUpReason
     skip_reason: SkipReason
-    detail: Detail = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
     # what a requested contact was about (copied from its ContactRequested)
     complaint_id: EntityId | None = None
     referral_id: EntityId | None = None
@@ -157,7 +159,7 @@ class PhoneFlagged(RecordedEvent):
     """A phone number found not to reach the customer (e.g. a wrong-number outcome)."""
 
     event_type: Literal["PhoneFlagged"] = "PhoneFlagged"
-    phone: Phone
+    phone: Annotated[Phone, PERSONAL]
     why: Explanation
 
 
@@ -286,7 +288,7 @@ class ReferralRejected(RecordedEvent):
     event_type: Literal["ReferralRejected"] = "ReferralRejected"
     referral_id: EntityId
     reason: ReferralRejection
-    detail: Note | None = None
+    detail: Annotated[Note | None, PERSONAL] = None
 
 
 class RewardGranted(RecordedEvent):
@@ -355,6 +357,17 @@ class VehicleOwnershipChanged(RecordedEvent):
     changed_at: AwareDatetime
 
 
+class CustomerErased(RecordedEvent):
+    """The customer's personal data is erased: their data keys (theirs and those of every
+    customer merged into them, `erased_ids`) are destroyed, so what RETENTION holds of them
+    can no longer be read; read models keep anonymous counts only (docs/crypto.md)."""
+
+    event_type: Literal["CustomerErased"] = "CustomerErased"
+    erased_ids: Annotated[list[CustomerId], Field(min_length=1, max_length=101)]
+    requested_by: StaffId
+    request_ref: EntityId
+
+
 # -- workshop --------------------------------------------------------------------------------
 
 
@@ -389,5 +402,6 @@ ALL_RECORDED_ONLY: tuple[type[RecordedEvent], ...] = (
     CustomersMerged,
     CustomersUnmerged,
     VehicleOwnershipChanged,
+    CustomerErased,
     ScopeChangeBreached,
 )

@@ -20,16 +20,18 @@ from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 from opentelemetry.trace import Span
 
-from events import Event, Rejected, parse_recorded
+from events import Event, Rejected
 from laoke import tracing
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
+from laoke.keyring import Keyring
 from laoke.logs import EVENT
 from laoke.metrics import DECISIONS
 from laoke.partitions import RETENTION_TOKEN, WHOLE, Partition
 from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
+from laoke.sealing import load_for, read_recorded
 from laoke.streams import RETENTION
 from laoke.work import UnitOfWork
 
@@ -50,6 +52,7 @@ class RetentionConsumer:
     max_tries: int = 3
     on_committed: Callable[[], None] = lambda: None
     partition: Partition = WHOLE
+    keyring: Keyring | None = None  # opens the events' sealed personal fields
 
     @property
     def durable(self) -> str:
@@ -64,6 +67,7 @@ class RetentionConsumer:
         )
 
     async def apply(self, run: Sequence[Msg]) -> None:
+        await load_for(self.keyring, (m.subject for m in run))
         await asyncio.to_thread(self._apply, run)
         self.on_committed()
 
@@ -105,7 +109,7 @@ class RetentionConsumer:
                 continue
             origin = f"{RETENTION}:{position}"
             try:
-                event = parse_recorded(message.data)
+                event = read_recorded(message.data, self.keyring)
             except Rejected as rejected:
                 work.dead_letter(self._letter(message, origin, rejected.reason, str(rejected)))
                 continue
@@ -156,7 +160,7 @@ class RetentionConsumer:
         tracking = Tracking(self.durable, position)
         origin = f"{RETENTION}:{position}"
         try:
-            event = parse_recorded(message.data)
+            event = read_recorded(message.data, self.keyring)
         except Rejected as rejected:
             return self._dead_letter(message, tracking, rejected.reason, str(rejected))
         with self._span(event, origin) as span:

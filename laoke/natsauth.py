@@ -3,8 +3,8 @@
 - each dealership's systems (`dealer-<id>`): publish only `dealer.in.<id>.>`;
 - each service (`laoke-<service>`): publish only the RETENTION subjects of the event types it
   records (intake: the inbound types and CustomersMerged; complaints: its decisions; ...),
-  its own dead letters `dlq.<service>.>`, and the JetStream API it needs (never stream delete
-  or purge);
+  its own dead letters `dlq.<service>.>`, the customers' data keys (the `laoke_keys` bucket),
+  and the JetStream API it needs (never stream delete or purge);
 - `laoke-admin`: everything (ops tools, `laoke rebuild`, the simulator);
 - nobody else connects: the server has no anonymous user.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from events import INBOUND_TYPES
 from events.fields import DEALERSHIP_ID_PATTERN
-from laoke.streams import LEASES
+from laoke.streams import KEYS, LEASES
 
 ADMIN = "laoke-admin"
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -37,6 +37,7 @@ DEALERSHIP_ID = re.compile(DEALERSHIP_ID_PATTERN)
 # The recorded-only types each service decides (events/recorded.py); intake records the rest.
 SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
     "intake": (
+        "CustomerErased",
         "CustomersMerged",
         "CustomersUnmerged",
         "VehicleOwnershipChanged",
@@ -98,6 +99,7 @@ class Permissions:
 def service_permissions(service: str) -> Permissions:
     publish = [f"retention.*.*.{t}" for t in SERVICE_DECISIONS.get(service, ())]
     publish += [f"dlq.{service}.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>", f"$KV.{LEASES}.>"]
+    publish.append(f"$KV.{KEYS}.>")  # customers' data keys (laoke/keyring.py)
     if service == "intake":
         publish.append("dealer.in.>")  # forwards HTTP events to the replica of their partition
     # nats-py's JetStream pull subscriptions use `_INBOX.` whatever the connection's prefix,

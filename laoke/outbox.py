@@ -1,4 +1,5 @@
-"""Publishes a service's recorded decisions from its outbox to RETENTION, in order.
+"""Publishes a service's recorded decisions from its outbox to RETENTION, in order, their
+personal fields sealed with their customer's key (laoke/sealing.py).
 
 The relay's position is a tracking record in the service's own store, advanced only after
 JetStream acknowledged the batch. A crash in between republishes the batch under the same
@@ -15,7 +16,9 @@ from eventsourcing.persistence import Tracking
 from nats.aio.client import Client as NatsClient
 
 from laoke.eventstore import OUTBOX_TOPIC, OutboxEntry, ServiceApplication
+from laoke.keyring import Keyring
 from laoke.publishing import publish_all
+from laoke.sealing import seal_all
 
 log = logging.getLogger(__name__)
 RELAY = "outbox-relay"
@@ -28,9 +31,12 @@ def recorded_entry(created: Any) -> OutboxEntry:
 
 
 class OutboxRelay:
-    def __init__(self, app: ServiceApplication, nc: NatsClient, batch: int = 500) -> None:
+    def __init__(
+        self, app: ServiceApplication, nc: NatsClient, keyring: Keyring, batch: int = 500
+    ) -> None:
         self.app = app
         self.nc = nc
+        self.keyring = keyring  # seals each event's personal fields (laoke/sealing.py)
         self.batch = batch
         self.kicked = asyncio.Event()
         self._draining = asyncio.Lock()  # one drain at a time keeps the position monotonic
@@ -58,7 +64,7 @@ class OutboxRelay:
             outgoing = [
                 recorded_entry(self.app.mapper.to_domain_event(n)).outgoing() for n in notifications
             ]
-            await publish_all(self.nc, outgoing)
+            await publish_all(self.nc, await seal_all(self.keyring, outgoing))
             last = notifications[-1].id
             await asyncio.to_thread(self.app.tracker.insert_tracking, Tracking(RELAY, last))
             sent += len(outgoing)

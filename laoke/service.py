@@ -26,6 +26,7 @@ from laoke.clock import Clock
 from laoke.consumer import Handler, RetentionConsumer
 from laoke.deadlines import DeadlineIndex, OnDeadline, Ticker
 from laoke.eventstore import ServiceApplication
+from laoke.keyring import Keyring
 from laoke.leases import Lease, take
 from laoke.logs import SERVICE
 from laoke.outbox import OutboxRelay
@@ -103,6 +104,7 @@ class ServiceHost:
         self.settings = settings
         self.clock = clock
         self.workers: list[Worker] = []
+        self.keyring = Keyring.of(settings)  # customers' data keys (laoke/sealing.py)
         self.nc: NatsClient | None = None
         self._stopping = asyncio.Event()
         self._consuming: list[asyncio.Task[None]] = []
@@ -117,10 +119,15 @@ class ServiceHost:
 
     async def _start(self) -> None:
         self.nc, js = await connect(self.settings, f"laoke-{self.name}")
+        try:  # a wrong master key stops the start here, before anything is written
+            await self.keyring.start(js, self.settings.stream_replicas)
+        except BaseException:
+            await self.nc.close()
+            raise
         for worker in self.workers:
             worker.lease = await take(js, self.settings, worker.consumer.durable.name)
             if worker.outbox is not None:  # publishes in commit order: a crash's leftovers first
-                worker.relay = OutboxRelay(worker.outbox, self.nc)
+                worker.relay = OutboxRelay(worker.outbox, self.nc, self.keyring)
                 self._beside_task(worker.relay.run(self._stopping, self.relay_idle_s))
             self._consuming.append(asyncio.create_task(worker.consumer.run(js, self._stopping)))
             if worker.lease is not None:
@@ -191,6 +198,7 @@ class RetentionService(ServiceHost):
             self.handler(),
             on_committed=self._kick_relay,
             partition=self.partition,
+            keyring=self.keyring,
         )
         on_due = self.on_deadline()
         ticker = None

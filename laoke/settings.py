@@ -43,6 +43,17 @@ class LaokeSettings(BaseSettings):
     retention_dedupe_window_s: float = Field(
         3600.0, description="JetStream dedupe window on RETENTION (crash-retry cover)."
     )
+    master_key: str | None = Field(
+        None,
+        description="The master key wrapping every customer's data key: 32 random bytes in "
+        "base64 (`openssl rand -base64 32`). Unset: `<data_dir>/master.key`, generated on "
+        "first start (laoke/keyring.py, docs/crypto.md).",
+    )
+    encryption: Literal["on", "off"] = Field(
+        "on",
+        description="Seal personal fields on RETENTION with each customer's key; off only to "
+        "measure what it costs (laoke/bench).",
+    )
     store: Literal["sqlite", "postgres"] = Field("sqlite", description="Event and read store.")
     postgres_dsn: str = Field(
         "postgresql://laoke:laoke@127.0.0.1:5432/laoke",

@@ -19,6 +19,7 @@ RETENTION = "RETENTION"
 RETENTION_DLQ = "RETENTION_DLQ"
 LEASES = "laoke_leases"  # key-value bucket: which replica runs each partition (laoke/leases.py)
 LEASE_TTL_S = 10.0
+KEYS = "laoke_keys"  # key-value bucket: customers' data keys, wrapped (laoke/keyring.py)
 
 # Inbound may be oversize: intake must see it to dead-letter it, so the capture stream
 # takes up to NATS's max payload while the contract's own limit is 64 KiB.

@@ -20,6 +20,10 @@ from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
 FIXED_FAULT_SEED = 8
+# One master key for the whole suite and the processes it starts (laoke/keyring.py); the
+# tests of a wrong or missing key set their own.
+TEST_MASTER_KEY = "bGFva2UtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
+os.environ.setdefault("LAOKE_MASTER_KEY", TEST_MASTER_KEY)
 
 
 def _fault_seeds() -> str:

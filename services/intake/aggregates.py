@@ -4,7 +4,8 @@
   says which customer claimed it (a VIN: its owners over time). A merge leaves keys with the
   customer that claimed them, so undoing it gives each key back its person.
 - `CustomerIdentity`: one per customer; its keys, whether (and into whom) it is merged, and
-  the events recorded under its survivor because of its keys while merged (`absorbed`).
+  the events recorded under its survivor because of its keys while merged (`absorbed`), the
+  merges it survived, and whether it was erased.
 - `MergeRecord`: one per `CustomersMerged`; whom it merged, and which of them were split.
 
 State only: rules.py decides which customer an event is about. No I/O, no clock reads.
@@ -61,6 +62,12 @@ class IdentityKey(Aggregate):
         )
         self.customer_id = self.owners[-1][1]
 
+    @event("Released")
+    def release(self, customer_ids: list[str]) -> None:
+        """Its erased owners let go of it ("": no one); a vehicle keeps its other owners."""
+        self.owners = [(since, "" if cid in customer_ids else cid) for since, cid in self.owners]
+        self.customer_id = self.owners[-1][1]
+
     def owner_at(self, at: datetime) -> str:
         """Who held the key at `at`: the last owner since then (before the first: the first)."""
         held = [cid for since, cid in self.owners if since is None or since <= at]
@@ -80,6 +87,8 @@ class CustomerIdentity(Aggregate):
         self.keys: list[str] = []
         self.merged_into: str | None = None
         self.absorbed: list[tuple[str, list[str]]] = []
+        self.merges: list[str] = []  # the merges it survived (their MergeRecord)
+        self.erased = False
 
     @event("KeyAdded")
     def add_key(self, key: str) -> None:
@@ -99,6 +108,15 @@ class CustomerIdentity(Aggregate):
     def unmerge(self) -> None:
         self.merged_into = None
         self.absorbed = []
+
+    @event("Survived")
+    def survive(self, merge_event_id: str) -> None:
+        self.merges = [*self.merges, merge_event_id]
+
+    @event("Erased")
+    def erase(self) -> None:
+        """Erased (resolution.py): its keys are released, no event finds it again."""
+        self.erased = True
 
 
 class MergeRecord(Aggregate):

@@ -4,7 +4,8 @@ For each message: validate it (events.parse_inbound), drop it as a duplicate if 
 `event_id` was recorded before (days later too: the outbox entry, keyed by event id, is the
 receipt), resolve the customer (resolution.py), and stage the recorded event (after the
 `CustomersMerged` or `VehicleOwnershipChanged` it caused; a `CustomerSplitRequested`: before
-its `CustomersUnmerged`) in the outbox. Bad input is staged as a dead letter. The whole
+its `CustomersUnmerged`; a `PersonalDataErasureRequested`: before its `CustomerErased`) in
+the outbox. Bad input is staged as a dead letter. The whole
 batch is committed in one transaction; the outbox relay then publishes it to RETENTION.
 """
 
@@ -20,7 +21,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError, Tracking
 
-from events import CustomerSplitRequested, Event, Rejected, parse_inbound
+from events import (
+    CustomerSplitRequested,
+    Event,
+    PersonalDataErasureRequested,
+    Rejected,
+    parse_inbound,
+)
 from laoke import tracing
 from laoke.clock import Clock
 from laoke.dlq import dead_letter, subject_dealership
@@ -28,7 +35,7 @@ from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
 from laoke.partitions import DEALER_IN_TOKEN
 from laoke.work import AggregateCache, UnitOfWork
-from services.intake.resolution import resolve_and_record, split
+from services.intake.resolution import erase, resolve_and_record, split
 from services.intake.rules import IdentityError
 from services.intake.settings import IntakeSettings
 
@@ -67,10 +74,17 @@ class Verdict:
 
 
 class Intake:
-    def __init__(self, app: ServiceApplication, settings: IntakeSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        app: ServiceApplication,
+        settings: IntakeSettings,
+        clock: Clock,
+        identity_secret: bytes = b"",
+    ) -> None:
         self.app = app
         self.settings = settings
         self.clock = clock
+        self.identity_secret = identity_secret  # of the person keys' hashes (rules.py)
         self.cache = AggregateCache(settings.cache_size)
         self.recent: AggregateCache = AggregateCache(settings.cache_size)  # recorded event ids
 
@@ -145,9 +159,12 @@ class Intake:
     def _resolve_and_record(
         self, work: UnitOfWork, event: Event, received_at: datetime
     ) -> list[Event]:
+        region, secret = self.settings.phone_region, self.identity_secret
         if isinstance(event, CustomerSplitRequested):
             return split(work, event, received_at)
-        return resolve_and_record(work, event, self.settings.phone_region, received_at)
+        if isinstance(event, PersonalDataErasureRequested):
+            return erase(work, event, region, received_at, secret)
+        return resolve_and_record(work, event, region, received_at, secret)
 
 
 def arrivals(

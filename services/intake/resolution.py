@@ -1,5 +1,6 @@
 """Intake's identity state at work: resolve an event's customer, merge, change a vehicle's
-owner, and undo a merge (`CustomerSplitRequested`), in one unit of work.
+owner, undo a merge (`CustomerSplitRequested`) and erase a customer
+(`PersonalDataErasureRequested`), in one unit of work.
 
 rules.py decides; this module loads what the rule needs (who claimed each key, following
 merges), applies the decision to the aggregates and stages the recorded events. Keys stay
@@ -7,6 +8,8 @@ with the customer that claimed them: a merge only points the merged customer at 
 survivor, so a split gives every key back its person by clearing that pointer. While
 merged, the events a customer's keys bring in are noted on it (`absorbed`), so a split can
 say which of them are the restored customer's (`CustomersUnmerged.reattributed_event_ids`).
+An erased customer claims nothing any more: its keys are released, and a key still naming
+it (a car it bought) counts as unknown; a merge it was in cannot be split.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from datetime import datetime
 from uuid import uuid5
 
 from events import (
+    CustomerErased,
     CustomersMerged,
     CustomerSplitRequested,
     CustomersUnmerged,
     Event,
     MergeEvidence,
+    PersonalDataErasureRequested,
     Rejected,
     VehicleOwnershipChanged,
 )
@@ -33,7 +38,14 @@ from services.intake.aggregates import (
     key_id,
     merge_record_id,
 )
-from services.intake.rules import identity_keys, is_vehicle_key, key_kind, resolve, vin_of
+from services.intake.rules import (
+    IdentityError,
+    identity_keys,
+    is_vehicle_key,
+    key_kind,
+    resolve,
+    vin_of,
+)
 
 SERVICE = "intake"
 
@@ -63,20 +75,25 @@ class Identities:
     def key(self, key: str) -> IdentityKey | None:
         return self.work.get(key_id(self.dealership_id, key), IdentityKey)
 
+    def living(self, customer_id: str) -> bool:
+        """Whether `customer_id` ("": no one) names a customer that was not erased."""
+        return bool(customer_id) and not self.identity(self.canonical(customer_id)).erased
+
 
 def resolve_and_record(
-    work: UnitOfWork, event: Event, region: str, received_at: datetime
+    work: UnitOfWork, event: Event, region: str, received_at: datetime, secret: bytes = b""
 ) -> list[Event]:
     """The event as recorded under its customer, after the decisions it caused (a merge,
     vehicles changing hands), in the order they are to be recorded."""
     ids = Identities(work, event.dealership_id)
     at = event.occurred_at
-    keys = identity_keys(event, region)
+    keys = identity_keys(event, region, secret)
     found = {key: agg for key in keys if (agg := ids.key(key)) is not None}
     claims = {
         key: agg.owner_at(at) if is_vehicle_key(key) else agg.customer_id
         for key, agg in found.items()
     }
+    claims = {key: claimant for key, claimant in claims.items() if ids.living(claimant)}
     chains = {key: ids.chain(claimant) for key, claimant in claims.items()}
     owners = {key: chain[-1] for key, chain in chains.items()}
     first_seen = {owner: ids.identity(owner).first_seen for owner in owners.values()}
@@ -103,13 +120,22 @@ def resolve_and_record(
     else:
         home = _note_absorbed(ids, record, keys, claims, chains, customer_id)
     for key in keys:
-        if key not in found:  # a new key: the person the event is about claims it
+        agg = found.get(key)
+        if agg is None:  # a new key: the person the event is about claims it
             work.add(
                 IdentityKey(dealership_id=ids.dealership_id, key=key, customer_id=home, since=at)
             )
-            identity = ids.identity(home)
-            identity.add_key(key=key)
-            work.add(identity)
+        elif key in claims or (is_vehicle_key(key) and ids.living(agg.customer_id)):
+            continue
+        elif is_vehicle_key(key):  # its owners were erased: the event's person owns it now
+            agg.change_owner(customer_id=home, since=at)
+            work.add(agg)
+        else:  # released by an erasure: claimed anew
+            agg.reassign(customer_id=home)
+            work.add(agg)
+        identity = ids.identity(home)
+        identity.add_key(key=key)
+        work.add(identity)
     for key, previous in resolution.ownership_changes:
         vehicle = found[key]
         vehicle.change_owner(customer_id=home, since=at)
@@ -161,6 +187,9 @@ def _merge(
             merged_ids=merged_ids,
         )
     )
+    survivor = ids.identity(survivor_id)
+    survivor.survive(merge_event_id=str(merge.event_id))
+    ids.work.add(survivor)
     return merge
 
 
@@ -199,6 +228,13 @@ def split(work: UnitOfWork, event: CustomerSplitRequested, received_at: datetime
         raise Rejected(
             "unknown_merge",
             f"merge_event_id: no merge {merge_id} was recorded for this dealership",
+            "merge_event_id",
+        )
+    if any(ids.identity(c).erased for c in (merge.survivor_id, *merge.merged_ids)):
+        raise Rejected(
+            "customer_erased",
+            f"merge_event_id: merge {merge_id} is of an erased customer; their personal data"
+            " is destroyed, so there is nothing left to split",
             "merge_event_id",
         )
     pending = [
@@ -261,3 +297,60 @@ def _give_keys_back(ids: Identities, restored: CustomerIdentity, survivor_id: st
             and ids.canonical(agg.customer_id) == survivor_id
         ):
             agg.reassign(customer_id=restored.customer_id)
+
+
+def erase(
+    work: UnitOfWork,
+    event: PersonalDataErasureRequested,
+    region: str,
+    received_at: datetime,
+    secret: bytes,
+) -> list[Event]:
+    """Record the request, then `CustomerErased` for the customer its hints name and every
+    customer merged into them: their keys are released, so a later event with the same
+    phone is a new customer. Their data keys are destroyed by the outbox relay before it
+    publishes the erasure (laoke/sealing.py)."""
+    ids = Identities(work, event.dealership_id)
+    if not any(
+        (agg := ids.key(key)) is not None and ids.living(agg.customer_id)
+        for key in identity_keys(event, region, secret)
+    ):
+        raise IdentityError("customer", "no customer of this dealership has these hints")
+    recorded = resolve_and_record(work, event, region, received_at, secret)
+    request = recorded[-1]
+    assert request.customer_id is not None
+    erased_ids = merged_under(ids, request.customer_id)
+    for customer_id in erased_ids:
+        identity = ids.identity(customer_id)
+        for key in identity.keys:
+            if (agg := ids.key(key)) is not None:
+                agg.release(customer_ids=erased_ids)
+                work.add(agg)
+        identity.erase()
+        work.add(identity)
+    erased = decision(
+        CustomerErased,
+        request,
+        source=SERVICE,
+        occurred_at=event.occurred_at,
+        erased_ids=erased_ids,
+        requested_by=event.requested_by,
+        request_ref=event.request_ref,
+    )
+    return [*recorded, erased]
+
+
+def merged_under(ids: Identities, customer_id: str) -> list[str]:
+    """`customer_id` and every customer merged into it at any depth, read from the merges
+    each survived (a customer split off since is not under it)."""
+    found = [customer_id]
+    for current in found:  # grows while read: the merged customers' own merges
+        for merge_event_id in ids.identity(current).merges:
+            merge = ids.work.get(merge_record_id(ids.dealership_id, merge_event_id), MergeRecord)
+            assert merge is not None, merge_event_id
+            found.extend(
+                m
+                for m in merge.merged_ids
+                if m not in found and ids.identity(m).merged_into == current
+            )
+    return found

@@ -1,8 +1,10 @@
 """Identity resolution: which canonical customer an inbound event is about (pure: no I/O).
 
-`identity_keys` reads the keys an event asserts (normalised phones, source-scoped external
-ids, VINs): the one place keys are formed. `resolve` decides, given who owns those keys
-(aggregates.py, already following merges), by the rule of docs/identity.md:
+`identity_keys` reads the keys an event asserts (normalised phones and source-scoped
+external ids, each as a keyed hash; VINs plain, since a VIN names a vehicle, not a person,
+and `VehicleOwnershipChanged` names it): the one place keys are formed. `resolve` decides,
+given who owns those keys (aggregates.py, already following merges), by the rule of
+docs/identity.md:
 
 - A **person key** (phone, external id of one source) names a person. Known person keys
   name the known customer; person keys of two or more customers merge them into the one
@@ -16,6 +18,8 @@ ids, VINs): the one place keys are formed. `resolve` decides, given who owns tho
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,12 +41,17 @@ PHONE_LIST_FIELDS = ("phones",)
 VIN_PREFIX = "vin:"
 
 
-def _phone_key(raw: str, region: str) -> str:
-    return f"phone:{normalise_phone(raw, region)}"
+def identity_key(kind: str, value: str, secret: bytes) -> str:
+    """A person key's one form: its kind and a keyed hash (HMAC-SHA256) of the normalised
+    value, so that intake's store and `CustomersMerged` hold no phone or id (the secret
+    comes from the master key: laoke/keyring.py)."""
+    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:32]}"
 
 
-def identity_keys(event: Event, region: str = "CN") -> list[str]:
-    """Every identity key the event asserts for its customer, normalised, in a stable order."""
+def identity_keys(event: Event, region: str = "CN", secret: bytes = b"") -> list[str]:
+    """Every identity key the event asserts for its customer, normalised (person keys hashed
+    with `secret`), in a stable order."""
     keys: list[str] = []
     hints = event.customer
     phones: list[tuple[str, str]] = []
@@ -53,7 +62,7 @@ def identity_keys(event: Event, region: str = "CN") -> list[str]:
         if hints.vin is not None:
             vins.append(hints.vin)
         if hints.external_id is not None:
-            keys.append(f"ext:{event.source}:{hints.external_id}")
+            keys.append(identity_key("ext", f"{event.source}:{hints.external_id}", secret))
     fields = type(event).model_fields  # (getattr of a missing field is pydantic's slow path)
     for name in PHONE_LIST_FIELDS:
         for index, raw in enumerate((getattr(event, name) if name in fields else None) or []):
@@ -64,7 +73,7 @@ def identity_keys(event: Event, region: str = "CN") -> list[str]:
             vins.append(vin)
     for field_name, raw in phones:
         try:
-            keys.append(_phone_key(raw, region))
+            keys.append(identity_key("phone", normalise_phone(raw, region), secret))
         except ValueError as exc:
             raise IdentityError(field_name, str(exc)) from None
     keys.extend(f"{VIN_PREFIX}{vin.upper()}" for vin in vins)

@@ -67,7 +67,7 @@ class IntakeService(ServiceHost):
         self.shards: dict[int, IntakeShard] = {}
         for partition in owned_partitions(settings):
             app = ServiceApplication(settings, partition.store_name(SERVICE))
-            intake = Intake(app, self.intake_settings, clock)
+            intake = Intake(app, self.intake_settings, clock, self.keyring.identity_secret)
             shard = IntakeShard(partition, app, intake)
             shard.worker = Worker(self._consumer(shard), outbox=app)
             self.shards[partition.index] = shard

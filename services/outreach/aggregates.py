@@ -298,6 +298,12 @@ class ContactPlan(Aggregate):
         self.open_complaints -= set(restored["open_complaints"])
         self.phones = [p for p in self.phones if p not in restored["phones"]]
 
+    @event("Erased")
+    def erase(self) -> None:
+        """The customer was erased: nothing more is planned; whom to call is forgotten."""
+        self.phones, self.flagged_phones, self.people = [], set(), []
+        self.deadlines = {}
+
     # -- reading -------------------------------------------------------------------------
     def knows_customer(self, customer_id: str) -> bool:
         return customer_id == self.customer_id or customer_id in self.merged_ids

@@ -18,6 +18,7 @@ from events import (
     ComplaintResolved,
     ContactPreferenceChanged,
     ContactRequested,
+    CustomerErased,
     CustomerRegistered,
     CustomersMerged,
     CustomersUnmerged,
@@ -41,6 +42,7 @@ from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
 from services.outreach import answers, identity
 from services.outreach.aggregates import ContactPlan, FollowUp, plan_id
+from services.outreach.erasure import erase
 from services.outreach.expiry import decide, expired, outlived
 from services.outreach.planner import (
     EXPIRE,
@@ -69,6 +71,7 @@ HANDLED = (
     CustomersMerged,
     CustomersUnmerged,
     VehicleOwnershipChanged,
+    CustomerErased,
     ComplaintResolved,
     ComplaintClosed,
     ComplaintReopened,
@@ -101,6 +104,8 @@ class Outreach:
             return
         policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
+        if isinstance(event, CustomerErased):
+            return erase(state, event, work, lambda keys: self._cancel_slots(keys, work))
         first_delivery = isinstance(event, VehicleDelivered) and (
             event.vin not in state.vehicles or state.vehicles[event.vin].delivered_at is None
         )

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from events import EVENT_TYPES, Event, Rejected, parse_recorded
+from events.personal import SEALED
 from laoke import tracing
 from laoke.heap import gc_paused
+from laoke.keyring import Keyring
+from laoke.sealing import noted, read_recorded
 from laoke.streams import RETENTION
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
@@ -54,9 +57,20 @@ class Failure:
 
 
 _EVENT_TYPE = re.compile(rb'"event_type":"([A-Za-z]{1,80})"')
+_SEALED = b'"' + SEALED.encode() + b'":'
 
 
-def read_event(data: bytes) -> Event:
+def read_event(data: bytes, keyring: Keyring | None = None) -> Event:
+    """An event as the read models take it: its sealed personal fields opened with the
+    keyring's keys (laoke/sealing.py); without the key, their placeholders."""
+    if _SEALED in data:
+        return read_recorded(data, keyring)
+    event = _read_plain(data)
+    noted(keyring, event)
+    return event
+
+
+def _read_plain(data: bytes) -> Event:
     """`parse_recorded`, with a one-pass fast path for current-version events (the hot path
     of a rebuild); anything unusual goes through `parse_recorded` for its exact verdict.
 
@@ -79,11 +93,16 @@ def read_event(data: bytes) -> Event:
 
 class Projections:
     def __init__(
-        self, store: ReadStore, settings: ProjectionSettings, consumer: str = CONSUMER
+        self,
+        store: ReadStore,
+        settings: ProjectionSettings,
+        consumer: str = CONSUMER,
+        keyring: Keyring | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.consumer = consumer
+        self.keyring = keyring  # its keys loaded for each batch before it is applied
 
     def apply_batch(self, messages: Sequence[Message], through: int = 0) -> list[Failure]:
         """Apply what is new in `messages` (in stream order); returns the failures.
@@ -161,7 +180,7 @@ class Projections:
 
     def _read(self, tx: Tx, message: Message) -> Event | Failure:
         try:
-            return read_event(message.data)
+            return read_event(message.data, self.keyring)
         except Rejected as rejected:
             failure = Failure(message, rejected.reason, str(rejected))
             self._record_failure(tx, failure, None)

@@ -1,7 +1,9 @@
 """`GET /v1/audit`: the recorded events themselves, NDJSON, in stream order, hash-chained.
 
-Each line is `{"seq":…,"subject":"…","hash":"…","event":<the stored bytes>}`: `event` is
-last and is the exact bytes of the RETENTION message, so a reader can cut them out of the
+Each line is `{"seq":…,"subject":"…","hash":"…","opened":{…},"event":<the stored bytes>}`:
+`opened` holds the event's sealed personal fields by path, decrypted (absent when it has none
+or its customer was erased: laoke/sealing.py); `event` is last and is the exact bytes of
+the RETENTION message, so a reader can cut them out of the
 line (everything after `"event":` but the closing brace). `hash` = sha256(previous hash as
 hex text + those bytes), starting from the empty string. The last line is the trailer:
 `{"trailer":true,"count":…,"final_hash":"…","first_seq":…,"last_seq":…,"filter":"…"}`.
@@ -17,6 +19,9 @@ from datetime import datetime
 
 from nats.js import JetStreamContext
 
+from events.personal import SEALED
+from laoke.keyring import Keyring
+from laoke.sealing import load_for, opened
 from services.projections.reader import read_stream
 
 
@@ -48,6 +53,7 @@ async def audit_lines(
     customer_id: str | None,
     start: datetime | None,
     end: datetime | None,
+    keyring: Keyring | None = None,
 ) -> AsyncIterator[bytes]:
     subject = audit_subject(dealership_id, customer_id)
     previous = ""
@@ -55,6 +61,7 @@ async def audit_lines(
     first_seq: int | None = None
     last_seq: int | None = None
     async for batch in read_stream(js, subject):
+        await load_for(keyring, (m.subject for m in batch))
         chunk: list[bytes] = []
         for message in batch:
             raw = bytes(message.data)
@@ -65,7 +72,10 @@ async def audit_lines(
             count += 1
             first_seq = first_seq or seq
             last_seq = seq
-            head = json.dumps({"seq": seq, "subject": message.subject, "hash": previous})
+            head = json.dumps(
+                {"seq": seq, "subject": message.subject, "hash": previous} | _opened(keyring, raw),
+                ensure_ascii=False,
+            )
             chunk.append(head[:-1].encode() + b', "event": ' + raw + b"}\n")
         if chunk:
             yield b"".join(chunk)
@@ -78,6 +88,14 @@ async def audit_lines(
         "filter": subject,
     }
     yield json.dumps(trailer).encode() + b"\n"
+
+
+def _opened(keyring: Keyring | None, raw: bytes) -> dict[str, object]:
+    if keyring is None or b'"' + SEALED.encode() + b'":' not in raw:
+        return {}
+    event = json.loads(raw)
+    values = opened(keyring, event, event[SEALED])
+    return {"opened": values} if values is not None else {}
 
 
 def raw_event(line: bytes) -> bytes:

@@ -17,6 +17,7 @@ from events import EVENT_TYPES, CustomersMerged, Event
 from services.projections.readmodels import (
     complaints,
     customers,
+    erasure,
     followups,
     merges,
     referrals,
@@ -59,6 +60,8 @@ _ENTRIES = [
     _on(ev.CustomerSplitRequested, splits.on_split_requested),
     _on(ev.CustomersUnmerged, splits.on_unmerged),
     _on(ev.VehicleOwnershipChanged, vehicles.on_ownership_changed),
+    _on(ev.CustomerErased, erasure.on_erased),
+    _on(ev.PersonalDataErasureRequested, customers.on_timeline_only),
     _on(ev.ComplaintFiled, complaints.on_complaint_filed),
     _on(ev.ComplaintClockSet, complaints.on_clock_set),
     _on(ev.ApologyIssued, complaints.on_apology),

@@ -15,7 +15,10 @@ import sys
 import time
 from typing import TextIO
 
+from laoke.keyring import Keyring
 from laoke.partitions import Partition
+from laoke.sealing import load_for
+from laoke.service import connect
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Projections
 from services.projections.rebuildreader import StreamReader
@@ -63,12 +66,16 @@ async def rebuild_async(
     drop(settings, FRESH)
     projection_settings = projection_settings or ProjectionSettings()
     store = ReadStore(settings, name=FRESH, schema=FRESH, classes=projection_settings.classes)
-    projections = Projections(store, projection_settings)
+    keyring = Keyring.of(settings)
+    projections = Projections(store, projection_settings, keyring=keyring)
+    nc, js = await connect(settings, "laoke-projections-rebuild")  # for the keys
     applied = failures = 0
     try:
+        await keyring.start(js, settings.stream_replicas)
         with StreamReader(settings, batch) as reader:
             bar = Progress(reader.last, progress)
             for items in reader:
+                await load_for(keyring, (m.subject for m in items))
                 failures += len(await asyncio.to_thread(projections.apply_batch, items))
                 applied += len(items)
                 bar.update(items[-1].seq)
@@ -79,6 +86,7 @@ async def rebuild_async(
                 tx.set_position(Partition(index, settings.partitions).durable(CONSUMER), reached)
         counts = {t: int(store.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
     finally:
+        await nc.close()
         store.close()
     if swap:
         swap_in(settings, FRESH)

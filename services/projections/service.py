@@ -24,6 +24,7 @@ from laoke.heap import freeze_heap
 from laoke.partitions import RETENTION_TOKEN, Partition, owned_partitions
 from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
+from laoke.sealing import load_for
 from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION, RETENTION_DLQ
@@ -55,7 +56,7 @@ class ProjectionsService(ServiceHost):
         self.store = ReadStore(settings, classes=self.projection_settings.classes)
         self.partitions = {
             partition: Projections(
-                self.store, self.projection_settings, partition.durable(CONSUMER)
+                self.store, self.projection_settings, partition.durable(CONSUMER), self.keyring
             )
             for partition in owned_partitions(settings)
         }
@@ -105,6 +106,7 @@ class ProjectionsService(ServiceHost):
             if partition.owns(m.subject, RETENTION_TOKEN)
         ]
         through = stream_sequence(run[-1])
+        await load_for(self.keyring, (m.subject for m in batch))
         failures = await asyncio.to_thread(projections.apply_batch, batch, through)
         if failures and self.nc is not None:
             await send_dead_letters(self.nc, [self._letter(f) for f in failures])

@@ -363,7 +363,11 @@ def test_rejection(
 
 def test_every_reason_is_exercised() -> None:
     # Intake's refusals of a split are not the parser's: tests/intake/test_intake_splits.py.
-    assert {case[1] for case in CASES} == REASONS - {"unknown_merge", "already_split"}
+    assert {case[1] for case in CASES} == REASONS - {
+        "unknown_merge",
+        "already_split",
+        "customer_erased",
+    }
 
 
 def test_naive_message_is_plain() -> None:

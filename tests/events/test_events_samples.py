@@ -40,6 +40,7 @@ CONTRACT_NAMES = {
     "ReferralCallbackAnswered",
     "ContactPreferenceChanged",
     "CustomerSplitRequested",
+    "PersonalDataErasureRequested",
 }
 
 

@@ -34,10 +34,13 @@ def canonical_row(store: ReadStore, customer_id: str) -> Row | None:
 
 
 def readable_row(store: ReadStore, customer_id: str, readable: frozenset[str] | None) -> Row | None:
-    """The customer's surviving row, None if unknown or of a dealership not readable (the
-    caller cannot tell which: another dealership's ids do not exist for it)."""
+    """The customer's surviving row, None if unknown, erased (readmodels/erasure.py) or of a
+    dealership not readable (the caller cannot tell which: another dealership's ids do not
+    exist for it)."""
     row = canonical_row(store, customer_id)
     if row is None or (readable is not None and row["dealership_id"] not in readable):
+        return None
+    if "erased" in row["doc"]:
         return None
     return row
 

@@ -108,6 +108,10 @@ def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> Non
     consents.record_registration(ctx, event, customer)
 
 
+def on_timeline_only(ctx: Context, event: Event, customer: Row) -> None:
+    """An event the read models show on the timeline only (`record` wrote it)."""
+
+
 def on_visited(ctx: Context, event: CustomerVisited, customer: Row) -> None:
     customer["doc"]["stats"]["visits"] += 1
     if event.advisor_id and not customer["advisor_id"]:

@@ -56,8 +56,10 @@ def audit_router(service: ProjectionsService) -> APIRouter:
 
         async def lines() -> AsyncIterator[bytes]:
             try:
+                # its own keys: a customer erased meanwhile is read as erased
+                keyring = await service.keyring.fresh().start(nc.jetstream())
                 async for chunk in audit_lines(
-                    nc.jetstream(), dealership_id, customer_id, start, end
+                    nc.jetstream(), dealership_id, customer_id, start, end, keyring
                 ):
                     yield chunk
             finally:

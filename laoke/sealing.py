@@ -1,0 +1,118 @@
+"""Sealing recorded events on their way to RETENTION, and opening them on the way back.
+
+A recorded event's personal values (events/personal.py) leave in one box, AES-256-GCM
+under the key of the customer its subject names, bound to the event's id (the box of one
+event cannot be passed off as another's):
+`"sealed": {"key": "<customer id>", "box": "<base64 of nonce + ciphertext>"}`.
+Everything else stays readable, for the audit and for counting. Once the key is destroyed
+(erasure) the box cannot be opened: the event is read with its placeholders.
+
+Every publisher seals in its outbox relay (laoke/outbox.py), which also destroys an
+erasure's keys before it publishes the `CustomerErased` (laoke/keyring.py). Readers load
+the keys of a batch's customers (`load_for`) before reading it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+
+from events import CustomerErased, Event, Rejected, parse_recorded
+from events.parsing import Opener
+from events.personal import SEALED, put_personal, take_personal
+from laoke.keyring import NONCE, Keyring
+from laoke.publishing import Outgoing
+
+RETENTION_PREFIX = "retention."
+ERASURE_SUFFIX = ".CustomerErased"
+
+
+def subject_customer(subject: str) -> str | None:
+    """The customer token of `retention.<dealership>.<customer>.<EventType>`."""
+    parts = subject.split(".")
+    return parts[2] if len(parts) == 4 and parts[0] == "retention" else None
+
+
+async def load_for(keyring: Keyring | None, subjects: Iterable[str]) -> None:
+    """Read the keys of these RETENTION messages' customers into the cache."""
+    if keyring is not None:
+        await keyring.load(c for c in map(subject_customer, subjects) if c is not None)
+
+
+async def seal_all(keyring: Keyring, messages: Sequence[Outgoing]) -> list[Outgoing]:
+    """The messages as they go on RETENTION: erasures' keys destroyed first, then every
+    recorded event sealed (dead letters and other subjects pass as they are)."""
+    for message in messages:
+        if message.subject.startswith(RETENTION_PREFIX) and message.subject.endswith(
+            ERASURE_SUFFIX
+        ):
+            await keyring.destroy(json.loads(message.body)["erased_ids"])
+    if not keyring.enabled:
+        return list(messages)
+    customers = {m.subject: subject_customer(m.subject) for m in messages}
+    await keyring.ensure(c for c in customers.values() if c is not None)
+    return [_sealed(keyring, m, customers[m.subject]) for m in messages]
+
+
+def _sealed(keyring: Keyring, message: Outgoing, customer_id: str | None) -> Outgoing:
+    if customer_id is None:
+        return message
+    raw = json.loads(message.body)
+    if SEALED in raw:
+        return message  # sealed already
+    values = take_personal(raw)
+    if not values:
+        return message
+    cipher = keyring.keys.get(customer_id)
+    if cipher is not None:  # erased: the values are not kept at all
+        nonce = secrets.token_bytes(NONCE)
+        plain = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+        box = nonce + cipher.encrypt(nonce, plain, str(raw["event_id"]).encode())
+        raw[SEALED] = {"key": customer_id, "box": base64.b64encode(box).decode()}
+    body = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()
+    return replace(message, body=body)
+
+
+def opened(keyring: Keyring, raw: dict[str, Any], sealed: Any) -> dict[str, Any] | None:
+    """The values in an event's box, by dotted path; None once its key is destroyed."""
+    cipher = keyring.cipher(str(sealed["key"]))
+    if cipher is None:
+        return None
+    box = base64.b64decode(sealed["box"])
+    try:
+        plain = cipher.decrypt(box[:NONCE], box[NONCE:], str(raw["event_id"]).encode())
+    except InvalidTag:
+        raise Rejected("bad_value", "sealed: the box does not open with its key") from None
+    values: dict[str, Any] = json.loads(plain)
+    return values
+
+
+def opener(keyring: Keyring) -> Opener:
+    """The `events.parsing.Opener` of this keyring: the box's values put back, when its
+    customer's key is still there (erased: the placeholders stay)."""
+
+    def open_box(raw: dict[str, Any], sealed: Any) -> None:
+        values = opened(keyring, raw, sealed)
+        if values is not None:
+            put_personal(raw, values)
+
+    return open_box
+
+
+def read_recorded(data: bytes, keyring: Keyring | None) -> Event:
+    """`parse_recorded`, opening the event's box with the keyring's keys."""
+    event = parse_recorded(data, opener(keyring) if keyring is not None else None)
+    noted(keyring, event)
+    return event
+
+
+def noted(keyring: Keyring | None, event: Event) -> None:
+    """An erasure read: this process forgets the erased customers' keys too."""
+    if keyring is not None and isinstance(event, CustomerErased):
+        keyring.forget(event.erased_ids)
