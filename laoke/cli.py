@@ -30,6 +30,7 @@ from laoke.auth import KeyStore
 from laoke.clock import ReplayClock, SystemClock
 from laoke.dealerships import EMBEDDED, credentials_path, embedded_credentials, embedded_store
 from laoke.http import build_http_app
+from laoke.keyring import MASTER_KEY_FILE, MasterKeyError, master_key
 from laoke.logs import configure as configure_logs
 from laoke.natsauth import ADMIN, authorization_config, dealer_user, service_user
 from laoke.natsserver import NatsServer
@@ -100,6 +101,10 @@ async def run(
     """Start NATS (if embedded), the services and the HTTP API; stop all on a signal."""
     stopping = stopping or asyncio.Event()
     _stop_on_signals(stopping)
+    master_key(settings)  # generated into the data dir the first time; refused if malformed
+    if settings.master_key is None:
+        where = settings.data_dir / MASTER_KEY_FILE
+        print(f"laoke: master key (LAOKE_MASTER_KEY) in {where}: keep a copy", flush=True)
     nats_server = None
     embedded = settings.nats_url is None
     if embedded:
@@ -309,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = LaokeSettings()
     configure_logs(settings)
     if args.command == "run":
-        asyncio.run(run(settings, demo=args.demo))
+        try:
+            asyncio.run(run(settings, demo=args.demo))
+        except MasterKeyError as error:  # nothing was written: say why, and stop
+            sys.exit(f"laoke: {error}")
     elif args.command == "serve":
         asyncio.run(run(settings, args.names, http=not args.no_http))
     elif args.command == "nats":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -53,7 +54,8 @@ def master_key(settings: LaokeSettings) -> bytes:
     if text is None:
         path = settings.data_dir / MASTER_KEY_FILE
         if not path.exists():
-            _generate(path)
+            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+                _generate(path)
         text = path.read_text().strip()
     try:
         key = base64.b64decode(text, validate=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from events import INBOUND_TYPES
 from events.fields import DEALERSHIP_ID_PATTERN
-from laoke.streams import KEYS, LEASES
+from laoke.streams import DEALER_IN, KEYS, LEASES, RETENTION
 
 ADMIN = "laoke-admin"
 NAME = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -69,6 +69,16 @@ SERVICE_DECISIONS: dict[str, tuple[str, ...]] = {
 
 # JetStream API a service uses: stream info/create/update, its consumers, direct reads.
 JS_API_DENY = ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"]
+# projections deletes an erased customer's dead letters (deadletters/erasure.py): from
+# RETENTION_DLQ only.
+PROJECTIONS_DENY = [
+    "$JS.API.STREAM.DELETE.>",
+    "$JS.API.STREAM.PURGE.>",
+    *(
+        f"$JS.API.STREAM.MSG.DELETE.{s}"
+        for s in (DEALER_IN, RETENTION, f"KV_{KEYS}", f"KV_{LEASES}")
+    ),
+]
 
 
 def service_user(service: str) -> str:
@@ -104,7 +114,8 @@ def service_permissions(service: str) -> Permissions:
         publish.append("dealer.in.>")  # forwards HTTP events to the replica of their partition
     # nats-py's JetStream pull subscriptions use `_INBOX.` whatever the connection's prefix,
     # so services (our own code) subscribe to all inboxes; dealerships never can.
-    return Permissions(publish, ["_INBOX.>"], tuple(JS_API_DENY))
+    deny = PROJECTIONS_DENY if service == "projections" else JS_API_DENY
+    return Permissions(publish, ["_INBOX.>"], tuple(deny))
 
 
 def dealer_permissions(dealership_id: str) -> Permissions:

@@ -11,6 +11,7 @@ import laoke.bench
 from laoke.bench.check import check
 from laoke.bench.report import markdown
 from laoke.bench.runs import intake_scaling, run
+from laoke.bench.sealing import encryption_costs
 
 
 def main() -> None:
@@ -34,8 +35,17 @@ def main() -> None:
         action="store_true",
         help="exit non-zero when a figure misses its floor (docs/benchmarks.md, Floors)",
     )
+    parser.add_argument(
+        "--encryption",
+        action="store_true",
+        help="only (b) and (d), with encryption off and on (laoke/bench/sealing.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of --encryption")
     args = parser.parse_args()
-    results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
+    if args.encryption:
+        results = asyncio.run(encryption_costs(args))
+    else:
+        results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
     if args.write:
         with args.write.open("a") as out:
             out.write("\n" + markdown(results))

@@ -1,4 +1,5 @@
-"""Reading RETENTION straight from the stream (audit, rebuild): an ephemeral pull consumer
+"""Reading RETENTION (or RETENTION_DLQ) straight from the stream (audit, rebuild, an erasure's
+sweep of the dead letters): an ephemeral pull consumer
 that acks nothing (AckPolicy NONE) and ends when nothing is pending."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ async def read_stream(
     *,
     start_seq: int = 1,
     batch: int = 1000,
+    stream: str = RETENTION,
 ) -> AsyncIterator[list[Msg]]:
     """Yield batches of messages in stream order, from `start_seq` to what is there now."""
     config = ConsumerConfig(
@@ -37,7 +39,7 @@ async def read_stream(
         num_replicas=1,
         max_waiting=1,
     )
-    sub = await js.pull_subscribe(filter_subject, stream=RETENTION, config=config)
+    sub = await js.pull_subscribe(filter_subject, stream=stream, config=config)
     name: str | None = None
     try:
         info = await sub.consumer_info()
@@ -59,4 +61,4 @@ async def read_stream(
             await sub.unsubscribe()
         if name is not None:
             with contextlib.suppress(Exception):
-                await js.delete_consumer(RETENTION, name)
+                await js.delete_consumer(stream, name)

@@ -29,6 +29,7 @@ from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION, RETENTION_DLQ
 from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.deadletters.erasure import erasures_in, known_by, sweep
 from services.projections.deadletters.store import CONSUMER as LETTERS_CONSUMER
 from services.projections.deadletters.store import DeadLetterStore, Letter, apply_letters
 from services.projections.gauges import EVERY_S, WorkGauges
@@ -107,9 +108,16 @@ class ProjectionsService(ServiceHost):
         ]
         through = stream_sequence(run[-1])
         await load_for(self.keyring, (m.subject for m in batch))
+        erased = [  # what they are known by, read before their erasure is applied
+            await asyncio.to_thread(known_by, self.store, dealership, ids)
+            for dealership, ids in erasures_in([(m.subject, m.data) for m in batch])
+        ]
         failures = await asyncio.to_thread(projections.apply_batch, batch, through)
         if failures and self.nc is not None:
             await send_dead_letters(self.nc, [self._letter(f) for f in failures])
+        for customer in erased:
+            assert self.nc is not None
+            await sweep(self.nc.jetstream(), self.dead_letters, customer)
 
     def _letter(self, failure: Failure) -> Outgoing:
         return dead_letter(

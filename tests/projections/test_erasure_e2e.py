@@ -5,17 +5,20 @@ the person, a rebuild gives the same tables, and the audit chain still verifies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import nats
 import pytest
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from projections_helpers import DEALERSHIP, Rig
 from test_projections_rebuild import dump
+from waiting import wait_for
 
+from events import inbound_subject
 from events.factories import SAMPLE_VIN, sample_inbound
 from laoke.keyring import Keyring, MasterKeyError
-from laoke.streams import KEYS, RETENTION
+from laoke.streams import KEYS, RETENTION, RETENTION_DLQ
 from services.intake.application import Inbound
 from services.intake.service import IntakeService
 from services.projections.audit import chain, raw_event
@@ -36,6 +39,19 @@ async def raw_retention(rig: Rig) -> list[bytes]:
         return [bytes((await js.get_msg(RETENTION, seq)).data or b"") for seq in range(1, last + 1)]
     finally:
         await nc.close()
+
+
+def letters(rig: Rig) -> int:
+    return len(rig.projections.dead_letters.query("SELECT seq FROM dead_letters"))
+
+
+async def dlq_bodies(rig: Rig) -> list[bytes]:
+    last = (await rig.js.stream_info(RETENTION_DLQ)).state.last_seq
+    found = []
+    for seq in range(1, last + 1):
+        with contextlib.suppress(NotFoundError):
+            found.append(bytes((await rig.js.get_msg(RETENTION_DLQ, seq)).data or b""))
+    return found
 
 
 def readable(messages: list[bytes], texts: list[str]) -> list[str]:
@@ -69,6 +85,12 @@ async def register_in_a_merge_chain(rig: Rig) -> list[str]:
     )
     await rig.send("CustomerVisited", customer={"phone": PHONE, "vin": SAMPLE_VIN})
     await rig.send("ServiceCompleted", customer={"phone": SECOND_PHONE, "vin": SAMPLE_VIN})
+    for phone in ("+86 139-1234-5678", "13000000001"):  # refused: the first names them
+        bad = sample_inbound("CustomerVisited", customer={"phone": phone}, visit_kind="picnic")
+        await rig.js.publish(
+            inbound_subject(DEALERSHIP, "CustomerVisited"), json.dumps(bad).encode()
+        )
+    await wait_for(lambda: letters(rig) == 2)
     await rig.settled()
     return [recorded_for(rig, e) for e in (first, second, third)]
 
@@ -109,6 +131,9 @@ async def test_erasure_shreds_the_customer_everywhere(rig: Rig) -> None:
             await kv.get(customer_id)
         assert missing.value.op == "PURGE"
 
+    await wait_for(lambda: letters(rig) == 1)  # the letter naming them is gone, the other not
+    bodies = await dlq_bodies(rig)
+    assert len(bodies) == 1 and b"13000000001" in bodies[0]
     await rig.get(f"/v1/customers/{survivor}", expect=404)
     for customer_id in ids:
         await rig.get(f"/v1/customers/{customer_id}", expect=404)
