@@ -132,5 +132,11 @@ PERSONAL: Any = Field(json_schema_extra={"x-personal": True})
 """The marker of a personal field: `Annotated[Name, PERSONAL]`. Recorded events carry such
 fields sealed with their customer's key (events/personal.py; docs/crypto.md)."""
 
+
+def personal_entries(*keys: str) -> Any:
+    """The marker of a dict field whose entries under `keys` are personal (the rest not)."""
+    return Field(json_schema_extra={"x-personal-entries": list(keys)})
+
+
 Channel = Literal["phone", "sms", "wechat", "email", "letter"]
 """A channel to contact a customer on."""

@@ -1,7 +1,8 @@
 """Which values of an event are personal, and taking them out of (or back into) its JSON.
 
-A field is personal when its declaration carries the `PERSONAL` marker (events/fields.py):
-that marker is the one list of personal data. Recorded events travel with those values
+A field is personal when its declaration carries the `PERSONAL` marker (or, for a dict of
+small facts, `personal_entries`: events/fields.py): the markers are the one list of
+personal data. Recorded events travel with those values
 taken out into a sealed box (laoke/sealing.py encrypts it with the customer's key) and a
 placeholder left in their place, so that the body still validates for a reader without
 the key: text reads `[sealed]`, a required list is empty, anything else is left out.
@@ -59,6 +60,10 @@ def _walk(model: type[BaseModel], prefix: Path) -> list[tuple[Path, Placeholder]
     for name, info in model.model_fields.items():
         if _is_personal(info):
             found.append(((*prefix, name), _placeholder(info)))
+            continue
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and isinstance(entries := extra.get("x-personal-entries"), list):
+            found += [((*prefix, name, str(key)), "text") for key in entries]
             continue
         for kind in _unwrap(info.annotation):
             if get_origin(kind) is list:

@@ -25,6 +25,7 @@ from events.fields import (
     ShortText,
     StaffId,
     Vin,
+    personal_entries,
 )
 from events.inbound import Remedy, Role
 
@@ -72,6 +73,7 @@ Party = Literal["referrer", "referee"]
 
 Detail = Annotated[dict[ShortText, Note], Field(max_length=32)]
 """Small string facts for people reading the record (holiday name, family member, ...)."""
+PERSONAL_ENTRIES = personal_entries("name")  # a detail's `name`: whom to greet
 
 
 # -- outreach --------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class FollowUpDue(RecordedEvent):
     due_at: AwareDatetime
     channel: Channel
     expires_at: AwareDatetime | None = None
-    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL_ENTRIES] = Field(default_factory=dict)
     rules_applied: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     priority: int = 0
     survey_id: EntityId | None = None
@@ -108,7 +110,7 @@ class ContactRequested(RecordedEvent):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=5)] = Field(
         description="Acceptable channels, preferred first."
     )
-    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL_ENTRIES] = Field(default_factory=dict)
     complaint_id: EntityId | None = None
     referral_id: EntityId | None = None
     party: Party | None = None
@@ -121,7 +123,7 @@ class FollowUpSkipped(RecordedEvent):
     follow_up_id: EntityId
     reason: FollowUpReason
     skip_reason: SkipReason
-    detail: Annotated[Detail, PERSONAL] = Field(default_factory=dict)
+    detail: Annotated[Detail, PERSONAL_ENTRIES] = Field(default_factory=dict)
     # what a requested contact was about (copied from its ContactRequested)
     complaint_id: EntityId | None = None
     referral_id: EntityId | None = None

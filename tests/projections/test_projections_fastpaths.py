@@ -11,11 +11,11 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from events import EVENT_TYPES, Rejected, parse_recorded
+from events import EVENT_TYPES, CustomerHints, CustomerVisited, Rejected, parse_recorded
 from events.factories import sample_inbound, sample_recorded
 from events.registry import RECORDED_ONLY_TYPES
 from laoke.settings import LaokeSettings
-from services.intake.rules import _phone_key
+from services.intake.rules import identity_key, identity_keys
 from services.projections.application import read_event
 from services.projections.readmodels.context import as_phone
 from services.projections.store import ReadStore
@@ -47,11 +47,14 @@ def test_cn_mobile_shortcut_normalises_like_phonenumbers() -> None:
 def test_intake_phone_key_is_the_normalised_phone() -> None:
     for raw in _numbers():
         expected = _by_phonenumbers(raw)
+        hints = CustomerHints.model_construct(phone=raw)  # any text, as a sender may send
+        event = CustomerVisited.model_construct(customer=hints, source="dms")
         if expected is None:
             with pytest.raises(ValueError):
-                _phone_key(raw, "CN")
+                identity_keys(event, "CN", b"k")
         else:
-            assert _phone_key(raw, "CN") == f"phone:{expected}", raw
+            key = identity_key("phone", expected, b"k")
+            assert identity_keys(event, "CN", b"k") == [key], raw
 
 
 def _recorded(event_type: str) -> dict[str, Any]:

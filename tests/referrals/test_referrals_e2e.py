@@ -31,10 +31,10 @@ from events import (
     ReferralVerified,
     RewardGranted,
     inbound_subject,
-    parse_recorded,
 )
 from events.factories import sample_inbound
 from laoke.clock import ManualClock
+from laoke.sealing import load_for, read_recorded
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION
 from services.intake.service import IntakeService
@@ -67,7 +67,9 @@ class Dealership:
             except NotFoundError:  # pragma: no cover - RETENTION denies deletes
                 continue
             assert message.data is not None
-            self.seen.append(parse_recorded(message.data))
+            keyring = self.referrals.keyring  # what the test reads, opened like the service
+            await load_for(keyring, [message.subject])
+            self.seen.append(read_recorded(message.data, keyring))
         return self.seen
 
     async def wait(self, model: type[E], referral_id: str, count: int = 1) -> list[E]:

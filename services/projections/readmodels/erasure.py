@@ -29,8 +29,7 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     "family": [],
 }
 COMPLAINT_FIELDS: dict[str, Any] = {"description": "", "answers": None}
-# A follow-up's vehicle came from its detail (live) or its complaint (replayed): neither stays.
-FOLLOWUP_FIELDS: dict[str, Any] = {"note": None, "detail": {}, "vin": None}
+FOLLOWUP_FIELDS: dict[str, Any] = {"note": None}
 
 
 def on_erased(ctx: Context, event: CustomerErased, customer: Row) -> None:
@@ -50,6 +49,7 @@ def on_erased(ctx: Context, event: CustomerErased, customer: Row) -> None:
         ctx.tx.put(COMPLAINTS, row)
     for row in _rows_of(ctx, FOLLOWUPS, "follow_up_id", erased):
         _reset(row["doc"], FOLLOWUP_FIELDS)
+        row["doc"]["detail"].pop("name", None)  # whom to greet (events/recorded.py Detail)
         ctx.tx.put(FOLLOWUPS, row)
     for row in _rows_of(ctx, REFERRALS, "referral_id", erased):
         for claim in row["doc"]["claims"]:  # the referee's claims name the referrer
