@@ -123,6 +123,9 @@ def take_personal(raw: dict[str, Any]) -> dict[str, Any]:
 def put_personal(raw: dict[str, Any], values: dict[str, Any]) -> None:
     """Put values taken by `take_personal` back into the event's JSON object (in place)."""
     for dotted, value in values.items():
+        if "." not in dotted:  # most are top-level fields
+            raw[dotted] = value
+            continue
         *parents, last = dotted.split(".")
         container: Any = raw
         for step in parents:
