@@ -150,33 +150,35 @@ class Keyring:
         events carry no box)."""
         missing = [c for c in dict.fromkeys(customer_ids) if c not in self.keys]
         if missing and self.kv is not None:  # not started: nothing to open with (tests)
-            await asyncio.gather(*(self._read(c, create=False) for c in missing))
+            await asyncio.gather(*(self._read(c) for c in missing))
 
     async def ensure(self, customer_ids: Iterable[str]) -> None:
         """Like `load`, creating the keys of customers who have none yet."""
-        missing = [c for c in dict.fromkeys(customer_ids) if self.keys.get(c, ERASED) is ERASED]
+        missing = [c for c in dict.fromkeys(customer_ids) if c not in self.keys]
         if missing:
-            await asyncio.gather(*(self._read(c, create=True) for c in missing))
+            await asyncio.gather(*(self._create(c) for c in missing))
 
-    async def _read(self, customer_id: str, *, create: bool) -> None:
+    async def _create(self, customer_id: str) -> None:
+        """A new key, written only where nothing was ever written (`last=0`: KV's create()
+        would overwrite an erased customer's marker); else the one there, or erased. One
+        round trip for a new customer, the common case when sealing."""
+        assert self.kv is not None, "start() first"
+        key = AESGCM.generate_key(256)
+        try:
+            await self.kv.update(customer_id, self._wrap(customer_id, key), last=0)
+        except KeyWrongLastSequenceError:
+            await self._read(customer_id)
+            return
+        self.keys[customer_id] = AESGCM(key)
+
+    async def _read(self, customer_id: str) -> None:
         assert self.kv is not None, "start() first"
         try:
             entry = await self.kv.get(customer_id)
         except KeyNotFoundError as missing:
             if missing.op is not None:  # a purge marker (nats-py reports it as not found)
                 self.keys[customer_id] = ERASED
-                return
-            if not create:
-                return  # not cached: asked again next time
-            key = AESGCM.generate_key(256)
-            try:
-                # last=0: only where nothing was ever written (create() would overwrite
-                # an erased customer's marker)
-                await self.kv.update(customer_id, self._wrap(customer_id, key), last=0)
-            except KeyWrongLastSequenceError:
-                return await self._read(customer_id, create=False)  # made meanwhile, or erased
-            self.keys[customer_id] = AESGCM(key)
-            return
+            return  # never given one: not cached, asked again next time
         self.keys[customer_id] = AESGCM(self._unwrap(customer_id, entry.value or b""))
 
     async def destroy(self, customer_ids: Iterable[str]) -> None:
