@@ -8,27 +8,33 @@ from collections.abc import Sequence
 
 from nats.js import JetStreamContext
 
-from events import Rejected, parse_recorded
+from events import Rejected
+from laoke.keyring import Keyring
+from laoke.sealing import load_for, read_recorded
 from services.projections.audit import audit_subject
 from services.projections.exportmodels import RecordedEventPublic
 from services.projections.reader import read_stream
 
 
 async def recorded_events(
-    js: JetStreamContext, dealership_id: str, customer_ids: Sequence[str]
+    js: JetStreamContext, dealership_id: str, customer_ids: Sequence[str], keyring: Keyring
 ) -> list[RecordedEventPublic]:
     """Every event on RETENTION recorded under one of these ids, in stream order, each
-    read back as the services read it (an unreadable one as its JSON, with the reason)."""
+    read back as the services read it, its sealed fields opened with `keyring` (an
+    unreadable one as its JSON, with the reason)."""
     found: list[RecordedEventPublic] = []
     for customer_id in dict.fromkeys(customer_ids):
         async for batch in read_stream(js, audit_subject(dealership_id, customer_id)):
-            found.extend(_read_back(m.metadata.sequence.stream, m.subject, m.data) for m in batch)
+            await load_for(keyring, (m.subject for m in batch))
+            found.extend(
+                _read_back(m.metadata.sequence.stream, m.subject, m.data, keyring) for m in batch
+            )
     return sorted(found, key=lambda e: e.seq)
 
 
-def _read_back(seq: int, subject: str, data: bytes) -> RecordedEventPublic:
+def _read_back(seq: int, subject: str, data: bytes, keyring: Keyring) -> RecordedEventPublic:
     try:
-        event = parse_recorded(data)
+        event = read_recorded(data, keyring)
     except Rejected as exc:
         try:
             raw = json.loads(data)

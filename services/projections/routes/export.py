@@ -49,7 +49,9 @@ def export_router(service: ProjectionsService) -> APIRouter:
                 503, detail={"message": f"cannot reach NATS to read RETENTION: {exc}"}
             ) from None
         try:
-            events = await recorded_events(nc.jetstream(), held.dealership_id, held.customer_ids)
+            keyring = await service.keyring.fresh().start(nc.jetstream())  # its own keys
+            js = nc.jetstream()
+            events = await recorded_events(js, held.dealership_id, held.customer_ids, keyring)
         finally:
             await nc.close()
         return as_json(held.model_copy(update={"events": events}))
