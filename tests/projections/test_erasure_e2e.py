@@ -83,6 +83,13 @@ async def register_in_a_merge_chain(rig: Rig) -> list[str]:
         phones=[SECOND_PHONE],
         family=[{"relation": "spouse", "name": SPOUSE, "birthday": "1988-03-02"}],
     )
+    await rig.send(  # person evidence (a shared VIN only moves the car)
+        "CustomerRegistered",
+        customer={"phone": SECOND_PHONE},
+        name=NAME,
+        phones=[PHONE],
+        family=[{"relation": "spouse", "name": SPOUSE, "birthday": "1988-03-02"}],
+    )
     await rig.send("CustomerVisited", customer={"phone": PHONE, "vin": SAMPLE_VIN})
     await rig.send("ServiceCompleted", customer={"phone": SECOND_PHONE, "vin": SAMPLE_VIN})
     for phone in ("+86 139-1234-5678", "13000000001"):  # refused: the first names them
