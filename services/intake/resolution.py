@@ -93,8 +93,9 @@ def resolve_and_record(
         key: agg.owner_at(at) if is_vehicle_key(key) else agg.customer_id
         for key, agg in found.items()
     }
-    claims = {key: claimant for key, claimant in claims.items() if ids.living(claimant)}
-    chains = {key: ids.chain(claimant) for key, claimant in claims.items()}
+    chains = {key: ids.chain(claimant) for key, claimant in claims.items() if claimant}
+    chains = {key: chain for key, chain in chains.items() if not ids.identity(chain[-1]).erased}
+    claims = {key: claims[key] for key in chains}  # "" or an erased customer claims nothing
     owners = {key: chain[-1] for key, chain in chains.items()}
     first_seen = {owner: ids.identity(owner).first_seen for owner in owners.values()}
     resolution = resolve(keys, owners, first_seen, str(uuid5(event.event_id, "customer")))
