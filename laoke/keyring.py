@@ -26,16 +26,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import (
-    BucketNotFoundError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
 )
 from nats.js.kv import KeyValue
 
 from laoke.settings import LaokeSettings
-from laoke.streams import KEYS
+from laoke.streams import KEYS, key_bucket
 
 log = logging.getLogger(__name__)
 MASTER_KEY_FILE = "master.key"
@@ -192,17 +190,3 @@ class Keyring:
         """Another process erased them: this one no longer holds their keys."""
         for customer_id in customer_ids:
             self.keys[customer_id] = ERASED
-
-
-async def key_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
-    try:
-        return await js.key_value(KEYS)
-    except BucketNotFoundError:
-        config = KeyValueConfig(
-            bucket=KEYS,
-            description="Customers' data keys, wrapped by the master key (laoke/keyring.py).",
-            history=1,
-            storage=StorageType.FILE,
-            replicas=replicas,
-        )
-        return await js.create_key_value(config)

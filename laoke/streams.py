@@ -81,6 +81,7 @@ async def ensure_streams(
         else:
             await js.update_stream(config)
     await lease_bucket(js, replicas)
+    await key_bucket(js, replicas)
 
 
 async def lease_bucket(
@@ -94,6 +95,20 @@ async def lease_bucket(
             description="Which replica runs each partition (laoke/leases.py).",
             history=1,
             ttl=ttl_s,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        )
+        return await js.create_key_value(config)
+
+
+async def key_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    try:
+        return await js.key_value(KEYS)
+    except BucketNotFoundError:
+        config = KeyValueConfig(
+            bucket=KEYS,
+            description="Customers' data keys, wrapped by the master key (laoke/keyring.py).",
+            history=1,
             storage=StorageType.FILE,
             replicas=replicas,
         )
