@@ -14,6 +14,13 @@ from events.envelope import (
 )
 from events.errors import REASONS, Rejected
 from events.fields import Channel, CustomerId, DealershipId, EntityId, Money, Vin
+from events.identity import (
+    CustomerErased,
+    CustomersMerged,
+    CustomersUnmerged,
+    MergeEvidence,
+    VehicleOwnershipChanged,
+)
 from events.ids import decision_uuid, follow_up_id, survey_id
 from events.inbound import (
     ApologyIssued,
@@ -57,14 +64,10 @@ from events.recorded import (
     ComplaintRiskFlagged,
     ComplaintStepRejected,
     ContactRequested,
-    CustomerErased,
-    CustomersMerged,
-    CustomersUnmerged,
     FollowUpAnswered,
     FollowUpDue,
     FollowUpExpired,
     FollowUpSkipped,
-    MergeEvidence,
     PhoneFlagged,
     ReferralRejected,
     ReferralVerified,
@@ -72,7 +75,6 @@ from events.recorded import (
     RewardGranted,
     ScopeChangeBreached,
     SurveyAnswerRejected,
-    VehicleOwnershipChanged,
 )
 from events.registry import (
     CONTRACT_INBOUND_TYPES,
