@@ -16,12 +16,11 @@ from laoke.clock import ManualClock
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
-from laoke.work import UnitOfWork
-from services.outreach.aggregates import ContactPlan, FollowUp, plan_id
+from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.answers import door_of, open_among
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
-from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, recorded
+from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, feed, plan_of, recorded
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 REFEREE = "c-referee"
@@ -37,22 +36,6 @@ def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
     app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
     yield Outreach(app, OutreachSettings(), clock)
     app.close()
-
-
-def feed(outreach: Outreach, *events: Event) -> list[Event]:
-    decided: list[Event] = []
-    for event in events:  # as the consumer does
-        work = UnitOfWork(outreach.app)
-        outreach.handle(work, event)
-        work.commit()
-        decided.extend(work.decisions)
-    return decided
-
-
-def plan_of(outreach: Outreach, customer: str = CUSTOMER) -> ContactPlan:
-    found: object = outreach.app.repository.get(plan_id(DEALER, customer))
-    assert isinstance(found, ContactPlan)
-    return found
 
 
 def registered(customer: str = CUSTOMER) -> Event:

@@ -15,13 +15,12 @@ from events import Event, FollowUpDue, FollowUpSkipped
 from laoke.clock import ManualClock
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
-from laoke.work import UnitOfWork
-from services.outreach.aggregates import ContactPlan, plan_id
+from services.outreach.aggregates import ContactPlan
 from services.outreach.application import Outreach
 from services.outreach.planner import plan_slot
 from services.outreach.rules import apply_contact_rules
 from services.outreach.settings import OutreachSettings, Policy
-from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, recorded
+from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, feed, plan_of, recorded
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)
@@ -42,22 +41,6 @@ def outreach(tmp_path: Path) -> Iterator[Outreach]:
     app, outreach = open_outreach(tmp_path)
     yield outreach
     app.close()
-
-
-def feed(outreach: Outreach, *events: Event) -> list[Event]:
-    decided: list[Event] = []
-    for event in events:  # as the consumer does
-        work = UnitOfWork(outreach.app)
-        outreach.handle(work, event)
-        work.commit()
-        decided.extend(work.decisions)
-    return decided
-
-
-def plan_of(outreach: Outreach) -> ContactPlan:
-    found = outreach.app.repository.get(plan_id(DEALER, CUSTOMER))
-    assert isinstance(found, ContactPlan)
-    return found
 
 
 def callback_request(not_before: datetime) -> Event:
