@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.projections.settings import ClassThresholds
-from services.projections.tables import parse_ts, ts
+from services.projections.tables import CLASS_COLUMNS, parse_ts, ts
 
 CustomerClass = Literal["gold", "meteor", "small_star", "burden"]
 CLASSES: tuple[CustomerClass, ...] = ("gold", "meteor", "small_star", "burden")
@@ -147,17 +147,6 @@ def standing(doc: dict[str, Any], limits: ClassThresholds) -> Standing:
         value_cny=worth,
         cost_cny=costs,
     )
-
-
-# The customers table's columns holding a customer's `Standing` (tables.py).
-CLASS_COLUMNS = (
-    "class_burden",
-    "class_gold_from",
-    "class_big",
-    "class_meteor_from",
-    "value_cny",
-    "cost_cny",
-)
 
 
 def class_columns(doc: dict[str, Any], limits: ClassThresholds) -> dict[str, Any]:

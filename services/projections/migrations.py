@@ -12,12 +12,12 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from services.projections.classes import CLASS_COLUMNS, class_columns
+from services.projections.classes import class_columns
 from services.projections.readmodels.context import money
 from services.projections.readmodels.followups import vin_of
 from services.projections.readmodels.tallies import LINE_OF
 from services.projections.settings import ClassThresholds
-from services.projections.tables import COMPLAINTS, CUSTOMERS, DocTable, dump_doc
+from services.projections.tables import CLASS_COLUMNS, COMPLAINTS, CUSTOMERS, DocTable, dump_doc
 from services.projections.transaction import Tx
 
 CHUNK = 5000  # rows read at a time

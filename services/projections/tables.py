@@ -67,6 +67,17 @@ def _complaint_status(row: Row) -> None:
     row["status"] = complaint_status(row)
 
 
+# The customer's class standing (classes.py `Standing`), set by `Tx.flush` with the store's
+# class thresholds: the class counts and the list's filter read these columns.
+CLASS_COLUMNS = (
+    "class_burden",
+    "class_gold_from",
+    "class_big",
+    "class_meteor_from",
+    "value_cny",
+    "cost_cny",
+)
+
 CUSTOMERS = DocTable(
     "customers",
     ("customer_id",),
@@ -76,14 +87,7 @@ CUSTOMERS = DocTable(
         "advisor_id",
         "last_touch_at",
         "search",
-        # The customer's class standing (classes.py `Standing`), set by `Tx.flush` with the
-        # store's class thresholds: the class counts and the list's filter read these.
-        "class_burden",
-        "class_gold_from",
-        "class_big",
-        "class_meteor_from",
-        "value_cny",
-        "cost_cny",
+        *CLASS_COLUMNS,
     ),
     _customer_search,
 )
