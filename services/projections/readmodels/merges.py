@@ -3,6 +3,8 @@ the merge list with its evidence. Splits are in `splits`."""
 
 from __future__ import annotations
 
+import copy
+
 from events import CustomersMerged
 from services.projections.readmodels.context import Context, add_once, money
 from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, MERGES, REFERRALS, Row, ts
@@ -81,7 +83,10 @@ def on_merged(ctx: Context, event: CustomersMerged, survivor: Row) -> None:
 
 
 def _fold(survivor: Row, old: Row) -> None:
-    doc, other = survivor["doc"], old["doc"]
+    """Add `old`'s profile to the survivor's. Copies, not the objects themselves: the
+    merged row stays as it was at the merge (a split gives it back), and two rows sharing a
+    vehicle within one transaction would make the tables depend on where a batch ends."""
+    doc, other = survivor["doc"], copy.deepcopy(old["doc"])
     for key in ("phones", "external_ids", "flagged_phones"):
         for value in other[key]:
             add_once(doc[key], value)

@@ -148,7 +148,9 @@ def _move_identities(
 
 def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
     """Take the restored profiles' identities and vehicles, and the counters no row holds
-    (`tallies.NOT_RECOUNTED`), off the survivor's."""
+    (`tallies.NOT_RECOUNTED`), off the survivor's; each vehicle goes back as the survivor's
+    profile last recorded it (a delivery or service filed under the survivor while merged
+    was about the restored customer's car)."""
     doc, own = survivor["doc"], restored["doc"]
     for member in family:
         if member is None:
@@ -156,8 +158,9 @@ def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
         other = member["doc"]
         for key in ("phones", "external_ids", "flagged_phones"):
             doc[key] = [v for v in doc[key] if v not in other[key]]
-        for vin in other["vehicles"]:
-            doc["vehicles"].pop(vin, None)
+        for vin in other["vehicles"]:  # with what was recorded about them while merged
+            if vin in doc["vehicles"]:
+                other["vehicles"][vin] = doc["vehicles"].pop(vin)
         if "plates" in doc:
             doc["plates"] = [p for p in doc["plates"] if p not in other.get("plates", [])]
     for key in tallies.NOT_RECOUNTED:

@@ -1,0 +1,109 @@
+"""Where a pulled batch begins and ends changes nothing in the read models: the same stream
+applied in one transaction and one message per transaction gives equal tables (what
+`laoke verify` checks after crashes, where live batches are cut anywhere and a rebuild
+reads thousands at a time).
+
+Found by the fault suite (a kill seed): a merge handed the survivor the merged customer's
+vehicle dictionaries themselves, so within one transaction a delivery filed under the
+survivor also changed the merged profile's copy, and a later split gave the restored
+customer a vehicle that a live run, cut between the two, never had.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.factories import sample_inbound, sample_recorded
+from laoke.settings import LaokeSettings
+from services.projections.application import Message, Projections
+from services.projections.compare import compare_stores, describe
+from services.projections.settings import ProjectionSettings
+from services.projections.store import ReadStore
+
+DEALERSHIP = "dlr-sh-001"
+SURVIVOR, RESTORED = "c-batch-0001", "c-batch-0002"
+VIN = "LSGKB54E7LS765432"
+MERGE_ID = "8d3c1a52-3f7e-4d8f-9b1c-2f6a0e5d4c31"
+
+
+def _inbound(event_type: str, customer_id: str, n: int, **fields: Any) -> dict[str, Any]:
+    cause = f"00000000-0000-4000-8000-{n:012d}"
+    return sample_inbound(
+        event_type,
+        event_id=cause,
+        dealership_id=DEALERSHIP,
+        customer_id=customer_id,
+        correlation_id=cause,
+        causation_id=cause,
+        occurred_at=f"2026-03-0{1 + n // 10}T0{n % 10}:00:00+08:00",
+        **fields,
+    )
+
+
+def _stream() -> list[dict[str, Any]]:
+    """Two people merged by mistake; the restored one's car delivered while merged (filed
+    under the survivor), serviced, then the merge split, the delivery re-attributed."""
+    delivered = _inbound("VehicleDelivered", SURVIVOR, 5, vin=VIN)
+    return [
+        _inbound("CustomerRegistered", SURVIVOR, 1, customer={"phone": "13800138001"}),
+        _inbound("CustomerRegistered", RESTORED, 2, customer={"phone": "13800138002"}),
+        _inbound("VehiclePurchased", RESTORED, 3, vin=VIN),
+        sample_recorded(
+            "CustomersMerged",
+            event_id=MERGE_ID,
+            dealership_id=DEALERSHIP,
+            customer_id=SURVIVOR,
+            survivor_id=SURVIVOR,
+            merged_ids=[RESTORED],
+            occurred_at="2026-03-01T04:00:00+08:00",
+        ),
+        delivered,
+        _inbound("ServiceCompleted", SURVIVOR, 6, vin=VIN),
+        sample_recorded(
+            "CustomersUnmerged",
+            dealership_id=DEALERSHIP,
+            customer_id=SURVIVOR,
+            merge_event_id=MERGE_ID,
+            survivor_id=SURVIVOR,
+            restored_id=RESTORED,
+            reattributed_event_ids=[delivered["event_id"]],
+            occurred_at="2026-03-01T07:00:00+08:00",
+        ),
+        _inbound("VehicleDelivered", RESTORED, 8, vin=VIN, delivered_at="2026-03-02T10:00:00Z"),
+    ]
+
+
+def _projected(tmp_path: Path, name: str, batch: int) -> ReadStore:
+    settings = ProjectionSettings()
+    store = ReadStore(LaokeSettings(data_dir=tmp_path / name), classes=settings.classes)
+    projections = Projections(store, settings)
+    messages = [Message(n, json.dumps(e).encode()) for n, e in enumerate(_stream(), start=1)]
+    for start in range(0, len(messages), batch):
+        assert projections.apply_batch(messages[start : start + batch]) == []
+    return store
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5])
+def test_a_stream_gives_the_same_tables_whatever_its_batches(tmp_path: Path, batch: int) -> None:
+    whole = _projected(tmp_path, "whole", batch=len(_stream()))
+    cut = _projected(tmp_path, f"by-{batch}", batch=batch)
+    differing = compare_stores(cut, whole)
+    assert not differing, describe(differing)
+
+
+def test_a_split_gives_the_restored_customer_its_car_as_last_recorded(tmp_path: Path) -> None:
+    """The restored customer's car comes back with what was recorded about it while merged
+    (the service filed under the survivor), and the survivor's profile no longer holds it."""
+    store = _projected(tmp_path, "by-1", batch=1)
+    docs = {
+        customer_id: json.loads(doc)
+        for customer_id, doc in store.query("SELECT customer_id, doc FROM customers")
+    }
+    car = docs[RESTORED]["vehicles"][VIN]
+    assert car["mileage_km"] == sample_inbound("ServiceCompleted")["mileage_km"]
+    assert car["delivered_at"] is not None
+    assert VIN not in docs[SURVIVOR]["vehicles"]
