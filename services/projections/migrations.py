@@ -39,6 +39,9 @@ def migrate(tx: Tx) -> None:
         for column, kind in zip(CLASS_COLUMNS, CLASS_TYPES, strict=True):
             tx.execute(f"ALTER TABLE customers ADD COLUMN {column} {kind}")
         # filled by `refresh_class_columns`: no thresholds are recorded for them yet
+    columns = table_columns(tx, "identities")
+    if columns and "event_id" not in columns:  # unknown for rows from before: none
+        tx.execute("ALTER TABLE identities ADD COLUMN event_id TEXT")
     columns = table_columns(tx, "purchases")
     if columns and "ref" not in columns:
         tx.execute("ALTER TABLE purchases ADD COLUMN ref TEXT")

@@ -163,8 +163,10 @@ SCHEMA: tuple[str, ...] = (
     # The customer list (queries/customer_list.py) in its order, a dealership's customers by
     # id; `neglected` tests the last touchpoint on the rows it yields.
     "CREATE INDEX IF NOT EXISTS customers_list ON customers (dealership_id, customer_id)",
+    # `event_id`: the event that gave the value to its customer (readmodels/context.py).
     "CREATE TABLE IF NOT EXISTS identities (dealership_id TEXT NOT NULL, kind TEXT NOT NULL,"
-    " value TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (dealership_id, kind, value))",
+    " value TEXT NOT NULL, customer_id TEXT NOT NULL, event_id TEXT,"
+    " PRIMARY KEY (dealership_id, kind, value))",
     "CREATE INDEX IF NOT EXISTS identities_value ON identities (kind, value)",
     "CREATE INDEX IF NOT EXISTS identities_customer ON identities (customer_id)",
     "CREATE TABLE IF NOT EXISTS timeline (seq BIGINT PRIMARY KEY, customer_id TEXT NOT NULL,"

@@ -145,3 +145,39 @@ async def test_a_split_inside_a_chain_of_three_undoes_exactly_the_one_named(
     again = [_visit(p) for p in (A_PHONE, B_PHONE, C_PHONE)]
     ids = _by_id(await _send(js, *again))
     assert [ids[e["event_id"]] for e in again] == [a_id, b_id, c_id]
+
+
+async def test_a_car_a_restored_customer_brought_while_merged_is_theirs_after_the_split(
+    intake: IntakeService, js: JetStreamContext
+) -> None:
+    """Intake gives a key an absorbed event brings to the restored customer from the start
+    (`_note_absorbed`: the deepest customer holding the event's person keys): a car bought
+    new, and one bought from a third customer, are B's after the split; a car A had before
+    the merge stays A's even when B's event names it."""
+    new_car, used_car, a_car = "LSGKB54E7LS000001", "LSGKB54E7LS000002", "LSGKB54E7LS000003"
+    a = inbound("VehiclePurchased", customer={"phone": A_PHONE}, vin=a_car,
+                occurred_at="2024-01-01T10:00:00+08:00")  # fmt: skip
+    x = inbound("VehiclePurchased", customer={"phone": C_PHONE}, vin=used_car,
+                occurred_at="2024-02-01T10:00:00+08:00")  # fmt: skip
+    recorded = await _send(js, a, _visit(B_PHONE), x, _tie(A_PHONE, B_PHONE))
+    merge = next(e for e in recorded if isinstance(e, CustomersMerged))
+    at = "2025-06-01T10:00:00+08:00"
+    bought = [
+        inbound("VehiclePurchased", customer={"phone": B_PHONE}, vin=vin, occurred_at=at)
+        for vin in (new_car, used_car, a_car)
+    ]
+    recorded = await _send(js, *bought, _split(merge))
+    (undo,) = [e for e in recorded if isinstance(e, CustomersUnmerged)]
+    ids = _by_id(recorded)
+    a_id, x_id = ids[a["event_id"]], ids[x["event_id"]]
+    b_id = undo.restored_id
+    later = [_service(vin) for vin in (new_car, used_car, a_car)]
+    ids = _by_id(await _send(js, *later))
+    assert [ids[e["event_id"]] for e in later] == [b_id, b_id, a_id]
+    assert x_id not in (a_id, b_id)
+
+
+def _service(vin: str) -> dict[str, Any]:
+    """A service record naming only the car."""
+    return inbound("ServiceCompleted", customer={"vin": vin}, vin=vin,
+                   occurred_at="2025-09-01T10:00:00+08:00")  # fmt: skip

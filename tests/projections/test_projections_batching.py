@@ -26,12 +26,14 @@ from services.projections.store import ReadStore
 
 DEALERSHIP = "dlr-sh-001"
 SURVIVOR, RESTORED = "c-batch-0001", "c-batch-0002"
-VIN = "LSGKB54E7LS765432"
+VIN, SECOND_VIN = "LSGKB54E7LS765432", "LSGKB54E7LS765433"
+RESTORED_PHONE = "13800138002"
 MERGE_ID = "8d3c1a52-3f7e-4d8f-9b1c-2f6a0e5d4c31"
 
 
 def _inbound(event_type: str, customer_id: str, n: int, **fields: Any) -> dict[str, Any]:
     cause = f"00000000-0000-4000-8000-{n:012d}"
+    fields.setdefault("occurred_at", f"2026-03-0{1 + n // 10}T0{n % 10}:00:00+08:00")
     return sample_inbound(
         event_type,
         event_id=cause,
@@ -39,18 +41,21 @@ def _inbound(event_type: str, customer_id: str, n: int, **fields: Any) -> dict[s
         customer_id=customer_id,
         correlation_id=cause,
         causation_id=cause,
-        occurred_at=f"2026-03-0{1 + n // 10}T0{n % 10}:00:00+08:00",
         **fields,
     )
 
 
 def _stream() -> list[dict[str, Any]]:
     """Two people merged by mistake; the restored one's car delivered while merged (filed
-    under the survivor), serviced, then the merge split, the delivery re-attributed."""
+    under the survivor), serviced; a second car bought by the restored one while merged;
+    then the merge split, the delivery and the second purchase re-attributed."""
     delivered = _inbound("VehicleDelivered", SURVIVOR, 5, vin=VIN)
+    second = _inbound("VehiclePurchased", SURVIVOR, 16, vin=SECOND_VIN,
+                      customer={"phone": RESTORED_PHONE, "external_id": "dms-77"},
+                      occurred_at="2026-03-01T06:30:00+08:00")  # fmt: skip
     return [
         _inbound("CustomerRegistered", SURVIVOR, 1, customer={"phone": "13800138001"}),
-        _inbound("CustomerRegistered", RESTORED, 2, customer={"phone": "13800138002"}),
+        _inbound("CustomerRegistered", RESTORED, 2, customer={"phone": RESTORED_PHONE}),
         _inbound("VehiclePurchased", RESTORED, 3, vin=VIN),
         sample_recorded(
             "CustomersMerged",
@@ -63,6 +68,7 @@ def _stream() -> list[dict[str, Any]]:
         ),
         delivered,
         _inbound("ServiceCompleted", SURVIVOR, 6, vin=VIN),
+        second,
         sample_recorded(
             "CustomersUnmerged",
             dealership_id=DEALERSHIP,
@@ -70,7 +76,7 @@ def _stream() -> list[dict[str, Any]]:
             merge_event_id=MERGE_ID,
             survivor_id=SURVIVOR,
             restored_id=RESTORED,
-            reattributed_event_ids=[delivered["event_id"]],
+            reattributed_event_ids=[delivered["event_id"], second["event_id"]],
             occurred_at="2026-03-01T07:00:00+08:00",
         ),
         _inbound("VehicleDelivered", RESTORED, 8, vin=VIN, delivered_at="2026-03-02T10:00:00Z"),
@@ -107,3 +113,26 @@ def test_a_split_gives_the_restored_customer_its_car_as_last_recorded(tmp_path: 
     assert car["mileage_km"] == sample_inbound("ServiceCompleted")["mileage_km"]
     assert car["delivered_at"] is not None
     assert VIN not in docs[SURVIVOR]["vehicles"]
+
+
+def test_a_split_gives_the_restored_customer_what_its_events_brought_while_merged(
+    tmp_path: Path,
+) -> None:
+    """The car the restored customer bought while merged (filed under the survivor), and
+    the external id that came with it, are the restored customer's after the split: its
+    profile's vehicle, the car's owner, and the lookups by VIN and by id."""
+    store = _projected(tmp_path, "by-1", batch=1)
+    docs = {
+        customer_id: json.loads(doc)
+        for customer_id, doc in store.query("SELECT customer_id, doc FROM customers")
+    }
+    assert SECOND_VIN in docs[RESTORED]["vehicles"]
+    assert SECOND_VIN not in docs[SURVIVOR]["vehicles"]
+    assert "dms-77" in docs[RESTORED]["external_ids"]
+    assert "dms-77" not in docs[SURVIVOR]["external_ids"]
+    ((owner, car),) = store.query("SELECT owner_id, doc FROM vehicles WHERE vin = ?", (SECOND_VIN,))
+    assert owner == RESTORED
+    assert [o["customer_id"] for o in json.loads(car)["owners"]] == [RESTORED]
+    named = store.query("SELECT kind, customer_id FROM identities WHERE value IN (?, ?)",
+                        (SECOND_VIN, "dms-77"))  # fmt: skip
+    assert sorted(named) == [("external_id", RESTORED), ("vin", RESTORED)]

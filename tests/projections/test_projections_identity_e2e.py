@@ -205,6 +205,20 @@ async def test_a_split_gives_the_restored_customer_what_its_events_added_while_m
     assert a_class == "small_star"
     meteors = await rig.get("/v1/customers", dealership_id=DEALERSHIP, **{"class": "meteor"})
     assert [c["customer_id"] for c in meteors["items"]] == [b_id], "the stored class columns"
+    # the car B bought while merged is B's: profile, owner, lookup, and its VIN-only events
+    b_profile, a_profile = (
+        await rig.get(f"/v1/customers/{b_id}"),
+        await rig.get(f"/v1/customers/{a_id}"),
+    )
+    assert [v["vin"] for v in b_profile["vehicles"]] == [b_car]
+    assert b_car not in [v["vin"] for v in a_profile["vehicles"]]
+    assert (await rig.get(f"/v1/vehicles/{b_car}"))["owner_id"] == b_id
+    by_vin = await rig.get("/v1/customers", vin=b_car, dealership_id=DEALERSHIP)
+    assert [c["customer_id"] for c in by_vin["customers"]] == [b_id]
+    later = await rig.send(
+        "ServiceCompleted", customer={"vin": b_car}, vin=b_car, occurred_at=rig.at(-24)
+    )
+    assert _recorded_for(rig, later) == b_id, "intake: the VIN resolves to B"
 
     await rig.projections.stop()  # a rebuild from RETENTION gives the same read models
     live = _dump(rig.settings)

@@ -81,12 +81,17 @@ class Context:
         elif key in refs:
             refs[key] = (refs[key][0], department)
 
-    def identity(self, dealership_id: str, kind: str, value: str, customer_id: str) -> None:
+    def identity(
+        self, dealership_id: str, kind: str, value: str, customer_id: str, event_id: str
+    ) -> None:
+        """`value` names `customer_id`; `event_id`: the event that gave it to them (kept
+        while they hold it), so a split gives back what a re-attributed event brought."""
         self.tx.defer(
-            "INSERT INTO identities (dealership_id, kind, value, customer_id) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (dealership_id, kind, value) DO UPDATE SET customer_id ="
-            " excluded.customer_id",
-            (dealership_id, kind, value, customer_id),
+            "INSERT INTO identities (dealership_id, kind, value, customer_id, event_id) VALUES"
+            " (?, ?, ?, ?, ?) ON CONFLICT (dealership_id, kind, value) DO UPDATE SET event_id ="
+            " CASE WHEN identities.customer_id = excluded.customer_id THEN identities.event_id"
+            " ELSE excluded.event_id END, customer_id = excluded.customer_id",
+            (dealership_id, kind, value, customer_id, event_id),
         )
 
     def signal(

@@ -76,15 +76,15 @@ def record_hints(ctx: Context, event: Event, customer: Row) -> None:
     if hints is None:
         return
     doc = customer["doc"]
-    d, c = event.dealership_id, customer["customer_id"]
+    d, c, e = event.dealership_id, customer["customer_id"], str(event.event_id)
     if hints.phone and (phone := as_phone(hints.phone)):
         add_once(doc["phones"], phone)
-        ctx.identity(d, "phone", phone, c)
+        ctx.identity(d, "phone", phone, c, e)
     if hints.vin:
-        vehicles.seen_with(ctx, d, hints.vin, c, event.occurred_at)
+        vehicles.seen_with(ctx, event, hints.vin, c)
     if hints.external_id:
         add_once(doc["external_ids"], hints.external_id)
-        ctx.identity(d, "external_id", hints.external_id, c)
+        ctx.identity(d, "external_id", hints.external_id, c, e)
     if hints.name and not doc["name"]:
         doc["name"] = hints.name
 
@@ -95,7 +95,9 @@ def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> Non
     for raw in event.phones:
         if phone := as_phone(raw):
             add_once(doc["phones"], phone)
-            ctx.identity(event.dealership_id, "phone", phone, customer["customer_id"])
+            ctx.identity(
+                event.dealership_id, "phone", phone, customer["customer_id"], str(event.event_id)
+            )
     if event.plate:  # with the person, no VIN; `plates` is absent until one comes
         add_once(doc.setdefault("plates", []), event.plate)
     if event.birthday is not None:
@@ -159,9 +161,7 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
     if event.plate:
         vehicle["plate"] = event.plate
     _purchase(ctx, event, customer, "vehicle", price)
-    vehicles.seen_with(
-        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
-    )
+    vehicles.seen_with(ctx, event, event.vin, customer["customer_id"])
     ctx.set_ref(event.dealership_id, event.vin, event.advisor_id, "sales")
     if not customer["advisor_id"]:
         customer["advisor_id"] = event.advisor_id
@@ -169,9 +169,7 @@ def on_purchased(ctx: Context, event: VehiclePurchased, customer: Row) -> None:
 
 def on_delivered(ctx: Context, event: VehicleDelivered, customer: Row) -> None:
     vehicle_of(customer, event.vin)["delivered_at"] = ts(event.delivered_at)
-    vehicles.seen_with(
-        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
-    )
+    vehicles.seen_with(ctx, event, event.vin, customer["customer_id"])
 
 
 def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
@@ -179,9 +177,7 @@ def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
     vehicle.update(mileage_km=event.mileage_km, last_service_at=ts(event.occurred_at))
     kind = "rework" if event.service_kind == "rework" else "service"
     _purchase(ctx, event, customer, kind, money(event.amount_cny), event.repair_order_id)
-    vehicles.seen_with(
-        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
-    )
+    vehicles.seen_with(ctx, event, event.vin, customer["customer_id"])
     vehicles.on_service(ctx, event, customer)
     ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
 

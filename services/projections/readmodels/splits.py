@@ -18,8 +18,17 @@ from typing import Any
 
 from events import CustomerSplitRequested, CustomersUnmerged
 from services.projections.readmodels import tallies
-from services.projections.readmodels.context import Context
-from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, MERGES, REFERRALS, Row, ts
+from services.projections.readmodels.context import Context, add_once
+from services.projections.tables import (
+    COMPLAINTS,
+    CUSTOMERS,
+    FOLLOWUPS,
+    MERGES,
+    REFERRALS,
+    VEHICLES,
+    Row,
+    ts,
+)
 
 CHUNK = 500
 
@@ -58,7 +67,9 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
         row["merged_into"] = event.restored_id
         tx.put(CUSTOMERS, row)
     survivor["doc"]["merged_ids"] = [m for m in survivor["doc"]["merged_ids"] if m not in family]
+    brought = _brought(ctx, event, survivor_id)
     _unfold(survivor, restored, [tx.get(CUSTOMERS, m) for m in family])
+    _hand_over(ctx, survivor, restored, brought)
     tx.put(CUSTOMERS, survivor)  # (written once already: flushed above)
     moved = (event.restored_id, survivor_id)
     _in_chunks(
@@ -84,7 +95,7 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
             sorted(theirs),
         )
     _move_docs(ctx, event, survivor_id, theirs)
-    _move_identities(ctx, event, survivor_id, family)
+    _move_identities(ctx, event, survivor_id, family, brought)
     tx.flush()  # the complaints moved above, for the recount's queries
     for customer in (survivor, restored):
         tallies.recount(ctx, customer)
@@ -125,8 +136,14 @@ def _move_docs(ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs:
 
 
 def _move_identities(
-    ctx: Context, event: CustomersUnmerged, survivor_id: str, family: list[str]
+    ctx: Context,
+    event: CustomersUnmerged,
+    survivor_id: str,
+    family: list[str],
+    brought: dict[str, list[str]],
 ) -> None:
+    """The restored profiles' phones, external ids and VINs, and those the re-attributed
+    events brought, name the restored customer again."""
     for member in family:
         row = ctx.tx.get(CUSTOMERS, member)
         if row is None:
@@ -142,8 +159,48 @@ def _move_identities(
                 "UPDATE identities SET customer_id = ? WHERE dealership_id = ? AND customer_id = ?"
                 f" AND kind = '{kind}' AND value IN",
                 (event.restored_id, event.dealership_id, survivor_id),
-                list(values),
+                [*values, *brought[kind]],
             )
+
+
+def _brought(ctx: Context, event: CustomersUnmerged, survivor_id: str) -> dict[str, list[str]]:
+    """The phones, external ids and VINs the re-attributed events gave the survivor while
+    merged (the event that gave each is on its `identities` row): by kind. A value the
+    survivor held before is not among them (its row names the survivor's own event)."""
+    found: dict[str, list[str]] = {"phone": [], "external_id": [], "vin": []}
+    reattributed = sorted(str(e) for e in event.reattributed_event_ids)
+    for start in range(0, len(reattributed), CHUNK):
+        chunk = reattributed[start : start + CHUNK]
+        for kind, value in ctx.tx.query(
+            "SELECT kind, value FROM identities WHERE dealership_id = ? AND customer_id = ?"
+            f" AND event_id IN ({', '.join('?' * len(chunk))})",
+            (event.dealership_id, survivor_id, *chunk),
+        ):
+            found[kind].append(value)
+    return {kind: sorted(values) for kind, values in found.items()}
+
+
+def _hand_over(ctx: Context, survivor: Row, restored: Row, brought: dict[str, list[str]]) -> None:
+    """What the re-attributed events brought goes from the survivor's profile to the
+    restored one's: phones, external ids, and cars (their entry as recorded, and the
+    `vehicles` row's current owner)."""
+    doc, own = survivor["doc"], restored["doc"]
+    for key, kind in (("phones", "phone"), ("external_ids", "external_id")):
+        for value in brought[kind]:
+            if value in doc[key]:
+                doc[key].remove(value)
+            add_once(own[key], value)
+    for vin in brought["vin"]:
+        if vin in doc["vehicles"]:
+            own["vehicles"][vin] = doc["vehicles"].pop(vin)
+        car = ctx.tx.get(VEHICLES, survivor["dealership_id"], vin)
+        if car is None or car["owner_id"] != survivor["customer_id"]:
+            continue
+        car["owner_id"] = restored["customer_id"]
+        owners = car["doc"]["owners"]
+        if owners and owners[-1]["customer_id"] == survivor["customer_id"]:
+            owners[-1]["customer_id"] = restored["customer_id"]
+        ctx.tx.put(VEHICLES, car)
 
 
 def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:

@@ -5,9 +5,7 @@ owner is the customer it was first recorded under, later ones come by
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from events import ServiceCompleted, VehicleOwnershipChanged
+from events import Event, ServiceCompleted, VehicleOwnershipChanged
 from services.projections.readmodels.context import Context, money
 from services.projections.tables import CUSTOMERS, VEHICLES, Row, ts
 
@@ -25,14 +23,14 @@ def vehicle(ctx: Context, dealership_id: str, vin: str) -> Row:
     return row
 
 
-def seen_with(ctx: Context, dealership_id: str, vin: str, customer_id: str, at: datetime) -> None:
+def seen_with(ctx: Context, event: Event, vin: str, customer_id: str) -> None:
     """A VIN on a customer's event: its first owner when it has none yet. (Later owners come
     only by `VehicleOwnershipChanged`: an old owner's late event does not take it back.)"""
-    row = vehicle(ctx, dealership_id, vin)
+    row = vehicle(ctx, event.dealership_id, vin)
     if row["owner_id"] is None:
         row["owner_id"] = customer_id
-        row["doc"]["owners"] = [{"customer_id": customer_id, "since": ts(at)}]
-        ctx.identity(dealership_id, "vin", vin, customer_id)
+        row["doc"]["owners"] = [{"customer_id": customer_id, "since": ts(event.occurred_at)}]
+        ctx.identity(event.dealership_id, "vin", vin, customer_id, str(event.event_id))
 
 
 def on_ownership_changed(ctx: Context, event: VehicleOwnershipChanged, customer: Row) -> None:
@@ -44,7 +42,9 @@ def on_ownership_changed(ctx: Context, event: VehicleOwnershipChanged, customer:
     owners.append({"customer_id": event.owner_id, "since": since})
     owners.sort(key=lambda o: o["since"] or "")
     row["owner_id"] = owners[-1]["customer_id"]
-    ctx.identity(event.dealership_id, "vin", event.vin, ctx.canonical(row["owner_id"]))
+    owner = ctx.canonical(row["owner_id"])
+    brought_by = str(event.causation_id or event.event_id)  # the event naming the new owner
+    ctx.identity(event.dealership_id, "vin", event.vin, owner, brought_by)
     previous = ctx.tx.get(CUSTOMERS, ctx.canonical(event.previous_owner_id))
     if previous is not None and event.vin in previous["doc"]["vehicles"]:
         previous["doc"]["vehicles"][event.vin]["owned_until"] = since

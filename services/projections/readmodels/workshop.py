@@ -18,9 +18,7 @@ from services.projections.tables import Row
 
 def on_checked_in(ctx: Context, event: ServiceCheckedIn, customer: Row) -> None:
     vehicle_of(customer, event.vin)
-    vehicles.seen_with(
-        ctx, event.dealership_id, event.vin, customer["customer_id"], event.occurred_at
-    )
+    vehicles.seen_with(ctx, event, event.vin, customer["customer_id"])
     ctx.set_ref(event.dealership_id, event.repair_order_id, event.advisor_id, "service")
 
 
