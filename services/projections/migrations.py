@@ -17,7 +17,14 @@ from services.projections.readmodels.context import money
 from services.projections.readmodels.followups import vin_of
 from services.projections.readmodels.tallies import LINE_OF
 from services.projections.settings import ClassThresholds
-from services.projections.tables import CLASS_COLUMNS, COMPLAINTS, CUSTOMERS, DocTable, dump_doc
+from services.projections.tables import (
+    CLASS_COLUMNS,
+    COMPLAINTS,
+    CUSTOMERS,
+    REFERRALS,
+    DocTable,
+    dump_doc,
+)
 from services.projections.transaction import Tx
 
 CHUNK = 5000  # rows read at a time
@@ -28,8 +35,10 @@ def migrate(tx: Tx) -> None:
     if columns and "channel" not in columns:
         tx.execute("ALTER TABLE followups ADD COLUMN channel TEXT")
         _fill_followups(tx)
-    # The ops lists' columns (queries/customer_list.py, queries/complaints.py).
-    for table, column in ((CUSTOMERS, "search"), (COMPLAINTS, "status")):
+    # The ops lists' columns (queries/customer_list.py, queries/complaints.py), and whom a
+    # referral's reward credits (readmodels/tallies.py).
+    derived = ((CUSTOMERS, "search"), (COMPLAINTS, "status"), (REFERRALS, "referrer_id"))
+    for table, column in derived:
         columns = table_columns(tx, table.name)
         if columns and column not in columns:
             tx.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} TEXT")

@@ -121,10 +121,19 @@ FOLLOWUPS = DocTable(
         "channel",
     ),
 )
+
+
+def _referral_referrer(row: Row) -> None:
+    """`referrer_id`: the customer credited with the referral's reward (none until then),
+    as the reward named them: counted again from these rows after a split (tallies.py)."""
+    row["referrer_id"] = (row["doc"]["reward"] or {}).get("referrer_customer_id")
+
+
 REFERRALS = DocTable(
     "referrals",
     ("dealership_id", "referral_id"),
-    ("customer_id", "claimed_at", "verdict", "advisor_id"),
+    ("customer_id", "claimed_at", "verdict", "advisor_id", "referrer_id"),
+    _referral_referrer,
 )
 VEHICLES = DocTable("vehicles", ("dealership_id", "vin"), ("owner_id",))
 """One per VIN: its owners over time and its services (readmodels/vehicles.py)."""
@@ -223,7 +232,8 @@ SCHEMA: tuple[str, ...] = (
     " NULL, PRIMARY KEY (dealership_id, day, advisor_id, department, status))",
     "CREATE TABLE IF NOT EXISTS referrals (dealership_id TEXT NOT NULL, referral_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, claimed_at TEXT, verdict TEXT, advisor_id TEXT,"
-    " doc TEXT NOT NULL, PRIMARY KEY (dealership_id, referral_id))",
+    " doc TEXT NOT NULL, referrer_id TEXT, PRIMARY KEY (dealership_id, referral_id))",
+    "CREATE INDEX IF NOT EXISTS referrals_referrer ON referrals (referrer_id)",
     "CREATE INDEX IF NOT EXISTS referrals_id ON referrals (referral_id)",
     # The referral list (queries/referrals.py) in its order, (claimed_at, referral_id): all, or
     # of one verdict.

@@ -25,7 +25,7 @@ from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore
 
 DEALERSHIP = "dlr-sh-001"
-SURVIVOR, RESTORED = "c-batch-0001", "c-batch-0002"
+SURVIVOR, RESTORED, REFEREE = "c-batch-0001", "c-batch-0002", "c-batch-0003"
 VIN, SECOND_VIN = "LSGKB54E7LS765432", "LSGKB54E7LS765433"
 RESTORED_PHONE = "13800138002"
 MERGE_ID = "8d3c1a52-3f7e-4d8f-9b1c-2f6a0e5d4c31"
@@ -57,6 +57,7 @@ def _stream() -> list[dict[str, Any]]:
         _inbound("CustomerRegistered", SURVIVOR, 1, customer={"phone": "13800138001"}),
         _inbound("CustomerRegistered", RESTORED, 2, customer={"phone": RESTORED_PHONE}),
         _inbound("VehiclePurchased", RESTORED, 3, vin=VIN),
+        *_referred("rf-before", RESTORED, 21, "2026-03-01T03:00:00+08:00"),
         sample_recorded(
             "CustomersMerged",
             event_id=MERGE_ID,
@@ -69,6 +70,7 @@ def _stream() -> list[dict[str, Any]]:
         delivered,
         _inbound("ServiceCompleted", SURVIVOR, 6, vin=VIN),
         second,
+        *_referred("rf-merged", SURVIVOR, 23, "2026-03-01T06:40:00+08:00"),
         sample_recorded(
             "CustomersUnmerged",
             dealership_id=DEALERSHIP,
@@ -81,6 +83,25 @@ def _stream() -> list[dict[str, Any]]:
         ),
         _inbound("VehicleDelivered", RESTORED, 8, vin=VIN, delivered_at="2026-03-02T10:00:00Z"),
     ]
+
+
+def _referred(referral_id: str, credited: str, n: int, at: str) -> list[dict[str, Any]]:
+    """A referee's claim naming the restored customer's phone as its referrer, and its
+    reward, crediting `credited` (the survivor while merged)."""
+    referrer = {
+        "name": "李娜",
+        "phone": RESTORED_PHONE,
+        "vehicle_model": "CT5",
+        "vehicle_colour": "black",
+    }
+    claim = _inbound("ReferralClaimed", REFEREE, n, referral_id=referral_id,
+                     customer={"phone": f"1370013700{n}"}, referrer=referrer,
+                     vin=f"LSGKB54E7LS7654{n}", occurred_at=at)  # fmt: skip
+    reward = sample_recorded("RewardGranted", event_id=f"00000000-0000-4000-8000-{n + 1:012d}",
+                             dealership_id=DEALERSHIP, customer_id=REFEREE,
+                             referral_id=referral_id, referrer_customer_id=credited,
+                             occurred_at=at)  # fmt: skip
+    return [claim, reward]
 
 
 def _projected(tmp_path: Path, name: str, batch: int) -> ReadStore:
@@ -136,3 +157,17 @@ def test_a_split_gives_the_restored_customer_what_its_events_brought_while_merge
     named = store.query("SELECT kind, customer_id FROM identities WHERE value IN (?, ?)",
                         (SECOND_VIN, "dms-77"))  # fmt: skip
     assert sorted(named) == [("external_id", RESTORED), ("vin", RESTORED)]
+
+
+def test_a_split_credits_the_restored_customer_with_the_rewards_of_its_referrals(
+    tmp_path: Path,
+) -> None:
+    """Two rewards for referrals naming the restored customer's phone: one granted before
+    the merge (crediting it), one while merged (crediting the survivor). After the split
+    both count for the restored customer, none for the survivor."""
+    store = _projected(tmp_path, "by-1", batch=1)
+    rewarded = {
+        customer_id: json.loads(doc)["stats"]["referrals_rewarded"]
+        for customer_id, doc in store.query("SELECT customer_id, doc FROM customers")
+    }
+    assert (rewarded[RESTORED], rewarded[SURVIVOR]) == (2, 0)

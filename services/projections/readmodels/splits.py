@@ -68,7 +68,7 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
         tx.put(CUSTOMERS, row)
     survivor["doc"]["merged_ids"] = [m for m in survivor["doc"]["merged_ids"] if m not in family]
     brought = _brought(ctx, event, survivor_id)
-    _unfold(survivor, restored, [tx.get(CUSTOMERS, m) for m in family])
+    _unfold(survivor, [tx.get(CUSTOMERS, m) for m in family])
     _hand_over(ctx, survivor, restored, brought)
     tx.put(CUSTOMERS, survivor)  # (written once already: flushed above)
     moved = (event.restored_id, survivor_id)
@@ -96,6 +96,8 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
         )
     _move_docs(ctx, event, survivor_id, theirs)
     _move_identities(ctx, event, survivor_id, family, brought)
+    phones = {p for m in family if (row := tx.get(CUSTOMERS, m)) for p in row["doc"]["phones"]}
+    _move_rewards(ctx, event, survivor_id, phones)
     tx.flush()  # the complaints moved above, for the recount's queries
     for customer in (survivor, restored):
         tallies.recount(ctx, customer)
@@ -133,6 +135,24 @@ def _move_docs(ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs:
             if origins and all(o in theirs for o in origins):
                 row["customer_id"] = event.restored_id
                 ctx.tx.put(table, row)
+
+
+def _move_rewards(
+    ctx: Context, event: CustomersUnmerged, survivor_id: str, phones: set[str]
+) -> None:
+    """A reward credited to the survivor (granted while merged) for a referral whose
+    referrer is one of the restored customer's phones credits the restored customer."""
+    found = ctx.tx.query(
+        "SELECT referral_id FROM referrals WHERE dealership_id = ? AND referrer_id = ?",
+        (event.dealership_id, survivor_id),
+    )
+    for (referral_id,) in found:
+        row = ctx.tx.get(REFERRALS, event.dealership_id, referral_id)
+        if row is None or not row["doc"]["claims"] or row["doc"]["reward"] is None:
+            continue
+        if row["doc"]["claims"][0]["referrer_phone"] in phones:  # the first claim stands
+            row["doc"]["reward"]["referrer_customer_id"] = event.restored_id
+            ctx.tx.put(REFERRALS, row)
 
 
 def _move_identities(
@@ -203,12 +223,11 @@ def _hand_over(ctx: Context, survivor: Row, restored: Row, brought: dict[str, li
         ctx.tx.put(VEHICLES, car)
 
 
-def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
-    """Take the restored profiles' identities and vehicles, and the counters no row holds
-    (`tallies.NOT_RECOUNTED`), off the survivor's; each vehicle goes back as the survivor's
-    profile last recorded it (a delivery or service filed under the survivor while merged
-    was about the restored customer's car)."""
-    doc, own = survivor["doc"], restored["doc"]
+def _unfold(survivor: Row, family: list[Row | None]) -> None:
+    """Take the restored profiles' identities and vehicles off the survivor's; each vehicle
+    goes back as the survivor's profile last recorded it (a delivery or service filed under
+    the survivor while merged was about the restored customer's car)."""
+    doc = survivor["doc"]
     for member in family:
         if member is None:
             continue
@@ -220,5 +239,3 @@ def _unfold(survivor: Row, restored: Row, family: list[Row | None]) -> None:
                 other["vehicles"][vin] = doc["vehicles"].pop(vin)
         if "plates" in doc:
             doc["plates"] = [p for p in doc["plates"] if p not in other.get("plates", [])]
-    for key in tallies.NOT_RECOUNTED:
-        doc["stats"][key] -= own["stats"][key]

@@ -4,10 +4,9 @@ rule the handlers apply), and the same counted again from the rows a customer ho
 The recount is for a split (splits.py): the events re-attributed to the restored customer
 were folded into the survivor's counters while merged, and a counter cannot take one out.
 Both profiles are counted again from the rows each holds after the move (purchases,
-timeline, complaints, signals), with the same rules, so each is what it would be had the
-events always been filed under their own person. `referrals_rewarded` has no row of its own
-(a reward counts for the referrer named by referrals): a split takes the restored
-customer's own count off the survivor's, as at the merge.
+timeline, complaints, signals, and the referrals whose reward credits them or a customer
+merged into them), with the same rules, so each is what it would be had the events always
+been filed under their own person.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ LINE_OF = {
     "rework": "service_spend_cny",
     "small": "parts_spend_cny",
 }
-NOT_RECOUNTED = frozenset({"referrals_rewarded"})
 SIGNAL_COUNTERS = {"risk_flag": "risk_flags", "scope_breached": "scope_breaches"}
 
 
@@ -73,9 +71,8 @@ def recount(ctx: Context, customer: Row) -> None:
     transaction flushed: the queries read the stored rows)."""
     tx, customer_id = ctx.tx, customer["customer_id"]
     stats = customer["doc"]["stats"]
-    kept = {key: stats[key] for key in NOT_RECOUNTED}
     stats.clear()
-    stats.update(new_stats(), **kept)
+    stats.update(new_stats())
     big = float(ctx.settings.classes.big_purchase_cny)
     for kind, amount, at in tx.query(
         "SELECT kind, amount_cny, at FROM purchases WHERE customer_id = ?", (customer_id,)
@@ -103,6 +100,13 @@ def recount(ctx: Context, customer: Row) -> None:
         stats["open_complaints"] += 1 if row["resolved_at"] is None else 0
         paid = row["doc"].get("remedy_paid_cny", 0.0)  # (complaints.py `on_resolved`)
         stats["remedies_paid_cny"] = money(stats["remedies_paid_cny"] + paid)
+    credited = [customer_id, *customer["doc"]["merged_ids"]]  # (referrals.py `on_reward`)
+    ((rewarded,),) = tx.query(
+        "SELECT COUNT(*) FROM referrals WHERE dealership_id = ? AND referrer_id IN"
+        f" ({', '.join('?' * len(credited))})",
+        (customer["dealership_id"], *credited),
+    )
+    stats["referrals_rewarded"] = int(rewarded)
     customer["last_touch_at"] = None
     customer["doc"].pop("last_touchpoint", None)
     for event_id, event_type, at, source in tx.query(
