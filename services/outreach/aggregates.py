@@ -68,6 +68,7 @@ class ContactPlan(Aggregate):
         # preference changes since (event id, opt_out, channels, purposes).
         self.own_before: dict[str, dict[str, Any]] = {}
         self.preference_log: list[tuple[str | None, bool, list[str] | None, list[str] | None]] = []
+        self.brought: dict[str, str] = {}  # "vin:…"/"complaint:…" -> the event, while merged
         self.deadlines: dict[str, str] = {}  # slot -> Deadline key
         self.causes: dict[str, tuple[str, str]] = {}  # slot -> (event id, correlation id)
         self.fired: dict[str, datetime] = {}  # slot -> due_at last fired
@@ -121,23 +122,33 @@ class ContactPlan(Aggregate):
         if self.last_touchpoint is None or at > self.last_touchpoint:
             self.last_touchpoint = at
 
-    def vehicle(self, vin: str) -> Vehicle:
+    def vehicle(self, vin: str, event_id: str | None = None) -> Vehicle:
+        self._bring(f"vin:{vin}", vin in self.vehicles, event_id)
         return self.vehicles.setdefault(vin, Vehicle(vin))
 
+    def _bring(self, key: str, known: bool, event_id: str | None) -> None:
+        """While merged, which event brought a car or a complaint (a split reads it)."""
+        if self.merged_ids and event_id and not known:
+            self.brought.setdefault(key, event_id)
+
     @event("VehiclePurchased")
-    def vehicle_purchased(self, vin: str, at: datetime) -> None:
-        self.vehicle(vin).purchased_at = at
+    def vehicle_purchased(self, vin: str, at: datetime, event_id: str | None = None) -> None:
+        self.vehicle(vin, event_id).purchased_at = at
 
     @event("VehicleDelivered")
-    def vehicle_delivered(self, vin: str, at: datetime) -> None:
-        self.vehicle(vin).delivered_at = at
+    def vehicle_delivered(self, vin: str, at: datetime, event_id: str | None = None) -> None:
+        self.vehicle(vin, event_id).delivered_at = at
 
     @event("Serviced")
-    def serviced(self, vin: str, at: datetime, mileage_km: int) -> None:
-        self.vehicle(vin).mileage = sorted([*self.vehicle(vin).mileage, (at, mileage_km)])
+    def serviced(
+        self, vin: str, at: datetime, mileage_km: int, event_id: str | None = None
+    ) -> None:
+        car = self.vehicle(vin, event_id)
+        car.mileage = sorted([*car.mileage, (at, mileage_km)])
 
     @event("ComplaintOpened")
-    def open_complaint(self, complaint_id: str) -> None:
+    def open_complaint(self, complaint_id: str, event_id: str | None = None) -> None:
+        self._bring(f"complaint:{complaint_id}", complaint_id in self.open_complaints, event_id)
         self.open_complaints.add(complaint_id)
 
     @event("ComplaintClosed")
@@ -278,9 +289,10 @@ class ContactPlan(Aggregate):
 
     @event("SplitOff")
     def split_off(self, restored: dict[str, Any], reattributed: list[str]) -> None:
-        """Give a split customer's part back (`restored`: its `export()`): this plan's own
-        preferences and people to greet as before it absorbed them, plus its own preference
-        changes since; their follow-ups, vehicles, open complaints and phones."""
+        """Give a split customer's part back (`restored`: its `export()`, with what the
+        re-attributed events brought: identity.py): this plan's own preferences and people
+        to greet as before it absorbed them, plus its own preference changes since; their
+        follow-ups, vehicles, open complaints and phones."""
         before = self.own_before.pop(restored["customer_id"], None)
         if before is not None:
             self.blocked = before["blocked"]
@@ -297,6 +309,16 @@ class ContactPlan(Aggregate):
             self.vehicles.pop(vehicle["vin"], None)
         self.open_complaints -= set(restored["open_complaints"])
         self.phones = [p for p in self.phones if p not in restored["phones"]]
+        self.brought = {k: e for k, e in self.brought.items() if e not in reattributed}
+
+    @event("TookBack")
+    def take_back(self, part: dict[str, list[Any]]) -> None:
+        """A split plan's part as the survivor's plan last recorded it (identity.py)."""
+        self.vehicles = {v["vin"]: Vehicle.from_dict(v) for v in part["vehicles"]}
+        for data in part["follow_ups"]:
+            self.follow_ups[data["follow_up_id"]] = FollowUp.from_dict(data)
+        self.open_complaints = set(part["open_complaints"])
+        self.fired |= {slot: datetime.fromisoformat(at) for slot, at in part.get("fired", [])}
 
     @event("Erased")
     def erase(self) -> None:
@@ -353,6 +375,11 @@ class Survey(Aggregate):
     @event("Answered")
     def answer(self, event_id: str) -> None:
         self.answered_by = event_id
+
+    @event("Reassigned")
+    def reassign(self, customer_id: str) -> None:
+        """Sent while merged because of a customer a split gave back: theirs to answer."""
+        self.customer_id = customer_id
 
 
 # Stores written before these classes moved here name them (and their events) by their old

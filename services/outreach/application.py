@@ -146,13 +146,14 @@ class Outreach:
             if event.opt_out:
                 self._cancel_pending(state, event, work)
         elif isinstance(event, VehiclePurchased):
-            state.vehicle_purchased(event.vin, event.occurred_at)
+            state.vehicle_purchased(event.vin, event.occurred_at, str(event.event_id))
         elif isinstance(event, VehicleDelivered):
-            state.vehicle_delivered(event.vin, event.delivered_at)
+            state.vehicle_delivered(event.vin, event.delivered_at, str(event.event_id))
         elif isinstance(event, ServiceCompleted):
-            state.serviced(event.vin, event.occurred_at, event.mileage_km)
+            state.serviced(event.vin, event.occurred_at, event.mileage_km, str(event.event_id))
         elif isinstance(event, ComplaintFiled | ComplaintReopened):
-            state.open_complaint(event.complaint_id)  # reopened: dissatisfied at the call-back
+            # reopened: dissatisfied at the call-back
+            state.open_complaint(event.complaint_id, str(event.event_id))
         elif isinstance(event, ComplaintResolved | ComplaintClosed):
             if event.complaint_id in state.open_complaints:
                 state.close_complaint(event.complaint_id)

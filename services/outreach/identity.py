@@ -1,12 +1,16 @@
 """Outreach following intake's identity records (docs/identity.md): a merge folds the
-merged plans into the survivor's, a split gives the restored customer's plan back, a car
+merged plans into the survivor's, a split gives the restored customer's plan back (with
+the cars, follow-ups and complaints its re-attributed events brought while merged), a car
 sold on leaves its previous owner's plan (its reminders are the new owner's)."""
 
 from __future__ import annotations
 
-from events import CustomersMerged, CustomersUnmerged, VehicleOwnershipChanged
+from typing import Any
+
+from events import CustomersMerged, CustomersUnmerged, VehicleOwnershipChanged, survey_id
+from laoke.merges import follows_restored
 from laoke.work import UnitOfWork
-from services.outreach.aggregates import ContactPlan, plan_id
+from services.outreach.aggregates import ContactPlan, Survey, plan_id, survey_aggregate_id
 
 
 def merged_plans(state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> list[ContactPlan]:
@@ -23,8 +27,9 @@ def merged_plans(state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -
 
 def split(state: ContactPlan, event: CustomersUnmerged, work: UnitOfWork) -> ContactPlan | None:
     """The restored customer's plan, its own again: its preferences as they were, plus the
-    changes intake re-attributed to it; `state` (the survivor's) gives its part back. None
-    when there is no such plan or it was split before (a replay)."""
+    changes intake re-attributed to it; `state` (the survivor's) gives its part back, as it
+    last recorded it, with what the re-attributed events brought (`part_of`). None when
+    there is no such plan or it was split before (a replay)."""
     restored = work.get(plan_id(event.dealership_id, event.restored_id), ContactPlan)
     if restored is None or restored.merged_into is None:
         return None
@@ -32,9 +37,51 @@ def split(state: ContactPlan, event: CustomersUnmerged, work: UnitOfWork) -> Con
     for event_id, opt_out, channels, purposes in state.preference_log:
         if event_id in reattributed:
             restored.change_preference(opt_out, channels, purposes, event_id)
-    state.split_off(restored.export(), sorted(reattributed))
+    own = restored.export()
+    part = part_of(state, own, reattributed)
+    given = {k: [*own[k], *part[k]] for k in ("vehicles", "follow_ups", "open_complaints")}
+    state.split_off(own | given, sorted(reattributed))
+    restored.take_back(part)
     restored.unmerge()
+    for follow_up in part["follow_ups"]:  # sent under the survivor: theirs to answer
+        for kind in ("CSI", "SSI", "NPS"):
+            found = survey_aggregate_id(
+                event.dealership_id, survey_id(follow_up["follow_up_id"], kind)
+            )
+            survey = work.get(found, Survey)
+            if survey is not None and survey.customer_id == state.customer_id:
+                survey.reassign(restored.customer_id)
     return restored
+
+
+def part_of(
+    state: ContactPlan, own: dict[str, Any], reattributed: set[str]
+) -> dict[str, list[Any]]:
+    """What of the survivor's plan goes back with a restored customer (`own`: its plan as
+    exported at the merge), as the survivor's plan last recorded it (pure): its cars and
+    those the re-attributed events brought; its follow-ups and those those events planned,
+    or planned from the calendar for its cars (laoke/merges.py), with their retries; its
+    complaints and those the events filed, while still open; when its cars' reminders
+    last fired (so none fires twice)."""
+    brought = {key for key, event_id in state.brought.items() if event_id in reattributed}
+    cars = {v["vin"] for v in own["vehicles"]} | {k[4:] for k in brought if k[:4] == "vin:"}
+    ids = {f["follow_up_id"] for f in own["follow_ups"]} | {
+        f.follow_up_id
+        for f in state.follow_ups.values()
+        if follows_restored(f.origin, f.reason, f.vin, reattributed, cars)
+    }
+    ids |= {f.follow_up_id for f in state.follow_ups.values() if f.root_id in ids}
+    complaints = set(own["open_complaints"]) | {k[10:] for k in brought if k[:10] == "complaint:"}
+    return {
+        "vehicles": [state.vehicles[v].to_dict() for v in sorted(cars) if v in state.vehicles],
+        "follow_ups": [state.follow_ups[i].to_dict() for i in sorted(ids) if i in state.follow_ups],
+        "open_complaints": sorted(complaints & state.open_complaints),
+        "fired": [
+            [slot, at.isoformat()]
+            for slot, at in sorted(state.fired.items())
+            if slot.partition(":")[2] in cars
+        ],
+    }
 
 
 def sold(event: VehicleOwnershipChanged, work: UnitOfWork) -> ContactPlan | None:

@@ -22,13 +22,14 @@ class FollowUp:
     root_id: str = ""
     outcome: str | None = None
     expires_at: datetime | None = None  # none for other services' contacts and older plans
-    vin: str | None = None  # the car a purchase call is about (moved to its delivery)
+    vin: str | None = None  # the car a purchase call (moved to its delivery) or reminder is about
     # A contact another service requested (ContactRequested): the request's event and
     # correlation ids, so a later refusal is recorded with the same id however it comes.
     request_id: str | None = None
     request_correlation_id: str | None = None
     complaint_id: str | None = None
     referral_id: str | None = None
+    origin: str | None = None  # the event it was planned because of (laoke/merges.py)
 
     def to_dict(self) -> dict[str, Any]:
         expires = self.expires_at.isoformat() if self.expires_at else None

@@ -72,7 +72,7 @@ class PlannedContact:
     root_id: str | None = None
     expires_at: datetime | None = None
     request: ContactRequested | None = None  # asked for by another service
-    vin: str | None = None
+    vin: str | None = None  # the car it is about (purchase calls, reminders)
 
     @property
     def priority(self) -> int:
@@ -333,5 +333,5 @@ def plan_slot(
         "insurance": "insurance_reminder",
     }
     if kind in reasons:
-        return [PlannedContact(name, reasons[kind], due_at, MESSAGE, {"vin": rest})]
+        return [PlannedContact(name, reasons[kind], due_at, MESSAGE, {"vin": rest}, vin=rest)]
     return []

@@ -16,6 +16,7 @@ from events import FollowUpDue, FollowUpSkipped
 from events import follow_up_id as follow_up_id_for
 from events import survey_id as survey_id_for
 from laoke.decisions import Cause, CauseLike, decision
+from laoke.merges import follow_up_origin
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, FollowUp, Survey
 from services.outreach.planner import PlannedContact
@@ -56,6 +57,23 @@ def record_due(
     if contact.survey_kind is not None:
         due_at = admitted.due_at
         extra["survey_id"] = _surveys(state, contact, follow_up_id, due_at, detail, policy, work)
+    due = decision(
+        FollowUpDue,
+        cause,
+        source=SERVICE,
+        occurred_at=occurred,
+        name=contact.name,
+        customer_id=state.customer_id,
+        follow_up_id=follow_up_id,
+        reason=contact.reason,
+        due_at=admitted.due_at,
+        channel=admitted.channel,
+        expires_at=contact.expires_at,
+        detail=detail,
+        rules_applied=admitted.rules_applied,
+        priority=contact.priority,
+        **extra,
+    )
     state.plan_follow_up(
         FollowUp(
             follow_up_id,
@@ -73,27 +91,10 @@ def record_due(
             complaint_id=request.complaint_id if request is not None else None,
             referral_id=request.referral_id if request is not None else None,
             expires_at=contact.expires_at,
+            origin=follow_up_origin(due),
         ).to_dict()
     )
-    work.decide(
-        decision(
-            FollowUpDue,
-            cause,
-            source=SERVICE,
-            occurred_at=occurred,
-            name=contact.name,
-            customer_id=state.customer_id,
-            follow_up_id=follow_up_id,
-            reason=contact.reason,
-            due_at=admitted.due_at,
-            channel=admitted.channel,
-            expires_at=contact.expires_at,
-            detail=detail,
-            rules_applied=admitted.rules_applied,
-            priority=contact.priority,
-            **extra,
-        )
-    )
+    work.decide(due)
 
 
 def _surveys(

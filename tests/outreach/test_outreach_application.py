@@ -272,6 +272,50 @@ def test_a_split_gives_each_plan_its_own_preferences_and_reminders_back(
     assert plan_of(outreach, "c-b").blocked == restored.blocked
 
 
+def test_a_split_gives_the_restored_plan_what_its_reattributed_events_brought(
+    outreach: Outreach,
+) -> None:
+    """B's car bought while merged (filed under A) plans its purchase calls and reminders
+    under A, and B's complaint pauses A's marketing. After the split they are B's: the car,
+    its calls (so B's later opt-out cancels them) and reminders, the open complaint."""
+    vin = "LSGKB54E7LS000777"
+    feed(outreach, registered("c-a"), registered("c-b"))
+    merge = decision_from(
+        "CustomersMerged", customer_id="c-a", survivor_id="c-a", merged_ids=["c-b"]
+    )
+    bought = recorded("VehiclePurchased", customer_id="c-a", vin=vin,
+                      occurred_at="2026-01-20T10:00:00+08:00")  # fmt: skip
+    filed = recorded("ComplaintFiled", customer_id="c-a", complaint_id="CMP-B-9")
+    calls = [d for d in feed(outreach, merge, bought, filed) if isinstance(d, FollowUpDue)]
+    assert sorted(d.reason for d in calls) == ["purchase_call_3m", "purchase_call_7d"]
+    split = decision_from(
+        "CustomersUnmerged",
+        customer_id="c-a",
+        merge_event_id=str(merge.event_id),
+        survivor_id="c-a",
+        restored_id="c-b",
+        reattributed_event_ids=[str(bought.event_id), str(filed.event_id)],
+    )
+    feed(outreach, split)
+
+    survivor, restored = plan_of(outreach, "c-a"), plan_of(outreach, "c-b")
+    assert vin in restored.vehicles and vin not in survivor.vehicles
+    assert {d.follow_up_id for d in calls} <= set(restored.follow_ups)
+    assert not {d.follow_up_id for d in calls} & set(survivor.follow_ups)
+    assert any(vin in slot for slot in restored.deadlines)
+    assert not any(vin in slot for slot in survivor.deadlines)
+    assert (restored.open_complaints, survivor.open_complaints) == ({"CMP-B-9"}, set())
+
+    resolved = decision_from("ComplaintResolved", customer_id="c-b", complaint_id="CMP-B-9")
+    opt_out = recorded("ContactPreferenceChanged", customer_id="c-b", opt_out=True, channels=None,
+                       occurred_at="2026-01-21T10:00:00+08:00")  # fmt: skip
+    later = feed(outreach, resolved, opt_out)
+    cancelled = [d for d in later if isinstance(d, FollowUpSkipped)]
+    assert {(d.follow_up_id, d.skip_reason) for d in cancelled} == {
+        (d.follow_up_id, "opted_out") for d in calls
+    }, "B's opt-out cancels the calls B's purchase planned"
+
+
 def test_a_car_sold_on_stops_its_previous_owners_service_reminders(outreach: Outreach) -> None:
     vin = "LSGKB54E7LS123456"
     feed(

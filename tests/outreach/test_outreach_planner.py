@@ -6,6 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from events import FollowUpDue
+from events.factories import sample_recorded
+from laoke.merges import CALENDAR_REASONS, follow_up_origin, follows_restored
 from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.calendar import local
 from services.outreach.planner import (
@@ -331,3 +334,34 @@ def test_policies_are_per_dealership() -> None:
         [contact("holiday_greeting", at)], state, settings.policy("small-4s")
     )
     assert due == []
+
+
+def test_whose_a_follow_up_is_after_a_split_goes_by_its_origin_or_its_car() -> None:
+    """laoke/merges.py: a contact planned on an event is the person's of that event; one
+    from the calendar (no origin) goes with its car; a greeting with no car stays."""
+    theirs, cars = {"ev-b"}, {"VIN-B"}
+    assert follows_restored("ev-b", "purchase_call_7d", "VIN-A", theirs, cars)
+    assert not follows_restored("ev-a", "purchase_call_7d", "VIN-B", theirs, cars)
+    assert follows_restored(None, "service_reminder", "VIN-B", theirs, cars)
+    assert not follows_restored(None, "service_reminder", "VIN-A", theirs, cars)
+    assert not follows_restored(None, "birthday_greeting", None, theirs, cars)
+
+
+def test_the_calendar_plans_only_calendar_reasons() -> None:
+    """Every contact `plan_slot` plans has a reason the split rule takes for the calendar's
+    (so its origin, the event that scheduled the slot, is not read as its cause)."""
+    state = new_plan(birthday="1990-03-03")
+    at = local_dt(2026, 3, 3, 10)
+    slots = ("reengage", "birthday:self:张伟", "holiday:spring_festival", "service:V",
+             "inspection:V", "insurance:V")  # fmt: skip
+    reasons = {c.reason for slot in slots for c in plan_slot(state, slot, at, POLICY)}
+    assert reasons == CALENDAR_REASONS
+    due = recorded("VehiclePurchased")  # any event: a calendar reason has no origin
+    reminder = sample_follow_up_due(reason="service_reminder", correlation_id=due.event_id)
+    call = sample_follow_up_due(reason="purchase_call_7d", correlation_id=due.event_id)
+    assert (follow_up_origin(reminder), follow_up_origin(call)) == (None, str(due.event_id))
+
+
+def sample_follow_up_due(**fields: Any) -> FollowUpDue:
+    data = sample_recorded("FollowUpDue", **fields)
+    return FollowUpDue.model_validate(data, context={"trusted": True})
