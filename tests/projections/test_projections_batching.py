@@ -71,6 +71,7 @@ def _stream() -> list[dict[str, Any]]:
         _inbound("ServiceCompleted", SURVIVOR, 6, vin=VIN),
         second,
         *_referred("rf-merged", SURVIVOR, 23, "2026-03-01T06:40:00+08:00"),
+        *_planned(second["event_id"]),
         sample_recorded(
             "CustomersUnmerged",
             dealership_id=DEALERSHIP,
@@ -102,6 +103,33 @@ def _referred(referral_id: str, credited: str, n: int, at: str) -> list[dict[str
                              referral_id=referral_id, referrer_customer_id=credited,
                              occurred_at=at)  # fmt: skip
     return [claim, reward]
+
+
+def _planned(cause: str) -> list[dict[str, Any]]:
+    """Outreach's follow-ups under the survivor while merged: a purchase call planned on the
+    restored customer's purchase (`cause`), its retry, a reminder for that car, and a
+    greeting the calendar planned (its slot last scheduled by that purchase)."""
+    due = [
+        ("fu-call", "purchase_call_7d", {"vin": SECOND_VIN}, cause),
+        ("fu-retry", "retry", {"retry_of": "fu-call", "attempt": "2"}, MERGE_ID),
+        ("fu-reminder", "service_reminder", {"vin": SECOND_VIN}, MERGE_ID),
+        ("fu-greeting", "birthday_greeting", {"relation": "self"}, cause),
+    ]
+    return [
+        sample_recorded(
+            "FollowUpDue",
+            event_id=f"00000000-0000-4000-8000-0000000003{n:02d}",
+            dealership_id=DEALERSHIP,
+            customer_id=SURVIVOR,
+            follow_up_id=follow_up,
+            reason=reason,
+            detail=detail,
+            correlation_id=correlation,
+            causation_id=correlation,
+            occurred_at="2026-03-01T06:50:00+08:00",
+        )
+        for n, (follow_up, reason, detail, correlation) in enumerate(due)
+    ]
 
 
 def _projected(tmp_path: Path, name: str, batch: int) -> ReadStore:
@@ -171,3 +199,19 @@ def test_a_split_credits_the_restored_customer_with_the_rewards_of_its_referrals
         for customer_id, doc in store.query("SELECT customer_id, doc FROM customers")
     }
     assert (rewarded[RESTORED], rewarded[SURVIVOR]) == (2, 0)
+
+
+def test_a_split_gives_the_restored_customer_the_follow_ups_its_events_planned(
+    tmp_path: Path,
+) -> None:
+    """The call planned on the restored customer's purchase while merged, its retry, and
+    the reminder for that car are the restored customer's after the split; a greeting the
+    calendar planned stays with the survivor (laoke/merges.py `follows_restored`)."""
+    store = _projected(tmp_path, "by-1", batch=1)
+    whose = dict(store.query("SELECT follow_up_id, customer_id FROM followups"))
+    assert whose == {
+        "fu-call": RESTORED,
+        "fu-retry": RESTORED,
+        "fu-reminder": RESTORED,
+        "fu-greeting": SURVIVOR,
+    }

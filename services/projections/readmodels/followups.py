@@ -16,6 +16,7 @@ from events import (
     SurveyAnswerRejected,
     backdated,
 )
+from laoke.merges import follow_up_origin
 from services.projections.readmodels.context import Context
 from services.projections.tables import COMPLAINTS, FOLLOWUPS, Row, ts
 
@@ -91,7 +92,12 @@ def _followup(
             "department": "customer_care",
             "channel": None,
             "doc": {
-                "origin_event_id": str(event.event_id),  # whose it is after a split (merges.py)
+                "origin_event_id": str(event.event_id),  # whose it is after a split (splits.py)
+                "origin": (  # the event it was planned because of (laoke/merges.py)
+                    follow_up_origin(event)
+                    if isinstance(event, FollowUpDue | FollowUpSkipped)
+                    else None
+                ),
                 "planned_at": None,
                 "outcome": None,
                 "rules_applied": [],

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from events import CustomerSplitRequested, CustomersUnmerged
+from laoke.merges import follows_restored
 from services.projections.readmodels import tallies
 from services.projections.readmodels.context import Context, add_once
 from services.projections.tables import (
@@ -94,9 +95,10 @@ def on_unmerged(ctx: Context, event: CustomersUnmerged, survivor: Row) -> None:
             moved,
             sorted(theirs),
         )
-    _move_docs(ctx, event, survivor_id, theirs)
+    docs = [row["doc"] for m in family if (row := tx.get(CUSTOMERS, m)) is not None]
+    _move_docs(ctx, event, survivor_id, theirs, {vin for doc in docs for vin in doc["vehicles"]})
     _move_identities(ctx, event, survivor_id, family, brought)
-    phones = {p for m in family if (row := tx.get(CUSTOMERS, m)) for p in row["doc"]["phones"]}
+    phones = {phone for doc in docs for phone in doc["phones"]}
     _move_rewards(ctx, event, survivor_id, phones)
     tx.flush()  # the complaints moved above, for the recount's queries
     for customer in (survivor, restored):
@@ -110,9 +112,13 @@ def _in_chunks(ctx: Context, sql: str, params: Sequence[Any], values: list[str])
         ctx.tx.execute(f"{sql} ({', '.join('?' * len(chunk))})", (*params, *chunk))
 
 
-def _move_docs(ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs: set[str]) -> None:
+def _move_docs(
+    ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs: set[str], cars: set[str]
+) -> None:
     """Complaints and follow-ups opened by the restored customer's events, and referrals
-    claimed by them, are the restored customer's again."""
+    claimed by them, are the restored customer's again; so are the follow-ups planned
+    because of those events, those planned from the calendar for its cars (`cars`), and
+    their retries (laoke/merges.py `follows_restored`, as outreach's plans)."""
     for table, key in (
         (COMPLAINTS, "complaint_id"),
         (FOLLOWUPS, "follow_up_id"),
@@ -122,17 +128,24 @@ def _move_docs(ctx: Context, event: CustomersUnmerged, survivor_id: str, theirs:
             f"SELECT {key} FROM {table.name} WHERE dealership_id = ? AND customer_id = ?",
             (event.dealership_id, survivor_id),
         )
-        for (item_id,) in found:
-            row = ctx.tx.get(table, event.dealership_id, item_id)
-            if row is None:
-                continue
+        rows = [r for (i,) in found if (r := ctx.tx.get(table, event.dealership_id, i))]
+        moved: set[str] = set()
+        for row in rows:
             doc = row["doc"]
             origins = (
                 [c["event_id"] for c in doc["claims"]]
                 if table is REFERRALS
                 else [doc.get("origin_event_id")]
             )
-            if origins and all(o in theirs for o in origins):
+            planned = table is FOLLOWUPS and follows_restored(
+                doc.get("origin"), row["reason"], doc.get("vin"), theirs, cars
+            )
+            if (origins and all(o in theirs for o in origins)) or planned:
+                moved.add(row[key])
+        if table is FOLLOWUPS:  # a retry goes with the contact it retries
+            moved |= {r[key] for r in rows if (r["doc"]["detail"] or {}).get("retry_of") in moved}
+        for row in rows:
+            if row[key] in moved:
                 row["customer_id"] = event.restored_id
                 ctx.tx.put(table, row)
 
