@@ -36,7 +36,8 @@ def _fault_seeds() -> str:
     return f"{FIXED_FAULT_SEED},{fresh}"
 
 
-os.environ["LAOKE_FAULT_SEEDS"] = _fault_seeds()  # read by tests/fault/conftest.py
+if "PYTEST_XDIST_WORKER" not in os.environ:  # the workers inherit the controller's choice
+    os.environ["LAOKE_FAULT_SEEDS"] = _fault_seeds()  # read by tests/fault/conftest.py
 
 
 def pytest_report_header() -> str:

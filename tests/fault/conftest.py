@@ -33,6 +33,15 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One seed's tests share its clean run (a session fixture): with `-n 2 --dist
+    loadgroup` (scripts/test) they run on one worker, the other seed's on the other."""
+    for item in items:
+        seed = getattr(item, "callspec", None) and item.callspec.params.get("fault_seed")
+        if seed is not None:
+            item.add_marker(pytest.mark.xdist_group(f"fault-seed-{seed}"))
+
+
 @pytest.fixture(scope="session", params=SEEDS, ids=lambda seed: f"seed={seed}")
 def fault_seed(request: pytest.FixtureRequest) -> int:
     return int(request.param)
