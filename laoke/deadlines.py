@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from laoke.clock import Clock
 from laoke.eventstore import ServiceApplication
-from laoke.work import UnitOfWork
+from laoke.work import AggregateCache, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ class Deadline(Aggregate):
     def fire(self, at: datetime) -> None:
         self.pending = False
 
+    @event("Rescheduled")
+    def reschedule(self, due_at: datetime, kind: str) -> None:
+        """Pending again (fired or cancelled before, or moved), due at `due_at`, for `kind`:
+        one deadline a thing keeps for life (intake's retention limit, per customer)."""
+        self.due_at = due_at
+        self.kind = kind
+        self.pending = True
+
     @event("Cancelled")
     def cancel(self) -> None:
         self.pending = False
@@ -61,18 +69,25 @@ class DeadlineIndex:
         self._due: dict[UUID, datetime] = {}
         self._heap: list[tuple[datetime, UUID]] = []
 
-    def rebuild(self, app: ServiceApplication) -> None:
+    def rebuild(
+        self, app: ServiceApplication, due: Callable[[Deadline], datetime] | None = None
+    ) -> None:
+        """Index the store's pending deadlines; `due` says when each is to fire in this run
+        (by default its `due_at`: intake fires at once those set under another setting)."""
         prefix = f"{Deadline.__module__}:{Deadline.__qualname__}."
-        topics = [prefix + name for name in ("Scheduled", "Moved", "Fired", "Cancelled")]
-        self.observe(app.aggregates_with(topics))
+        names = ("Scheduled", "Moved", "Fired", "Cancelled", "Rescheduled")
+        self.observe(app.aggregates_with([prefix + name for name in names]), due)
 
-    def observe(self, aggregates: Iterable[Aggregate]) -> None:
+    def observe(
+        self, aggregates: Iterable[Aggregate], due: Callable[[Deadline], datetime] | None = None
+    ) -> None:
         for aggregate in aggregates:
             if not isinstance(aggregate, Deadline):
                 continue
             if aggregate.pending:
-                self._due[aggregate.id] = aggregate.due_at
-                heapq.heappush(self._heap, (aggregate.due_at, aggregate.id))
+                due_at = aggregate.due_at if due is None else due(aggregate)
+                self._due[aggregate.id] = due_at
+                heapq.heappush(self._heap, (due_at, aggregate.id))
             else:
                 self._due.pop(aggregate.id, None)
 
@@ -119,17 +134,19 @@ class Ticker:
         clock: Clock,
         on_due: OnDeadline,
         after_fire: Callable[[], None] = lambda: None,
+        cache: AggregateCache | None = None,
     ) -> None:
         self.app = app
         self.index = index
         self.clock = clock
         self.on_due = on_due
         self.after_fire = after_fire
+        self.cache = cache  # the service's own, when it keeps one (intake): kept exact
 
     def fire(self, aggregate_id: UUID) -> UnitOfWork | None:
         """Fire one deadline if it is still pending: mark it fired at its `due_at`, let
         `on_due` decide in the same unit of work, commit. Returns the committed unit."""
-        work = UnitOfWork(self.app)
+        work = UnitOfWork(self.app, self.cache)
         deadline = work.get(aggregate_id, Deadline)
         if deadline is None or not deadline.pending:
             return None
@@ -138,6 +155,7 @@ class Ticker:
             self.on_due(work, deadline)
             work.commit()
         except Exception as exc:
+            work.forget()  # a cache holds what `on_due` changed, never to be committed
             exc.add_note(f"deadline {deadline.key}")
             raise
         return work
