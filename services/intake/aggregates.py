@@ -5,7 +5,8 @@
   customer that claimed them, so undoing it gives each key back its person.
 - `CustomerIdentity`: one per customer; its keys, whether (and into whom) it is merged, and
   the events recorded under its survivor because of its keys while merged (`absorbed`), the
-  merges it survived, and whether it was erased.
+  merges it survived, whether it was erased, and its own facts for the retention limit
+  (retention.py: bought, latest touchpoint, latest receipt).
 - `MergeRecord`: one per `CustomersMerged`; whom it merged, and which of them were split.
 
 State only: rules.py decides which customer an event is about. No I/O, no clock reads.
@@ -19,6 +20,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
+
+from services.intake.retention import Facts
 
 
 @lru_cache(maxsize=200_000)  # asked several times per event; uuid5 hashes each time
@@ -80,7 +83,16 @@ class CustomerIdentity(Aggregate):
         return customer_aggregate_id(customer_id)
 
     @event("Created")
-    def __init__(self, customer_id: str, dealership_id: str, first_seen: datetime) -> None:
+    def __init__(
+        self,
+        customer_id: str,
+        dealership_id: str,
+        first_seen: datetime,
+        bought: bool = False,
+        touched_at: datetime | None = None,
+        anchor: str | None = None,
+        heard_at: datetime | None = None,
+    ) -> None:
         self.customer_id = customer_id
         self.dealership_id = dealership_id
         self.first_seen = first_seen
@@ -89,6 +101,8 @@ class CustomerIdentity(Aggregate):
         self.absorbed: list[tuple[str, list[str]]] = []
         self.merges: list[str] = []  # the merges it survived (their MergeRecord)
         self.erased = False
+        # its own facts for the retention limit (retention.py), from its first event
+        self.facts = Facts(bought, touched_at, anchor, heard_at)
 
     @event("KeyAdded")
     def add_key(self, key: str) -> None:
@@ -112,6 +126,17 @@ class CustomerIdentity(Aggregate):
     @event("Survived")
     def survive(self, merge_event_id: str) -> None:
         self.merges = [*self.merges, merge_event_id]
+
+    @event("Noted")
+    def note(
+        self,
+        bought: bool,
+        touched_at: datetime | None,
+        anchor: str | None,
+        heard_at: datetime | None,
+    ) -> None:
+        """Its own facts for the retention limit, as `retention.noted` made them."""
+        self.facts = Facts(bought, touched_at, anchor, heard_at)
 
     @event("Erased")
     def erase(self) -> None:

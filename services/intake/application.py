@@ -7,6 +7,7 @@ receipt), resolve the customer (resolution.py), and stage the recorded event (af
 its `CustomersUnmerged`; a `PersonalDataErasureRequested`: before its `CustomerErased`) in
 the outbox. Bad input is staged as a dead letter. The whole
 batch is committed in one transaction; the outbox relay then publishes it to RETENTION.
+`on_deadline` is the ticker's: a customer's retention limit came (deadlines.py).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from events import (
 )
 from laoke import tracing
 from laoke.clock import Clock
+from laoke.deadlines import Deadline
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
 from laoke.partitions import DEALER_IN_TOKEN
 from laoke.work import AggregateCache, UnitOfWork
+from services.intake.deadlines import fire, fire_from
 from services.intake.resolution import erase, resolve_and_record, split
 from services.intake.rules import IdentityError
 from services.intake.settings import IntakeSettings
@@ -87,6 +90,7 @@ class Intake:
         self.identity_secret = identity_secret  # of the person keys' hashes (rules.py)
         self.cache = AggregateCache(settings.cache_size)
         self.recent: AggregateCache = AggregateCache(settings.cache_size)  # recorded event ids
+        self.years: dict[str, int] = {}  # each dealership's retention limit
 
     def record_batch(
         self, batch: Sequence[Inbound], tracking: Tracking | None = None
@@ -160,11 +164,27 @@ class Intake:
         self, work: UnitOfWork, event: Event, received_at: datetime
     ) -> list[Event]:
         region, secret = self.settings.phone_region, self.identity_secret
+        years = self.retention_years(event.dealership_id)
         if isinstance(event, CustomerSplitRequested):
-            return split(work, event, received_at)
+            return split(work, event, received_at, years)
         if isinstance(event, PersonalDataErasureRequested):
-            return erase(work, event, region, received_at, secret)
-        return resolve_and_record(work, event, region, received_at, secret)
+            return erase(work, event, region, received_at, secret, years)
+        return resolve_and_record(work, event, region, received_at, secret, years)
+
+    def retention_years(self, dealership_id: str) -> int:
+        """The dealership's retention limit (settings.py), looked up once per dealership."""
+        years = self.years.get(dealership_id)
+        if years is None:
+            years = self.years[dealership_id] = self.settings.policy(dealership_id).retention_years
+        return years
+
+    def on_deadline(self, work: UnitOfWork, deadline: Deadline) -> None:
+        """The ticker's callback: a customer's retention deadline came (deadlines.py)."""
+        fire(work, deadline, self.retention_years, self.clock.now())
+
+    def fires_at(self, deadline: Deadline) -> datetime:
+        """When a stored deadline fires in this run (the ticker's index, at start)."""
+        return fire_from(deadline, self.retention_years)
 
 
 def arrivals(

@@ -34,10 +34,11 @@ from services.intake.aggregates import (
     CustomerIdentity,
     IdentityKey,
     MergeRecord,
-    customer_aggregate_id,
-    key_id,
     merge_record_id,
 )
+from services.intake.deadlines import cancel, note, schedule_new
+from services.intake.identities import Identities, erase_customers
+from services.intake.retention import DEFAULT_YEARS, Facts, noted
 from services.intake.rules import (
     IdentityError,
     identity_keys,
@@ -50,41 +51,17 @@ from services.intake.rules import (
 SERVICE = "intake"
 
 
-class Identities:
-    """The customers of one dealership as this unit of work sees them."""
-
-    def __init__(self, work: UnitOfWork, dealership_id: str) -> None:
-        self.work = work
-        self.dealership_id = dealership_id
-
-    def identity(self, customer_id: str) -> CustomerIdentity:
-        found = self.work.get(customer_aggregate_id(customer_id), CustomerIdentity)
-        assert found is not None, customer_id
-        return found
-
-    def chain(self, customer_id: str) -> list[str]:
-        """`customer_id`, the customer it is merged into, and so on to the canonical one."""
-        chain = [customer_id]
-        while (next_id := self.identity(chain[-1]).merged_into) and next_id not in chain:
-            chain.append(next_id)
-        return chain
-
-    def canonical(self, customer_id: str) -> str:
-        return self.chain(customer_id)[-1]
-
-    def key(self, key: str) -> IdentityKey | None:
-        return self.work.get(key_id(self.dealership_id, key), IdentityKey)
-
-    def living(self, customer_id: str) -> bool:
-        """Whether `customer_id` ("": no one) names a customer that was not erased."""
-        return bool(customer_id) and not self.identity(self.canonical(customer_id)).erased
-
-
 def resolve_and_record(
-    work: UnitOfWork, event: Event, region: str, received_at: datetime, secret: bytes = b""
+    work: UnitOfWork,
+    event: Event,
+    region: str,
+    received_at: datetime,
+    secret: bytes = b"",
+    years: int = DEFAULT_YEARS,
 ) -> list[Event]:
     """The event as recorded under its customer, after the decisions it caused (a merge,
-    vehicles changing hands), in the order they are to be recorded."""
+    vehicles changing hands), in the order they are to be recorded. It counts in the
+    customer's facts for the retention limit (`years`, the dealership's: deadlines.py)."""
     ids = Identities(work, event.dealership_id)
     at = event.occurred_at
     keys = identity_keys(event, region, secret)
@@ -100,12 +77,6 @@ def resolve_and_record(
     first_seen = {owner: ids.identity(owner).first_seen for owner in owners.values()}
     resolution = resolve(keys, owners, first_seen, str(uuid5(event.event_id, "customer")))
     customer_id = resolution.customer_id
-    if resolution.is_new:
-        work.add(
-            CustomerIdentity(
-                customer_id=customer_id, dealership_id=ids.dealership_id, first_seen=at
-            )
-        )
     record = event.model_copy(
         update={
             "customer_id": customer_id,
@@ -114,10 +85,25 @@ def resolve_and_record(
             "received_at": received_at,
         }
     )
+    if resolution.is_new:  # its facts (retention.py) from its first event: no second write
+        facts = noted(Facts(), record) or Facts()
+        work.add(
+            CustomerIdentity(
+                customer_id=customer_id,
+                dealership_id=ids.dealership_id,
+                first_seen=at,
+                bought=facts.bought,
+                touched_at=facts.touched_at,
+                anchor=facts.anchor,
+                heard_at=facts.heard_at,
+            )
+        )
     decisions: list[Event] = []
     home = customer_id
     if resolution.merged_ids:
         decisions.append(_merge(ids, record, resolution.merged_ids, resolution.evidence))
+        for merged_id in resolution.merged_ids:  # their facts count for the survivor now
+            cancel(ids, merged_id)
     else:
         home = _note_absorbed(ids, record, keys, claims, chains, customer_id)
     for key in keys:
@@ -154,6 +140,10 @@ def resolve_and_record(
                 changed_at=at,
             )
         )
+    if resolution.is_new:
+        schedule_new(ids, customer_id, years)
+    else:
+        note(ids, record, home, customer_id, years, regrouped=bool(resolution.merged_ids))
     return [*decisions, record]
 
 
@@ -218,10 +208,16 @@ def _note_absorbed(
     return common[0]
 
 
-def split(work: UnitOfWork, event: CustomerSplitRequested, received_at: datetime) -> list[Event]:
+def split(
+    work: UnitOfWork,
+    event: CustomerSplitRequested,
+    received_at: datetime,
+    years: int = DEFAULT_YEARS,
+) -> list[Event]:
     """Undo the merge the request names: the request as recorded, then one
-    `CustomersUnmerged` per customer it gives back. Refused (dead-lettered) when no such
-    merge was recorded in the dealership, or when it was split before."""
+    `CustomersUnmerged` per customer it gives back (each with its own facts again, for the
+    retention limit). Refused (dead-lettered) when no such merge was recorded in the
+    dealership, or when it was split before."""
     ids = Identities(work, event.dealership_id)
     merge_id = str(event.merge_event_id)
     merge = work.get(merge_record_id(ids.dealership_id, merge_id), MergeRecord)
@@ -284,6 +280,8 @@ def split(work: UnitOfWork, event: CustomerSplitRequested, received_at: datetime
         )
     merge.split(restored_ids=pending)
     work.add(merge)
+    for customer_id in (survivor_now, *pending):  # each by their own records now
+        note(ids, record, customer_id, customer_id, years, regrouped=True)
     return decisions
 
 
@@ -306,6 +304,7 @@ def erase(
     region: str,
     received_at: datetime,
     secret: bytes,
+    years: int = DEFAULT_YEARS,
 ) -> list[Event]:
     """Record the request, then `CustomerErased` for the customer its hints name and every
     customer merged into them: their keys are released, so a later event with the same
@@ -317,18 +316,11 @@ def erase(
         for key in identity_keys(event, region, secret)
     ):
         raise IdentityError("customer", "no customer of this dealership has these hints")
-    recorded = resolve_and_record(work, event, region, received_at, secret)
+    recorded = resolve_and_record(work, event, region, received_at, secret, years)
     request = recorded[-1]
     assert request.customer_id is not None
-    erased_ids = merged_under(ids, request.customer_id)
-    for customer_id in erased_ids:
-        identity = ids.identity(customer_id)
-        for key in identity.keys:
-            if (agg := ids.key(key)) is not None:
-                agg.release(customer_ids=erased_ids)
-                work.add(agg)
-        identity.erase()
-        work.add(identity)
+    erased_ids = erase_customers(ids, request.customer_id)
+    cancel(ids, request.customer_id)
     erased = decision(
         CustomerErased,
         request,
@@ -339,19 +331,3 @@ def erase(
         request_ref=event.request_ref,
     )
     return [*recorded, erased]
-
-
-def merged_under(ids: Identities, customer_id: str) -> list[str]:
-    """`customer_id` and every customer merged into it at any depth, read from the merges
-    each survived (a customer split off since is not under it)."""
-    found = [customer_id]
-    for current in found:  # grows while read: the merged customers' own merges
-        for merge_event_id in ids.identity(current).merges:
-            merge = ids.work.get(merge_record_id(ids.dealership_id, merge_event_id), MergeRecord)
-            assert merge is not None, merge_event_id
-            found.extend(
-                m
-                for m in merge.merged_ids
-                if m not in found and ids.identity(m).merged_into == current
-            )
-    return found

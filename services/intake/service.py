@@ -1,4 +1,5 @@
-"""Intake's wiring: `dealer.in.>` (stream DEALER_IN, durable 'intake') → RETENTION / DLQ.
+"""Intake's wiring: `dealer.in.>` (stream DEALER_IN, durable 'intake') → RETENTION / DLQ;
+the ticker firing the retention limit's deadlines (deadlines.py).
 
 With LAOKE_PARTITIONS > 1 each partition this replica runs is an `IntakeShard`: its own
 store (identities, receipts, outbox), relay and durable consumer (`intake-p<k>`), all the
@@ -18,6 +19,7 @@ from nats.aio.msg import Msg
 
 from events import Rejected, parse_inbound
 from laoke.clock import Clock
+from laoke.deadlines import DeadlineIndex, Ticker
 from laoke.durable import DurableConsumer, stream_sequence, stream_timestamp
 from laoke.eventstore import ServiceApplication
 from laoke.metrics import ACCEPTED, DEAD_LETTERS, DUPLICATES
@@ -42,6 +44,7 @@ class IntakeShard:
     partition: Partition
     app: ServiceApplication
     intake: Intake
+    deadlines: DeadlineIndex = field(default_factory=DeadlineIndex, repr=False)
     worker: Worker | None = field(default=None, repr=False)
     # The last recorded batch, published to RETENTION while the next one is recorded.
     publishing: asyncio.Task[bool] | None = field(default=None, repr=False)
@@ -69,11 +72,30 @@ class IntakeService(ServiceHost):
             app = ServiceApplication(settings, partition.store_name(SERVICE))
             intake = Intake(app, self.intake_settings, clock, self.keyring.identity_secret)
             shard = IntakeShard(partition, app, intake)
-            shard.worker = Worker(self._consumer(shard), outbox=app)
+            app.observers.append(shard.deadlines.observe)
+            shard.worker = Worker(self._consumer(shard), outbox=app, ticker=self._ticker(shard))
             self.shards[partition.index] = shard
         first = next(iter(self.shards.values()))
         self.app, self.intake = first.app, first.intake  # the only ones, unpartitioned
         self.workers = [shard.worker for shard in self.shards.values() if shard.worker]
+
+    def _ticker(self, shard: IntakeShard) -> Ticker:
+        """Fires the shard's retention deadlines (deadlines.py), through intake's own cache
+        so that the batches after an erasure see it."""
+
+        def kick() -> None:
+            if shard.worker is not None:
+                shard.worker.kick_relay()
+
+        intake = shard.intake
+        return Ticker(
+            shard.app, shard.deadlines, self.clock, intake.on_deadline, kick, cache=intake.cache
+        )
+
+    async def start(self) -> None:
+        for shard in self.shards.values():
+            await asyncio.to_thread(shard.deadlines.rebuild, shard.app, shard.intake.fires_at)
+        await super().start()
 
     def _consumer(self, shard: IntakeShard) -> StreamConsumer:
         async def apply(run: Sequence[Msg]) -> None:

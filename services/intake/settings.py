@@ -1,11 +1,28 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from laoke.policy import DealershipOverrides
+from services.intake.retention import DEFAULT_YEARS
 
-class IntakeSettings(BaseSettings):
-    """`LAOKE_INTAKE_*` environment variables."""
+
+class Policy(BaseModel):
+    """What a dealership may set for itself in intake."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    retention_years: int = Field(
+        DEFAULT_YEARS,
+        ge=1,
+        le=100,
+        description="A prospect (never bought) with no touchpoint for this many years is erased.",
+    )
+
+
+class IntakeSettings(Policy, DealershipOverrides[Policy], BaseSettings):
+    """`LAOKE_INTAKE_*` environment variables; `dealerships` overrides the policy per
+    dealership id."""
 
     model_config = SettingsConfigDict(env_prefix="LAOKE_INTAKE_", extra="ignore")
 
