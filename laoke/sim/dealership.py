@@ -15,9 +15,11 @@ from typing import Any
 
 from laoke.sim import texts
 from laoke.sim.config import SimConfig
-from laoke.sim.model import ADVISORS, DAY, Car, Person, between, office, pick
+from laoke.sim.model import ADVISORS, DAY, Car, Person, between, office, pick, quota
 from laoke.sim.people import People, phone_variant
-from laoke.sim.rates import FAKE_KINDS, GROUPS, Group, Outcome, SimRates
+from laoke.sim.rates import FAKE_KINDS, GROUPS, Group, Outcome, ReferralSource, SimRates
+
+CHURN_MARGIN = 185 * DAY  # a churner's last day is at least this long before the end
 
 
 class Dealership:
@@ -72,8 +74,13 @@ class Dealership:
     # -- planning ------------------------------------------------------------------------
     def plan(self) -> None:
         rng, rates = self.rng, self.rates
-        for index in range(self.config.customers):
-            self.persons.append(self._plan_person(index))
+        n = self.config.customers
+        owning = [rng.random() < rates.owner_share for _ in range(n)]
+        # The prospects' sources as a quota (like the repurchases): read back within 2
+        # points at 2,000 prospects, where independent draws would stray by a point (1 σ).
+        sources = iter(quota(rng, rates.referral_sources, n - sum(owning)))
+        for index, owner in enumerate(owning):
+            self.persons.append(self._plan_person(index, None if owner else next(sources)))
         owners = [p for p in self.persons if p.owner]
         for person in self.persons:
             if person.source == "friends":
@@ -91,18 +98,18 @@ class Dealership:
     def _tally(self, table: str, key: str) -> None:
         self.truth_plan[table][key] = self.truth_plan[table].get(key, 0) + 1
 
-    def _plan_person(self, index: int) -> Person:
+    def _plan_person(self, index: int, source: ReferralSource | None) -> Person:
+        """An owner (`source` None: known from the DMS history) or a prospect arriving by
+        `source`."""
         rng, rates = self.rng, self.rates
         ident = self.people.identity()
-        owner = rng.random() < rates.owner_share
         advisor = rng.choice(ADVISORS)
         dms_id = f"DMS-{index + 1:07d}"
-        if owner:
+        if source is None:
             bought = office(rng, self.start - rng.randint(30, 3 * 365) * DAY)
             person = Person(index, ident, advisor, True, bought - rng.randint(1, 10) * DAY, dms_id)
             person.cars.append(self.new_car(bought))
             return person
-        source = pick(rng, rates.referral_sources)
         buys = source == "friends" or rng.random() < rates.prospect_purchase
         last = self.end - (60 if buys else 25) * DAY
         if last <= self.start:
@@ -144,17 +151,24 @@ class Dealership:
             person.group = group
             members[group].append(person)
         for group, people in members.items():
-            quota = int(len(people) * rates.repurchase(group) + 0.5)
-            for person in rng.sample(people, quota):
+            buyers = int(len(people) * rates.repurchase(group) + 0.5)
+            for person in rng.sample(people, buyers):
                 person.repurchase = True
         for person in content:
             person.repurchase = rng.random() < rates.repurchase_baseline
+        # Churners leave more than 180 days (projections' `recency_days`) before the end,
+        # so every one of them counts as lost by then; their reasons are a quota.
+        lo, hi = self.start + 14 * DAY, self.end - CHURN_MARGIN
+        churners: list[Person] = []
         for person in self.persons:
             person.opt_out = rng.random() < rates.opt_out
             if not person.owner or person.group is not None or person.repurchase:
                 continue
-            lo, hi = self.start + 14 * DAY, self.end - 180 * DAY
             if hi > lo and rng.random() < rates.churn:
-                person.churn = pick(rng, rates.churn_reasons)
-                person.horizon = between(rng, lo, hi)
-                self._tally("churned", person.churn)
+                churners.append(person)
+        for person, reason in zip(
+            churners, quota(rng, rates.churn_reasons, len(churners)), strict=True
+        ):
+            person.churn = reason
+            person.horizon = between(rng, lo, hi)
+            self._tally("churned", reason)

@@ -21,13 +21,17 @@ from laoke.sim.people import phone_variant, plate_of
 
 
 def arrival(d: Dealership, s: Story, p: Person) -> None:
-    """Owners come registered by the DMS; prospects visit first (by their source), are
-    registered, and those who will not buy come once more."""
+    """Owners come registered by the DMS; prospects first come in by their source, are
+    registered, and those who will not buy come once more. The first contact's
+    `visit_kind` is all the contract shows of a source besides a referral claim: an
+    owners' club event (`event`), a call from someone a non-business contact sent
+    (`phone_in`), the call centre calling back a lead left on an online ad (`phone_out`),
+    or a walk-in (`showroom`: cold visits, and friends, whose claim names them)."""
     rng = d.rng
     if p.owner:
         register(d, s, p, p.arrival)
         return
-    kind = {"events": "event", "non_business": "phone_in", "other": "phone_in"}
+    kind = {"events": "event", "non_business": "phone_in", "other": "phone_out"}
     s.add(
         p.arrival,
         CustomerVisited,
@@ -173,13 +177,18 @@ def referral(d: Dealership, s: Story, p: Person) -> None:
 
 
 def small_purchases(d: Dealership, s: Story, p: Person) -> None:
+    """Accessories for a car bought here, after it was bought (a prospect who never bought
+    has no car to fit them to, and no purchase that would make them a customer lost)."""
+    if not p.cars:
+        return
     rng = d.rng
     month = d.start
     n = 0
+    first = p.cars[0].purchased_at
     while month < d.end:
         at = office(rng, month + rng.randint(0, 27) * DAY)
         bought = rng.random() < d.rates.small_purchase_per_month
-        if bought and at > p.arrival + DAY and s.buys(at):
+        if bought and at > first + DAY and s.buys(at):
             n += 1
             items = rng.sample(texts.SMALL_ITEMS, rng.randint(1, 2))
             s.add(

@@ -1,5 +1,10 @@
-"""Chapters of the service department: a visit every 150-210 days, and the visit that went
-badly for the dissatisfied but silent."""
+"""Chapters of the service department: a visit every 150-175 days, and the visit that went
+badly for the dissatisfied but silent.
+
+A regular customer is never more than 180 days (projections' `recency_days`) without a
+touchpoint, so those who count as lost at the end are the ones the plan made leave: the
+churners, and the complainers and silent dissatisfied who took their business elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from laoke.sim import texts
 from laoke.sim.dealership import Dealership
 from laoke.sim.model import DAY, HOUR, MINUTE, Car, Invitation, Person, Story, office, pick
 
+SERVICE_EVERY = (150, 175)  # days between service visits
 ARRIVAL_KINDS = {
     "appointment": 40,
     "walk_in": 20,
@@ -34,7 +40,7 @@ def servicing(d: Dealership, s: Story, p: Person) -> None:
 
 def _services(d: Dealership, s: Story, p: Person, car: Car) -> None:
     rng = d.rng
-    at = car.delivered_at + rng.randint(150, 210) * DAY
+    at = car.delivered_at + rng.randint(*SERVICE_EVERY) * DAY
     visit = 0
     while at < s.horizon:
         if at >= d.start:
@@ -43,7 +49,7 @@ def _services(d: Dealership, s: Story, p: Person, car: Car) -> None:
             checked_in = office(rng, at)
             done = checked_in + rng.randint(120, 420) * MINUTE
             service_visit(d, s, p, car, checked_in, done, ro)
-        at += rng.randint(150, 210) * DAY
+        at += rng.randint(*SERVICE_EVERY) * DAY
 
 
 def service_visit(

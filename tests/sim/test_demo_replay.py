@@ -16,6 +16,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from events import (
+    CustomersMerged,
     Event,
     FollowUpExpired,
     FollowUpSkipped,
@@ -82,9 +83,11 @@ async def test_the_demo_replay_counts_every_answer_and_expires_in_played_time(
     last_inbound = max(n for n, e in enumerate(events) if str(e.event_id) in inbound)
     played = events[:last_inbound]  # (after it, the clock jumped to the wall clock)
     # The history is an import: what it called for was past its useful life at the start;
-    # nothing the played months called for was.
+    # nothing the played months called for was. A merge (a wrong one, split later) plans
+    # the survivor's contacts again: those whose life ended before it are skipped then.
     stale = [e for e in played if isinstance(e, FollowUpSkipped) and e.skip_reason == "expired"]
-    assert stale and {str(e.causation_id) for e in stale} <= history
+    merges = {str(e.event_id) for e in played if isinstance(e, CustomersMerged)}
+    assert stale and {str(e.causation_id) for e in stale} <= history | merges
     # Played time: contacts nobody made expired at their expiry, when the clock passed it
     # while the window was played, not all at once at the end.
     expired = [e for e in events if isinstance(e, FollowUpExpired)]
