@@ -51,6 +51,14 @@ def migrate(tx: Tx) -> None:
     columns = table_columns(tx, "identities")
     if columns and "event_id" not in columns:  # unknown for rows from before: none
         tx.execute("ALTER TABLE identities ADD COLUMN event_id TEXT")
+    columns = table_columns(tx, CUSTOMERS.name)
+    if columns and "first_seen_at" not in columns:  # the retention figures' new customers
+        tx.execute("ALTER TABLE customers ADD COLUMN first_seen_at TEXT")
+        _fill_derived(tx, CUSTOMERS, "first_seen_at")
+    columns = table_columns(tx, "timeline")
+    if columns and "kind" not in columns:
+        tx.execute("ALTER TABLE timeline ADD COLUMN kind TEXT")
+        _fill_visit_kinds(tx)
     columns = table_columns(tx, "purchases")
     if columns and "ref" not in columns:
         tx.execute("ALTER TABLE purchases ADD COLUMN ref TEXT")
@@ -187,6 +195,21 @@ def _fill_purchase_refs(tx: Tx) -> None:
         kind = "rework" if fields.get("service_kind") == "rework" else "service"
         updates.append((fields.get("repair_order_id"), kind, event_id))
     tx.executemany("UPDATE purchases SET ref = ?, kind = ? WHERE event_id = ?", updates)
+
+
+def _fill_visit_kinds(tx: Tx) -> None:
+    """The timeline's `kind` of visits written before it, read back from their summary
+    (readmodels/customers.py `summary_of`: the event's fields in order, `visit_kind=…`
+    before the free-text note, so the first one is the visit's). A customer erased before
+    (summary blanked) keeps no kind; a rebuild has it."""
+    updates = []
+    for seq, summary in tx.query(
+        "SELECT seq, summary FROM timeline WHERE event_type = 'CustomerVisited'"
+    ):
+        kinds = (p[11:] for p in summary.split(", ") if p.startswith("visit_kind="))
+        if kind := next(kinds, None):
+            updates.append((kind, seq))
+    tx.executemany("UPDATE timeline SET kind = ? WHERE seq = ?", updates)
 
 
 def _customers_lack(tx: Tx, key: str) -> bool:

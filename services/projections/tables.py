@@ -44,12 +44,14 @@ def plates_of(doc: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _customer_search(row: Row) -> None:
+def _customer_derived(row: Row) -> None:
     """`search`: what `GET /v1/customers?q=` matches a fragment in (queries/customer_list.py):
-    the name, each phone's digits and each plate, one a line, lower-cased."""
+    the name, each phone's digits and each plate, one a line, lower-cased. `first_seen_at`:
+    the document's, lifted out for the new customers of a period (queries/retention.py)."""
     doc = row["doc"]
     phones = (p.lstrip("+") for p in doc["phones"])
     row["search"] = "\n".join([doc["name"] or "", *phones, *plates_of(doc)]).lower()
+    row["first_seen_at"] = doc["first_seen_at"]
 
 
 def complaint_status(row: Row) -> str:
@@ -88,8 +90,9 @@ CUSTOMERS = DocTable(
         "last_touch_at",
         "search",
         *CLASS_COLUMNS,
+        "first_seen_at",
     ),
-    _customer_search,
+    _customer_derived,
 )
 COMPLAINTS = DocTable(
     "complaints",
@@ -150,7 +153,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS customers (customer_id TEXT PRIMARY KEY, dealership_id TEXT"
     " NOT NULL, merged_into TEXT, advisor_id TEXT, last_touch_at TEXT, doc TEXT NOT NULL,"
     " search TEXT, class_burden INTEGER, class_gold_from TEXT, class_big INTEGER,"
-    " class_meteor_from TEXT, value_cny REAL, cost_cny REAL)",
+    " class_meteor_from TEXT, value_cny REAL, cost_cny REAL, first_seen_at TEXT)",
     # The class counts and the list's `class=` filter (queries/classes.py, customer_list.py)
     # read a dealership's customers from this index alone, in the list's order.
     "CREATE INDEX IF NOT EXISTS customers_class ON customers (dealership_id, customer_id,"
@@ -172,6 +175,10 @@ SCHEMA: tuple[str, ...] = (
     # The customer list (queries/customer_list.py) in its order, a dealership's customers by
     # id; `neglected` tests the last touchpoint on the rows it yields.
     "CREATE INDEX IF NOT EXISTS customers_list ON customers (dealership_id, customer_id)",
+    # The retention figures (queries/retention.py): a period's new customers by when they
+    # were first seen, its lost ones by their last touchpoint.
+    "CREATE INDEX IF NOT EXISTS customers_first_seen ON customers (dealership_id, first_seen_at)",
+    "CREATE INDEX IF NOT EXISTS customers_last_touch ON customers (dealership_id, last_touch_at)",
     # `event_id`: the event that gave the value to its customer (readmodels/context.py).
     "CREATE TABLE IF NOT EXISTS identities (dealership_id TEXT NOT NULL, kind TEXT NOT NULL,"
     " value TEXT NOT NULL, customer_id TEXT NOT NULL, event_id TEXT,"
@@ -181,7 +188,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS timeline (seq BIGINT PRIMARY KEY, customer_id TEXT NOT NULL,"
     " original_customer_id TEXT NOT NULL, dealership_id TEXT NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, occurred_at TEXT NOT NULL, source TEXT NOT NULL,"
-    " touchpoint INTEGER NOT NULL, summary TEXT NOT NULL)",
+    " touchpoint INTEGER NOT NULL, summary TEXT NOT NULL, kind TEXT)",
     "CREATE INDEX IF NOT EXISTS timeline_customer ON timeline (customer_id, occurred_at, seq)",
     # Every consent change (readmodels/consents.py): purposes and channels are JSON lists.
     "CREATE TABLE IF NOT EXISTS consents (seq BIGINT PRIMARY KEY, customer_id TEXT NOT NULL,"

@@ -154,7 +154,9 @@ async def test_a_store_from_before_the_ops_lists_is_brought_up_to_date(rig: Rig)
         classes = ("customers_class", "customers_burden", "customers_gold", "customers_meteor")
         for index in (*lists, *classes):
             tx.execute(f"DROP INDEX {index}")
-        for column in ("search", *CLASS_COLUMNS):  # the class columns came later still
+        tx.execute("DROP INDEX customers_first_seen")
+        # the class columns came later still, and `first_seen_at` after them
+        for column in ("search", *CLASS_COLUMNS, "first_seen_at"):
             tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")
         tx.execute("DROP TABLE derived")
         tx.execute("ALTER TABLE complaints DROP COLUMN status")
@@ -255,4 +257,30 @@ async def test_a_store_from_before_the_figures_is_brought_up_to_date(rig: Rig) -
 
     assert dump(rig.settings) == live  # the merged customer's own counters included
     rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+
+
+async def test_a_store_from_before_the_retention_figures_is_brought_up_to_date(rig: Rig) -> None:
+    """`migrations.py`: a store without customers' `first_seen_at` and the timeline's
+    `kind` (a visit's kind, read back from its summary) and their indexes, opened by this
+    version, holds what the projector writes."""
+    await history(rig)
+    await rig.send("CustomerVisited", occurred_at=rig.at(-3), visit_kind="phone_out")
+    await rig.send("CustomerVisited", occurred_at=rig.at(-2), visit_kind="event")
+    await rig.projections.stop()
+    live = dump(rig.settings)
+    kinds = [r[-1] for r in live["timeline"] if r[5] == "CustomerVisited"]
+    assert kinds == ["phone_out", "event"]
+    assert all(r[-1] for r in live["customers"])  # first seen
+
+    store = ReadStore(rig.settings)
+    with store.transaction() as tx:
+        for index in ("customers_first_seen", "customers_last_touch"):
+            tx.execute(f"DROP INDEX {index}")
+        tx.execute("ALTER TABLE customers DROP COLUMN first_seen_at")
+        tx.execute("ALTER TABLE timeline DROP COLUMN kind")
+        assert "kind" not in table_columns(tx, "timeline")
+    store.close()
+
+    assert dump(rig.settings) == live
     rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()

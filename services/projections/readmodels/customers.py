@@ -44,13 +44,20 @@ def summary_of(event: Event) -> str:
     return ", ".join(parts)[:500]
 
 
+def kind_of(event: Event) -> str | None:
+    """The timeline's `kind`: a visit's `visit_kind` (a walk-in, a call in or out, an event),
+    which the retention figures read (services/projections/retention.py); None otherwise.
+    Not personal data: an erasure keeps it."""
+    return event.visit_kind if isinstance(event, CustomerVisited) else None
+
+
 def record(ctx: Context, event: Event, customer: Row) -> None:
     """The timeline row of every event; a touchpoint also moves the last touchpoint."""
     touch = is_touchpoint(event)  # a contact that happened (events/timing.py)
     ctx.tx.defer(
         "INSERT INTO timeline (seq, customer_id, original_customer_id, dealership_id, event_id,"
-        " event_type, occurred_at, source, touchpoint, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?) ON CONFLICT (seq) DO NOTHING",
+        " event_type, occurred_at, source, touchpoint, summary, kind) VALUES (?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
         (
             ctx.seq,
             customer["customer_id"],
@@ -62,6 +69,7 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
             event.source,
             1 if touch else 0,
             summary_of(event),
+            kind_of(event),
         ),
     )
     if touch:
