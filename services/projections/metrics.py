@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from services.projections.metricmodels import (
     ComplaintCountsPublic,
@@ -28,6 +28,7 @@ from services.projections.metricmodels import (
     SilentEstimatePublic,
     StepCountPublic,
 )
+from services.projections.models import Public
 from services.projections.queries.complaints import STEP_NAMES
 
 Dimension = Literal["dealership", "department", "advisor"]
@@ -256,7 +257,20 @@ def group_facts(
     group_by: str | Sequence[str],
     knobs: Knobs = Knobs(),
 ) -> list[MetricsGroupPublic]:
-    """The figures per group: one group per value of the dimensions (`group` names it, the
+    """The satisfaction figures per group (`cut_facts`)."""
+    return cut_facts(facts, group_by, lambda group, found: summarise(group, found, knobs))
+
+
+# A group's figures: a model with the fields `group`, `dealership_id`, `department`, `advisor_id`.
+Figures = TypeVar("Figures", bound=Public)
+
+
+def cut_facts(
+    facts: Iterable[Fact],
+    group_by: str | Sequence[str],
+    figures: Callable[[str, list[Fact]], Figures],
+) -> list[Figures]:
+    """The `figures` per group: one group per value of the dimensions (`group` names it, the
     parts joined by '/'; 'all' without dimensions), each naming its dealership,
     department and advisor where it is cut by them."""
     dimensions = dimensions_of(group_by)
@@ -267,7 +281,7 @@ def group_facts(
         groups[()] = []
     answers = []
     for key in sorted(groups):
-        found = summarise("/".join(key) or "all", groups[key], knobs)
+        found = figures("/".join(key) or "all", groups[key])
         cut = dict(zip(dimensions, key, strict=True))
         answers.append(
             found.model_copy(

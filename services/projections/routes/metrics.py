@@ -1,6 +1,7 @@
 """`/v1/metrics/satisfaction`: satisfaction and retention figures of one or several
-dealerships, cut by dealership, department and advisor; `/v1/metrics/classes`: their
-customers per class."""
+dealerships, cut by dealership, department and advisor; `/v1/metrics/retention`: where new
+customers come from and why customers are lost, cut the same way; `/v1/metrics/classes`:
+their customers per class."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from fastapi.responses import Response
 
 from laoke.httpauth import DealershipsToRead
 from services.projections.metricmodels import ClassesPublic, SatisfactionPublic
-from services.projections.metrics import Fact, Knobs, dimensions_of, group_facts
+from services.projections.metrics import Fact, Knobs, cut_facts, dimensions_of, group_facts
 from services.projections.queries.classes import ClassCut
 from services.projections.queries.figures import load_facts
+from services.projections.queries.retention import load_retention_facts
+from services.projections.retention import summarise_retention
+from services.projections.retentionmodels import RetentionPublic
 from services.projections.routes.common import (
     PeriodFrom,
     PeriodTo,
@@ -81,6 +85,43 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
                 group_by=",".join(dimensions) or "none",
                 as_of=now,
                 groups=group_facts(facts, dimensions, replace(knobs, baseline=baseline)),
+            )
+        )
+
+    @router.get("/metrics/retention", response_model=RetentionPublic, tags=["metrics"])
+    def get_retention(
+        dealerships: DealershipsToRead,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
+        group_by: GroupBy = "none",
+    ) -> Response:
+        """Where the period's new customers came from (a referral claim naming them, else
+        their first touchpoint: an event, a walk-in, a call in, other) and how many bought
+        a car since; the customers lost in the period (no touchpoint for `lapse_days`)
+        by what their last months show: a complaint, dissatisfaction, a last call, neglect
+        (no contact made by the dealership), or in touch (default: last 30 days). Several
+        `dealership_id`s roll up; `group_by` cuts."""
+        try:
+            dimensions = dimensions_of(group_by)
+        except ValueError as exc:
+            raise bad_param("group_by", str(exc)) from None
+        now = service.clock.now()
+        period_from, period_to = period(start, end, now)
+        facts: list[Fact] = []
+        for dealership_id in dealerships:
+            facts += load_retention_facts(
+                service.store, dealership_id, period_from, period_to, now, settings.classes
+            )
+        return as_json(
+            RetentionPublic(
+                dealership_id=dealerships[0] if len(dealerships) == 1 else None,
+                dealership_ids=list(dealerships),
+                period_from=period_from,
+                period_to=period_to,
+                group_by=",".join(dimensions) or "none",
+                lapse_days=settings.classes.recency_days,
+                as_of=now,
+                groups=cut_facts(facts, dimensions, summarise_retention),
             )
         )
 
