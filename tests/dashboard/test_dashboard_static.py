@@ -24,10 +24,14 @@ def client() -> TestClient:
 
 
 def language_keys(language: str) -> set[str]:
-    text = (STATIC_DIR / "strings.js").read_text(encoding="utf-8")
-    block = re.search(rf"\n  {language}: \{{(.*?)\n  \}}", text, re.S)
-    assert block is not None, language
-    return set(re.findall(r'^\s+"([a-z0-9_.]+)":', block.group(1), re.M))
+    """The keys of one language: the labels (strings.js) and the codes' words (codes.js)."""
+    keys: set[str] = set()
+    for name in ("strings.js", "codes.js"):
+        text = (STATIC_DIR / name).read_text(encoding="utf-8")
+        block = re.search(rf"\n  {language}: \{{(.*?)\n  \}}", text, re.S)
+        assert block is not None, (name, language)
+        keys |= set(re.findall(r'^\s+"([a-z0-9_.]+)":', block.group(1), re.M))
+    return keys
 
 
 def test_root_serves_the_page_with_a_strict_content_security_policy(client: TestClient) -> None:
@@ -42,7 +46,8 @@ def test_every_file_the_page_loads_is_served_with_its_type(client: TestClient) -
     page = client.get("/").text
     loaded = re.findall(r'(?:src|href)="dashboard/static/([^"]+)"', page)
     assert {"app.js", "style.css", "vendor/chart.umd.min.js"} <= set(loaded)
-    modules = {"api.js", "derive.js", "period.js", "strings.js", "ui.js", "worklist.js"}
+    modules = {"api.js", "codes.js", "derive.js", "period.js", "strings.js", "ui.js"}
+    modules |= {"worklist.js"}
     for name in [*loaded, *modules]:
         response = client.get(f"/dashboard/static/{name}")
         assert response.status_code == 200, name
