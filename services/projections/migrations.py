@@ -69,6 +69,34 @@ def migrate(tx: Tx) -> None:
 
 CLASS_TYPES = ("INTEGER", "TEXT", "INTEGER", "TEXT", "REAL", "REAL")
 CLASS_STAMP = "class_thresholds"
+FIRST_SEEN_STAMP = "first_seen_earliest"
+
+
+def earliest_first_seen(tx: Tx) -> None:
+    """Customers' `first_seen_at` at their earliest event in a store written when it was the
+    first event received (an older one, history imported late, now moves it back:
+    readmodels/customers.py `record`): lowered to the earliest row of their timeline, which
+    holds a merged customer's events too. Once per store (a stamp in `derived`; a fresh store
+    only records it); before `refresh_class_columns`, which then counts the tenure again. A
+    customer merged away keeps its document as it was (nothing reads it; a rebuild has it)."""
+    if tx.query("SELECT 1 FROM derived WHERE name = ?", (FIRST_SEEN_STAMP,)):
+        return
+    rows = tx.query(
+        "SELECT c.customer_id, c.doc, m.first FROM customers c JOIN (SELECT customer_id,"
+        " MIN(occurred_at) AS first FROM timeline GROUP BY customer_id) m ON m.customer_id ="
+        " c.customer_id WHERE c.merged_into IS NULL AND m.first < c.first_seen_at"
+    )
+    updates = []
+    for customer_id, text, first in rows:
+        doc = json.loads(text)
+        doc["first_seen_at"] = first
+        updates.append((first, dump_doc(doc), customer_id))
+    if updates:
+        tx.executemany(
+            "UPDATE customers SET first_seen_at = ?, doc = ? WHERE customer_id = ?", updates
+        )
+        tx.execute("DELETE FROM derived WHERE name = ?", (CLASS_STAMP,))
+    tx.execute("INSERT INTO derived (name, value) VALUES (?, '1')", (FIRST_SEEN_STAMP,))
 
 
 def refresh_class_columns(tx: Tx, limits: ClassThresholds) -> None:

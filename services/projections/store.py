@@ -19,7 +19,7 @@ from typing import Any
 
 from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
-from services.projections.migrations import migrate, refresh_class_columns
+from services.projections.migrations import earliest_first_seen, migrate, refresh_class_columns
 from services.projections.settings import ClassThresholds, ProjectionSettings
 from services.projections.tables import SCHEMA, TABLES, DocTable, Row
 from services.projections.transaction import Tx
@@ -64,6 +64,7 @@ class ReadStore:
         for statement in SCHEMA:
             tx.execute(statement)
         backfill_followup_days(tx)
+        earliest_first_seen(tx)  # before the classes: their tenure counts from it
         refresh_class_columns(tx, self.classes)
 
     # -- connections -------------------------------------------------------------------------

@@ -110,5 +110,25 @@ async def test_new_and_lost_customers_of_a_month(rig: Rig) -> None:
     assert bad["field"] == "group_by"
 
 
+async def test_history_that_arrives_late_makes_no_new_customer(rig: Rig) -> None:
+    """A customer is first seen at their earliest event, whatever order the events come in:
+    an owner who phoned in this month and whose purchase of 400 days ago is imported after
+    is not new this month, and was new when they registered."""
+    people = People(rig)
+    await people.send(
+        "CustomerVisited", "13800000021", -3, visit_kind="phone_in", advisor_id="adv-1"
+    )
+    await people.owner("13800000021")  # (the import: registered -400, bought -399)
+    await rig.settled()
+
+    month = {"from": rig.at(days(-30)), "to": rig.at(0)}
+    body = await rig.get("/v1/metrics/retention", dealership_id=DEALERSHIP, **month)
+    assert body["groups"][0]["acquisition"]["new_customers"] == 0
+    then = {"from": rig.at(days(-401)), "to": rig.at(days(-371))}
+    body = await rig.get("/v1/metrics/retention", dealership_id=DEALERSHIP, **then)
+    came = body["groups"][0]["acquisition"]
+    assert (came["new_customers"], came["other"]["customers"], came["bought"]) == (1, 1, 1)
+
+
 SOURCES = ("referred", "event", "walk_in", "phoned_in", "other")
 CAUSES = ("complained", "dissatisfied", "last_call", "neglected", "contacted")

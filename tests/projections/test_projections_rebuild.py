@@ -19,7 +19,7 @@ from events import (
 )
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Message
-from services.projections.classes import CLASS_COLUMNS
+from services.projections.classes import CLASS_COLUMNS, class_columns
 from services.projections.migrations import table_columns
 from services.projections.rebuild import rebuild
 from services.projections.store import ReadStore
@@ -280,6 +280,53 @@ async def test_a_store_from_before_the_retention_figures_is_brought_up_to_date(r
         tx.execute("ALTER TABLE customers DROP COLUMN first_seen_at")
         tx.execute("ALTER TABLE timeline DROP COLUMN kind")
         assert "kind" not in table_columns(tx, "timeline")
+    store.close()
+
+    assert dump(rig.settings) == live
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
+
+
+async def test_a_store_from_before_late_history_moved_first_seen_is_brought_up_to_date(
+    rig: Rig,
+) -> None:
+    """`migrations.py`: a store that kept a customer's first event received as first seen
+    (not an older one that came later: history imported late), and the class columns it
+    counted from it, opened by this version, holds what the projector writes now."""
+    await history(rig)
+    # An owner of two cars (loyal: gold once of tenure) whose first purchase comes late.
+    owner = {"phone": "13700137000", "vin": "LFV2A21K0P4000001"}
+    bought = await rig.send(
+        "VehiclePurchased", occurred_at=rig.at(-1), customer=owner, vin=owner["vin"]
+    )
+    await rig.send(
+        "VehiclePurchased",
+        occurred_at=rig.at(-5000),
+        customer=owner | {"vin": "LFV2A21K0P4000002"},
+        vin="LFV2A21K0P4000002",
+    )
+    customer_id = await rig.customer_id(bought)
+    await rig.projections.stop()
+    live = dump(rig.settings)
+
+    store = ReadStore(rig.settings)  # made old: first seen as first received, classes by it
+    with store.transaction() as tx:
+        ((text, gold_from),) = tx.query(
+            "SELECT doc, class_gold_from FROM customers WHERE customer_id = ?", (customer_id,)
+        )
+        ((received,),) = tx.query(
+            "SELECT occurred_at FROM timeline WHERE event_id = ?", (bought["event_id"],)
+        )
+        doc = json.loads(text)
+        assert doc["first_seen_at"] < received  # moved back by the late purchase
+        doc["first_seen_at"] = received
+        columns = class_columns(doc, store.classes)
+        assert columns["class_gold_from"] != gold_from  # the tenure counts from first seen
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        tx.execute(
+            f"UPDATE customers SET first_seen_at = ?, doc = ?, {sets} WHERE customer_id = ?",
+            (received, dump_doc(doc), *columns.values(), customer_id),
+        )
+        tx.execute("DELETE FROM derived WHERE name = 'first_seen_earliest'")
     store.close()
 
     assert dump(rig.settings) == live

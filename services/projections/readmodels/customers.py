@@ -52,8 +52,12 @@ def kind_of(event: Event) -> str | None:
 
 
 def record(ctx: Context, event: Event, customer: Row) -> None:
-    """The timeline row of every event; a touchpoint also moves the last touchpoint."""
+    """The timeline row of every event; a touchpoint also moves the last touchpoint, and an
+    event older than any before (history imported late) moves first seen back to it."""
     touch = is_touchpoint(event)  # a contact that happened (events/timing.py)
+    at = ts(event.occurred_at)
+    if at < customer["doc"]["first_seen_at"]:
+        customer["doc"]["first_seen_at"] = at
     ctx.tx.defer(
         "INSERT INTO timeline (seq, customer_id, original_customer_id, dealership_id, event_id,"
         " event_type, occurred_at, source, touchpoint, summary, kind) VALUES (?, ?, ?, ?, ?, ?,"
@@ -65,7 +69,7 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
             event.dealership_id,
             str(event.event_id),
             event.event_type,
-            ts(event.occurred_at),
+            at,
             event.source,
             1 if touch else 0,
             summary_of(event),
@@ -73,9 +77,7 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
         ),
     )
     if touch:
-        tallies.touch(
-            customer, str(event.event_id), event.event_type, ts(event.occurred_at), event.source
-        )
+        tallies.touch(customer, str(event.event_id), event.event_type, at, event.source)
 
 
 def record_hints(ctx: Context, event: Event, customer: Row) -> None:
