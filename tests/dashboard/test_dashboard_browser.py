@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -249,6 +249,11 @@ def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterat
 
 OFFSET = "+08:00"  # the page's days are China Standard Time (period.js)
 PAGE = 50  # worklist.js: rows per page
+# Seed 003's shares beside the retention figures (derive.js): how customers are won, by the
+# nearest source the events show, and the share of lost customers who were neglected.
+SEED_SOURCES = {"referred": 0.30, "event": 0.30, "phoned_in": 0.20, "walk_in": 0.05, "other": 0.15}
+SEED_NEGLECTED = 0.63
+CAUSES = ("complained", "dissatisfied", "last_call", "neglected", "contacted")
 
 
 def day_start(day: date) -> str:
@@ -280,6 +285,25 @@ def assert_value(page: Page, testid: str, expected: float | None) -> None:
         assert shown is None, testid
     else:
         assert shown == pytest.approx(expected, abs=1e-6), testid
+
+
+def assert_retention(page: Page, answer: dict[str, Any]) -> None:
+    """The retention panels show the answer's figures, each beside seed 003's."""
+    (group,) = answer["groups"]
+    acquisition, lost = group["acquisition"], group["lost"]
+    assert_value(page, "acq-new", acquisition["new_customers"])
+    assert_value(page, "acq-bought", acquisition["bought"])
+    for source, seed in SEED_SOURCES.items():
+        for name in ("customers", "share", "bought"):
+            assert_value(page, f"acq-{source}-{name}", acquisition[source][name])
+        assert_value(page, f"acq-seed-{source}", seed)
+    assert_value(page, "lost-total", lost["customers"])
+    for cause in CAUSES:
+        assert_value(page, f"lost-{cause}-customers", lost[cause]["numerator"])
+        assert_value(page, f"lost-{cause}", lost[cause]["rate"])
+    assert_value(page, "lost-neglected-share", lost["neglected_share"]["rate"])
+    assert_value(page, "lost-seed-neglected", SEED_NEGLECTED)
+    assert f" {answer['lapse_days']} " in page.get_by_test_id("lost-table").inner_text()
 
 
 def walk(laoke: Laoke, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -467,6 +491,14 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
         assert value(page, f"cls-{name}-value") == pytest.approx(spend, abs=0.01)
         assert value(page, f"cls-{name}-cost") == pytest.approx(cost, abs=0.01)
 
+    # Where the period's new customers came from and why customers were lost in it: one
+    # retention answer, each source beside seed 003's share, the neglected beside its 63 %.
+    retention = laoke.get("/v1/metrics/retention", dealership_id=DEALERSHIP, **period.whole)
+    assert_retention(page, retention)
+    assert retention["groups"][0]["acquisition"]["new_customers"] > 0, "the demo wins customers"
+    assert retention["groups"][0]["lost"]["customers"] > 0, "the demo dealership loses some"
+    assert page.get_by_test_id("acq-note").inner_text() == ""
+
     page.screenshot(path=str(OUTPUT / "dashboard-en.png"), full_page=True)
 
     # 中文: every label from the strings table, the same numbers.
@@ -477,6 +509,8 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
     assert page.get_by_test_id("status").inner_text().startswith("已更新")
     assert value(page, "cmp-total") == before
     assert page.get_by_test_id("fu-tab-due").inner_text() == "待办（含逾期）"
+    assert page.locator("#acq-h").inner_text() == "新客户从哪里来"
+    assert_retention(page, retention)
     page.screenshot(path=str(OUTPUT / "dashboard-zh.png"), full_page=True)
 
     # The language and the dealership are remembered.
@@ -604,6 +638,44 @@ def test_the_csv_button_saves_the_list_the_api_streams(
     context.close()
 
 
+def test_the_retention_panels_follow_the_period_and_show_an_empty_one(
+    laoke_demo: Laoke, browser: Browser, period: Period
+) -> None:
+    """One request to /v1/metrics/retention per period shown, with the dealership and the
+    period entered; the panels show its answer, an empty period included."""
+    laoke = laoke_demo
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    asked: list[dict[str, list[str]]] = []
+    page.on(
+        "request",
+        lambda r: (
+            asked.append(parse_qs(urlparse(r.url).query))
+            if urlparse(r.url).path == "/v1/metrics/retention"
+            else None
+        ),
+    )
+    page.goto(laoke.url + "/")  # (without a key yet: refused)
+    page.wait_for_selector("[data-testid=status].error")
+    quarter = Period(period.today - timedelta(days=91), period.today)
+    empty = Period(date(2001, 1, 1), date(2001, 1, 31))  # long before the demo dealership
+    for shown in (period, quarter, empty):
+        asked.clear()
+        enter(page, laoke, shown)
+        params = {"dealership_id": DEALERSHIP, **shown.whole}
+        assert asked == [{name: [v] for name, v in params.items()}]
+        answer = laoke.get("/v1/metrics/retention", **params)
+        assert_retention(page, answer)
+    (group,) = answer["groups"]
+    assert group["acquisition"]["new_customers"] == 0 and group["lost"]["customers"] == 0
+    assert (
+        page.get_by_test_id("acq-note").inner_text() == "No customer was first seen in this period."
+    )
+    assert page.get_by_test_id("lost-note").inner_text() == "No customer was lost in this period."
+    assert page.get_by_test_id("acq-referred-share").inner_text() == "—"
+    context.close()
+
+
 def v1_requests(page: Page, laoke: Laoke, period: Period) -> Counter[str]:
     """The read API requests the page makes to show everything once, by path."""
     page.goto(laoke.url + "/")  # (without a key yet: refused)
@@ -637,7 +709,9 @@ def test_the_page_makes_the_same_requests_however_many_complaints(
     assert value(page, "cmp-total") == was + more  # the page shows the bigger dealership
     assert value(page, "funnel-reached-1") == was + more
     assert after == before, (before, after)
-    # the period's metrics and each month's, a sample of complaints, classes, the work list
-    assert sum(before.values()) == 1 + len(month_slices(period.start, period.today)) + 3
+    # the period's metrics and each month's, a sample of complaints, the retention figures,
+    # classes, the work list
+    assert sum(before.values()) == 1 + len(month_slices(period.start, period.today)) + 4
+    assert before["/v1/metrics/retention"] == 1
     assert not any(path.startswith(("/v1/audit", "/v1/customers")) for path in before)
     context.close()

@@ -14,6 +14,7 @@ from events.inbound import FollowUpOutcome
 from events.recorded import FollowUpReason, SkipReason
 from services.projections.dashboard import STATIC_DIR, build_dashboard_router
 from services.projections.models import CustomerClassName
+from services.projections.retention import Cause, Source
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_every_file_the_page_loads_is_served_with_its_type(client: TestClient) -
     loaded = re.findall(r'(?:src|href)="dashboard/static/([^"]+)"', page)
     assert {"app.js", "style.css", "vendor/chart.umd.min.js"} <= set(loaded)
     modules = {"api.js", "codes.js", "derive.js", "period.js", "strings.js", "ui.js"}
-    modules |= {"worklist.js"}
+    modules |= {"retention.js", "worklist.js"}
     for name in [*loaded, *modules]:
         response = client.get(f"/dashboard/static/{name}")
         assert response.status_code == 200, name
@@ -104,3 +105,17 @@ def test_the_work_lists_codes_are_the_contracts(prefix: str, contract: object) -
             key.split(".", 1)[1] for key in language_keys(language) if key.startswith(f"{prefix}.")
         }
         assert named == set(get_args(contract)), (language, prefix)
+
+
+def test_the_retention_panels_name_every_source_and_cause_of_the_endpoint() -> None:
+    """Each source and cause `/v1/metrics/retention` answers has its words in both languages,
+    and each source the seed's source it is set beside (derive.js `SEED_SOURCES`)."""
+    derive = (STATIC_DIR / "derive.js").read_text(encoding="utf-8")
+    seeded = re.search(r"SEED_SOURCES = \{([^}]*)\}", derive)
+    assert seeded is not None
+    assert set(re.findall(r"(\w+): [0-9.]+", seeded.group(1))) == set(get_args(Source))
+    for language in ("zh", "en"):
+        keys = language_keys(language)
+        for prefix, contract in (("src.", Source), ("acq.vs.", Source), ("cause.", Cause)):
+            named = {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
+            assert named == set(get_args(contract)), (language, prefix)

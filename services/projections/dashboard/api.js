@@ -50,6 +50,8 @@ export function client(apiKey, base = "") {
     /** `baseline`: with the never-complained customers (the "twice as loyal" comparison). */
     satisfaction: (dealership, from, to, baseline = false) =>
       json("/v1/metrics/satisfaction", { dealership_id: dealership, from, to, baseline: baseline ? "true" : null }),
+    /** Where the period's new customers came from and why customers were lost in it. */
+    retention: (dealership, from, to) => json("/v1/metrics/retention", { dealership_id: dealership, from, to }),
     /** The dealership's customers by class as of now (one answer, however many). */
     classes: (dealership) => json("/v1/metrics/classes", { dealership_id: dealership }),
     /** One page of the work list: `list` = { status, advisor_id, reason, channel }. */

@@ -5,7 +5,8 @@
 import { client } from "./api.js";
 import { SEED_FIXED_RATIO, SEED_REPURCHASE, slaTargets, worstStep } from "./derive.js";
 import { defaultPeriod, localToday, months, period } from "./period.js";
-import { $, code, el, explain, figure, money, note, num, pct, switchLanguage, t, table, tile, ui, when } from "./ui.js";
+import { renderRetention } from "./retention.js";
+import { $, code, el, explain, figure, money, note, num, pct, settled, switchLanguage, t, table, tile, ui, when } from "./ui.js";
 import { initWorkList, openWorkList, renderCompletion, renderWorkList } from "./worklist.js";
 
 const SLA_SAMPLE = 20; // complaints read for the SLA hours they were given (the first will do)
@@ -271,7 +272,7 @@ function render() {
   const data = state.data;
   if (!data) return;
   const completion = (d) => renderCompletion(d.whole);
-  for (const panel of [renderSatisfaction, renderDissatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, completion, renderClasses]) {
+  for (const panel of [renderSatisfaction, renderDissatisfaction, renderComplaints, renderFunnel, renderSla, renderReferrals, renderRetention, completion, renderClasses]) {
     try {
       panel(data);
     } catch (error) {
@@ -300,16 +301,6 @@ function renderStatus() {
   $("status").className = `status ${kind}`;
 }
 
-/** An answer, or why there is none (a panel that could not be read says so; the others
- * are shown). */
-async function settled(promise) {
-  try {
-    return { answer: await promise };
-  } catch (error) {
-    return { error: explain(error) };
-  }
-}
-
 let generation = 0; // a newer query wins over a slower older one
 
 async function load() {
@@ -330,26 +321,28 @@ async function load() {
   status("status.loading");
   $("panels").setAttribute("aria-busy", "true");
   // A fixed number of requests: the period's metrics, one per month, a sample of the
-  // period's complaints (their SLA hours), the classes, and one page of the work list.
+  // period's complaints (their SLA hours), its retention figures, the classes, and one page
+  // of the work list.
   // The classes read every customer: the other panels do not wait for them.
   const working = openWorkList(api, query.dealership);
   const counting = settled(api.classes(query.dealership));
   try {
-    const [metrics, monthly, sample] = await Promise.all([
+    const [metrics, monthly, sample, retention] = await Promise.all([
       api.satisfaction(query.dealership, whole.from, whole.to, true),
       Promise.all(months(query.from, query.to).map(async (m) => ({ month: m.month, metrics: await api.satisfaction(query.dealership, m.from, m.to) }))),
       settled(api.complaints(query.dealership, whole.from, whole.to, SLA_SAMPLE)),
+      settled(api.retention(query.dealership, whole.from, whole.to)),
     ]);
     if (mine !== generation) return;
     const sla = sample.error ? { error: sample.error } : { targets: slaTargets(sample.answer) };
-    state.data = { whole: metrics, months: monthly, sla, classes: null };
+    state.data = { whole: metrics, months: monthly, sla, retention, classes: null };
     render();
     const classes = await counting;
     if (mine !== generation) return;
     state.data.classes = classes;
     renderClasses(state.data);
     await working;
-    const failed = sla.error ?? classes.error;
+    const failed = sla.error ?? retention.error ?? classes.error;
     if (failed) status("status.partial", { message: failed }, "error");
     else status("status.loaded", { when: () => when(metrics.as_of) }, "ok");
   } catch (error) {

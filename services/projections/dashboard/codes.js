@@ -1,7 +1,7 @@
 // The words for the codes the read API answers (the contract's complaint categories,
 // follow-up reasons, channels, outcomes, skip reasons and contact rules; classes, steps,
-// states, severities), in Chinese and English. strings.js adds them to the labels; an
-// unknown code is shown as it is.
+// states, severities; the retention figures' sources and causes), in Chinese and English.
+// strings.js adds them to the labels; an unknown code is shown as it is.
 
 export const CODES = {
   zh: {
@@ -76,6 +76,16 @@ export const CODES = {
     "rule.complaint_pause": "投诉处理中暂停",
     "rule.quiet_hours:moved": "免打扰时段（已顺延）",
     "rule.contact_cap:waited": "联系次数上限（已顺延）",
+    "src.referred": "转介绍（有推荐登记）",
+    "src.event": "活动（车主会、新车发布）",
+    "src.phoned_in": "来电",
+    "src.walk_in": "自行到店（展厅、试驾）",
+    "src.other": "其他（线索回访、无到访记录）",
+    "cause.complained": "投诉过",
+    "cause.dissatisfied": "有不满信号（低分、风险标记、增项超时），未投诉",
+    "cause.last_call": "最后一次接触是通话（原因或在通话记录中）",
+    "cause.neglected": "被忽视：经销商未主动联系",
+    "cause.contacted": "有联系，记录中没有原因",
   },
   en: {
     "sev.high": "high-severity",
@@ -149,5 +159,15 @@ export const CODES = {
     "rule.complaint_pause": "paused for an open complaint",
     "rule.quiet_hours:moved": "quiet hours (moved)",
     "rule.contact_cap:waited": "contact cap (waited)",
+    "src.referred": "Referred (a referral claim names them)",
+    "src.event": "At an event (owners' club, launch)",
+    "src.phoned_in": "Phoned in",
+    "src.walk_in": "Walked in (showroom, test drive)",
+    "src.other": "Other (a lead called back, no visit on record)",
+    "cause.complained": "Complained",
+    "cause.dissatisfied": "Dissatisfied (a low score, a risk flag, a late scope change), no complaint",
+    "cause.last_call": "Last contact a call (why may be in its note)",
+    "cause.neglected": "Neglected: no contact made by the dealership",
+    "cause.contacted": "In touch, no reason on record",
   },
 };

@@ -15,6 +15,14 @@ export const SEED_REPURCHASE = {
 };
 export const SEED_FIXED_RATIO = 2;
 
+/** Seed 003's "how customers are won" (获得客户的途径) against the nearest source the events
+ * show (/v1/metrics/retention, docs/projections.md): friends' introductions 30 % ≈ referred,
+ * meetings and public events 30 % ≈ event, non-business contact 20 % ≈ phoned_in (the
+ * channel only: who sent a caller is no field), cold visits 5 % ≈ walk_in, other 15 %. */
+export const SEED_SOURCES = { referred: 0.3, event: 0.3, phoned_in: 0.2, walk_in: 0.05, other: 0.15 };
+/** Seed 003's "why customers are lost": neglected (被忽视) 63 %, beside `neglected_share`. */
+export const SEED_NEGLECTED = 0.63;
+
 /** The step where most unclosed complaints stand (null when none does), from the metrics'
  * `complaints.funnel` (each step's `reached` and `standing`). */
 export function worstStep(funnel) {

@@ -112,3 +112,13 @@ export function explain(error) {
   if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return () => t("status.unauthorized");
   return () => error.message;
 }
+
+/** An answer, or why there is none (a panel that could not be read says so; the others
+ * are shown). */
+export async function settled(promise) {
+  try {
+    return { answer: await promise };
+  } catch (error) {
+    return { error: explain(error) };
+  }
+}
