@@ -99,13 +99,15 @@ class DeadlineIndex:
             heapq.heappush(self._heap, (due_at, aggregate_id))
 
     def due(self, now: datetime) -> list[UUID]:
-        """Pending deadlines due at `now`, earliest first (stale heap entries skipped)."""
-        found = []
+        """Pending deadlines due at `now`, earliest first, each once (stale heap entries
+        skipped: a deadline moved away and back has two entries at its time, and fired
+        twice in a row, one rescheduled in between would fire before its new time)."""
+        found: dict[UUID, None] = {}
         while self._heap and self._heap[0][0] <= now:
             due_at, aggregate_id = heapq.heappop(self._heap)
             if self._due.get(aggregate_id) == due_at:
-                found.append(aggregate_id)
-        return found
+                found[aggregate_id] = None
+        return list(found)
 
     def next_due(self) -> datetime | None:
         """When the earliest pending deadline is due (None: none is pending); stale heap

@@ -25,6 +25,11 @@ from laoke.publishing import Outgoing
 A = TypeVar("A", bound=Aggregate)
 
 
+def created_here(aggregate: Aggregate) -> bool:
+    """None of its events is stored yet: it was created in the unit of work at hand."""
+    return len(aggregate.pending_events) == aggregate.version
+
+
 class AggregateCache:
     """Aggregates read or written by earlier units of work, and ids known to be absent.
 
@@ -65,9 +70,13 @@ class UnitOfWork:
         self.decisions: list[Event] = []
         self.letters: list[Outgoing] = []
 
-    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        """The aggregate, or None when there is none of that kind."""
+    def get(self, aggregate_id: UUID, kind: type[A], *, stored: bool = True) -> A | None:
+        """The aggregate, or None when there is none of that kind. `stored=False`: the
+        caller knows the store holds none (it goes with an aggregate created in this unit,
+        see `created_here`), so only this unit's are looked at."""
         if aggregate_id not in self.loaded:
+            if not stored:
+                return None
             self.loaded[aggregate_id] = self._load(aggregate_id)
         found = self.loaded[aggregate_id]
         return found if isinstance(found, kind) else None

@@ -1,11 +1,11 @@
-"""The outreach aggregates: a customer's contact plan, and a survey invitation.
+"""The outreach aggregates: a customer's contact plan, and a survey invitation (survey.py).
 
 `ContactPlan` (one per dealership + customer) remembers what the contact rules need:
 consent and opt-outs, birthdays, vehicles and their mileage, the last touchpoint, open
 complaints, every follow-up planned (ours and other services'), wrong-number flags and the
-deadline slots scheduled for it. `Survey` (one per survey id) knows who it was sent to and
-whether it was answered. State only: the planner (planner.py) and the contact rules
-(rules.py) decide. No I/O, no clock: times come in as arguments.
+deadline slots scheduled for it (one `Deadline` per plan: slots.py). State only: the
+planner (planner.py) and the contact rules (rules.py) decide. No I/O, no clock: times come
+in as arguments.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from eventsourcing.utils import register_topic
 from events.preferences import CHANNELS, opt_outs_after, opt_outs_united
 from services.outreach.parts import FollowUp, Person, Vehicle
 from services.outreach.purposes import Blocked, from_legacy
+from services.outreach.slots import slot_key
+from services.outreach.survey import Survey, survey_aggregate_id
 
 __all__ = [
     "ContactPlan",
@@ -34,10 +36,6 @@ __all__ = [
 
 def plan_id(dealership_id: str, customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:outreach:plan:{dealership_id}:{customer_id}")
-
-
-def survey_aggregate_id(dealership_id: str, survey_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"laoke:outreach:survey:{dealership_id}:{survey_id}")
 
 
 class ContactPlan(Aggregate):
@@ -69,10 +67,11 @@ class ContactPlan(Aggregate):
         self.own_before: dict[str, dict[str, Any]] = {}
         self.preference_log: list[tuple[str | None, bool, list[str] | None, list[str] | None]] = []
         self.brought: dict[str, str] = {}  # "vin:…"/"complaint:…" -> the event, while merged
-        self.deadlines: dict[str, str] = {}  # slot -> Deadline key
+        self.deadlines: dict[str, str] = {}  # slot -> its key (`slot_key`)
         self.causes: dict[str, tuple[str, str]] = {}  # slot -> (event id, correlation id)
         self.fired: dict[str, datetime] = {}  # slot -> due_at last fired
         self.deadline_seq = 0
+        self.own_deadlines: set[str] = set()  # slots with a Deadline each (older versions)
 
     # -- facts ---------------------------------------------------------------------------
     @event("Registered")
@@ -84,7 +83,9 @@ class ContactPlan(Aggregate):
         family: list[dict[str, str]],
         marketing: bool,
         channels: list[str],
+        touched_at: datetime | None = None,
     ) -> None:
+        self.touch_at(touched_at)
         self.registered = True
         self.marketing_consent = marketing
         self.channels = list(channels)
@@ -119,8 +120,8 @@ class ContactPlan(Aggregate):
 
     @event("Touched")
     def touch(self, at: datetime) -> None:
-        if self.last_touchpoint is None or at > self.last_touchpoint:
-            self.last_touchpoint = at
+        """A touchpoint that changes the plan no other way (the others carry `touched_at`)."""
+        self.touch_at(at)
 
     def vehicle(self, vin: str, event_id: str | None = None) -> Vehicle:
         self._bring(f"vin:{vin}", vin in self.vehicles, event_id)
@@ -132,17 +133,37 @@ class ContactPlan(Aggregate):
             self.brought.setdefault(key, event_id)
 
     @event("VehiclePurchased")
-    def vehicle_purchased(self, vin: str, at: datetime, event_id: str | None = None) -> None:
+    def vehicle_purchased(
+        self,
+        vin: str,
+        at: datetime,
+        event_id: str | None = None,
+        touched_at: datetime | None = None,
+    ) -> None:
+        self.touch_at(touched_at)
         self.vehicle(vin, event_id).purchased_at = at
 
     @event("VehicleDelivered")
-    def vehicle_delivered(self, vin: str, at: datetime, event_id: str | None = None) -> None:
+    def vehicle_delivered(
+        self,
+        vin: str,
+        at: datetime,
+        event_id: str | None = None,
+        touched_at: datetime | None = None,
+    ) -> None:
+        self.touch_at(touched_at)
         self.vehicle(vin, event_id).delivered_at = at
 
     @event("Serviced")
     def serviced(
-        self, vin: str, at: datetime, mileage_km: int, event_id: str | None = None
+        self,
+        vin: str,
+        at: datetime,
+        mileage_km: int,
+        event_id: str | None = None,
+        touched_at: datetime | None = None,
     ) -> None:
+        self.touch_at(touched_at)
         car = self.vehicle(vin, event_id)
         car.mileage = sorted([*car.mileage, (at, mileage_km)])
 
@@ -178,7 +199,7 @@ class ContactPlan(Aggregate):
     @event("FollowUpExpired")
     def expire_follow_up(self, follow_up_id: str, slot: str) -> None:
         self.follow_ups[follow_up_id].status = "expired"
-        self.deadlines.pop(slot, None)
+        self.end_slot(slot)
 
     @event("NpsAsked")
     def nps_asked(self, at: datetime) -> None:
@@ -187,43 +208,48 @@ class ContactPlan(Aggregate):
     # -- deadline slots ------------------------------------------------------------------
     @event("SlotScheduled")
     def schedule_slot(self, slot: str, key: str, cause_id: str, correlation_id: str) -> None:
+        """A slot with a Deadline of its own (`key`): older versions'; kept to load them."""
         self.deadlines[slot] = key
         self.causes[slot] = (cause_id, correlation_id)
         self.deadline_seq += 1
+        self.own_deadlines.add(slot)
+
+    @event("SlotsScheduled")
+    def schedule_slots(
+        self, due: dict[str, str], cleared: list[str], cause_id: str, correlation_id: str
+    ) -> None:
+        """As of one cause: the slots no more wanted, and those new or due at another time
+        (slot -> due_at ISO, in the order decided: it numbers their keys)."""
+        for slot in cleared:
+            self.deadlines.pop(slot, None)
+        for slot, due_at in due.items():
+            self.deadlines[slot] = slot_key(self.id, slot, due_at, self.deadline_seq)
+            self.causes[slot] = (cause_id, correlation_id)
+            self.deadline_seq += 1
+
+    @event("SlotDeadlinesRetired")
+    def retire_slot_deadlines(self) -> None:
+        """The slots' own deadlines were cancelled: the plan's one deadline stands for them."""
+        self.own_deadlines = set()
 
     @event("SlotCleared")
     def clear_slot(self, slot: str) -> None:
-        self.deadlines.pop(slot, None)
+        self.end_slot(slot)
 
     @event("SlotFired")
     def slot_fired(self, slot: str, due_at: datetime) -> None:
         self.fired[slot] = due_at
+        self.end_slot(slot)
+
+    def end_slot(self, slot: str) -> None:
         self.deadlines.pop(slot, None)
+        self.own_deadlines.discard(slot)  # fired, or cancelled before this was recorded
 
     # -- merging -------------------------------------------------------------------------
-    def export(self) -> dict[str, Any]:
-        """What a survivor needs of a merged plan, as plain JSON-able values."""
-        return {
-            "customer_id": self.customer_id,
-            "merged_ids": sorted(self.merged_ids),
-            "registered": self.registered,
-            "marketing_consent": self.marketing_consent,
-            "channels": self.channels,
-            "blocked": self.blocked,
-            "outbound_calls": [at.isoformat() for at in self.outbound_calls],
-            "phones": self.phones,
-            "flagged_phones": sorted(self.flagged_phones),
-            "people": [[p.relation, p.name, p.birthday.isoformat()] for p in self.people],
-            "vehicles": [v.to_dict() for v in self.vehicles.values()],
-            "last_touchpoint": self.last_touchpoint.isoformat() if self.last_touchpoint else None,
-            "open_complaints": sorted(self.open_complaints),
-            "follow_ups": [f.to_dict() for f in self.follow_ups.values()],
-            "last_nps_at": self.last_nps_at.isoformat() if self.last_nps_at else None,
-        }
-
     @event("Absorbed")
     def absorb(self, other: dict[str, Any]) -> None:
-        """Fold a duplicate's plan in: the most restrictive contact preference wins."""
+        """Fold a duplicate's plan in (`other`: identity.exported): the most restrictive
+        contact preference wins."""
         self.own_before[other["customer_id"]] = {
             "blocked": self.blocked,
             "marketing_consent": self.marketing_consent,
@@ -274,14 +300,14 @@ class ContactPlan(Aggregate):
             if self.last_nps_at is None or theirs_nps > self.last_nps_at:
                 self.last_nps_at = theirs_nps
 
-    def touch_at(self, at: datetime) -> None:
-        if self.last_touchpoint is None or at > self.last_touchpoint:
+    def touch_at(self, at: datetime | None) -> None:
+        if at is not None and (self.last_touchpoint is None or at > self.last_touchpoint):
             self.last_touchpoint = at
 
     @event("MergedInto")
     def merge_into(self, survivor_id: str) -> None:
         self.merged_into = survivor_id
-        self.deadlines = {}
+        self.deadlines, self.own_deadlines = {}, set()  # cancelled before
 
     @event("Unmerged")
     def unmerge(self) -> None:
@@ -289,7 +315,7 @@ class ContactPlan(Aggregate):
 
     @event("SplitOff")
     def split_off(self, restored: dict[str, Any], reattributed: list[str]) -> None:
-        """Give a split customer's part back (`restored`: its `export()`, with what the
+        """Give a split customer's part back (`restored`: identity.exported, with what the
         re-attributed events brought: identity.py): this plan's own preferences and people
         to greet as before it absorbed them, plus its own preference changes since; their
         follow-ups, vehicles, open complaints and phones."""
@@ -324,7 +350,7 @@ class ContactPlan(Aggregate):
     def erase(self) -> None:
         """The customer was erased: nothing more is planned; whom to call is forgotten."""
         self.phones, self.flagged_phones, self.people = [], set(), []
-        self.deadlines = {}
+        self.deadlines, self.own_deadlines = {}, set()  # cancelled before
 
     # -- reading -------------------------------------------------------------------------
     def knows_customer(self, customer_id: str) -> bool:
@@ -355,34 +381,6 @@ class ContactPlan(Aggregate):
         return len(self.blocked.get(purpose, ())) == len(CHANNELS)
 
 
-class Survey(Aggregate):
-    """A survey invitation: answered once, and only by the customer it was sent to."""
-
-    @staticmethod
-    def create_id(dealership_id: str, survey_id: str) -> UUID:
-        return survey_aggregate_id(dealership_id, survey_id)
-
-    @event("Sent")
-    def __init__(
-        self, dealership_id: str, survey_id: str, kind: str, customer_id: str, follow_up_id: str
-    ) -> None:
-        self.survey_id = survey_id
-        self.kind = kind
-        self.customer_id = customer_id
-        self.follow_up_id = follow_up_id
-        self.answered_by: str | None = None
-
-    @event("Answered")
-    def answer(self, event_id: str) -> None:
-        self.answered_by = event_id
-
-    @event("Reassigned")
-    def reassign(self, customer_id: str) -> None:
-        """Sent while merged because of a customer a split gave back: theirs to answer."""
-        self.customer_id = customer_id
-
-
-# Stores written before these classes moved here name them (and their events) by their old
-# module: those topics still resolve, so such stores load as before.
+# Stores written before the class moved here name it (and its events) by its old module:
+# those topics still resolve, so such stores load as before.
 register_topic("services.outreach.domain:ContactPlan", ContactPlan)
-register_topic("services.outreach.domain:Survey", Survey)

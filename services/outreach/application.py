@@ -7,7 +7,6 @@ correlation ids) and committed with the plan in one transaction, so it is record
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -36,7 +35,7 @@ from events import (
     is_touchpoint,
 )
 from laoke.clock import Clock
-from laoke.deadlines import Deadline, deadline_id
+from laoke.deadlines import Deadline
 from laoke.decisions import Cause, CauseLike, decision
 from laoke.eventstore import ServiceApplication
 from laoke.work import UnitOfWork
@@ -61,7 +60,9 @@ from services.outreach.recording import (
     skipped_decision,
 )
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
+from services.outreach.scheduling import PLAN, arm, reslot, retire
 from services.outreach.settings import OutreachSettings, Policy
+from services.outreach.slots import next_slot
 
 log = logging.getLogger(__name__)
 HANDLED = (
@@ -77,6 +78,8 @@ HANDLED = (
     ComplaintReopened,
     RewardGranted,
 )
+# Their plan event carries the touchpoint (`touched_at`): no `Touched` of its own.
+TOUCHING = (CustomerRegistered, VehiclePurchased, VehicleDelivered, ServiceCompleted)
 
 
 class Outreach:
@@ -105,7 +108,9 @@ class Outreach:
         policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
         if isinstance(event, CustomerErased):
-            return erase(state, event, work, lambda keys: self._cancel_slots(keys, work))
+            retire(state, work)
+            erase(state, event, work)
+            return arm(state, work)
         first_delivery = isinstance(event, VehicleDelivered) and (
             event.vin not in state.vehicles or state.vehicles[event.vin].delivered_at is None
         )
@@ -121,8 +126,9 @@ class Outreach:
 
     def _learn(self, state: ContactPlan, event: Event, policy: Policy, work: UnitOfWork) -> None:
         """Update the plan with what `event` tells, and take the decisions that need no plan."""
-        if is_touchpoint(event):
-            state.touch(event.occurred_at)
+        touched = event.occurred_at if is_touchpoint(event) else None
+        if touched is not None and not isinstance(event, TOUCHING):
+            state.touch(touched)
         if isinstance(event, CustomerVisited) and event.visit_kind == "phone_out":
             state.log_outbound_call(event.occurred_at)
         if isinstance(event, CustomerRegistered):
@@ -136,6 +142,7 @@ class Outreach:
                 ],
                 marketing=event.consent.marketing,
                 channels=list(event.consent.channels),
+                touched_at=touched,
             )
         elif isinstance(event, ContactPreferenceChanged):
             channels: list[str] = list(event.channels or [])
@@ -146,11 +153,13 @@ class Outreach:
             if event.opt_out:
                 self._cancel_pending(state, event, work)
         elif isinstance(event, VehiclePurchased):
-            state.vehicle_purchased(event.vin, event.occurred_at, str(event.event_id))
+            state.vehicle_purchased(event.vin, event.occurred_at, str(event.event_id), touched)
         elif isinstance(event, VehicleDelivered):
-            state.vehicle_delivered(event.vin, event.delivered_at, str(event.event_id))
+            state.vehicle_delivered(event.vin, event.delivered_at, str(event.event_id), touched)
         elif isinstance(event, ServiceCompleted):
-            state.serviced(event.vin, event.occurred_at, event.mileage_km, str(event.event_id))
+            state.serviced(
+                event.vin, event.occurred_at, event.mileage_km, str(event.event_id), touched
+            )
         elif isinstance(event, ComplaintFiled | ComplaintReopened):
             # reopened: dissatisfied at the call-back
             state.open_complaint(event.complaint_id, str(event.event_id))
@@ -217,9 +226,10 @@ class Outreach:
 
     def _merge(self, state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> None:
         for merged in identity.merged_plans(state, event, work):
-            state.absorb(merged.export())
-            self._cancel_slots(merged.deadlines.values(), work)
+            state.absorb(identity.exported(merged))
+            retire(merged, work)
             merged.merge_into(state.customer_id)
+            arm(merged, work)
 
     def _split(
         self, state: ContactPlan, event: CustomersUnmerged, policy: Policy, work: UnitOfWork
@@ -324,49 +334,39 @@ class Outreach:
     def _reschedule(
         self, state: ContactPlan, cause: CauseLike, policy: Policy, work: UnitOfWork
     ) -> None:
-        """Make the plan's pending deadlines match `schedule` (new, moved, or cancelled)."""
-        wanted = schedule(state, self.clock.now(), policy)
-        for slot in [s for s in state.deadlines if s not in wanted]:
-            self._cancel_slots([state.deadlines[slot]], work)
-            state.clear_slot(slot)
-        for slot, due_at in wanted.items():
-            current = state.deadlines.get(slot)
-            if current is not None and current.rsplit("|", 2)[-2] == due_at.isoformat():
-                continue
-            if current is not None:
-                self._cancel_slots([current], work)
-            key = f"outreach|{state.id}|{slot}|{due_at.isoformat()}|{state.deadline_seq}"
-            work.add(Deadline(key=key, kind=slot, ref=str(state.id), due_at=due_at))
-            correlation = cause.correlation_id or cause.event_id
-            state.schedule_slot(slot, key, str(cause.event_id), str(correlation))
-
-    def _cancel_slots(self, keys: Iterable[str], work: UnitOfWork) -> None:
-        for key in keys:
-            deadline = work.get(deadline_id(key), Deadline)
-            if deadline is not None and deadline.pending:
-                deadline.cancel()
+        """Make the plan's slots (and its deadline) match `schedule`."""
+        reslot(state, schedule(state, self.clock.now(), policy), cause, work)
 
     def on_deadline(self, work: UnitOfWork, deadline: Deadline) -> None:
         """Called by the ticker (which fired the deadline) once the clock passed `due_at`:
-        the slot's contact, decided and dated at the deadline's time (not when the ticker
-        noticed it; only a contact whose useful life ended before then is skipped
+        the plan's earliest slot is due (or, for a slot's own deadline of an older version,
+        that slot). Its contact is decided and dated at the slot's time (not when the
+        ticker noticed it; only a contact whose useful life ended before then is skipped
         `expired`, e.g. a deadline that was already past when a history import scheduled
-        it). An `expire:` slot ends its open contact, dated at the expiry."""
-        now = deadline.due_at
+        it). An `expire:` slot ends its open contact, dated at the expiry. Then the
+        deadline is due at the next slot."""
         state = work.get(UUID(deadline.ref), ContactPlan)
-        if state is None or state.deadlines.get(deadline.kind) != deadline.key:
-            return  # stale: the plan moved on
-        slot = deadline.kind
+        if state is None:
+            return
+        if deadline.kind != PLAN:
+            if state.deadlines.get(deadline.kind) == deadline.key:
+                self._fire(state, deadline.kind, deadline.due_at, work)
+        elif (found := next_slot(state.deadlines)) is not None and found[1] <= deadline.due_at:
+            self._fire(state, found[0], found[1], work)
+        arm(state, work)
+
+    def _fire(self, state: ContactPlan, slot: str, now: datetime, work: UnitOfWork) -> None:
+        """The contact `slot` calls for at its time `now`."""
         event_id, correlation_id = state.causes[slot]
         if slot.startswith(f"{EXPIRE}:"):
             self._expire(state, slot, UUID(correlation_id), now, work)
             return
         cause = Cause(UUID(event_id), UUID(correlation_id), state.dealership_id, state.customer_id)
         policy = self.settings.policy(state.dealership_id)
-        candidates = plan_slot(state, slot, deadline.due_at, policy)
+        candidates = plan_slot(state, slot, now, policy)
         due, skipped = decide(candidates, state, policy, self.clock.now())
         self._record(state, cause, due, skipped, work, at=now)
-        state.slot_fired(slot, deadline.due_at)
+        state.slot_fired(slot, now)
         self._reschedule(state, cause, policy, work)
 
     def _expire(

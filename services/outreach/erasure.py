@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from events import CustomerErased
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan
@@ -19,14 +17,10 @@ from services.outreach.rules import Skipped
 WHY = "the customer's personal data was erased"
 
 
-def erase(
-    state: ContactPlan,
-    event: CustomerErased,
-    work: UnitOfWork,
-    cancel_slots: Callable[[Iterable[str]], None],
-) -> None:
+def erase(state: ContactPlan, event: CustomerErased, work: UnitOfWork) -> None:
     """Skip (`erased`) each contact still open, ours and those others requested; drop the
-    plan's deadlines and what it knew of whom to call."""
+    plan's deadline slots and what it knew of whom to call (the caller cancels the
+    deadlines: application.py)."""
     for follow_up in list(state.follow_ups.values()):
         if follow_up.status != "due":
             continue
@@ -48,5 +42,4 @@ def erase(
                     event, follow_up.follow_up_id, follow_up.reason, skip, name, event.occurred_at
                 )
             )
-    cancel_slots(state.deadlines.values())
     state.erase()

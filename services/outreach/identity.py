@@ -13,6 +13,28 @@ from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, Survey, plan_id, survey_aggregate_id
 
 
+def exported(plan: ContactPlan) -> dict[str, Any]:
+    """What a survivor needs of a merged plan (and a split gives back), as plain JSON-able
+    values: the argument of `ContactPlan.absorb` and `ContactPlan.split_off`."""
+    return {
+        "customer_id": plan.customer_id,
+        "merged_ids": sorted(plan.merged_ids),
+        "registered": plan.registered,
+        "marketing_consent": plan.marketing_consent,
+        "channels": plan.channels,
+        "blocked": plan.blocked,
+        "outbound_calls": [at.isoformat() for at in plan.outbound_calls],
+        "phones": plan.phones,
+        "flagged_phones": sorted(plan.flagged_phones),
+        "people": [[p.relation, p.name, p.birthday.isoformat()] for p in plan.people],
+        "vehicles": [v.to_dict() for v in plan.vehicles.values()],
+        "last_touchpoint": plan.last_touchpoint.isoformat() if plan.last_touchpoint else None,
+        "open_complaints": sorted(plan.open_complaints),
+        "follow_ups": [f.to_dict() for f in plan.follow_ups.values()],
+        "last_nps_at": plan.last_nps_at.isoformat() if plan.last_nps_at else None,
+    }
+
+
 def merged_plans(state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> list[ContactPlan]:
     """The plans `event` merges into `state` (none merged before: a replay changes nothing)."""
     found = []
@@ -37,7 +59,7 @@ def split(state: ContactPlan, event: CustomersUnmerged, work: UnitOfWork) -> Con
     for event_id, opt_out, channels, purposes in state.preference_log:
         if event_id in reattributed:
             restored.change_preference(opt_out, channels, purposes, event_id)
-    own = restored.export()
+    own = exported(restored)
     part = part_of(state, own, reattributed)
     given = {k: [*own[k], *part[k]] for k in ("vehicles", "follow_ups", "open_complaints")}
     state.split_off(own | given, sorted(reattributed))
@@ -58,7 +80,7 @@ def part_of(
     state: ContactPlan, own: dict[str, Any], reattributed: set[str]
 ) -> dict[str, list[Any]]:
     """What of the survivor's plan goes back with a restored customer (`own`: its plan as
-    exported at the merge), as the survivor's plan last recorded it (pure): its cars and
+    `exported` at the merge), as the survivor's plan last recorded it (pure): its cars and
     those the re-attributed events brought; its follow-ups and those those events planned,
     or planned from the calendar for its cars (laoke/merges.py), with their retries; its
     complaints and those the events filed, while still open; when its cars' reminders

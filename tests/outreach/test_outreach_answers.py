@@ -6,21 +6,29 @@ nothing. Use cases on a real (SQLite) store, and the pure matching."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from events import ContactRequested, Event, FollowUpAnswered, FollowUpDue, FollowUpSkipped
 from laoke.clock import ManualClock
-from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.answers import door_of, open_among
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
-from tests.outreach.helpers import CUSTOMER, DEALER, decision_from, feed, plan_of, recorded
+from tests.outreach.helpers import (
+    CUSTOMER,
+    DEALER,
+    deadline_pending,
+    decision_from,
+    feed,
+    fire,
+    plan_of,
+    recorded,
+)
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 REFEREE = "c-referee"
@@ -98,7 +106,7 @@ def test_a_survey_answer_makes_its_invitation_and_ends_its_expiry(outreach: Outr
     follow_up = plan_of(outreach).follow_ups[csi.follow_up_id]
     assert (follow_up.status, follow_up.outcome) == ("done", "reached")
     assert f"expire:{csi.follow_up_id}" not in plan_of(outreach).deadlines
-    assert not outreach.app.repository.get(Deadline.create_id(key)).pending
+    assert not deadline_pending(outreach, key)
     # the NPS question riding on the same invitation: counted, but nothing more to make
     assert feed(outreach, survey_answer(csi.detail["nps_survey_id"])) == []
 
@@ -119,9 +127,7 @@ def test_an_answer_after_the_expiry_changes_nothing(outreach: Outreach, clock: M
     csi = surveyed(outreach)
     assert csi.survey_id is not None
     slot = f"expire:{csi.follow_up_id}"
-    deadline = outreach.app.repository.get(Deadline.create_id(plan_of(outreach).deadlines[slot]))
-    clock.set(deadline.due_at + timedelta(minutes=5))
-    Ticker(outreach.app, DeadlineIndex(), clock, outreach.on_deadline).fire(deadline.id)
+    fire(outreach, clock, slot)
     assert plan_of(outreach).follow_ups[csi.follow_up_id].status == "expired"
     assert feed(outreach, survey_answer(csi.survey_id)) == []
     assert plan_of(outreach).follow_ups[csi.follow_up_id].status == "expired"

@@ -18,12 +18,20 @@ from events import (
     SurveyAnswerRejected,
 )
 from laoke.clock import ManualClock
-from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
-from tests.outreach.helpers import CUSTOMER, decision_from, feed, plan_of, recorded
+from services.outreach.slots import slot_due
+from tests.outreach.helpers import (
+    CUSTOMER,
+    deadline_pending,
+    decision_from,
+    feed,
+    fire,
+    plan_of,
+    recorded,
+)
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 
@@ -348,15 +356,13 @@ def test_a_deadline_fires_its_greeting_once_and_schedules_the_next(
     feed(outreach, registered(birthday="1985-06-15", family=[]))
     state = plan_of(outreach)
     key = state.deadlines["birthday:self:张伟"]
-    deadline: Deadline = outreach.app.repository.get(Deadline.create_id(key))
-    clock.set(deadline.due_at + timedelta(minutes=1))
-    fired = Ticker(outreach.app, DeadlineIndex(), clock, outreach.on_deadline).fire(deadline.id)
-    assert fired is not None
-    greeting = [d for d in fired.decisions if isinstance(d, FollowUpDue)]
-    assert [(g.reason, g.due_at) for g in greeting] == [("birthday_greeting", deadline.due_at)]
+    due_at = datetime.fromisoformat(slot_due(key))
+    fired = fire(outreach, clock, "birthday:self:张伟")
+    greeting = [d for d in fired if isinstance(d, FollowUpDue)]
+    assert [(g.reason, g.due_at) for g in greeting] == [("birthday_greeting", due_at)]
     state = plan_of(outreach)
     assert state.deadlines["birthday:self:张伟"] != key
-    assert not outreach.app.repository.get(Deadline.create_id(key)).pending
+    assert not deadline_pending(outreach, key)
 
 
 def test_complaint_filed_pauses_and_complaint_resolved_resumes(outreach: Outreach) -> None:

@@ -13,12 +13,11 @@ import pytest
 
 from events import Event, FollowUpDue, FollowUpExpired, FollowUpSkipped
 from laoke.clock import ManualClock
-from laoke.deadlines import Deadline, DeadlineIndex, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
-from tests.outreach.helpers import feed, plan_of, recorded
+from tests.outreach.helpers import deadline_pending, feed, fire, plan_of, recorded
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 
@@ -33,17 +32,6 @@ def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
     app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
     yield Outreach(app, OutreachSettings(), clock)
     app.close()
-
-
-def fire(outreach: Outreach, clock: ManualClock, slot: str) -> list[Event]:
-    """What the ticker does once the clock passes the slot's deadline."""
-    deadline: Deadline = outreach.app.repository.get(
-        Deadline.create_id(plan_of(outreach).deadlines[slot])
-    )
-    clock.set(max(clock.now(), deadline.due_at + timedelta(minutes=5)))
-    fired = Ticker(outreach.app, DeadlineIndex(), clock, outreach.on_deadline).fire(deadline.id)
-    assert fired is not None
-    return list(fired.decisions)
 
 
 def registered() -> Event:
@@ -101,7 +89,7 @@ def test_a_contact_made_in_time_cancels_its_expiry(outreach: Outreach) -> None:
     done = recorded("FollowUpCompleted", follow_up_id=csi.follow_up_id, outcome="reached")
     feed(outreach, done)
     assert f"expire:{csi.follow_up_id}" not in plan_of(outreach).deadlines
-    assert not outreach.app.repository.get(Deadline.create_id(key)).pending
+    assert not deadline_pending(outreach, key)
 
 
 def test_a_retry_keeps_the_first_trys_window(outreach: Outreach, clock: ManualClock) -> None:

@@ -1,7 +1,8 @@
-"""Aggregates that moved to a service's `aggregates.py` still load from stores written before.
+"""Aggregates that moved (to a service's `aggregates.py`, or on from it) still load from
+stores written before.
 
-Each stored event names its class by topic (`module:Aggregate.Event`). The aggregates.py
-modules register the old topics, so an event stored under the old module resolves to the
+Each stored event names its class by topic (`module:Aggregate.Event`). The modules they
+moved to register the old topics, so an event stored under the old module resolves to the
 same class: a store written before the move loads unchanged.
 """
 
@@ -34,6 +35,7 @@ MOVED: list[tuple[str, type[Aggregate]]] = [
     ("services.complaints.customers:CustomerComplaints", CustomerComplaints),
     ("services.outreach.domain:ContactPlan", ContactPlan),
     ("services.outreach.domain:Survey", Survey),
+    ("services.outreach.aggregates:Survey", Survey),
     ("services.workshop.domain:RepairOrder", RepairOrder),
     ("services.intake.identity:IdentityKey", IdentityKey),
     ("services.intake.identity:CustomerIdentity", CustomerIdentity),
