@@ -118,6 +118,41 @@ def test_next_due_is_the_earliest_pending_deadline_after_moves_and_firings(
     assert index.next_due() == DUE + timedelta(hours=2)
 
 
+def test_a_fired_deadline_moved_fires_again_at_its_new_time_once_and_not_before(
+    app: ServiceApplication,
+) -> None:
+    """A deadline standing for a series of times (outreach's plans): moved in the unit that
+    fired it, it is due again; one moved away and back is found due once."""
+    index = DeadlineIndex()
+    app.observers.append(index.observe)
+    scheduled(app, "a")
+    later = DUE + timedelta(hours=1)
+    clock = ManualClock(DUE)
+    fired: list[datetime] = []
+
+    def on_due(work: UnitOfWork, deadline: Deadline) -> None:
+        fired.append(deadline.due_at)
+        if deadline.due_at == DUE:
+            deadline.move(later)
+
+    ticker = Ticker(app, index, clock, on_due)
+    assert ticker.fire_due() == 1 and fired == [DUE]
+    assert ticker.fire_due() == 0, "not due before its new time"
+    assert ticker.fire(deadline_id("a")) is None, "nor fired before it when asked directly"
+    clock.set(later)
+    assert ticker.fire_due() == 1 and fired == [DUE, later]
+    assert not app.get_or_none(deadline_id("a")).pending
+
+    again = later + timedelta(hours=1)
+    for due_at in (again, again + timedelta(hours=1), again):  # away and back: two entries
+        work = UnitOfWork(app)
+        moved = work.get(deadline_id("a"), Deadline)
+        assert moved is not None
+        moved.move(due_at)
+        work.commit()
+    assert index.due(again) == [deadline_id("a")]
+
+
 async def test_a_replay_clock_holds_a_moment_moves_only_forward_and_is_released() -> None:
     clock = ReplayClock()
     assert not clock.held and abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
