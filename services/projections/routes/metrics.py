@@ -6,7 +6,7 @@ their customers per class."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,7 +14,14 @@ from fastapi.responses import Response
 
 from laoke.httpauth import DealershipsToRead
 from services.projections.metricmodels import ClassesPublic, SatisfactionPublic
-from services.projections.metrics import Fact, Knobs, cut_facts, dimensions_of, group_facts
+from services.projections.metrics import (
+    Dimension,
+    Fact,
+    Knobs,
+    cut_facts,
+    dimensions_of,
+    group_facts,
+)
 from services.projections.queries.classes import ClassCut
 from services.projections.queries.figures import load_facts
 from services.projections.queries.retention import load_retention_facts
@@ -45,6 +52,17 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
     settings = service.projection_settings
     knobs = Knobs(settings.silent_per_complaint, settings.low_score_max)
 
+    def cut(
+        group_by: str, start: datetime | None, end: datetime | None
+    ) -> tuple[tuple[Dimension, ...], datetime, tuple[datetime, datetime]]:
+        """A figures request's groups (400 when unknown), its time and its period."""
+        try:
+            dimensions = dimensions_of(group_by)
+        except ValueError as exc:
+            raise bad_param("group_by", str(exc)) from None
+        now = service.clock.now()
+        return dimensions, now, period(start, end, now)
+
     @router.get("/metrics/satisfaction", response_model=SatisfactionPublic, tags=["metrics"])
     def get_satisfaction(
         dealerships: DealershipsToRead,
@@ -64,12 +82,7 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         to apology and to resolution (p50/p90), share resolved within SLA, follow-up
         completion, referral conversion, repurchase by complaint outcome (default: last 30
         days). Several `dealership_id`s roll up; `group_by` cuts."""
-        try:
-            dimensions = dimensions_of(group_by)
-        except ValueError as exc:
-            raise bad_param("group_by", str(exc)) from None
-        now = service.clock.now()
-        period_from, period_to = period(start, end, now)
+        dimensions, now, (period_from, period_to) = cut(group_by, start, end)
         facts: list[Fact] = []
         for dealership_id in dealerships:
             window = timedelta(days=settings.figures_for(dealership_id).repurchase_window_days)
@@ -101,12 +114,7 @@ def metrics_router(service: ProjectionsService) -> APIRouter:
         by what their last months show: a complaint, dissatisfaction, a last call, neglect
         (no contact made by the dealership), or in touch (default: last 30 days). Several
         `dealership_id`s roll up; `group_by` cuts."""
-        try:
-            dimensions = dimensions_of(group_by)
-        except ValueError as exc:
-            raise bad_param("group_by", str(exc)) from None
-        now = service.clock.now()
-        period_from, period_to = period(start, end, now)
+        dimensions, now, (period_from, period_to) = cut(group_by, start, end)
         facts: list[Fact] = []
         for dealership_id in dealerships:
             facts += load_retention_facts(
