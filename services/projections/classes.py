@@ -82,7 +82,8 @@ def totals(found: Iterable[Classification]) -> dict[CustomerClass, tuple[int, fl
     return {c: (n, round(v, 2), round(k, 2)) for c, (n, v, k) in sums.items()}
 
 
-def _days(since: str | None, now: datetime) -> int | None:
+def days_since(since: str | None, now: datetime) -> int | None:
+    """Whole days from a stored time to `now` (0 for a later one; None when unknown)."""
     if since is None:
         return None
     return max(0, (now - parse_ts(since)).days)
@@ -157,7 +158,7 @@ def class_columns(doc: dict[str, Any], limits: ClassThresholds) -> dict[str, Any
 
 
 def _after(since: str | None, days: int) -> str | None:
-    """The stored time `days` whole days after `since` ('' when any time is: `_days` counts
+    """The stored time `days` whole days after `since` ('' when any time is: `days_since` counts
     nothing below 0; None when `since` is unknown)."""
     if days <= 0:
         return ""
@@ -214,12 +215,12 @@ def classify(
     paid_visits = int(stats["paid_service_visits"])
     value, cost = value_of(stats, limits), cost_of(stats, limits)
     worth, costs = value["total"], cost["total"]
-    idle_days = _days(last_touch_at, now)
-    tenure = _days(doc["first_seen_at"], now) or 0
+    idle_days = days_since(last_touch_at, now)
+    tenure = days_since(doc["first_seen_at"], now) or 0
     recent = last_touch_at is not None and parse_ts(last_touch_at) > neglected_up_to(now, limits)
     interval = _regular_interval(stats)
     regular = interval is not None and interval <= limits.regular_service_days
-    since_big = _days(stats["last_big_purchase_at"], now)
+    since_big = days_since(stats["last_big_purchase_at"], now)
     found = class_at(standing(doc, limits), last_touch_at, now, limits)
     facts: dict[str, Any] = {
         "value_cny": worth,

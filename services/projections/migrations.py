@@ -19,6 +19,8 @@ from services.projections.readmodels.tallies import LINE_OF
 from services.projections.settings import ClassThresholds
 from services.projections.tables import (
     CLASS_COLUMNS,
+    CLASS_INDEX_COLUMNS,
+    CLASS_INDEXES,
     COMPLAINTS,
     CUSTOMERS,
     REFERRALS,
@@ -65,6 +67,12 @@ def migrate(tx: Tx) -> None:
         _fill_purchase_refs(tx)
     if columns and _customers_lack(tx, "vehicle_spend_cny"):
         _fill_line_stats(tx)
+    # The classes' partial indexes from before they held every column the customer list's
+    # id query reads (tables.py): dropped, for the schema to create them again.
+    for index in CLASS_INDEXES:
+        held = index_columns(tx, index)
+        if held and held != set(CLASS_INDEX_COLUMNS):
+            tx.execute(f"DROP INDEX {index}")
 
 
 CLASS_TYPES = ("INTEGER", "TEXT", "INTEGER", "TEXT", "REAL", "REAL")
@@ -136,6 +144,21 @@ def table_columns(tx: Tx, table: str) -> set[str]:
         )
     else:
         rows = tx.query("SELECT name FROM pragma_table_info(?)", (table,))
+    return {str(r[0]) for r in rows}
+
+
+def index_columns(tx: Tx, index: str) -> set[str]:
+    """The columns `index` holds in this store (none when it does not exist)."""
+    if tx.store.kind == "postgres":
+        rows = tx.query(
+            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON"
+            " a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+            " WHERE n.nspname = ? AND c.relname = ?",
+            (tx.store.schema, index),
+        )
+    else:
+        rows = tx.query("SELECT name FROM pragma_index_info(?)", (index,))
     return {str(r[0]) for r in rows}
 
 

@@ -3,8 +3,11 @@ models).
 
 One query per page: the follow-ups of the status and filters asked for, in (due time, id)
 order from an index (tables.py), each joined to its customer's row for the name, phone,
-class and vehicles (docs/projections.md, "The work list"). Pages are cut by keyset: the
-cursor is the last item's (due time, id), and the next page starts after it.
+class and vehicles (docs/projections.md, "The work list"). The customer's class comes from
+the class columns the projector keeps (`CLASS_SQL`, as the customer list's filter and the
+class counts read it), not from classifying its document: that was half a page's time.
+Pages are cut by keyset: the cursor is the last item's (due time, id), and the next page
+starts after it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic_core import from_json, to_json
 
-from services.projections.classes import classify
+from services.projections.classes import CLASS_SQL, class_params
 from services.projections.models import (
     FollowUpCustomerPublic,
     FollowUpListPublic,
@@ -53,7 +56,7 @@ FOLLOWUP_COLUMNS = (
     "f.department",
     "f.channel",
     "f.doc",
-    "c.last_touch_at",
+    f"{CLASS_SQL} AS customer_class",  # of the customer's row: `class_params` come first
     "c.doc",
 )
 _NAMES = tuple(c.removeprefix("f.") for c in FOLLOWUP_COLUMNS[:-2])  # the follow-up's own
@@ -88,7 +91,9 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return due_at, follow_up_id
 
 
-def _rows(store: ReadStore, page: WorkList, position: paging.Key | None, n: int) -> list[Any]:
+def _rows(
+    store: ReadStore, page: WorkList, limits: ClassThresholds, position: paging.Key | None, n: int
+) -> list[Any]:
     """Up to `n` of the list's rows after the position, in its order."""
     where = ["f.dealership_id = ?", _STATUS_WHERE[page.status]]
     params: list[Any] = [page.dealership_id]
@@ -107,7 +112,7 @@ def _rows(store: ReadStore, page: WorkList, position: paging.Key | None, n: int)
         f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups f"
         " LEFT JOIN customers c ON c.customer_id = f.customer_id"
         f" WHERE {' AND '.join(where)}{rest} ORDER BY f.due_at, f.follow_up_id LIMIT ?",
-        (*params, *more, n),
+        (*class_params(page.now, limits), *params, *more, n),
     )
 
 
@@ -115,9 +120,9 @@ def _key(row: Sequence[Any]) -> paging.Key:
     return row[3], row[0]
 
 
-def _cut(store: ReadStore, page: WorkList) -> tuple[list[Any], str | None]:
+def _cut(store: ReadStore, page: WorkList, limits: ClassThresholds) -> tuple[list[Any], str | None]:
     def fetch(position: paging.Key | None, n: int) -> list[Any]:
-        return _rows(store, page, position, n)
+        return _rows(store, page, limits, position, n)
 
     return paging.page(fetch, _key, page.after, page.limit)
 
@@ -136,37 +141,35 @@ def item_status(stored: str, due_at: str | None, stamp: str) -> FollowUpStatus:
 
 
 class _Customers:
-    """The page's customers, each decoded and classified once (a customer may have several
-    follow-ups on a page)."""
+    """The page's customers, each decoded once (a customer may have several follow-ups on a
+    page)."""
 
-    def __init__(self, now: datetime, limits: ClassThresholds) -> None:
-        self.now = now
-        self.limits = limits
+    def __init__(self) -> None:
         self._seen: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
 
     def get(
-        self, customer_id: str, last_touch_at: str | None, text: str | None
+        self, customer_id: str, customer_class: str, text: str | None
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The item's `customer` object, and the customer's vehicles by VIN."""
         found = self._seen.get(customer_id)
         if found is None:
-            found = self._seen[customer_id] = self._decode(customer_id, last_touch_at, text)
+            found = self._seen[customer_id] = _decode(customer_id, customer_class, text)
         return found
 
-    def _decode(
-        self, customer_id: str, last_touch_at: str | None, text: str | None
-    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        if text is None:
-            return None, {}
-        doc = from_json(text)
-        found = classify(doc, last_touch_at, self.now, self.limits)
-        customer = {
-            "customer_id": customer_id,
-            "name": doc["name"],
-            "phone": primary_phone(doc),
-            "customer_class": found.customer_class,
-        }
-        return customer, doc["vehicles"]
+
+def _decode(
+    customer_id: str, customer_class: str, text: str | None
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    if text is None:
+        return None, {}
+    doc = from_json(text)
+    customer = {
+        "customer_id": customer_id,
+        "name": doc["name"],
+        "phone": primary_phone(doc),
+        "customer_class": customer_class,
+    }
+    return customer, doc["vehicles"]
 
 
 def vehicle(
@@ -207,11 +210,11 @@ def followup_item(values: Sequence[Any], stamp: str, customers: _Customers) -> d
     """One `FOLLOWUP_COLUMNS` row as `FollowUpPublic`'s JSON object (same keys, same order,
     same values as `_followup`); `stamp` is `ts(now)`."""
     (follow_up_id, customer_id, stored, due_at, done_at, reason, advisor, dept, channel, text,
-     last_touch_at, customer_text) = values  # fmt: skip
+     customer_class, customer_text) = values  # fmt: skip
     doc = from_json(text)
     get = doc.get
     detail = get("detail", {})
-    customer, vehicles = customers.get(customer_id, last_touch_at, customer_text)
+    customer, vehicles = customers.get(customer_id, customer_class, customer_text)
     return {
         "follow_up_id": follow_up_id,
         "customer_id": customer_id,
@@ -239,9 +242,9 @@ def followup_item(values: Sequence[Any], stamp: str, customers: _Customers) -> d
 
 def followup_list_json(store: ReadStore, page: WorkList, limits: ClassThresholds) -> bytes:
     """The work list page (`FollowUpListPublic`) as JSON, without building its models."""
-    rows, next_cursor = _cut(store, page)
+    rows, next_cursor = _cut(store, page, limits)
     stamp = ts(page.now)
-    customers = _Customers(page.now, limits)
+    customers = _Customers()
     items = [followup_item(r, stamp, customers) for r in rows]
     answer = {
         "dealership_id": page.dealership_id,
@@ -262,10 +265,10 @@ def followup_chunks(
     stamp = ts(page.now)
 
     def fetch(position: paging.Key | None, n: int) -> list[Any]:
-        return _rows(store, page, position, n)
+        return _rows(store, page, limits, position, n)
 
     for rows in paging.chunks(fetch, _key, page.after, size):
-        customers = _Customers(page.now, limits)  # per chunk: memory stays flat
+        customers = _Customers()  # per chunk: memory stays flat
         yield [followup_item(r, stamp, customers) for r in rows]
 
 
@@ -273,8 +276,8 @@ def followup_chunks(
 
 
 def followup_list(store: ReadStore, page: WorkList, limits: ClassThresholds) -> FollowUpListPublic:
-    rows, next_cursor = _cut(store, page)
-    customers = _Customers(page.now, limits)
+    rows, next_cursor = _cut(store, page, limits)
+    customers = _Customers()
     items = [_followup(r, ts(page.now), customers) for r in rows]
     return FollowUpListPublic(
         dealership_id=page.dealership_id,
@@ -295,9 +298,9 @@ def followups_of(
         f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups f"
         " LEFT JOIN customers c ON c.customer_id = f.customer_id"
         " WHERE f.customer_id = ? ORDER BY COALESCE(f.due_at, ''), f.follow_up_id",
-        (customer_id,),
+        (*class_params(now, limits), customer_id),
     )
-    customers = _Customers(now, limits)
+    customers = _Customers()
     return [_followup(r, ts(now), customers) for r in rows]
 
 
