@@ -8,7 +8,8 @@ It starts a fresh nats-server (127.0.0.1, temp dir) and each service as its own 
   (b) intake end to end: publish to DEALER_IN until recorded on RETENTION, and the ratio to (a);
   (c) projection lag while inbound events arrive at a steady 2,000 events/s;
   (d) rebuild rate from RETENTION, next to nats-py's raw ordered-consumer read of the stream;
-  (e) read API latency p50/p99 (profile, timeline, work list, metrics) at --customers customers;
+  (e) read API latency p50/p99 (profile, timeline, work list, metrics, classes) at --customers
+      customers, and the server's CPU per request (`--read-api`: this alone);
   (f) peak RSS of each service process.
 Nothing here is asserted: the numbers go to stdout (and to --write as Markdown).
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import laoke.bench
 from laoke.bench.check import check
 from laoke.bench.report import markdown
-from laoke.bench.runs import intake_scaling, run
+from laoke.bench.runs import intake_scaling, read_api_only, run
 from laoke.bench.sealing import encryption_costs
 
 
@@ -41,9 +41,16 @@ def main() -> None:
         help="only (b) and (d), with encryption off and on (laoke/bench/sealing.py)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --encryption")
+    parser.add_argument(
+        "--read-api",
+        action="store_true",
+        help="only (e), the read API at --customers customers (projections alone)",
+    )
     args = parser.parse_args()
     if args.encryption:
         results = asyncio.run(encryption_costs(args))
+    elif args.read_api:
+        results = asyncio.run(read_api_only(args))
     else:
         results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
     if args.write:

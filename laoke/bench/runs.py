@@ -95,37 +95,8 @@ async def run(args: argparse.Namespace) -> Results:
         for name in SERVICES[2:]:
             peaks[name] = processes.peak_rss_mb(name)
             processes.stop(name)
-        customer_ids = [customer_id(i) for i in range(500)]
         base_url = f"http://127.0.0.1:{http_port}"
-        work_list = f"/v1/followups?dealership_id={DEALERSHIP}&status=due"
-        # An agent's page: one advisor's items, 100 at a time, the second page.
-        filtered = f"{work_list}&advisor_id=adv-003&limit=100"
-        cursor = await next_cursor(base_url, filtered)
-        pages = {"work list page 2": lambda i: f"{filtered}&cursor={cursor}"} if cursor else {}
-        latency = await api_latency(
-            base_url,
-            {
-                "profile": lambda i: f"/v1/customers/{customer_ids[i % 500]}",
-                "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
-                "work list": lambda i: work_list,
-                **pages,
-                "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
-                "metrics by advisor": lambda i: (
-                    f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}&group_by=advisor"
-                ),
-                "classes": lambda i: f"/v1/metrics/classes?dealership_id={DEALERSHIP}",
-                "customers of a class": lambda i: (
-                    f"/v1/customers?dealership_id={DEALERSHIP}&class={CLASSES[i % 4]}&limit=100"
-                ),
-            },
-            args.requests,
-        )
-        for label, (p50, p99) in latency.items():
-            results.add(
-                f"(e) read API {label} at {args.customers:,} customers",
-                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
-                **{f"api_{label.replace(' ', '_')}_p99": p99},
-            )
+        await read_api(results, base_url, args, processes.pid("projections"))
 
         rows, seconds, before, peak = await csv_download(
             base_url, f"/v1/customers?dealership_id={DEALERSHIP}", processes.pid("projections")
@@ -164,6 +135,57 @@ async def run(args: argparse.Namespace) -> Results:
         results.add(
             "    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s", raw_read=raw_read
         )
+    return results
+
+
+async def read_api(results: Results, base_url: str, args: argparse.Namespace, pid: int) -> None:
+    """(e): each endpoint's latency, one request at a time, and its CPU in the server."""
+    customer_ids = [customer_id(i) for i in range(500)]
+    work_list = f"/v1/followups?dealership_id={DEALERSHIP}&status=due"
+    # An agent's page: one advisor's items, 100 at a time, the second page.
+    filtered = f"{work_list}&advisor_id=adv-003&limit=100"
+    cursor = await next_cursor(base_url, filtered)
+    pages = {"work list page 2": lambda i: f"{filtered}&cursor={cursor}"} if cursor else {}
+    latency = await api_latency(
+        base_url,
+        {
+            "profile": lambda i: f"/v1/customers/{customer_ids[i % 500]}",
+            "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
+            "work list": lambda i: work_list,
+            **pages,
+            "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
+            "metrics by advisor": lambda i: (
+                f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}&group_by=advisor"
+            ),
+            "classes": lambda i: f"/v1/metrics/classes?dealership_id={DEALERSHIP}",
+            "customers of a class": lambda i: (
+                f"/v1/customers?dealership_id={DEALERSHIP}&class={CLASSES[i % 4]}&limit=100"
+            ),
+        },
+        args.requests,
+        pid,
+    )
+    for label, (p50, p99, cpu) in latency.items():
+        key = label.replace(" ", "_")
+        results.add(
+            f"(e) read API {label} at {args.customers:,} customers",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; CPU {cpu:.1f} ms a request",
+            **{f"api_{key}_p99": p99, f"api_{key}_cpu": cpu},
+        )
+
+
+async def read_api_only(args: argparse.Namespace) -> Results:
+    """(e) alone: projections (and its HTTP API) on `--customers` light customers, no other
+    service, no other measure."""
+    results = Results()
+    http_port = free_port()
+    async with rig(results) as r:
+        r.processes.start("projections", http_port=http_port)
+        await pipelined_publish(r.js, light_customers(args.customers, datetime.now(UTC)))
+        await wait_until(lambda: caught_up(r.js, "projections"), 1800)
+        gc.collect()  # the published events are garbage now: not in the client's timings
+        pid = r.processes.pid("projections")
+        await read_api(results, f"http://127.0.0.1:{http_port}", args, pid)
     return results
 
 
