@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from services.projections.classes import class_columns
+from services.projections.docjson import dump_doc
 from services.projections.readmodels.context import money
 from services.projections.readmodels.followups import vin_of
 from services.projections.readmodels.tallies import LINE_OF
@@ -25,7 +26,6 @@ from services.projections.tables import (
     CUSTOMERS,
     REFERRALS,
     DocTable,
-    dump_doc,
 )
 from services.projections.transaction import Tx
 

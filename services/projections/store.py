@@ -8,7 +8,6 @@ transaction.py); `swap_in` and `drop` serve a rebuild.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 from laoke.pgschema import schema_lock
 from laoke.settings import LaokeSettings
+from services.projections.docjson import load_doc
 from services.projections.migrations import earliest_first_seen, migrate, refresh_class_columns
 from services.projections.settings import ClassThresholds, ProjectionSettings
 from services.projections.tables import SCHEMA, TABLES, DocTable, Row
@@ -143,7 +143,7 @@ class ReadStore:
     @staticmethod
     def row_of(table: DocTable, values: Sequence[Any]) -> Row:
         row = dict(zip(table.all_columns, values, strict=True))
-        row["doc"] = json.loads(row["doc"])
+        row["doc"] = load_doc(row["doc"])
         return row
 
     def position(self, consumer: str) -> int:

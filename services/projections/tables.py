@@ -1,15 +1,15 @@
 """The read store's tables, and how values are stored in them.
 
 SQL here is portable: TEXT for JSON and for timestamps (UTC, fixed width, so text order is
-time order). Documents (`doc`) are JSON objects dumped with sorted keys, so a rebuilt store
-is byte-for-byte comparable with a live one. `SCHEMA` creates every table and index (run by
-`ReadStore` at start, store.py); `TABLES` names them all (for dumps and comparisons).
+time order). Documents (`doc`) are JSON objects dumped with sorted keys (docjson.py), so a
+rebuilt store is byte-for-byte comparable with a live one. `SCHEMA` creates every table and
+index (run by `ReadStore` at start, store.py); `TABLES` names them all (for dumps and
+comparisons).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -342,7 +342,3 @@ def followup_day(row: Row) -> FollowUpDay | None:
         row["department"] or "",
         row["status"],
     )
-
-
-def dump_doc(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -8,11 +8,11 @@ rewrites them for psycopg), `ON CONFLICT … DO UPDATE` for upserts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from services.projections.classes import class_columns
+from services.projections.docjson import dump_doc, load_doc
 from services.projections.tables import (
     CUSTOMERS,
     DOC_TABLES,
@@ -20,7 +20,6 @@ from services.projections.tables import (
     DocTable,
     FollowUpDay,
     Row,
-    dump_doc,
     followup_day,
 )
 
@@ -100,7 +99,7 @@ class Tx:
                 )
                 for found in self.cursor.fetchall():
                     row = dict(zip(table.all_columns, found, strict=True))
-                    row["doc"] = json.loads(row["doc"])
+                    row["doc"] = load_doc(row["doc"])
                     self._rows[(table.name, tuple(found[:width]))] = row
                     if table is FOLLOWUPS:
                         self._days[tuple(found[:width])] = followup_day(row)

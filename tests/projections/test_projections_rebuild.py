@@ -20,10 +20,10 @@ from events import (
 from laoke.settings import LaokeSettings
 from services.projections.application import CONSUMER, Message
 from services.projections.classes import CLASS_COLUMNS, class_columns
+from services.projections.docjson import dump_doc
 from services.projections.migrations import table_columns
 from services.projections.rebuild import rebuild
 from services.projections.store import ReadStore
-from services.projections.tables import dump_doc
 
 
 async def history(rig: Rig) -> None:
