@@ -11,7 +11,7 @@ from events import (
     RewardGranted,
     SurveyAnswered,
 )
-from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS
+from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, VEHICLES
 from services.projections.transaction import Tx
 
 _KEYED = {"complaint_id": COMPLAINTS, "follow_up_id": FOLLOWUPS, "referral_id": REFERRALS}
@@ -24,6 +24,7 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
     customers: list[tuple[str]] = []
     keys: dict[str, list[tuple[str, str]]] = {name: [] for name in _KEYED}
     refs: list[tuple[str, str]] = []
+    vins: list[tuple[str, str]] = []  # the VINs named (readmodels/vehicles.py)
     for event in events:
         if event.customer_id is not None:
             customers.append((event.customer_id,))
@@ -32,6 +33,10 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
         elif isinstance(event, RewardGranted):
             customers.append((event.referrer_customer_id,))
         fields = type(event).model_fields
+        if event.customer is not None and event.customer.vin:
+            vins.append((event.dealership_id, event.customer.vin))
+        if isinstance(vin := getattr(event, "vin", None), str):
+            vins.append((event.dealership_id, vin))
         for name, found in keys.items():
             if name in fields and isinstance(value := getattr(event, name), str):
                 found.append((event.dealership_id, value))
@@ -43,6 +48,7 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
                     refs.append((event.dealership_id, value))
     for name, table in _KEYED.items():
         tx.prefetch(table, keys[name])
+    tx.prefetch(VEHICLES, vins)
     _prefetch_refs(tx, refs)
     seen: set[tuple[str]] = set()
     while customers:
