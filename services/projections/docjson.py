@@ -1,14 +1,14 @@
-"""A document's JSON text as stored, and back, with orjson (a rebuild dumps and loads one
-or two documents per event: with the standard library that was a tenth of its time).
+"""A document's JSON text as stored, and back (a rebuild dumps and loads a document or two
+per event: with the standard library that was a tenth of its time).
 
 The text is byte for byte what the store has always held,
 `json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, so a store
 written before compares equal with one rebuilt now (compare.py compares the text). orjson
 writes the same for every value a document holds (keys sorted by code point, the same
-escapes, the same shortest float text) except floats below 1e-4, which it spells `1e-5` or
-`0.00001` where Python writes `1e-05`: those documents, and anything orjson refuses (an
-integer past 64 bits, a key that is not a string, a subclass of a JSON type), are dumped
-by the standard library as before. (Two things differ and cannot occur: NaN and infinity
+escapes, the same shortest float text) except floats below 1e-4, which it spells `1e-6`
+or `0.00001` where Python writes `1e-06` and `1e-05`: those documents, and anything orjson
+refuses (an integer past 64 bits, a key that is not a string, a subclass of a JSON type),
+are dumped by the standard library as before. (Two things differ and cannot occur: NaN and infinity
 would be written `null`, where events refuse them; a UUID or an enum, which no handler puts
 in a document, would be written as text where the standard library raised.)
 """
@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 import orjson
+from pydantic_core import from_json
 
 _OPTIONS = (
     orjson.OPT_SORT_KEYS
@@ -28,9 +29,11 @@ _OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-# A float below 1e-4 as orjson writes it (`4.7e-9`, `0.00001`); also matches some text,
-# which then only takes the slower, equal path.
-_SMALL_FLOAT = re.compile(rb"\de-|0\.0000")
+# A float below 1e-4 as orjson writes it where Python does not: `4.7e-9` (Python: `e-09`;
+# from e-10 on both agree) and `0.00001` (a number: after `:`, `,`, `[` or `-`). Each
+# starts with a literal, which `re` finds fast; text that matches takes the slower path.
+_EXPONENT = re.compile(rb"e-\d(?=[,\]}])(?<=\de-\d)")
+_DECIMAL = re.compile(rb"0\.0000(?<=[:,\[-]0\.0000)")
 
 
 def dump_doc(doc: dict[str, Any]) -> str:
@@ -38,7 +41,7 @@ def dump_doc(doc: dict[str, Any]) -> str:
         text = orjson.dumps(doc, option=_OPTIONS)
     except TypeError:
         return _dump_stdlib(doc)
-    if _SMALL_FLOAT.search(text):
+    if _EXPONENT.search(text) or _DECIMAL.search(text):
         return _dump_stdlib(doc)
     return text.decode()
 
@@ -48,9 +51,9 @@ def _dump_stdlib(doc: dict[str, Any]) -> str:
 
 
 def load_doc(text: str) -> Any:
-    """A stored document; what orjson refuses (NaN, an integer past 64 bits) the standard
-    library reads, as it did."""
+    """A stored document, read by pydantic's parser (orjson's would read an integer past 64
+    bits as a float); anything it refuses, by the standard library as before."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        return from_json(text, cache_strings=False)
+    except ValueError:
         return json.loads(text)

@@ -232,7 +232,7 @@ def _chunks(tx: Tx) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
 def _fill_purchase_refs(tx: Tx) -> None:
     """`purchases.ref` (the repair order or order) and the `rework` kind for purchases
     written before them, read back from their timeline rows: the summary holds the event's
-    scalar fields as `key=value, …` (readmodels/customers.py `summary_of`), and these ids and
+    scalar fields as `key=value, …` (readmodels/summary.py `summary_of`), and these ids and
     kinds have no ", " in them."""
     updates = []
     for event_id, event_type, summary in tx.query(
@@ -250,7 +250,7 @@ def _fill_purchase_refs(tx: Tx) -> None:
 
 def _fill_visit_kinds(tx: Tx) -> None:
     """The timeline's `kind` of visits written before it, read back from their summary
-    (readmodels/customers.py `summary_of`: the event's fields in order, `visit_kind=…`
+    (readmodels/summary.py `summary_of`: the event's fields in order, `visit_kind=…`
     before the free-text note, so the first one is the visit's). A customer erased before
     (summary blanked) keeps no kind; a rebuild has it."""
     updates = []

@@ -20,28 +20,8 @@ from events import (
 from events.preferences import opt_outs_after
 from services.projections.readmodels import consents, tallies, vehicles
 from services.projections.readmodels.context import Context, add_once, as_phone, money
+from services.projections.readmodels.summary import summary_of
 from services.projections.tables import Row, ts
-
-_NOT_SUMMARISED: set[str] = {
-    "event_id",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "dealership_id",
-    "source",
-    "customer",
-    "customer_id",
-    "correlation_id",
-    "causation_id",
-}
-_SCALARS = (str, int, float, bool)
-
-
-def summary_of(event: Event) -> str:
-    """A short human line for the timeline."""
-    data = event.model_dump(mode="json", exclude_none=True, exclude=_NOT_SUMMARISED)
-    parts = [f"{key}={value}" for key, value in data.items() if isinstance(value, _SCALARS)]
-    return ", ".join(parts)[:500]
 
 
 def kind_of(event: Event) -> str | None:
