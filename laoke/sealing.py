@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
@@ -124,9 +125,15 @@ def _read_sealed(data: bytes, keyring: Keyring) -> Event | None:
         sealed = raw.pop(SEALED)
     except (ValueError, KeyError, TypeError):
         return None
-    opener(keyring)(raw, sealed)
+    values = opened(keyring, raw, sealed)
+    if values is not None:
+        put_personal(raw, values)
+    try:  # orjson writes the object back at half pydantic's cost (what it refuses: below)
+        body = orjson.dumps(raw)
+    except TypeError:
+        return None
     try:
-        event = model.model_validate_json(to_json(raw), strict=True, context={"trusted": True})
+        event = model.model_validate_json(body, strict=True, context={"trusted": True})
     except ValidationError:
         return None
     return event if "schema_version" in event.model_fields_set else None
