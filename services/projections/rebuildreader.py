@@ -3,8 +3,8 @@
 Reading (nats-py's fetch and its message objects) costs about a third of applying; in the
 rebuilding process both would share one core (the GIL). Here a child process reads and
 sends each batch as plain `(seq, data, subject)` tuples through a bounded queue, so reading
-and applying run on two cores. The queue holds a few batches: the reader keeps ahead
-without filling memory.
+and applying run on two cores. The queue holds a few batches more than the parent applies
+at a time (`grouped`): the reader keeps ahead without filling memory.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from laoke.settings import LaokeSettings
 from services.projections.application import Message
 from services.projections.reader import last_sequence, read_stream
 
-AHEAD = 4  # batches read ahead of the one being applied
+AHEAD = 4  # batches read ahead of the one being applied (default)
 Batch = list[tuple[int, bytes, str]]
 
 
@@ -51,9 +51,9 @@ class StreamReader:
     """`with StreamReader(settings) as reader`: `reader.last` is the stream's last sequence
     when reading began; iterating gives its messages, batch after batch."""
 
-    def __init__(self, settings: LaokeSettings, batch: int = 2000) -> None:
+    def __init__(self, settings: LaokeSettings, batch: int = 2000, ahead: int = AHEAD) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of this process's state
-        self._queue: Any = context.Queue(AHEAD)
+        self._queue: Any = context.Queue(ahead)
         self._process: SpawnProcess = context.Process(
             target=_read, args=(settings, batch, self._queue), daemon=True
         )
@@ -73,6 +73,17 @@ class StreamReader:
     def __iter__(self) -> Iterator[list[Message]]:
         while (batch := self._next()) is not None:
             yield [Message(seq, data, subject) for seq, data, subject in batch]
+
+    def grouped(self, size: int) -> Iterator[list[Message]]:
+        """The messages in lists of at least `size` (whole batches; the last may be less)."""
+        group: list[Message] = []
+        for batch in self:
+            group += batch
+            if len(group) >= size:
+                yield group
+                group = []
+        if group:
+            yield group
 
     def _next(self) -> Any:
         while True:

@@ -19,6 +19,7 @@ import pytest
 
 from events.factories import sample_inbound, sample_recorded
 from laoke.settings import LaokeSettings
+from services.projections import application
 from services.projections.application import Message, Projections
 from services.projections.compare import compare_stores, describe
 from services.projections.settings import ProjectionSettings
@@ -147,6 +148,19 @@ def test_a_stream_gives_the_same_tables_whatever_its_batches(tmp_path: Path, bat
     whole = _projected(tmp_path, "whole", batch=len(_stream()))
     cut = _projected(tmp_path, f"by-{batch}", batch=batch)
     differing = compare_stores(cut, whole)
+    assert not differing, describe(differing)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_a_batch_read_in_chunks_gives_the_same_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """A rebuild's batch of 20,000 is read and prefetched 2,000 at a time in one
+    transaction: the later chunks' rows come from the transaction's cache or the store."""
+    whole = _projected(tmp_path, "whole", batch=len(_stream()))
+    monkeypatch.setattr(application, "CHUNK", chunk)
+    chunked = _projected(tmp_path, f"chunks-of-{chunk}", batch=len(_stream()))
+    differing = compare_stores(chunked, whole)
     assert not differing, describe(differing)
 
 
