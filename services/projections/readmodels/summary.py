@@ -10,10 +10,11 @@ applying an event in a rebuild. Tests hold the two equal on every event type.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any, get_args
+from typing import Any, cast, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, PlainSerializer, WrapSerializer
@@ -38,6 +39,7 @@ NOT_SUMMARISED: frozenset[str] = frozenset(
 LIMIT = 500
 _SCALARS = (str, int, float, bool)
 _MONEY = next(a for a in get_args(Money) if isinstance(a, PlainSerializer))
+_MONEY_JSON = cast(Callable[[Decimal], float], _MONEY.func)  # what the dump writes
 _AS_TEXT = (UUID, datetime, date, time, timedelta)  # the dump writes these as text
 _DROPPED = (BaseModel, list, dict, tuple, set, frozenset)  # never scalars in the dump
 
@@ -67,7 +69,7 @@ def summary_of(event: Event) -> str:
             if math.isfinite(value):  # the dump writes NaN and infinities as null
                 parts.append(f"{name}={value}")
         elif money and kind is Decimal:
-            parts.append(f"{name}={_MONEY.func(value)}")
+            parts.append(f"{name}={_MONEY_JSON(value)}")
         elif isinstance(value, _AS_TEXT):
             parts.append(f"{name}={to_jsonable_python(value)}")
         elif not isinstance(value, _DROPPED):
