@@ -28,7 +28,13 @@ from laoke.sealing import load_for
 from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION, RETENTION_DLQ
-from services.projections.application import CONSUMER, Failure, Message, Projections
+from services.projections.application import (
+    CONSUMER,
+    Failure,
+    Message,
+    Projections,
+    sealed_subjects,
+)
 from services.projections.deadletters.erasure import erasures_in, known_by, sweep
 from services.projections.deadletters.store import CONSUMER as LETTERS_CONSUMER
 from services.projections.deadletters.store import DeadLetterStore, Letter, apply_letters
@@ -107,7 +113,7 @@ class ProjectionsService(ServiceHost):
             if partition.owns(m.subject, RETENTION_TOKEN)
         ]
         through = stream_sequence(run[-1])
-        await load_for(self.keyring, (m.subject for m in batch))
+        await load_for(self.keyring, sealed_subjects(batch))
         erased = [  # what they are known by, read before their erasure is applied
             await asyncio.to_thread(known_by, self.store, dealership, ids)
             for dealership, ids in erasures_in([(m.subject, m.data) for m in batch])

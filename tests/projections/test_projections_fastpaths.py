@@ -16,7 +16,7 @@ from events.factories import sample_inbound, sample_recorded
 from events.registry import RECORDED_ONLY_TYPES
 from laoke.settings import LaokeSettings
 from services.intake.rules import identity_key, identity_keys
-from services.projections.application import read_event
+from services.projections.application import Message, read_event, sealed_subjects
 from services.projections.readmodels.context import as_phone
 from services.projections.store import ReadStore
 from services.projections.tables import FOLLOWUPS, parse_ts, ts
@@ -141,3 +141,14 @@ def test_followup_days_stay_equal_to_a_count_of_the_rows(tmp_path: Path) -> None
     )
     assert kept == counted and kept
     store.close()
+
+
+def test_only_sealed_messages_ask_for_their_customers_keys() -> None:
+    box = {"sealed": {"key": "c-2", "box": ""}}  # as the outbox writes it: compact JSON
+    plain = json.dumps(_recorded("CustomerVisited"), separators=(",", ":")).encode()
+    boxed = json.dumps(_recorded("CustomerVisited") | box, separators=(",", ":")).encode()
+    messages = [
+        Message(1, plain, "retention.d.c-1.CustomerVisited"),
+        Message(2, boxed, "retention.d.c-2.CustomerVisited"),
+    ]
+    assert list(sealed_subjects(messages)) == ["retention.d.c-2.CustomerVisited"]
