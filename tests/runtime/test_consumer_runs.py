@@ -14,7 +14,7 @@ from uuid import UUID
 from nats.aio.msg import Msg
 
 from events import Event
-from laoke.bench.load import light_customers
+from laoke.bench.handling import messages
 from laoke.clock import ManualClock
 from laoke.consumer import RetentionConsumer
 from laoke.eventstore import OutboxEntry, ServiceApplication
@@ -24,22 +24,6 @@ from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
-
-
-def messages(durable: str, customers: int) -> list[Msg]:
-    """Light customers' messages as the durable consumer delivers them (stream order)."""
-    return [
-        Msg(
-            None,  # type: ignore[arg-type]  # never acked here
-            subject=subject,
-            reply=f"$JS.ACK.RETENTION.{durable}.1.{position}.{position}.0.0",
-            data=body,
-            headers=headers,
-        )
-        for position, (subject, body, headers) in enumerate(
-            light_customers(customers, NOW), start=1
-        )
-    ]
 
 
 def apply(method: Callable[[Any], None], run: Any) -> None:
@@ -66,7 +50,7 @@ def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tupl
     try:
         outreach = Outreach(app, OutreachSettings(), ManualClock(NOW))
         consumer = RetentionConsumer(name, app, outreach.handle)
-        delivered = messages(consumer.durable, 40)
+        delivered = messages(consumer.durable, 40, NOW)
         if not run_size:
             apply(consumer._apply_each, [(m, p) for p, m in enumerate(delivered, start=1)])
         for start in range(0, len(delivered), run_size or len(delivered)):
@@ -90,7 +74,7 @@ def test_a_failing_message_costs_only_itself(settings: LaokeSettings) -> None:
     end."""
     app = ServiceApplication(settings, "runs")
     consumer = RetentionConsumer("runs", app, lambda work, event: None)
-    run: Sequence[Msg] = messages(consumer.durable, 3)  # 9 messages
+    run: Sequence[Msg] = messages(consumer.durable, 3, NOW)  # 9 messages
     poison = run[4].data
     handled: list[bytes] = []
 
