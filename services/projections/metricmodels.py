@@ -138,7 +138,9 @@ class MetricsGroupPublic(Public):
     )
 
 
-class SatisfactionPublic(Public):
+class FiguresPublic(Public):
+    """What every figures answer begins with: whose, over when, cut how."""
+
     dealership_id: str | None = Field(description="The dealership, when one was asked for.")
     dealership_ids: list[str] = Field(description="The dealerships the figures are over.")
     period_from: datetime
@@ -147,6 +149,9 @@ class SatisfactionPublic(Public):
         description="The dimensions cut by: 'none', or dealership, department and/or advisor"
         " joined by ','."
     )
+
+
+class SatisfactionPublic(FiguresPublic):
     as_of: datetime
     groups: list[MetricsGroupPublic]
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.projections.metricmodels import RatePublic
+from services.projections.metricmodels import FiguresPublic, RatePublic
 from services.projections.models import Public
 
 
@@ -88,15 +88,7 @@ class RetentionGroupPublic(Public):
     lost: LostPublic
 
 
-class RetentionPublic(Public):
-    dealership_id: str | None = Field(description="The dealership, when one was asked for.")
-    dealership_ids: list[str] = Field(description="The dealerships the figures are over.")
-    period_from: datetime
-    period_to: datetime
-    group_by: str = Field(
-        description="The dimensions cut by: 'none', or dealership, department and/or advisor"
-        " joined by ','."
-    )
+class RetentionPublic(FiguresPublic):
     lapse_days: int = Field(
         description="Days without a touchpoint after which a customer is lost (the classes'"
         " `recency_days`, 180), and the span before it that each cause is judged on."
