@@ -396,7 +396,6 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
     assert sent and all("authorization" not in h for h in sent)
     assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
 
-    errors.clear()  # the browser logs the 401s above as errors
     page.wait_for_selector("[data-testid=fu-note][aria-busy=false]")
     sent.clear()
     enter(page, laoke, period)
@@ -515,10 +514,12 @@ def test_dashboard_shows_the_numbers_the_read_api_answers(
 
     # The language and the dealership are remembered.
     page.reload()
-    page.wait_for_selector("[data-testid=status]:not(:empty)")
+    page.wait_for_selector("[data-testid=status].ok", timeout=60_000)
     assert page.locator("#sat-h").inner_text() == "满意度趋势"
     assert page.get_by_test_id("dealership").input_value() == DEALERSHIP
-    assert not errors, errors
+    # The browser logs each keyless request's 401 as an error, some after the status shows
+    # the first: those are expected; any other error is not.
+    assert not [e for e in errors if "status of 401" not in e], errors
     context.close()
 
 

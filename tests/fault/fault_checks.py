@@ -79,6 +79,23 @@ def answered_keys(outcome: Outcome, before: datetime, due: set[str]) -> set[tupl
     }
 
 
+def stories(outcome: Outcome, clean: Outcome, differing: set[tuple[str, str]]) -> str:
+    """For a failure message: each differing answer's customer, as each run recorded it."""
+    by_id = {r.event_id: r for r in [*outcome.retention, *clean.retention]}
+    customers = {str(by_id[event_id].body.get("customer_id")) for _, event_id in differing}
+    lines = []
+    for name, run in (("this run", outcome), ("clean run", clean)):
+        lines.append(f"{name}:")
+        lines += [
+            f"  {r.seq} {r.event_type} at {r.occurred_at} follow_up={r.body.get('follow_up_id')}"
+            f" why={r.body.get('skip_reason') or r.body.get('outcome')}"
+            f" cause={r.body.get('causation_id')}"
+            for r in run.retention
+            if str(r.body.get("customer_id")) in customers
+        ]
+    return "\n".join(lines[:200])
+
+
 def due_contacts(outcome: Outcome) -> set[str]:
     return {
         str(r.body["follow_up_id"]) for r in outcome.decisions() if r.event_type == "FollowUpDue"
@@ -122,7 +139,8 @@ def check_outcome(
         mine, theirs = answered_keys(outcome, t0, due), answered_keys(clean, t0, due)
         assert mine == theirs, (
             f"answers differ from the clean run: only here {sorted(mine - theirs)[:10]}, "
-            f"only in the clean run {sorted(theirs - mine)[:10]}"
+            f"only in the clean run {sorted(theirs - mine)[:10]}\n"
+            + stories(outcome, clean, mine ^ theirs)
         )
     return Figures(
         sent=len(inputs),
