@@ -26,15 +26,14 @@ from events import (
     SurveyAnswerRejected,
 )
 from laoke.decisions import Cause, CauseLike, decision
-from laoke.merges import survivor
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import (
     ContactPlan,
     FollowUp,
     Survey,
-    plan_id,
     survey_aggregate_id,
 )
+from services.outreach.identity import plan_now
 from services.outreach.recording import SERVICE
 
 DoorAnswer = ReferralCallbackAnswered | ScopeChangeApproved | ScopeChangeDeclined
@@ -145,7 +144,7 @@ def answered(
     )
     if awaited.customer_id is None:
         return None  # asked for later: `expect` makes it then
-    plan = _plan_of(work, answer.dealership_id, awaited.customer_id)
+    plan = plan_now(work, answer.dealership_id, awaited.customer_id)
     if plan is None:
         return None
     asked = {f for f, at in awaited.requested.items() if at <= answer.occurred_at}
@@ -177,16 +176,6 @@ def _make(
                 answer=answer_type,
             )
         )
-
-
-def _plan_of(work: UnitOfWork, dealership_id: str, customer_id: str) -> ContactPlan | None:
-    """The plan holding `customer_id`'s contacts now: its survivor's after a merge."""
-
-    def merged_into(candidate: str) -> str | None:
-        found = work.get(plan_id(dealership_id, candidate), ContactPlan)
-        return found.merged_into if found is not None else None
-
-    return work.get(plan_id(dealership_id, survivor(customer_id, merged_into)), ContactPlan)
 
 
 def _accepted(state: ContactPlan, answer: SurveyAnswered, work: UnitOfWork) -> Survey | None:

@@ -111,6 +111,8 @@ class Outreach:
             retire(state, work)
             erase(state, event, work)
             return arm(state, work)
+        if state.merged_into is not None:  # named by a service that had not seen the merge
+            state = identity.plan_now(work, event.dealership_id, event.customer_id) or state
         first_delivery = isinstance(event, VehicleDelivered) and (
             event.vin not in state.vehicles or state.vehicles[event.vin].delivered_at is None
         )

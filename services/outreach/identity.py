@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from events import CustomersMerged, CustomersUnmerged, VehicleOwnershipChanged, survey_id
-from laoke.merges import follows_restored
+from laoke.merges import follows_restored, survivor
 from laoke.work import UnitOfWork
 from services.outreach.aggregates import ContactPlan, Survey, plan_id, survey_aggregate_id
 
@@ -33,6 +33,17 @@ def exported(plan: ContactPlan) -> dict[str, Any]:
         "follow_ups": [f.to_dict() for f in plan.follow_ups.values()],
         "last_nps_at": plan.last_nps_at.isoformat() if plan.last_nps_at else None,
     }
+
+
+def plan_now(work: UnitOfWork, dealership_id: str, customer_id: str) -> ContactPlan | None:
+    """The plan holding `customer_id`'s contacts now: its survivor's after a merge. Other
+    services record at their own pace: one may name a customer intake has merged since."""
+
+    def merged_into(candidate: str) -> str | None:
+        found = work.get(plan_id(dealership_id, candidate), ContactPlan)
+        return found.merged_into if found is not None else None
+
+    return work.get(plan_id(dealership_id, survivor(customer_id, merged_into)), ContactPlan)
 
 
 def merged_plans(state: ContactPlan, event: CustomersMerged, work: UnitOfWork) -> list[ContactPlan]:

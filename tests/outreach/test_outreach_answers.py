@@ -181,6 +181,34 @@ def test_the_referral_call_back_answered_after_a_merge_is_made(outreach: Outreac
     assert plan_of(outreach, "c-survivor").follow_ups["rfcb-1"].status == "done"
 
 
+def test_a_call_back_requested_for_a_customer_merged_since_is_the_survivors(
+    outreach: Outreach,
+) -> None:
+    """Referrals decides at its own pace: its request may name the merged customer after
+    intake recorded the merge. The contact is the survivor's, and the answer makes it, as
+    when the request came first (the order the services record in is not a cause)."""
+    merged = decision_from(
+        "CustomersMerged",
+        customer_id="c-survivor",
+        survivor_id="c-survivor",
+        merged_ids=[CUSTOMER],
+        source="intake",
+    )
+    feed(outreach, registered(), registered("c-survivor"), merged)
+    (due,) = feed(outreach, referral_callback())
+    assert isinstance(due, FollowUpDue) and due.customer_id == "c-survivor"
+    assert "rfcb-1" in plan_of(outreach, "c-survivor").follow_ups
+    answer = recorded(
+        "ReferralCallbackAnswered",
+        customer_id="c-survivor",
+        referral_id="RF-1",
+        questions=[{"correct": True}] * 3,
+    )
+    assert answers_in(feed(outreach, answer)) == [
+        ("rfcb-1", "referral_callback", "ReferralCallbackAnswered")
+    ]
+
+
 @pytest.mark.parametrize("answer_type", ["ScopeChangeApproved", "ScopeChangeDeclined"])
 def test_a_scope_change_approved_or_declined_is_made(outreach: Outreach, answer_type: str) -> None:
     feed(outreach, registered(), scope_change(), scope_change("RO-8", "scope-other"))
