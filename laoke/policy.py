@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -22,6 +22,9 @@ class DealershipOverrides(BaseModel, Generic[P]):
     dealerships: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-dealership overrides of any policy field."
     )
+    # Each dealership's policy, built once: services ask for it at every event, and the
+    # settings are frozen (the validator below refuses a settings class that is not).
+    _policies: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -34,6 +37,8 @@ class DealershipOverrides(BaseModel, Generic[P]):
 
     @model_validator(mode="after")
     def _overrides_are_valid(self) -> Self:
+        if not self.model_config.get("frozen"):
+            raise TypeError(f"{type(self).__name__} must be frozen: its policies are kept")
         for dealership_id in self.dealerships:
             self.policy(dealership_id)
         return self
@@ -42,9 +47,12 @@ class DealershipOverrides(BaseModel, Generic[P]):
         """The defaults with `dealership_id`'s overrides applied. A group of settings (a
         nested model) is overridden key by key: a dealership that changes one of its values
         keeps the others."""
-        base = self.model_dump(include=set(self.policy_class.model_fields))
-        overridden = merged(base, self.dealerships.get(dealership_id, {}))
-        return cast(P, self.policy_class.model_validate(overridden))
+        found = self._policies.get(dealership_id)
+        if found is None:
+            base = self.model_dump(include=set(self.policy_class.model_fields))
+            overridden = merged(base, self.dealerships.get(dealership_id, {}))
+            found = self._policies[dealership_id] = self.policy_class.model_validate(overridden)
+        return cast(P, found)
 
 
 def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class IntakeSettings(Policy, DealershipOverrides[Policy], BaseSettings):
     """`LAOKE_INTAKE_*` environment variables; `dealerships` overrides the policy per
     dealership id."""
 
-    model_config = SettingsConfigDict(env_prefix="LAOKE_INTAKE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LAOKE_INTAKE_", extra="ignore", frozen=True)
 
     phone_region: str = Field("CN", description="Region for phone numbers given without +.")
     batch_size: int = Field(500, ge=1, le=5000, description="Messages pulled per batch.")
