@@ -23,6 +23,12 @@ def main() -> None:
     parser.add_argument("--sim-customers", type=int, default=6000, help="simulated customers")
     parser.add_argument("--customers", type=int, default=100_000, help="customers for (e)")
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the services' store; postgres: a fresh database on LAOKE_POSTGRES_DSN's server",
+    )
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
     parser.add_argument(
         "--intake-partitions",

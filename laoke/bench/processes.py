@@ -15,6 +15,7 @@ import nats
 from nats.js import JetStreamContext
 
 from laoke.bench.report import Results
+from laoke.bench.stores import Store, StoreKind, bench_store
 from laoke.natsserver import NatsServer
 from laoke.streams import ensure_streams
 
@@ -71,20 +72,34 @@ class Processes:
 
 @dataclass
 class Rig:
-    """A fresh nats-server in a temp dir, a client, and the services' processes."""
+    """A fresh nats-server in a temp dir, a client, the services' processes and their
+    store."""
 
     tmp: Path
     server: NatsServer
     nc: nats.NATS
     js: JetStreamContext
     processes: Processes
+    store: Store
 
 
 @contextlib.asynccontextmanager
-async def rig(results: Results, env: dict[str, str] | None = None) -> AsyncIterator[Rig]:
-    """Start the rig (services get `env` too); stop it all at the end. Records the load
-    average before and after, since the machine is shared."""
+async def rig(
+    results: Results, env: dict[str, str] | None = None, store: StoreKind = "sqlite"
+) -> AsyncIterator[Rig]:
+    """Start the rig on a fresh `store` (services get `env` too); stop it all at the end.
+    Records the load average before and after, since the machine is shared. The services
+    get no LAOKE_* variable of this process's: the rig decides their configuration."""
     tmp = Path(tempfile.mkdtemp(prefix="laoke-bench-"))
+    with bench_store(store, tmp / "data") as kept:
+        async with _started(results, tmp, kept, env or {}) as started:
+            yield started
+
+
+@contextlib.asynccontextmanager
+async def _started(
+    results: Results, tmp: Path, store: Store, env: dict[str, str]
+) -> AsyncIterator[Rig]:
     server = NatsServer(tmp / "nats")
     server.start()
     await server.wait_ready()
@@ -93,13 +108,14 @@ async def rig(results: Results, env: dict[str, str] | None = None) -> AsyncItera
     await ensure_streams(js)
     base = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
         "LAOKE_NATS_URL": server.url,
-        "LAOKE_DATA_DIR": str(tmp / "data"),
+        "LAOKE_DATA_DIR": str(store.data_dir),
         "LAOKE_AUTH": "off",
     }
-    processes = Processes(base | (env or {}), tmp)
+    processes = Processes(base | store.env() | env, tmp)
     results.raw["load_before"] = os.getloadavg()
+    results.raw["store"] = store.kind
     try:
-        yield Rig(tmp, server, nc, js, processes)
+        yield Rig(tmp, server, nc, js, processes, store)
     finally:
         processes.stop_all()
         await nc.close()

@@ -24,10 +24,12 @@ from laoke.bench.measures import (
     raw_ordered_read_rate,
     raw_publish_rate,
     recorded_rate,
+    rss_mb,
     wait_until,
 )
-from laoke.bench.processes import SERVICES, rig
+from laoke.bench.processes import SERVICES, Rig, rig
 from laoke.bench.report import Results, percentile
+from laoke.bench.stores import READ_STORE, database_bytes, sizes
 from laoke.natsserver import free_port
 from laoke.partitions import Partition
 from laoke.sim.config import SimConfig
@@ -39,7 +41,7 @@ CLASSES = ("gold", "meteor", "small_star", "burden")
 async def run(args: argparse.Namespace) -> Results:
     results = Results()
     http_port = free_port()
-    async with rig(results) as r:
+    async with rig(results, store=args.store) as r:
         server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
         raw = await raw_publish_rate(js, args.raw)
@@ -111,6 +113,9 @@ async def run(args: argparse.Namespace) -> Results:
         for name in SERVICES:
             rss = peaks.get(name) or processes.peak_rss_mb(name)
             results.add(f"(f) peak RSS {name}", f"{rss:,.0f} MB", **{f"rss_{name}": rss})
+        nats_rss(results, r)
+        # Before the rebuild below, which writes a second read store beside the live one.
+        await store_size(results, r)
 
         processes.stop_all()
         # Both reads below run in this process, which holds the simulated events: keep the
@@ -120,10 +125,9 @@ async def run(args: argparse.Namespace) -> Results:
         gc.collect()
         gc.freeze()
         total, raw_read = await raw_ordered_read_rate(js)
-        from laoke.settings import LaokeSettings
         from services.projections.rebuild import rebuild_async
 
-        settings = LaokeSettings(data_dir=tmp / "data", nats_url=server.url)
+        settings = r.store.settings(server.url)
         started = time.perf_counter()
         await rebuild_async(settings, swap=False, progress=None)
         rebuild_rate = total / (time.perf_counter() - started)
@@ -179,14 +183,46 @@ async def read_api_only(args: argparse.Namespace) -> Results:
     service, no other measure."""
     results = Results()
     http_port = free_port()
-    async with rig(results) as r:
+    async with rig(results, store=args.store) as r:
         r.processes.start("projections", http_port=http_port)
         await pipelined_publish(r.js, light_customers(args.customers, datetime.now(UTC)))
         await wait_until(lambda: caught_up(r.js, "projections"), 1800)
+        await store_size(results, r)
         gc.collect()  # the published events are garbage now: not in the client's timings
         pid = r.processes.pid("projections")
         await read_api(results, f"http://127.0.0.1:{http_port}", args, pid)
+        rss = r.processes.peak_rss_mb("projections")
+        results.add("(f) peak RSS projections", f"{rss:,.0f} MB", rss_projections=rss)
+        nats_rss(results, r)
     return results
+
+
+async def store_size(results: Results, r: Rig) -> None:
+    """(g): each service's store and the read store on disk, with the events on RETENTION
+    now, and their total per million of those events."""
+    found = sizes(r.store, SERVICES)
+    events = await messages(r.js, "RETENTION")
+    for name, size in sorted(found.items()):
+        what = "the read store (projections)" if name == READ_STORE else name
+        results.add(f"(g) on disk ({r.store.kind}): {what}", f"{size / 1e6:,.1f} MB")
+    total = sum(found.values())
+    per_million = total * 1e6 / events if events else float("nan")
+    results.add(
+        f"(g) on disk ({r.store.kind}) in all, {events:,} events on RETENTION",
+        f"{total / 1e6:,.1f} MB = {per_million / 1e6:,.0f} MB per million events",
+        store_bytes=found,
+        store_bytes_total=total,
+        store_database_bytes=database_bytes(r.store),
+        retention_events=events,
+        store_bytes_per_million_events=per_million,
+    )
+
+
+def nats_rss(results: Results, r: Rig) -> None:
+    """(f) for nats-server, which the rig started too."""
+    if r.server.process is not None:
+        rss = rss_mb(r.server.process.pid, "VmHWM")
+        results.add("(f) peak RSS nats-server", f"{rss:,.0f} MB", rss_nats_server=rss)
 
 
 async def keeping_up(js: JetStreamContext, results: Results, published: float) -> None:
@@ -209,7 +245,7 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
     a load spread over two dealerships per partition (the same load whatever the count)."""
     results = Results()
     count = args.intake_partitions
-    async with rig(results, {"LAOKE_PARTITIONS": str(count)}) as r:
+    async with rig(results, {"LAOKE_PARTITIONS": str(count)}, args.store) as r:
         js, processes = r.js, r.processes
         raw = await raw_publish_rate(js, args.raw)
         results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)

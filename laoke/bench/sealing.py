@@ -23,7 +23,7 @@ from laoke.bench.load import Item, inbound
 from laoke.bench.measures import has_consumer, messages, recorded_rate, wait_until
 from laoke.bench.processes import rig
 from laoke.bench.report import Results
-from laoke.settings import LaokeSettings
+from laoke.bench.stores import StoreKind
 from laoke.sim.config import SimConfig
 from laoke.sim.generator import simulate
 
@@ -42,7 +42,7 @@ async def encryption_costs(args: argparse.Namespace) -> Results:
     cpu: dict[tuple[str, Setting], float] = {}
     for _ in range(args.rounds):
         for setting in ("off", "on"):
-            measured = await _measure(burst, setting)
+            measured = await _measure(burst, setting, args.store)
             print(
                 f"encryption {setting}: " + ", ".join(f"{k} {v:,.1f}" for k, v in measured.items())
             )
@@ -74,14 +74,14 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _measure(burst: list[Item], setting: Setting) -> dict[str, float]:
+async def _measure(burst: list[Item], setting: Setting, store: StoreKind) -> dict[str, float]:
     """Intake's rate and CPU time on `burst`, then the rebuild's over what it recorded, in
     a fresh rig."""
     from services.projections.rebuild import rebuild_async
 
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     env = {"LAOKE_MASTER_KEY": key, "LAOKE_ENCRYPTION": setting}
-    async with rig(Results(), env) as r:
+    async with rig(Results(), env, store) as r:
         r.processes.start("intake")
         await wait_until(lambda: has_consumer(r.js, "DEALER_IN", "intake"), 60)
         pid = r.processes.running["intake"].pid
@@ -90,9 +90,7 @@ async def _measure(burst: list[Item], setting: Setting) -> dict[str, float]:
         intake_cpu = _cpu_s(pid) - before
         r.processes.stop_all()
         total = await messages(r.js, "RETENTION")
-        settings = LaokeSettings(
-            data_dir=r.tmp / "data", nats_url=r.server.url, master_key=key, encryption=setting
-        )
+        settings = r.store.settings(r.server.url, master_key=key, encryption=setting)
         started, cpu_before = time.perf_counter(), time.process_time()
         await rebuild_async(settings, swap=False, progress=None)
         rebuild_cpu = time.process_time() - cpu_before
