@@ -139,6 +139,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuMeter:
+    """CPU seconds (user + system) this process and the processes `pids` use from now on:
+    on a shared machine, a rate per CPU-second says more than one per wall-clock second."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = list(pids)
+        self.started = self._now()
+
+    def _now(self) -> float:
+        return time.process_time() + sum(cpu_seconds(pid) for pid in self.pids)
+
+    def used(self) -> float:
+        return self._now() - self.started
+
+
 async def api_latency(
     base_url: str, paths: dict[str, Callable[[int], str]], requests: int, pid: int
 ) -> dict[str, tuple[float, float, float]]:

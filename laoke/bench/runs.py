@@ -10,8 +10,16 @@ from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
-from laoke.bench.load import DEALERSHIP, customer_id, inbound, light_customers, spread_dealerships
+from laoke.bench.load import (
+    DEALERSHIP,
+    Item,
+    customer_id,
+    inbound,
+    light_customers,
+    spread_dealerships,
+)
 from laoke.bench.measures import (
+    CpuMeter,
     api_latency,
     backlogs,
     caught_up,
@@ -44,8 +52,7 @@ async def run(args: argparse.Namespace) -> Results:
     async with rig(results, store=args.store) as r:
         server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
-        raw = await raw_publish_rate(js, args.raw)
-        results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
+        raw = await raw_reference(r, results, args.raw)
 
         sim = simulate(
             SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11),
@@ -55,12 +62,7 @@ async def run(args: argparse.Namespace) -> Results:
         burst, paced = arriving[: args.events], arriving[args.events :]
         processes.start("intake")
         await wait_until(lambda: has_consumer(js, "DEALER_IN", "intake"), 60)
-        intake_rate = await recorded_rate(js, burst)
-        results.add(
-            f"(b) intake end to end ({len(burst):,} events)",
-            f"{intake_rate:,.0f} events/s = {intake_rate / raw:.0%} of (a)",
-            intake=intake_rate,
-        )
+        await intake_reference(r, results, burst, raw, ["intake"], "end to end")
 
         processes.start("projections", http_port=http_port)
         for name in SERVICES[2:]:
@@ -247,8 +249,7 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
     count = args.intake_partitions
     async with rig(results, {"LAOKE_PARTITIONS": str(count)}, args.store) as r:
         js, processes = r.js, r.processes
-        raw = await raw_publish_rate(js, args.raw)
-        results.add("(a) raw JetStream publish_async (nats-py)", f"{raw:,.0f} msg/s", raw=raw)
+        raw = await raw_reference(r, results, args.raw)
         ids = spread_dealerships(max(count, 2))
         config = SimConfig(
             dealerships=len(ids),
@@ -264,10 +265,41 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
         durables = [Partition(index, count).durable("intake") for index in range(count)]
         for durable in durables:
             await wait_until(functools.partial(has_consumer, js, "DEALER_IN", durable), 60)
-        rate = await recorded_rate(js, burst)
-        results.add(
-            f"(b) intake, {count} process(es), {len(ids)} dealerships ({len(burst):,} events)",
-            f"{rate:,.0f} events/s = {rate / raw:.0%} of (a)",
-            intake=rate,
-        )
+        labels = [f"intake-{index}" for index in range(count)]
+        where = f"{count} process(es), {len(ids)} dealerships"
+        await intake_reference(r, results, burst, raw, labels, where)
     return results
+
+
+async def raw_reference(r: Rig, results: Results, n: int) -> float:
+    """(a), and its rate per CPU-second of the publisher (this process) and nats-server."""
+    cpu = CpuMeter(server_pids(r))
+    raw = await raw_publish_rate(r.js, n)
+    per_cpu = n / cpu.used()
+    results.add(
+        "(a) raw JetStream publish_async (nats-py)",
+        f"{raw:,.0f} msg/s; {per_cpu:,.0f} per CPU-second (publisher and nats-server)",
+        raw=raw,
+        raw_per_cpu_s=per_cpu,
+    )
+    return raw
+
+
+async def intake_reference(
+    r: Rig, results: Results, burst: list[Item], raw: float, labels: list[str], where: str
+) -> None:
+    """(b), and its rate per CPU-second of the publisher, nats-server and the intake
+    processes `labels`: beside (a)'s, the share of the machine intake costs per event."""
+    cpu = CpuMeter([*server_pids(r), *(r.processes.pid(label) for label in labels)])
+    rate = await recorded_rate(r.js, burst)
+    per_cpu = len(burst) / cpu.used()
+    results.add(
+        f"(b) intake {where} ({len(burst):,} events)",
+        f"{rate:,.0f} events/s = {rate / raw:.0%} of (a); {per_cpu:,.0f} per CPU-second",
+        intake=rate,
+        intake_per_cpu_s=per_cpu,
+    )
+
+
+def server_pids(r: Rig) -> list[int]:
+    return [r.server.process.pid] if r.server.process is not None else []
