@@ -87,6 +87,27 @@ def scope_change(repair_order_id: str = "RO-7", follow_up_id: str = "scope-1") -
     )
 
 
+def callback_answered(customer: str) -> Event:
+    """The referral call-back's answers, come in on `customer`'s record."""
+    return recorded(
+        "ReferralCallbackAnswered",
+        customer_id=customer,
+        referral_id="RF-1",
+        questions=[{"correct": True}] * 3,
+    )
+
+
+def merged_into_survivor() -> Event:
+    """Intake merged CUSTOMER into c-survivor."""
+    return decision_from(
+        "CustomersMerged",
+        customer_id="c-survivor",
+        survivor_id="c-survivor",
+        merged_ids=[CUSTOMER],
+        source="intake",
+    )
+
+
 def answers_in(decided: list[Event]) -> list[tuple[str, str, str]]:
     return [
         (d.follow_up_id, d.reason, d.answer) for d in decided if isinstance(d, FollowUpAnswered)
@@ -146,12 +167,7 @@ def test_the_referral_call_back_answered_on_the_other_party_is_made(outreach: Ou
     due = feed(outreach, registered(), referral_callback())
     assert [d.follow_up_id for d in due if isinstance(d, FollowUpDue)] == ["rfcb-1"]
     feed(outreach, registered(REFEREE))
-    answer = recorded(
-        "ReferralCallbackAnswered",
-        customer_id=REFEREE,
-        referral_id="RF-1",
-        questions=[{"correct": True}] * 3,
-    )
+    answer = callback_answered(REFEREE)
     decided = feed(outreach, answer)
     assert answers_in(decided) == [("rfcb-1", "referral_callback", "ReferralCallbackAnswered")]
     assert decided[0].customer_id == CUSTOMER  # the contact's customer, not the answer's
@@ -161,20 +177,9 @@ def test_the_referral_call_back_answered_on_the_other_party_is_made(outreach: Ou
 
 def test_the_referral_call_back_answered_after_a_merge_is_made(outreach: Outreach) -> None:
     feed(outreach, registered(), referral_callback())
-    merged = decision_from(
-        "CustomersMerged",
-        customer_id="c-survivor",
-        survivor_id="c-survivor",
-        merged_ids=[CUSTOMER],
-        source="intake",
-    )
+    merged = merged_into_survivor()
     feed(outreach, registered("c-survivor"), merged)
-    answer = recorded(
-        "ReferralCallbackAnswered",
-        customer_id="c-survivor",
-        referral_id="RF-1",
-        questions=[{"correct": True}] * 3,
-    )
+    answer = callback_answered("c-survivor")
     assert answers_in(feed(outreach, answer)) == [
         ("rfcb-1", "referral_callback", "ReferralCallbackAnswered")
     ]
@@ -187,23 +192,12 @@ def test_a_call_back_requested_for_a_customer_merged_since_is_the_survivors(
     """Referrals decides at its own pace: its request may name the merged customer after
     intake recorded the merge. The contact is the survivor's, and the answer makes it, as
     when the request came first (the order the services record in is not a cause)."""
-    merged = decision_from(
-        "CustomersMerged",
-        customer_id="c-survivor",
-        survivor_id="c-survivor",
-        merged_ids=[CUSTOMER],
-        source="intake",
-    )
+    merged = merged_into_survivor()
     feed(outreach, registered(), registered("c-survivor"), merged)
     (due,) = feed(outreach, referral_callback())
     assert isinstance(due, FollowUpDue) and due.customer_id == "c-survivor"
     assert "rfcb-1" in plan_of(outreach, "c-survivor").follow_ups
-    answer = recorded(
-        "ReferralCallbackAnswered",
-        customer_id="c-survivor",
-        referral_id="RF-1",
-        questions=[{"correct": True}] * 3,
-    )
+    answer = callback_answered("c-survivor")
     assert answers_in(feed(outreach, answer)) == [
         ("rfcb-1", "referral_callback", "ReferralCallbackAnswered")
     ]
