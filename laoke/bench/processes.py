@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,9 @@ async def rig(
     with bench_store(store, tmp / "data") as kept:
         async with _started(results, tmp, kept, env or {}) as started:
             yield started
+    # Gone once the run ended well (a 1M-customer run leaves ~7 GB); a failed run keeps its
+    # services' logs there.
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager
