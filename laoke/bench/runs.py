@@ -222,8 +222,8 @@ async def store_size(results: Results, r: Rig) -> None:
 
 def nats_rss(results: Results, r: Rig) -> None:
     """(f) for nats-server, which the rig started too."""
-    if r.server.process is not None:
-        rss = rss_mb(r.server.process.pid, "VmHWM")
+    for pid in server_pids(r):
+        rss = rss_mb(pid, "VmHWM")
         results.add("(f) peak RSS nats-server", f"{rss:,.0f} MB", rss_nats_server=rss)
 
 
