@@ -31,8 +31,6 @@ from nats.js import JetStreamContext
 
 from laoke.clock import ReplayClock
 from laoke.deadlines import Ticker
-from laoke.eventstore import OUTBOX_TOPIC, ServiceApplication
-from laoke.outbox import RELAY
 from laoke.sim import SimEvent, publish
 from laoke.streams import DEALER_IN, RETENTION
 
@@ -47,11 +45,6 @@ FILL_S = 0.002  # consumers' batch filling while playing (laoke/runner.py; 50 ms
 def _next_due(ticker: Ticker) -> datetime | None:
     with ticker.app.lock:  # the ticker fires under it: a deadline being fired is pending
         return ticker.index.next_due()
-
-
-def _unrelayed(outbox: ServiceApplication) -> bool:
-    start = outbox.tracked_position(RELAY) + 1
-    return bool(outbox.recorder.select_notifications(start, 1, topics=[OUTBOX_TOPIC]))
 
 
 class Replay:
@@ -81,7 +74,7 @@ class Replay:
         info = await self.watcher.consumer_info(durable.stream, durable.name)
         if info.num_pending or info.num_ack_pending:
             return True
-        return worker.outbox is not None and await asyncio.to_thread(_unrelayed, worker.outbox)
+        return worker.outbox is not None and await asyncio.to_thread(worker.outbox.unrelayed)
 
     async def _quiet(self) -> tuple[int, ...] | None:
         """The streams' last sequences when nothing is in flight, else None."""

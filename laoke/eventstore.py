@@ -1,9 +1,10 @@
 """eventsourcing applications on SQLite (default) or PostgreSQL, with tracking and an outbox.
 
 Every service keeps its aggregates in one `ServiceApplication`. `commit()` writes, in one
-transaction: the aggregates' new events, the decisions to publish (as outbox entries), and
-the position of the RETENTION message that caused them (a tracking record). A redelivered
-message is therefore either fully applied already or not at all.
+transaction: the aggregates' new events, the decisions to publish (as rows of the outbox
+table, laoke/outboxtable.py), and the position of the RETENTION message that caused them
+(a tracking record). A redelivered message is therefore either fully applied already or
+not at all.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from events import Event, retention_subject, to_json
+from laoke.outboxtable import OUTBOX_TRACKING, OutboxRecorder, OutboxRow
 from laoke.pgschema import schema_lock
 from laoke.publishing import Outgoing
 from laoke.settings import LaokeSettings
@@ -43,17 +45,15 @@ def eventsourcing_env(settings: LaokeSettings, name: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.sqlite_path(name)),
         "SQLITE_LOCK_TIMEOUT": "10",
+        "PROCESS_RECORDER_TOPIC": "laoke.outboxtable:SQLiteOutboxRecorder",
         "CREATE_TABLE": "y",
     }
 
 
 class OutboxEntry(Aggregate):
-    """A message waiting to be published (a decision on RETENTION, or a dead letter).
-    Its id is the message's id, so the same decision can never be recorded twice."""
-
-    @staticmethod
-    def create_id(message_id: UUID) -> UUID:
-        return message_id
+    """How stores before the outbox table kept a message waiting to be published (one
+    aggregate per message, its id the message's). Read only to take an older store's entries
+    into the table (`ServiceApplication._adopt_older_outbox`)."""
 
     @event("Recorded")
     def __init__(
@@ -63,45 +63,42 @@ class OutboxEntry(Aggregate):
         self.body = body  # base64 when headers carry Laoke-Body-Encoding
         self.headers = headers or {}
 
-    def outgoing(self) -> Outgoing:
+    def row(self) -> OutboxRow:
         headers = dict(self.headers)
         body = (
             base64.b64decode(self.body)
-            if headers.pop(BODY_ENCODING, None) == "base64"
+            if headers.pop("Laoke-Body-Encoding", None) == "base64"
             else self.body.encode()
         )
         headers.setdefault("Nats-Msg-Id", str(self.id))
-        return Outgoing(self.subject, body, headers)
+        return OutboxRow(self.id, Outgoing(self.subject, body, headers))
 
 
-BODY_ENCODING = "Laoke-Body-Encoding"
+OLDER_OUTBOX_TOPIC = f"{OutboxEntry.__module__}:{OutboxEntry.__qualname__}.Recorded"
+OLDER_RELAY = "outbox-relay"  # the older relay's position: a notification id
 
 
-OUTBOX_TOPIC = f"{OutboxEntry.__module__}:{OutboxEntry.__qualname__}.Recorded"
+def _older_row(recorded: Any) -> OutboxRow:
+    entry = recorded.mutate(None)
+    assert isinstance(entry, OutboxEntry)
+    return entry.row()
 
 
-def outbox_entry(decision: Event) -> OutboxEntry:
+def outbox_row(decision: Event) -> OutboxRow:
     if decision.customer_id is None:
         raise ValueError(f"{decision.event_type} has no customer_id")
     subject = retention_subject(decision.dealership_id, decision.customer_id, decision.event_type)
-    return OutboxEntry(
-        message_id=decision.event_id, subject=subject, body=to_json(decision).decode()
-    )
+    headers = {"Nats-Msg-Id": str(decision.event_id)}
+    return OutboxRow(decision.event_id, Outgoing(subject, to_json(decision), headers))
 
 
 def letter_id(letter: Outgoing) -> UUID:
     return uuid5(NAMESPACE_URL, letter.headers["Nats-Msg-Id"])
 
 
-def outbox_letter(letter: Outgoing) -> OutboxEntry:
+def letter_row(letter: Outgoing) -> OutboxRow:
     """A dead letter kept in the outbox, so it is published even after a crash."""
-    headers = dict(letter.headers) | {BODY_ENCODING: "base64"}
-    return OutboxEntry(
-        message_id=letter_id(letter),
-        subject=letter.subject,
-        body=base64.b64encode(letter.body).decode(),
-        headers=headers,
-    )
+    return OutboxRow(letter_id(letter), letter)
 
 
 class ServiceApplication(Application[UUID]):
@@ -114,6 +111,7 @@ class ServiceApplication(Application[UUID]):
         env = eventsourcing_env(settings, name) | (extra_env or {})
         with schema_lock(settings):
             super().__init__(env=env)
+            self._adopt_older_outbox()
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
@@ -123,6 +121,32 @@ class ServiceApplication(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, ProcessRecorder)
         return recorder
+
+    @property
+    def outbox(self) -> OutboxRecorder:
+        return cast(OutboxRecorder, self.recorder)
+
+    def unrelayed(self) -> bool:
+        """Whether the outbox holds a message the relay has not published yet."""
+        return bool(self.outbox.select_outbox(self.tracked_position(OUTBOX_TRACKING), 1))
+
+    def _adopt_older_outbox(self) -> None:
+        """A store written before the outbox table keeps its waiting messages as aggregates:
+        they move into the table once, in their order, with the relay's position (one
+        transaction: a crash leaves the table empty, and the next start does it again)."""
+        if not self.outbox.outbox_is_empty():
+            return
+        older: list[Notification] = []
+        start = 1
+        while found := self.recorder.select_notifications(
+            start, 10_000, topics=[OLDER_OUTBOX_TOPIC]
+        ):
+            older.extend(found)
+            start = found[-1].id + 1
+        if older:
+            relayed = self.tracked_position(OLDER_RELAY)
+            rows = [_older_row(self.mapper.to_domain_event(n)) for n in older]
+            self.outbox.adopt_outbox(rows, published=sum(n.id <= relayed for n in older))
 
     def commit(
         self,
@@ -136,14 +160,10 @@ class ServiceApplication(Application[UUID]):
         own way for a process application; no aggregate cache to refresh here). Aggregates
         without new events are passed over; the observers see those saved."""
         saved = [a for a in aggregates if a is not None and a.pending_events]
-        pending = [
-            *saved,
-            *(outbox_entry(d) for d in decisions),
-            *(outbox_letter(letter) for letter in letters),
-        ]
-        events = [event for aggregate in pending for event in aggregate.collect_events()]
-        if events or tracking is not None:
-            self.events.put(events, tracking=tracking)
+        outbox = [*map(outbox_row, decisions), *map(letter_row, letters)]
+        events = [event for aggregate in saved for event in aggregate.collect_events()]
+        if events or outbox or tracking is not None:
+            self.events.put(events, tracking=tracking, outbox=outbox)
             for observe in self.observers:  # in-memory indexes, e.g. of deadlines
                 observe(saved)
 
@@ -160,6 +180,9 @@ class ServiceApplication(Application[UUID]):
 
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0
+
+    def in_outbox(self, message_id: UUID) -> bool:
+        return self.outbox.in_outbox(message_id)
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from eventsourcing.persistence import Tracking
 from nats.aio.client import Client as NatsClient
 
-from laoke.eventstore import OUTBOX_TOPIC, OutboxEntry, ServiceApplication
+from laoke.eventstore import ServiceApplication
 from laoke.keyring import Keyring
+from laoke.outboxtable import OUTBOX_TRACKING
 from laoke.publishing import publish_all
 from laoke.sealing import seal_all
 
 log = logging.getLogger(__name__)
-RELAY = "outbox-relay"
-
-
-def recorded_entry(created: Any) -> OutboxEntry:
-    entry = created.mutate(None)
-    assert isinstance(entry, OutboxEntry)
-    return entry
 
 
 class OutboxRelay:
@@ -52,21 +45,16 @@ class OutboxRelay:
     async def _drain(self) -> int:
         sent = 0
         while True:
-            start = self.app.tracked_position(RELAY) + 1
-            notifications = await asyncio.to_thread(
-                self.app.recorder.select_notifications,
-                start,
-                self.batch,
-                topics=[OUTBOX_TOPIC],
-            )
-            if not notifications:
+            after = self.app.tracked_position(OUTBOX_TRACKING)
+            rows = await asyncio.to_thread(self.app.outbox.select_outbox, after, self.batch)
+            if not rows:
                 return sent
-            outgoing = [
-                recorded_entry(self.app.mapper.to_domain_event(n)).outgoing() for n in notifications
-            ]
+            outgoing = [message for _, message in rows]
             await publish_all(self.nc, await seal_all(self.keyring, outgoing))
-            last = notifications[-1].id
-            await asyncio.to_thread(self.app.tracker.insert_tracking, Tracking(RELAY, last))
+            last = rows[-1][0]
+            await asyncio.to_thread(
+                self.app.tracker.insert_tracking, Tracking(OUTBOX_TRACKING, last)
+            )
             sent += len(outgoing)
 
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:

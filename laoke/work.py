@@ -90,10 +90,11 @@ class UnitOfWork:
             cache.put(aggregate_id, found)
         return found
 
-    def exists(self, aggregate_id: UUID) -> bool:
-        """Whether the store holds it; asked in careful mode only (the fast path lets the
-        store refuse a duplicate, and the unit is redone carefully)."""
-        return self.careful and self.app.get_or_none(aggregate_id) is not None
+    def in_outbox(self, message_id: UUID) -> bool:
+        """Whether the store's outbox holds that message (a decision or a dead letter);
+        asked in careful mode only (the fast path lets the store refuse a duplicate, and the
+        unit is redone carefully)."""
+        return self.careful and self.app.in_outbox(message_id)
 
     def add(self, *aggregates: Aggregate | None) -> None:
         """Aggregates to save with the unit (new ones; loaded ones are saved anyway)."""

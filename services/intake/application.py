@@ -132,7 +132,7 @@ class Intake:
             if (
                 event.event_id in staged
                 or event.event_id in self.recent.items
-                or work.exists(event.event_id)
+                or work.in_outbox(event.event_id)
             ):
                 return Verdict("duplicate", str(event.event_id))
             received_at = now - max(inbound.waited, timedelta(0))
@@ -156,7 +156,7 @@ class Intake:
             subject=inbound.subject,
             dealership=inbound.dealership or subject_dealership(inbound.subject, DEALER_IN_TOKEN),
         )
-        if not work.exists(letter_id(letter)):  # a redone batch: dead-lettered before
+        if not work.in_outbox(letter_id(letter)):  # a redone batch: dead-lettered before
             work.dead_letter(letter)
         return Verdict("rejected", reason=reason, message=message)
 

@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 
 from events import CONTRACT_INBOUND_TYPES, parse_recorded, parse_retention_subject
 from laoke.clock import ManualClock
-from laoke.eventstore import OutboxEntry, ServiceApplication
+from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.intake.application import Inbound, Intake
 from services.intake.service import IntakeService
@@ -77,9 +77,9 @@ def test_received_at_is_when_the_event_reached_laoke_not_when_intake_got_to_it(
         waited = Inbound(json.dumps(event).encode(), None, None, "t:1", timedelta(minutes=40))
         (verdict,) = intake.record_batch([waited])
         assert verdict.status == "accepted"
-        entry = app.get_or_none(UUID(event["event_id"]))  # the outbox, keyed by event id
-        assert isinstance(entry, OutboxEntry)
-        recorded = parse_recorded(entry.body.encode())
+        assert app.in_outbox(UUID(event["event_id"]))  # the outbox, keyed by event id
+        ((_, message),) = app.outbox.select_outbox(0, 10)
+        recorded = parse_recorded(message.body)
         assert recorded.received_at == now - timedelta(minutes=40)
     finally:
         app.close()

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from eventsourcing.persistence import Notification
-
 from events import CustomerErased, CustomersMerged, Event, parse_recorded
 from events.factories import sample_inbound
 from laoke.clock import ManualClock
 from laoke.deadlines import DeadlineIndex, Ticker
-from laoke.eventstore import OUTBOX_TOPIC, OutboxEntry, ServiceApplication
+from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from services.intake.application import Inbound, Intake
 from services.intake.retention import RECENT, SLACK, add_years
@@ -74,11 +72,8 @@ class Intakes:
 
     def recorded(self) -> list[Event]:
         """The outbox: every event recorded, in order."""
-        found: list[Notification] = self.app.recorder.select_notifications(
-            1, 100_000, topics=[OUTBOX_TOPIC]
-        )
-        entries = [self.app.repository.get(n.originator_id) for n in found]
-        return [parse_recorded(e.body.encode()) for e in entries if isinstance(e, OutboxEntry)]
+        found = self.app.outbox.select_outbox(0, 100_000)
+        return [parse_recorded(message.body) for _, message in found]
 
     def erasures(self) -> list[CustomerErased]:
         return [e for e in self.recorded() if isinstance(e, CustomerErased)]

@@ -27,8 +27,6 @@ from events import (
 )
 from events.factories import sample_inbound
 from laoke.clock import ManualClock
-from laoke.eventstore import OUTBOX_TOPIC
-from laoke.outbox import RELAY
 from laoke.settings import LaokeSettings
 from laoke.sim import SimConfig, publish, simulate
 from laoke.sim.config import CHINA
@@ -96,8 +94,7 @@ class Dealership:
                 for info in await self.js.consumers_info(stream):
                     busy = busy or bool(info.num_pending or info.num_ack_pending)
             app = self.outreach.app
-            start = app.tracked_position(RELAY) + 1
-            busy = busy or bool(app.recorder.select_notifications(start, 1, topics=[OUTBOX_TOPIC]))
+            busy = busy or app.unrelayed()
             if busy or (calm and calm[-1] != last):
                 calm.clear()
                 return False

@@ -9,7 +9,6 @@ import contextvars
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from nats.aio.msg import Msg
 
@@ -17,7 +16,7 @@ from events import Event
 from laoke.bench.handling import messages
 from laoke.clock import ManualClock
 from laoke.consumer import RetentionConsumer
-from laoke.eventstore import OutboxEntry, ServiceApplication
+from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
 from laoke.work import UnitOfWork
 from services.outreach.application import Outreach
@@ -34,13 +33,7 @@ def apply(method: Callable[[Any], None], run: Any) -> None:
 
 def outbox(app: ServiceApplication) -> list[tuple[str, str]]:
     """The outbox in commit order: each entry's subject and body."""
-    found = []
-    for notification in app.recorder.select_notifications(start=None, limit=100_000):
-        if notification.topic.endswith("OutboxEntry.Recorded"):
-            entry = app.repository.get(UUID(str(notification.originator_id)))
-            assert isinstance(entry, OutboxEntry)
-            found.append((entry.subject, entry.body))
-    return found
+    return [(m.subject, m.body.decode()) for _, m in app.outbox.select_outbox(0, 100_000)]
 
 
 def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tuple[str, str]]:
