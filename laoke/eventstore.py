@@ -181,6 +181,10 @@ class ServiceApplication(Application[UUID]):
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0
 
+    def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        """Those of `aggregate_ids` the store holds events of."""
+        return self.outbox.stored_ids(aggregate_ids)
+
     def in_outbox(self, message_id: UUID) -> bool:
         return self.outbox.in_outbox(message_id)
 

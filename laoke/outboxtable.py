@@ -52,6 +52,8 @@ class OutboxRecorder(Protocol):
 
     def outbox_is_empty(self) -> bool: ...
 
+    def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
+
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None: ...
 
 
@@ -95,6 +97,19 @@ class SQLiteOutboxRecorder(SQLiteProcessRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT 1 FROM outbox WHERE message_id = ?", (message_id.hex,))
             return c.fetchone() is not None
+
+    def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(aggregate_ids), 500):  # SQLite's limit on parameters
+                chunk = [i.hex for i in aggregate_ids[start : start + 500]]
+                c.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(UUID(row[0]) for row in c.fetchall())
+        return found
 
     def outbox_is_empty(self) -> bool:
         with self.datastore.transaction(commit=False) as c:

@@ -86,6 +86,20 @@ class UnpipelinedProcessRecorder(PostgresProcessRecorder):
     def in_outbox(self, message_id: UUID) -> bool:
         return bool(self._one(SQL("SELECT 1 FROM {outbox} WHERE message_id = %s"), (message_id,)))
 
+    def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT DISTINCT originator_id FROM {schema}.{table} "
+                    "WHERE originator_id = ANY(%s)"
+                ).format(
+                    schema=Identifier(self.datastore.schema),
+                    table=Identifier(self.events_table_name),
+                ),
+                (list(aggregate_ids),),
+            )
+            return {row["originator_id"] for row in curs.fetchall()}
+
     def outbox_is_empty(self) -> bool:
         return not self._one(SQL("SELECT 1 FROM {outbox} LIMIT 1"), ())
 

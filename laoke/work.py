@@ -12,6 +12,7 @@ the stream position in one transaction (`ServiceApplication.commit`, laoke/event
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import TypeVar
 from uuid import UUID
 
@@ -89,6 +90,18 @@ class UnitOfWork:
         if cache is not None:
             cache.put(aggregate_id, found)
         return found
+
+    def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Find in one query which of these the store has never recorded, so `get` answers
+        None for them without a look-up each (intake: the identity keys of a whole batch,
+        most of them new in a history import)."""
+        cached = {} if self.careful or self.cache is None else self.cache.items
+        unknown = [
+            i for i in dict.fromkeys(aggregate_ids) if i not in self.loaded and i not in cached
+        ]
+        if unknown:
+            stored = self.app.stored_ids(unknown)
+            self.loaded.update((i, None) for i in unknown if i not in stored)
 
     def in_outbox(self, message_id: UUID) -> bool:
         """Whether the store's outbox holds that message (a decision or a dead letter);

@@ -37,9 +37,10 @@ from laoke.eventstore import ServiceApplication, letter_id
 from laoke.heap import gc_paused
 from laoke.partitions import DEALER_IN_TOKEN
 from laoke.work import AggregateCache, UnitOfWork
+from services.intake.aggregates import key_id
 from services.intake.deadlines import fire, fire_from
 from services.intake.resolution import erase, resolve_and_record, split
-from services.intake.rules import IdentityError
+from services.intake.rules import IdentityError, identity_keys
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,13 @@ class Intake:
         work = UnitOfWork(self.app, self.cache, careful=careful)
         staged: set[UUID] = set()
         try:
-            verdicts = [self._one(work, staged, inbound) for inbound in batch]
+            read = [self._read(inbound) for inbound in batch]
+            keys = self._keys([r for r in read if isinstance(r, Event)])
+            work.prefetch(key_id(dealership, key) for dealership, ks in keys.values() for key in ks)
+            verdicts = [
+                self._one(work, staged, inbound, r, keys)
+                for inbound, r in zip(batch, read, strict=True)
+            ]
         except BaseException:
             work.forget()  # the cache holds this batch's changes, never to be committed
             raise
@@ -123,12 +130,46 @@ class Intake:
             tracing.received(arrivals(batch, verdicts, work.decisions), started)
         return verdicts
 
-    def _one(self, work: UnitOfWork, staged: set[UUID], inbound: Inbound) -> Verdict:
+    def _read(self, inbound: Inbound) -> Event | Rejected | None:
+        """The message's event, why it is refused, or None when the door refused it."""
         if inbound.refusal is not None:
-            return self._reject(work, inbound, *inbound.refusal)
-        now = self.clock.now()
+            return None
         try:
-            event = parse_inbound(inbound.data, inbound.subject, now=now)
+            return parse_inbound(inbound.data, inbound.subject, now=self.clock.now())
+        except Rejected as rejected:
+            return rejected
+
+    def _keys(self, events: Sequence[Event]) -> dict[UUID, tuple[str, list[str]]]:
+        """The identity keys each event resolves by (resolution.py), worked out for the
+        whole batch first, so the keys the store has never seen are found in one query
+        (`UnitOfWork.prefetch`) rather than one look-up each."""
+        found = {}
+        for event in events:
+            if isinstance(event, CustomerSplitRequested | PersonalDataErasureRequested):
+                continue
+            try:
+                keys = identity_keys(event, self.settings.phone_region, self.identity_secret)
+            except IdentityError:
+                continue  # rejected when its turn comes
+            found[event.event_id] = (event.dealership_id, keys)
+        return found
+
+    def _one(
+        self,
+        work: UnitOfWork,
+        staged: set[UUID],
+        inbound: Inbound,
+        read: Event | Rejected | None,
+        keys: dict[UUID, tuple[str, list[str]]],
+    ) -> Verdict:
+        if read is None:
+            assert inbound.refusal is not None
+            return self._reject(work, inbound, *inbound.refusal)
+        if isinstance(read, Rejected):
+            return self._reject(work, inbound, read.reason, str(read))
+        now = self.clock.now()
+        event = read
+        try:
             if (
                 event.event_id in staged
                 or event.event_id in self.recent.items
@@ -136,7 +177,7 @@ class Intake:
             ):
                 return Verdict("duplicate", str(event.event_id))
             received_at = now - max(inbound.waited, timedelta(0))
-            events = self._resolve_and_record(work, event, received_at)
+            events = self._resolve_and_record(work, event, received_at, keys.get(event.event_id))
         except Rejected as rejected:
             return self._reject(work, inbound, rejected.reason, str(rejected))
         except IdentityError as error:
@@ -161,7 +202,11 @@ class Intake:
         return Verdict("rejected", reason=reason, message=message)
 
     def _resolve_and_record(
-        self, work: UnitOfWork, event: Event, received_at: datetime
+        self,
+        work: UnitOfWork,
+        event: Event,
+        received_at: datetime,
+        keys: tuple[str, list[str]] | None,
     ) -> list[Event]:
         region, secret = self.settings.phone_region, self.identity_secret
         years = self.retention_years(event.dealership_id)
@@ -169,7 +214,9 @@ class Intake:
             return split(work, event, received_at, years)
         if isinstance(event, PersonalDataErasureRequested):
             return erase(work, event, region, received_at, secret, years)
-        return resolve_and_record(work, event, region, received_at, secret, years)
+        if keys is None:  # its identity keys are bad: refused by the resolution
+            return resolve_and_record(work, event, region, received_at, secret, years)
+        return resolve_and_record(work, event, region, received_at, secret, years, keys[1])
 
     def retention_years(self, dealership_id: str) -> int:
         """The dealership's retention limit (settings.py), looked up once per dealership."""

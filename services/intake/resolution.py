@@ -58,13 +58,15 @@ def resolve_and_record(
     received_at: datetime,
     secret: bytes = b"",
     years: int = DEFAULT_YEARS,
+    keys: list[str] | None = None,
 ) -> list[Event]:
     """The event as recorded under its customer, after the decisions it caused (a merge,
     vehicles changing hands), in the order they are to be recorded. It counts in the
-    customer's facts for the retention limit (`years`, the dealership's: deadlines.py)."""
+    customer's facts for the retention limit (`years`, the dealership's: deadlines.py).
+    `keys`: its `identity_keys`, when the caller worked them out already."""
     ids = Identities(work, event.dealership_id)
     at = event.occurred_at
-    keys = identity_keys(event, region, secret)
+    keys = identity_keys(event, region, secret) if keys is None else keys
     found = {key: agg for key in keys if (agg := ids.key(key)) is not None}
     claims = {
         key: agg.owner_at(at) if is_vehicle_key(key) else agg.customer_id

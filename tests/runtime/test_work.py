@@ -168,3 +168,19 @@ async def test_a_replay_clock_holds_a_moment_moves_only_forward_and_is_released(
         clock.hold(DUE)
     clock.release()
     assert not clock.held and clock.now() > DUE + timedelta(days=1)
+
+
+def test_a_prefetch_answers_the_never_recorded_as_absent_without_a_look_up_each(
+    app: ServiceApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduled(app, "a")
+    looked_up: list[object] = []
+    get_or_none = app.get_or_none
+    monkeypatch.setattr(app, "get_or_none", lambda i: looked_up.append(i) or get_or_none(i))
+    work = UnitOfWork(app)
+    work.prefetch([deadline_id("a"), deadline_id("new"), deadline_id("new")])
+    assert work.get(deadline_id("new"), Deadline) is None
+    assert looked_up == [], "known absent from the one query"
+    stored = work.get(deadline_id("a"), Deadline)
+    assert stored is not None and stored.key == "a"
+    assert looked_up == [deadline_id("a")], "a stored one is loaded when asked for"
