@@ -75,6 +75,7 @@ def _china(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("CN", years=year, language="en_US")
 
 
+@lru_cache(maxsize=256)  # asked for each plan rescheduled: a few names, a few years
 def holiday_date(name: str, year: int) -> date | None:
     """The first day of the holiday called `name` (e.g. 'Spring Festival') in `year`."""
     days = [day for day, title in _china(year).items() if name in title and "observed" not in title]
