@@ -11,6 +11,7 @@ import heapq
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,7 @@ from laoke.work import AggregateCache, UnitOfWork
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=4096)  # pure; a key is asked for again while its plan or case is handled
 def deadline_id(key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:deadline:{key}")
 

@@ -11,6 +11,7 @@ in as arguments.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=4096)  # pure; asked several times a message for the same customer
 def plan_id(dealership_id: str, customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:outreach:plan:{dealership_id}:{customer_id}")
 
