@@ -10,20 +10,16 @@ propagate so the batch is not acked and comes back.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from events import EVENT_TYPES, Event, Rejected, parse_recorded
-from events.personal import SEALED
+from events import Event, Rejected
 from laoke import tracing
 from laoke.heap import gc_paused
 from laoke.keyring import Keyring
-from laoke.sealing import noted, read_recorded
+from laoke.sealing import is_sealed, read_recorded
 from laoke.streams import RETENTION
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
@@ -59,46 +55,11 @@ class Failure:
     error: str
 
 
-_EVENT_TYPE = re.compile(rb'"event_type":"([A-Za-z]{1,80})"')
-_SEALED = b'"' + SEALED.encode() + b'":'
-
-
 def sealed_subjects(messages: Iterable[Message]) -> Iterator[str]:
-    """The subjects of the messages with a sealed box: the only ones `read_event` opens
+    """The subjects of the messages with a sealed box: the only ones `read_recorded` opens
     with a key, so the only customers whose keys a batch needs loaded (a key store request
     each: for the customers never given a key, again at every batch)."""
-    return (m.subject for m in messages if _SEALED in m.data)
-
-
-def read_event(data: bytes, keyring: Keyring | None = None) -> Event:
-    """An event as the read models take it: its sealed personal fields opened with the
-    keyring's keys (laoke/sealing.py); without the key, their placeholders."""
-    if _SEALED in data:
-        return read_recorded(data, keyring)
-    event = _read_plain(data)
-    noted(keyring, event)
-    return event
-
-
-def _read_plain(data: bytes) -> Event:
-    """`parse_recorded`, with a one-pass fast path for current-version events (the hot path
-    of a rebuild); anything unusual goes through `parse_recorded` for its exact verdict.
-
-    The fast path finds the type without decoding the JSON (a quote inside a JSON string is
-    escaped, so the pattern only matches a key) and validates the bytes straight into that
-    model: the model's literal `event_type` and `schema_version` must then agree with the
-    body, so a nested key that happened to match, or an older version, just fails over."""
-    found = _EVENT_TYPE.search(data)
-    model = EVENT_TYPES.get(found.group(1).decode()) if found else None
-    if model is not None:
-        try:
-            event = model.model_validate_json(data, strict=True, context={"trusted": True})
-        except ValidationError:
-            pass
-        else:
-            if "schema_version" in event.model_fields_set:
-                return event
-    return parse_recorded(data)
+    return (m.subject for m in messages if is_sealed(m.data))
 
 
 class Projections:
@@ -192,7 +153,7 @@ class Projections:
 
     def _read(self, tx: Tx, message: Message) -> Event | Failure:
         try:
-            return read_event(message.data, self.keyring)
+            return read_recorded(message.data, self.keyring)
         except Rejected as rejected:
             failure = Failure(message, rejected.reason, str(rejected))
             self._record_failure(tx, failure, None)

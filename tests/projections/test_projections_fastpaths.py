@@ -14,9 +14,10 @@ import pytest
 from events import EVENT_TYPES, CustomerHints, CustomerVisited, Rejected, parse_recorded
 from events.factories import sample_inbound, sample_recorded
 from events.registry import RECORDED_ONLY_TYPES
+from laoke.sealing import read_recorded
 from laoke.settings import LaokeSettings
 from services.intake.rules import identity_key, identity_keys
-from services.projections.application import Message, read_event, sealed_subjects
+from services.projections.application import Message, sealed_subjects
 from services.projections.readmodels.context import as_phone
 from services.projections.store import ReadStore
 from services.projections.tables import FOLLOWUPS, parse_ts, ts
@@ -66,32 +67,40 @@ def _recorded(event_type: str) -> dict[str, Any]:
     return sample_inbound(event_type) | recorded
 
 
+def _bytes(body: dict[str, Any], compact: bool = True) -> bytes:
+    """As publishers write it (compact: the fast path's input), or spaced out (it fails
+    over to `parse_recorded`)."""
+    separators = (",", ":") if compact else (", ", ": ")
+    return json.dumps(body, ensure_ascii=False, separators=separators).encode()
+
+
+@pytest.mark.parametrize("compact", [True, False])
 @pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
-def test_read_event_reads_what_parse_recorded_reads(event_type: str) -> None:
-    data = json.dumps(_recorded(event_type), ensure_ascii=False).encode()
-    assert read_event(data) == parse_recorded(data)
+def test_read_recorded_reads_what_parse_recorded_reads(event_type: str, compact: bool) -> None:
+    data = _bytes(_recorded(event_type), compact)
+    assert read_recorded(data, None) == parse_recorded(data)
 
 
-def test_read_event_is_not_fooled_by_a_nested_event_type_key() -> None:
+def test_read_recorded_is_not_fooled_by_a_nested_event_type_key() -> None:
     due = _recorded("FollowUpDue")
     body = {"detail": {"event_type": "CustomerVisited"}} | due  # the nested key comes first
-    data = json.dumps(body).encode()
+    data = _bytes(body)
     assert data.index(b'"CustomerVisited"') < data.index(b'"FollowUpDue"')
-    assert read_event(data) == parse_recorded(data)
-    assert read_event(data).event_type == "FollowUpDue"
+    assert read_recorded(data, None) == parse_recorded(data)
+    assert read_recorded(data, None).event_type == "FollowUpDue"
 
 
-def test_read_event_refuses_what_parse_recorded_refuses() -> None:
+def test_read_recorded_refuses_what_parse_recorded_refuses() -> None:
     raw = _recorded("CustomerVisited")
     hints = raw["customer"] | {"event_type": "CustomerRegistered"}
     nested = {"customer": hints} | {k: v for k, v in raw.items() if k != "customer"}
     without_version = {k: v for k, v in raw.items() if k != "schema_version"}
     for body in (without_version, raw | {"schema_version": 2}, nested, raw | {"bogus": 1}):
-        data = json.dumps(body).encode()
+        data = _bytes(body)
         with pytest.raises(Rejected) as slow:
             parse_recorded(data)
         with pytest.raises(Rejected) as fast:
-            read_event(data)
+            read_recorded(data, None)
         assert (fast.value.reason, str(fast.value)) == (slow.value.reason, str(slow.value))
 
 
