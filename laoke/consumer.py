@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 # What a service does with one event: load through the unit of work, change, decide.
 Handler = Callable[[UnitOfWork, Event], None]
+# The aggregates a handler will load for an event: a run's are looked up together, so those
+# the store has never recorded (a history import's new customers) cost no look-up each.
+Loads = Callable[[Event], Iterable[UUID]]
 
 
 @dataclass
@@ -53,6 +57,7 @@ class RetentionConsumer:
     on_committed: Callable[[], None] = lambda: None
     partition: Partition = WHOLE
     keyring: Keyring | None = None  # opens the events' sealed personal fields
+    loads: Loads | None = None
 
     @property
     def durable(self) -> str:
@@ -104,15 +109,19 @@ class RetentionConsumer:
         committed): the index of the message whose handler raised (the run's length when
         the commit failed) and the error."""
         work = UnitOfWork(self.app)
+        read: list[tuple[int, str, Event]] = []
         for index, (message, position) in enumerate(run):
             if not self.partition.owns(message.subject, RETENTION_TOKEN):
                 continue
             origin = f"{RETENTION}:{position}"
             try:
-                event = read_recorded(message.data, self.keyring)
+                read.append((index, origin, read_recorded(message.data, self.keyring)))
             except Rejected as rejected:
                 work.dead_letter(self._letter(message, origin, rejected.reason, str(rejected)))
-                continue
+        if self.loads is not None:
+            loads = self.loads
+            work.prefetch(aggregate_id for _, _, event in read for aggregate_id in loads(event))
+        for index, origin, event in read:
             first = len(work.decisions)
             with self._span(event, origin) as span:
                 try:

@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
 
 from laoke.clock import Clock
-from laoke.consumer import Handler, RetentionConsumer
+from laoke.consumer import Handler, Loads, RetentionConsumer
 from laoke.deadlines import DeadlineIndex, OnDeadline, Ticker
 from laoke.eventstore import ServiceApplication
 from laoke.keyring import Keyring
@@ -199,6 +199,7 @@ class RetentionService(ServiceHost):
             on_committed=self._kick_relay,
             partition=self.partition,
             keyring=self.keyring,
+            loads=self.loads(),
         )
         on_due = self.on_deadline()
         ticker = None
@@ -224,6 +225,10 @@ class RetentionService(ServiceHost):
         raise NotImplementedError
 
     def on_deadline(self) -> OnDeadline | None:
+        return None
+
+    def loads(self) -> Loads | None:
+        """What the handler will load for an event, looked up a run at a time (optional)."""
         return None
 
     # -- running --------------------------------------------------------------------------

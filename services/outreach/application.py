@@ -97,6 +97,12 @@ class Outreach:
         work.add(created)
         return created
 
+    def loads(self, event: Event) -> list[UUID]:
+        """The plan `handle` loads for the event (the consumer looks a run's up together)."""
+        if event.customer_id is None or event.source == SERVICE or not isinstance(event, HANDLED):
+            return []
+        return [plan_id(event.dealership_id, event.customer_id)]
+
     # -- events --------------------------------------------------------------------------
     def handle(self, work: UnitOfWork, event: Event) -> None:
         if event.customer_id is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from laoke.clock import Clock
-from laoke.consumer import Handler
+from laoke.consumer import Handler, Loads
 from laoke.deadlines import OnDeadline
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
@@ -34,3 +34,6 @@ class OutreachService(RetentionService):
 
     def on_deadline(self) -> OnDeadline | None:
         return self.outreach.on_deadline
+
+    def loads(self) -> Loads:
+        return self.outreach.loads

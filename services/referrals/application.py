@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from events import (
     CustomerRegistered,
@@ -67,6 +68,21 @@ class Referrals:
             self._callback(work, event)
         elif isinstance(event, FollowUpDue | FollowUpSkipped) and event.referral_id:
             self._gated(work, event, event.referral_id)
+
+    def loads(self, event: Event) -> list[UUID]:
+        """What `handle` may find new for the event, looked up a run at a time by the
+        consumer: the customer, and the index entries of the phones it carries."""
+        if event.customer_id is None or event.source == rules.SERVICE:
+            return []
+        policy = self.settings.policy(event.dealership_id)
+        raws = list(event.phones) if isinstance(event, CustomerRegistered) else []
+        if event.customer is not None and event.customer.phone is not None:
+            raws.append(event.customer.phone)
+        phones = {phone for raw in raws if (phone := self._phone(policy, raw)) is not None}
+        return [
+            known_customer_id(event.dealership_id, event.customer_id),
+            *(phone_index_id(event.dealership_id, phone) for phone in phones),
+        ]
 
     # -- the customer view ----------------------------------------------------------------
     def _customer(self, work: UnitOfWork, dealership_id: str, customer_id: str) -> KnownCustomer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from laoke.clock import Clock
-from laoke.consumer import Handler
+from laoke.consumer import Handler, Loads
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
@@ -30,6 +30,9 @@ class ReferralsService(RetentionService):
         app = ServiceApplication(self.settings, self.store_name)
         self.referrals = Referrals(app, self.referral_settings)
         return app
+
+    def loads(self) -> Loads:
+        return self.referrals.loads
 
     def handler(self) -> Handler:
         return self.referrals.handle

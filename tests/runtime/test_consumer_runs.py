@@ -42,7 +42,7 @@ def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tupl
     app = ServiceApplication(settings, name)
     try:
         outreach = Outreach(app, OutreachSettings(), ManualClock(NOW))
-        consumer = RetentionConsumer(name, app, outreach.handle)
+        consumer = RetentionConsumer(name, app, outreach.handle, loads=outreach.loads)
         delivered = messages(consumer.durable, 40, NOW)
         if not run_size:
             apply(consumer._apply_each, [(m, p) for p, m in enumerate(delivered, start=1)])
@@ -55,6 +55,7 @@ def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tupl
 
 
 def test_the_decisions_are_the_same_whatever_the_runs(settings: LaokeSettings) -> None:
+    """Message by message (no run's plans looked up together) or in runs of any size."""
     one_by_one = run_outreach(settings, "outreach_0", 0)
     assert one_by_one, "the customers' purchases were decided on"
     for run_size in (1, 7, 200):
