@@ -2,7 +2,7 @@
 
 Every service keeps its aggregates in one `ServiceApplication`. `commit()` writes, in one
 transaction: the aggregates' new events, the decisions to publish (as rows of the outbox
-table, laoke/outboxtable.py), and the position of the RETENTION message that caused them
+table, laoke/recorders.py), and the position of the RETENTION message that caused them
 (a tracking record). A redelivered message is therefore either fully applied already or
 not at all.
 """
@@ -21,9 +21,9 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from events import Event, retention_subject, to_json
-from laoke.outboxtable import OUTBOX_TRACKING, OutboxRecorder, OutboxRow
 from laoke.pgschema import schema_lock
 from laoke.publishing import Outgoing
+from laoke.recorders import OUTBOX_TRACKING, OutboxRow, Recorder
 from laoke.settings import LaokeSettings
 
 
@@ -45,7 +45,7 @@ def eventsourcing_env(settings: LaokeSettings, name: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.sqlite_path(name)),
         "SQLITE_LOCK_TIMEOUT": "10",
-        "PROCESS_RECORDER_TOPIC": "laoke.outboxtable:SQLiteOutboxRecorder",
+        "PROCESS_RECORDER_TOPIC": "laoke.recorders:SQLiteRecorder",
         "CREATE_TABLE": "y",
     }
 
@@ -123,18 +123,22 @@ class ServiceApplication(Application[UUID]):
         return recorder
 
     @property
-    def outbox(self) -> OutboxRecorder:
-        return cast(OutboxRecorder, self.recorder)
+    def _tables(self) -> Recorder:  # laoke's tables beside eventsourcing's
+        return cast(Recorder, self.recorder)
+
+    def outbox_after(self, position: int, limit: int) -> list[tuple[int, Outgoing]]:
+        """The outbox's messages after `position` (0: from the first), with their positions."""
+        return self._tables.select_outbox(position, limit)
 
     def unrelayed(self) -> bool:
         """Whether the outbox holds a message the relay has not published yet."""
-        return bool(self.outbox.select_outbox(self.tracked_position(OUTBOX_TRACKING), 1))
+        return bool(self.outbox_after(self.tracked_position(OUTBOX_TRACKING), 1))
 
     def _adopt_older_outbox(self) -> None:
         """A store written before the outbox table keeps its waiting messages as aggregates:
         they move into the table once, in their order, with the relay's position (one
         transaction: a crash leaves the table empty, and the next start does it again)."""
-        if not self.outbox.outbox_is_empty():
+        if not self._tables.outbox_is_empty():
             return
         older: list[Notification] = []
         start = 1
@@ -146,7 +150,7 @@ class ServiceApplication(Application[UUID]):
         if older:
             relayed = self.tracked_position(OLDER_RELAY)
             rows = [_older_row(self.mapper.to_domain_event(n)) for n in older]
-            self.outbox.adopt_outbox(rows, published=sum(n.id <= relayed for n in older))
+            self._tables.adopt_outbox(rows, published=sum(n.id <= relayed for n in older))
 
     def commit(
         self,
@@ -183,10 +187,10 @@ class ServiceApplication(Application[UUID]):
 
     def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Those of `aggregate_ids` the store holds events of."""
-        return self.outbox.stored_ids(aggregate_ids)
+        return self._tables.stored_ids(aggregate_ids)
 
     def in_outbox(self, message_id: UUID) -> bool:
-        return self.outbox.in_outbox(message_id)
+        return self._tables.in_outbox(message_id)
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:

@@ -16,8 +16,8 @@ from nats.aio.client import Client as NatsClient
 
 from laoke.eventstore import ServiceApplication
 from laoke.keyring import Keyring
-from laoke.outboxtable import OUTBOX_TRACKING
 from laoke.publishing import publish_all
+from laoke.recorders import OUTBOX_TRACKING
 from laoke.sealing import seal_all
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class OutboxRelay:
         sent = 0
         while True:
             after = self.app.tracked_position(OUTBOX_TRACKING)
-            rows = await asyncio.to_thread(self.app.outbox.select_outbox, after, self.batch)
+            rows = await asyncio.to_thread(self.app.outbox_after, after, self.batch)
             if not rows:
                 return sent
             outgoing = [message for _, message in rows]

@@ -1,4 +1,4 @@
-"""eventsourcing's PostgreSQL process recorder, with the outbox table (laoke/outboxtable.py)
+"""eventsourcing's PostgreSQL process recorder, with the outbox table (laoke/recorders.py)
 in its transaction, writing without psycopg's pipeline mode.
 
 In pipeline mode psycopg (3.3.9) stops sending a query of more than about 10 MB half-way
@@ -21,8 +21,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from laoke.outboxtable import OUTBOX_TRACKING, OutboxRow, outgoing
 from laoke.publishing import Outgoing
+from laoke.recorders import OUTBOX_TRACKING, OutboxRow, outgoing
 
 
 class UnpipelinedProcessRecorder(PostgresProcessRecorder):
@@ -104,7 +104,7 @@ class UnpipelinedProcessRecorder(PostgresProcessRecorder):
         return not self._one(SQL("SELECT 1 FROM {outbox} LIMIT 1"), ())
 
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None:
-        """As the SQLite recorder's (laoke/outboxtable.py), in one transaction."""
+        """As the SQLite recorder's (laoke/recorders.py), in one transaction."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_outbox(curs, rows)
             if published:

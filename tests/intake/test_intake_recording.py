@@ -78,7 +78,7 @@ def test_received_at_is_when_the_event_reached_laoke_not_when_intake_got_to_it(
         (verdict,) = intake.record_batch([waited])
         assert verdict.status == "accepted"
         assert app.in_outbox(UUID(event["event_id"]))  # the outbox, keyed by event id
-        ((_, message),) = app.outbox.select_outbox(0, 10)
+        ((_, message),) = app.outbox_after(0, 10)
         recorded = parse_recorded(message.body)
         assert recorded.received_at == now - timedelta(minutes=40)
     finally:

@@ -72,7 +72,7 @@ class Intakes:
 
     def recorded(self) -> list[Event]:
         """The outbox: every event recorded, in order."""
-        found = self.app.outbox.select_outbox(0, 100_000)
+        found = self.app.outbox_after(0, 100_000)
         return [parse_recorded(message.body) for _, message in found]
 
     def erasures(self) -> list[CustomerErased]:

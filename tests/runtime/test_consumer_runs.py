@@ -33,7 +33,7 @@ def apply(method: Callable[[Any], None], run: Any) -> None:
 
 def outbox(app: ServiceApplication) -> list[tuple[str, str]]:
     """The outbox in commit order: each entry's subject and body."""
-    return [(m.subject, m.body.decode()) for _, m in app.outbox.select_outbox(0, 100_000)]
+    return [(m.subject, m.body.decode()) for _, m in app.outbox_after(0, 100_000)]
 
 
 def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tuple[str, str]]:

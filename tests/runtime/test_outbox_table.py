@@ -1,4 +1,4 @@
-"""The outbox table (laoke/outboxtable.py): rows in commit order, a message recorded once,
+"""The outbox table (laoke/recorders.py): rows in commit order, a message recorded once,
 and an older store's outbox entries taken into it once with the relay's position. On SQLite,
 and on PostgreSQL when LAOKE_TEST_POSTGRES_DSN is set."""
 
@@ -14,8 +14,8 @@ from eventsourcing.persistence import RecordConflictError, Tracking
 
 from events import FollowUpDue
 from laoke.eventstore import OLDER_RELAY, OutboxEntry, ServiceApplication
-from laoke.outboxtable import OUTBOX_TRACKING
 from laoke.publishing import Outgoing
+from laoke.recorders import OUTBOX_TRACKING
 from laoke.settings import LaokeSettings
 
 AT = datetime(2026, 1, 20, 10, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def test_decisions_and_letters_wait_in_commit_order_with_their_message_ids(
     letter = Outgoing("dlq.box.bad", b"\x00raw", {"Nats-Msg-Id": "letter-1", "Reason": "x"})
     app.commit(decisions=[first], tracking=Tracking("in", 1))
     app.commit(decisions=[second], letters=[letter], tracking=Tracking("in", 2))
-    rows = app.outbox.select_outbox(0, 10)
+    rows = app.outbox_after(0, 10)
     assert [m.subject for _, m in rows] == [
         "retention.d1.c1.FollowUpDue",
         "retention.d1.c2.FollowUpDue",
@@ -71,7 +71,7 @@ def test_decisions_and_letters_wait_in_commit_order_with_their_message_ids(
     assert rows[0][1].headers["Nats-Msg-Id"] == str(first.event_id)
     assert rows[2][1] == letter, "a dead letter keeps its bytes and headers"
     assert app.in_outbox(second.event_id) and not app.in_outbox(uuid4())
-    after_first = app.outbox.select_outbox(rows[0][0], 10)
+    after_first = app.outbox_after(rows[0][0], 10)
     assert [m for _, m in after_first] == [m for _, m in rows[1:]]
 
 
@@ -82,7 +82,7 @@ def test_the_same_decision_is_refused_the_second_time_with_nothing_of_that_commi
     app.commit(decisions=[again], tracking=Tracking("in", 1))
     with pytest.raises(RecordConflictError):
         app.commit(decisions=[decision(2), again], tracking=Tracking("in", 2))
-    assert len(app.outbox.select_outbox(0, 10)) == 1
+    assert len(app.outbox_after(0, 10)) == 1
     assert app.tracked_position("in") == 1
 
 
@@ -107,7 +107,7 @@ def test_an_older_stores_outbox_entries_move_into_the_table_once_with_the_relays
 
     app = ServiceApplication(store, "box")
     try:
-        rows = app.outbox.select_outbox(0, 10)
+        rows = app.outbox_after(0, 10)
         assert [m.subject for _, m in rows] == [*(e.subject for e in entries), "dlq.box.bad"]
         assert rows[0][1].headers["Nats-Msg-Id"] == str(entries[0].id)
         assert rows[3][1] == Outgoing("dlq.box.bad", b"\x00raw", {"Nats-Msg-Id": "letter-1"})
@@ -118,6 +118,6 @@ def test_an_older_stores_outbox_entries_move_into_the_table_once_with_the_relays
 
     app = ServiceApplication(store, "box")  # a second start adopts nothing again
     try:
-        assert len(app.outbox.select_outbox(0, 10)) == 4
+        assert len(app.outbox_after(0, 10)) == 4
     finally:
         app.close()

@@ -134,7 +134,7 @@ async def test_two_replicas_split_the_partitions_and_keep_each_customers_order(
         # Each replica's intake recorded its own partition's dealerships, and only those.
         for index, replica in enumerate(replicas):
             (shard,) = replica.intake.shards.values()
-            entries = shard.app.outbox.select_outbox(0, 100_000)
+            entries = shard.app.outbox_after(0, 100_000)
             assert entries, f"replica {index} recorded nothing"
             subjects = {message.subject for _, message in entries}
             assert {s.split(".")[1] for s in subjects} <= set(stores[index])

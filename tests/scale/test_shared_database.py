@@ -61,7 +61,7 @@ def test_a_commit_of_twenty_megabytes_is_written_on_postgresql(settings: LaokeSe
     worker.join(60)
     try:
         assert written.is_set(), "the 20 MB commit did not finish in 60 s"
-        stored = app.outbox.select_outbox(0, 100)
+        stored = app.outbox_after(0, 100)
         assert [m for _, m in stored] == letters
     finally:
         if written.is_set():

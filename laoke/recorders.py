@@ -1,4 +1,7 @@
-"""The outbox as a table of plain rows beside the event store, written in the same
+"""What laoke's services keep beside eventsourcing's tables, and the SQLite recorder that
+writes it (the PostgreSQL one: laoke/pgrecorder.py).
+
+The outbox is a table of plain rows beside the event store, written in the same
 transaction as the aggregates' events and the tracking record.
 
 A row is a message waiting to be published: a decision on RETENTION or a dead letter. Its
@@ -43,8 +46,9 @@ def outgoing(subject: str, body: bytes, headers: str) -> Outgoing:
     return Outgoing(subject, bytes(body), json.loads(headers))
 
 
-class OutboxRecorder(Protocol):
-    """What the service application and the relay need of a recorder with an outbox."""
+class Recorder(Protocol):
+    """What the service application needs of its recorder beyond eventsourcing's: the
+    outbox, and which aggregates the store holds (`UnitOfWork.prefetch`)."""
 
     def select_outbox(self, after: int, limit: int) -> list[tuple[int, Outgoing]]: ...
 
@@ -57,7 +61,7 @@ class OutboxRecorder(Protocol):
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None: ...
 
 
-class SQLiteOutboxRecorder(SQLiteProcessRecorder):
+class SQLiteRecorder(SQLiteProcessRecorder):
     """eventsourcing's SQLite process recorder, with the outbox table written in its
     transaction (`insert_events(..., outbox=rows)`)."""
 
