@@ -114,8 +114,11 @@ class Intake:
         staged: set[UUID] = set()
         try:
             read = [self._read(inbound) for inbound in batch]
-            keys = self._keys([r for r in read if isinstance(r, Event)])
-            work.prefetch(key_id(dealership, key) for dealership, ks in keys.values() for key in ks)
+            events = [r for r in read if isinstance(r, Event)]
+            keys = self._keys(events)
+            work.prefetch(
+                key_id(e.dealership_id, k) for e in events for k in keys.get(e.event_id, ())
+            )
             verdicts = [
                 self._one(work, staged, inbound, r, keys)
                 for inbound, r in zip(batch, read, strict=True)
@@ -139,7 +142,7 @@ class Intake:
         except Rejected as rejected:
             return rejected
 
-    def _keys(self, events: Sequence[Event]) -> dict[UUID, tuple[str, list[str]]]:
+    def _keys(self, events: Sequence[Event]) -> dict[UUID, list[str]]:
         """The identity keys each event resolves by (resolution.py), worked out for the
         whole batch first, so the keys the store has never seen are found in one query
         (`UnitOfWork.prefetch`) rather than one look-up each."""
@@ -151,7 +154,7 @@ class Intake:
                 keys = identity_keys(event, self.settings.phone_region, self.identity_secret)
             except IdentityError:
                 continue  # rejected when its turn comes
-            found[event.event_id] = (event.dealership_id, keys)
+            found[event.event_id] = keys
         return found
 
     def _one(
@@ -160,7 +163,7 @@ class Intake:
         staged: set[UUID],
         inbound: Inbound,
         read: Event | Rejected | None,
-        keys: dict[UUID, tuple[str, list[str]]],
+        keys: dict[UUID, list[str]],
     ) -> Verdict:
         if read is None:
             assert inbound.refusal is not None
@@ -206,7 +209,7 @@ class Intake:
         work: UnitOfWork,
         event: Event,
         received_at: datetime,
-        keys: tuple[str, list[str]] | None,
+        keys: list[str] | None,
     ) -> list[Event]:
         region, secret = self.settings.phone_region, self.identity_secret
         years = self.retention_years(event.dealership_id)
@@ -214,9 +217,8 @@ class Intake:
             return split(work, event, received_at, years)
         if isinstance(event, PersonalDataErasureRequested):
             return erase(work, event, region, received_at, secret, years)
-        if keys is None:  # its identity keys are bad: refused by the resolution
-            return resolve_and_record(work, event, region, received_at, secret, years)
-        return resolve_and_record(work, event, region, received_at, secret, years, keys[1])
+        # no keys: bad ones, which the resolution works out again and refuses
+        return resolve_and_record(work, event, region, received_at, secret, years, keys)
 
     def retention_years(self, dealership_id: str) -> int:
         """The dealership's retention limit (settings.py), looked up once per dealership."""
