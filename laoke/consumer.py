@@ -34,7 +34,7 @@ from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
 from laoke.sealing import load_for, read_recorded
 from laoke.streams import RETENTION
-from laoke.work import UnitOfWork
+from laoke.work import AggregateCache, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ class RetentionConsumer:
     partition: Partition = WHOLE
     keyring: Keyring | None = None  # opens the events' sealed personal fields
     loads: Loads | None = None
+    # Aggregates of earlier runs: a customer's next event need not replay their history
+    # from the store. Exact, since one process alone writes this partition's store.
+    cache: AggregateCache | None = None
 
     @property
     def durable(self) -> str:
@@ -108,7 +111,7 @@ class RetentionConsumer:
         """Handle the run in one unit of work and commit it. When that failed (nothing is
         committed): the index of the message whose handler raised (the run's length when
         the commit failed) and the error."""
-        work = UnitOfWork(self.app)
+        work = UnitOfWork(self.app, self.cache)
         read: list[tuple[int, str, Event]] = []
         for index, (message, position) in enumerate(run):
             if not self.partition.owns(message.subject, RETENTION_TOKEN):
@@ -128,6 +131,7 @@ class RetentionConsumer:
                     self.handle(work, event)
                 except Exception as exc:
                     log.warning("%s failed on %s: %r", self.service, origin, exc)
+                    work.forget()  # the cache holds the run's changes, never committed
                     return index, exc
                 tracing.decided(span, work.decisions[first:])
         try:
@@ -186,13 +190,14 @@ class RetentionConsumer:
     ) -> bool:
         origin = f"{RETENTION}:{tracking.notification_id}"
         for _ in range(self.max_tries if tries is None else tries):
-            work = UnitOfWork(self.app)  # a fresh one each try: nothing of a failed one stays
+            work = UnitOfWork(self.app, self.cache)  # a fresh one each try
             try:
                 self.handle(work, event)
                 if not work.changed():
                     return False
                 work.commit(tracking)
             except Exception as exc:  # a poison message: retry, then dead-letter it
+                work.forget()  # nothing of a failed try stays
                 error = exc
                 log.warning("%s failed on %s: %r", self.service, origin, exc)
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 from urllib.parse import urlparse
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -25,6 +25,15 @@ from laoke.pgschema import schema_lock
 from laoke.publishing import Outgoing
 from laoke.recorders import OUTBOX_TRACKING, OutboxRow, Recorder
 from laoke.settings import LaokeSettings
+
+
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """An aggregate from its events: eventsourcing's `project_aggregate` less its check of
+    each event against a runtime-checkable Protocol, which cost a tenth of a deciding
+    service's CPU (the events are the library's own, read from our store)."""
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
 
 
 def eventsourcing_env(settings: LaokeSettings, name: str) -> dict[str, str]:
@@ -180,7 +189,7 @@ class ServiceApplication(Application[UUID]):
             found.update((UUID(str(n.originator_id)), None) for n in notifications)
             start = notifications[-1].id + 1
         for aggregate_id in found:
-            yield self.repository.get(aggregate_id)
+            yield self.repository.get(aggregate_id, projector_func=replay)
 
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0
@@ -194,6 +203,6 @@ class ServiceApplication(Application[UUID]):
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             return None

@@ -34,6 +34,7 @@ from laoke.partitions import Partition, owned_partitions
 from laoke.runner import RETRY_S, StreamConsumer
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
+from laoke.work import AggregateCache
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 30.0  # how long a stop waits for the batch in hand before cancelling it
@@ -192,6 +193,8 @@ class RetentionService(ServiceHost):
         self.app = self.build_app()
         self.deadlines = DeadlineIndex()
         self.app.observers.append(self.deadlines.observe)
+        # Shared by the consumer and the ticker: they take turns (the application's lock).
+        cache = AggregateCache(settings.aggregate_cache) if settings.aggregate_cache else None
         self.consumer = RetentionConsumer(
             self.name,
             self.app,
@@ -200,11 +203,12 @@ class RetentionService(ServiceHost):
             partition=self.partition,
             keyring=self.keyring,
             loads=self.loads(),
+            cache=cache,
         )
         on_due = self.on_deadline()
         ticker = None
         if on_due is not None:
-            ticker = Ticker(self.app, self.deadlines, clock, on_due, self._kick_relay)
+            ticker = Ticker(self.app, self.deadlines, clock, on_due, self._kick_relay, cache)
         self.worker = Worker(self.consumer.runner(), outbox=self.app, ticker=ticker)
         self.workers = [self.worker]
 

@@ -78,6 +78,13 @@ class LaokeSettings(BaseSettings):
         "http://127.0.0.1:4318; off unless this or OTEL_EXPORTER_OTLP_ENDPOINT is set "
         "(laoke/tracing.py).",
     )
+    aggregate_cache: int = Field(
+        20_000,
+        ge=0,
+        description="Aggregates a deciding service (complaints, outreach, referrals, "
+        "workshop) keeps in memory between messages, most recently used first; 0: none "
+        "(laoke/work.py).",
+    )
     partitions: int = Field(
         1,
         ge=1,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -16,9 +16,10 @@ from events import Event
 from laoke.bench.handling import messages
 from laoke.clock import ManualClock
 from laoke.consumer import RetentionConsumer
+from laoke.deadlines import Deadline, deadline_id
 from laoke.eventstore import ServiceApplication
 from laoke.settings import LaokeSettings
-from laoke.work import UnitOfWork
+from laoke.work import AggregateCache, UnitOfWork
 from services.outreach.application import Outreach
 from services.outreach.settings import OutreachSettings
 
@@ -36,13 +37,15 @@ def outbox(app: ServiceApplication) -> list[tuple[str, str]]:
     return [(m.subject, m.body.decode()) for _, m in app.outbox_after(0, 100_000)]
 
 
-def run_outreach(settings: LaokeSettings, name: str, run_size: int) -> list[tuple[str, str]]:
+def run_outreach(
+    settings: LaokeSettings, name: str, run_size: int, cache: AggregateCache | None = None
+) -> list[tuple[str, str]]:
     """Outreach's outbox after 40 customers in runs of `run_size` (0: committed message by
-    message, as a run that failed is redone)."""
+    message, as a run that failed is redone), with `cache` between runs when given."""
     app = ServiceApplication(settings, name)
     try:
         outreach = Outreach(app, OutreachSettings(), ManualClock(NOW))
-        consumer = RetentionConsumer(name, app, outreach.handle, loads=outreach.loads)
+        consumer = RetentionConsumer(name, app, outreach.handle, loads=outreach.loads, cache=cache)
         delivered = messages(consumer.durable, 40, NOW)
         if not run_size:
             apply(consumer._apply_each, [(m, p) for p, m in enumerate(delivered, start=1)])
@@ -60,6 +63,17 @@ def test_the_decisions_are_the_same_whatever_the_runs(settings: LaokeSettings) -
     assert one_by_one, "the customers' purchases were decided on"
     for run_size in (1, 7, 200):
         assert run_outreach(settings, f"outreach_{run_size}", run_size) == one_by_one
+
+
+def test_the_decisions_are_the_same_with_aggregates_kept_between_runs(
+    settings: LaokeSettings,
+) -> None:
+    """A cache too small for the customers (aggregates come and go) or big enough for all."""
+    one_by_one = run_outreach(settings, "outreach_0", 0)
+    for size in (5, 10_000):
+        cache = AggregateCache(size)
+        assert run_outreach(settings, f"outreach_cached_{size}", 7, cache) == one_by_one
+        assert cache.items, "the runs kept aggregates"
 
 
 def test_a_failing_message_costs_only_itself(settings: LaokeSettings) -> None:
@@ -90,5 +104,35 @@ def test_a_failing_message_costs_only_itself(settings: LaokeSettings) -> None:
             "other tries, and the rest"
         )
         assert app.tracked_position("runs") == len(run)
+    finally:
+        app.close()
+
+
+def test_a_failing_handler_leaves_nothing_of_its_changes_in_the_cache(
+    settings: LaokeSettings,
+) -> None:
+    """The handler moves a cached deadline, then fails: the redo and the runs after it see
+    the deadline as stored, not as the failed handler left it."""
+    app = ServiceApplication(settings, "cached")
+    cache = AggregateCache(100)
+    key = deadline_id("d")
+    seen: list[datetime] = []
+
+    def handle(work: UnitOfWork, event: Event) -> None:
+        deadline = work.get(key, Deadline)
+        if deadline is None:
+            work.add(Deadline(key="d", kind="k", ref="r", due_at=NOW))
+            return
+        seen.append(deadline.due_at)
+        deadline.move(due_at=deadline.due_at + timedelta(days=1))
+        raise ValueError("fails after its change")
+
+    consumer = RetentionConsumer("cached", app, handle, cache=cache)
+    run: Sequence[Msg] = messages(consumer.durable, 1, NOW)  # 3 messages
+    try:
+        apply(consumer._apply, run)
+        assert seen == [NOW] * (2 * consumer.max_tries), "every try saw the stored deadline"
+        stored = app.get_or_none(key)
+        assert stored.due_at == NOW and app.tracked_position("cached") == len(run)
     finally:
         app.close()
