@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import os
 import time
 from datetime import UTC, datetime
 
@@ -23,6 +24,7 @@ from laoke.bench.measures import (
     api_latency,
     backlogs,
     caught_up,
+    cpu_seconds,
     csv_download,
     has_consumer,
     messages,
@@ -76,16 +78,7 @@ async def run(args: argparse.Namespace) -> Results:
             f"{catch_up:,.0f} events/s",
             catch_up=catch_up,
         )
-        samples, achieved = await paced_lag(js, paced[: args.paced_seconds * 2000], 2000.0)
-        await wait_until(lambda: caught_up(js, "projections"), 300)
-        if samples:
-            results.add(
-                f"(c) projection lag at {achieved:,.0f} events/s ({len(samples)} samples)",
-                f"p50 {percentile(samples, 0.5):.2f} s, p99 {percentile(samples, 0.99):.2f} s, "
-                f"max {max(samples):.2f} s",
-                lag_p50=percentile(samples, 0.5),
-                lag_p99=percentile(samples, 0.99),
-            )
+        await projection_lag(r, results, paced[: args.paced_seconds * 2000])
 
         light = light_customers(args.customers, datetime.now(UTC))
         await pipelined_publish(js, light)
@@ -142,6 +135,31 @@ async def run(args: argparse.Namespace) -> Results:
             "    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s", raw_read=raw_read
         )
     return results
+
+
+async def projection_lag(r: Rig, results: Results, events: list[Item]) -> None:
+    """(c): `events` published at 2,000/s; the projection lag, and where the cores went."""
+    pids = {name: r.processes.pid(name) for name in SERVICES} | {"bench": os.getpid()}
+    pids.update(("nats-server", pid) for pid in server_pids(r))
+    cpu_before, started = {n: cpu_seconds(p) for n, p in pids.items()}, time.perf_counter()
+    samples, achieved = await paced_lag(r.js, events, 2000.0)
+    paced_s = time.perf_counter() - started
+    cores = {n: (cpu_seconds(p) - cpu_before[n]) / paced_s for n, p in pids.items()}
+    await wait_until(lambda: caught_up(r.js, "projections"), 300)
+    if samples:
+        results.add(
+            f"(c) projection lag at {achieved:,.0f} events/s ({len(samples)} samples)",
+            f"p50 {percentile(samples, 0.5):.2f} s, p99 {percentile(samples, 0.99):.2f} s, "
+            f"max {max(samples):.2f} s",
+            lag_p50=percentile(samples, 0.5),
+            lag_p99=percentile(samples, 0.99),
+        )
+        results.add(  # a lag is a wait for a core: where the machine's cores went
+            f"    cores used meanwhile ({os.cpu_count()} on this machine)",
+            ", ".join(f"{n} {c:.2f}" for n, c in cores.items())
+            + f"; in all {sum(cores.values()):.2f}",
+            paced_cores=sum(cores.values()),
+        )
 
 
 async def read_api(results: Results, base_url: str, args: argparse.Namespace, pid: int) -> None:
