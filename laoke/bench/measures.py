@@ -154,6 +154,22 @@ class CpuMeter:
         return self._now() - self.started
 
 
+class CoreMeter:
+    """Cores each named process used from now on: where a busy machine's time went."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def line(self) -> tuple[str, float]:
+        """Each process's cores, and their sum."""
+        elapsed = time.perf_counter() - self.started
+        cores = {n: (cpu_seconds(p) - self.cpu[n]) / elapsed for n, p in self.pids.items()}
+        used = ", ".join(f"{name} {c:.2f}" for name, c in cores.items())
+        return f"{used}; in all {sum(cores.values()):.2f}", sum(cores.values())
+
+
 async def api_latency(
     base_url: str, paths: dict[str, Callable[[int], str]], requests: int, pid: int
 ) -> dict[str, tuple[float, float, float]]:

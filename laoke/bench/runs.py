@@ -20,11 +20,11 @@ from laoke.bench.load import (
     spread_dealerships,
 )
 from laoke.bench.measures import (
+    CoreMeter,
     CpuMeter,
     api_latency,
     backlogs,
     caught_up,
-    cpu_seconds,
     csv_download,
     has_consumer,
     messages,
@@ -81,11 +81,16 @@ async def run(args: argparse.Namespace) -> Results:
         await projection_lag(r, results, paced[: args.paced_seconds * 2000])
 
         light = light_customers(args.customers, datetime.now(UTC))
+        meter = CoreMeter(all_pids(r))
         await pipelined_publish(js, light)
         published = time.perf_counter()
         del light
         await wait_until(lambda: caught_up(js, "projections"), 1800)
         await keeping_up(js, results, published)
+        cores, in_all = meter.line()
+        results.add(
+            f"    cores used from the publish to here ({os.cpu_count()})", cores, light_cores=in_all
+        )
         # Stop the others (still catching up, if they fell behind), so that (e) measures
         # the API and not a box busy with their work; their RSS is their peak until then.
         peaks: dict[str, float] = {}
@@ -139,12 +144,9 @@ async def run(args: argparse.Namespace) -> Results:
 
 async def projection_lag(r: Rig, results: Results, events: list[Item]) -> None:
     """(c): `events` published at 2,000/s; the projection lag, and where the cores went."""
-    pids = {name: r.processes.pid(name) for name in SERVICES} | {"bench": os.getpid()}
-    pids.update(("nats-server", pid) for pid in server_pids(r))
-    cpu_before, started = {n: cpu_seconds(p) for n, p in pids.items()}, time.perf_counter()
+    meter = CoreMeter(all_pids(r))
     samples, achieved = await paced_lag(r.js, events, 2000.0)
-    paced_s = time.perf_counter() - started
-    cores = {n: (cpu_seconds(p) - cpu_before[n]) / paced_s for n, p in pids.items()}
+    cores, in_all = meter.line()
     await wait_until(lambda: caught_up(r.js, "projections"), 300)
     if samples:
         results.add(
@@ -154,12 +156,8 @@ async def projection_lag(r: Rig, results: Results, events: list[Item]) -> None:
             lag_p50=percentile(samples, 0.5),
             lag_p99=percentile(samples, 0.99),
         )
-        results.add(  # a lag is a wait for a core: where the machine's cores went
-            f"    cores used meanwhile ({os.cpu_count()} on this machine)",
-            ", ".join(f"{n} {c:.2f}" for n, c in cores.items())
-            + f"; in all {sum(cores.values()):.2f}",
-            paced_cores=sum(cores.values()),
-        )
+        # A lag is a wait for a core: where the machine's cores went.
+        results.add(f"    cores used meanwhile ({os.cpu_count()})", cores, paced_cores=in_all)
 
 
 async def read_api(results: Results, base_url: str, args: argparse.Namespace, pid: int) -> None:
@@ -317,6 +315,13 @@ async def intake_reference(
         intake=rate,
         intake_per_cpu_s=per_cpu,
     )
+
+
+def all_pids(r: Rig) -> dict[str, int]:
+    """The services', nats-server's and the bench's own process ids, by name."""
+    pids = {name: r.processes.pid(name) for name in SERVICES} | {"bench": os.getpid()}
+    pids.update(("nats-server", pid) for pid in server_pids(r))
+    return pids
 
 
 def server_pids(r: Rig) -> list[int]:
