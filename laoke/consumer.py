@@ -75,7 +75,7 @@ class RetentionConsumer:
         )
 
     async def apply(self, run: Sequence[Msg]) -> None:
-        await load_for(self.keyring, (m.subject for m in run))
+        await load_for(self.keyring, run)
         await asyncio.to_thread(self._apply, run)
         self.on_committed()
 

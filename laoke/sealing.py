@@ -20,7 +20,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -45,10 +45,24 @@ def subject_customer(subject: str) -> str | None:
     return parts[2] if len(parts) == 4 and parts[0] == "retention" else None
 
 
-async def load_for(keyring: Keyring | None, subjects: Iterable[str]) -> None:
-    """Read the keys of these RETENTION messages' customers into the cache."""
+class Recorded(Protocol):
+    """A RETENTION message as a reader holds it (nats-py's `Msg`, projections' `Message`)."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+async def load_for(keyring: Keyring | None, messages: Iterable[Recorded]) -> None:
+    """Read into the cache the keys these RETENTION messages need: those of the customers
+    whose message has a sealed box, the only ones `read_recorded` opens with a key. A
+    plain message needs none, and a customer never given a key would cost a key store
+    request at every call (in every service, for every run)."""
     if keyring is not None:
-        await keyring.load(c for c in map(subject_customer, subjects) if c is not None)
+        customers = (subject_customer(m.subject) for m in messages if is_sealed(m.data))
+        await keyring.load(c for c in customers if c is not None)
 
 
 async def seal_all(keyring: Keyring, messages: Sequence[Outgoing]) -> list[Outgoing]:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from events import Event, Rejected
 from laoke import tracing
 from laoke.heap import gc_paused
 from laoke.keyring import Keyring
-from laoke.sealing import is_sealed, read_recorded
+from laoke.sealing import read_recorded
 from laoke.streams import RETENTION
 from services.projections.projector import apply, prefetch
 from services.projections.settings import ProjectionSettings
@@ -53,13 +53,6 @@ class Failure:
     message: Message
     reason: str
     error: str
-
-
-def sealed_subjects(messages: Iterable[Message]) -> Iterator[str]:
-    """The subjects of the messages with a sealed box: the only ones `read_recorded` opens
-    with a key, so the only customers whose keys a batch needs loaded (a key store request
-    each: for the customers never given a key, again at every batch)."""
-    return (m.subject for m in messages if is_sealed(m.data))
 
 
 class Projections:

@@ -61,7 +61,7 @@ async def audit_lines(
     first_seq: int | None = None
     last_seq: int | None = None
     async for batch in read_stream(js, subject):
-        await load_for(keyring, (m.subject for m in batch))
+        await load_for(keyring, batch)
         chunk: list[bytes] = []
         for message in batch:
             raw = bytes(message.data)

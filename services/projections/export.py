@@ -25,7 +25,7 @@ async def recorded_events(
     found: list[RecordedEventPublic] = []
     for customer_id in dict.fromkeys(customer_ids):
         async for batch in read_stream(js, audit_subject(dealership_id, customer_id)):
-            await load_for(keyring, (m.subject for m in batch))
+            await load_for(keyring, batch)
             found.extend(
                 _read_back(m.metadata.sequence.stream, m.subject, m.data, keyring) for m in batch
             )

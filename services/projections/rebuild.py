@@ -20,7 +20,7 @@ from laoke.partitions import Partition
 from laoke.sealing import load_for
 from laoke.service import connect
 from laoke.settings import LaokeSettings
-from services.projections.application import CONSUMER, Projections, sealed_subjects
+from services.projections.application import CONSUMER, Projections
 from services.projections.rebuildreader import StreamReader
 from services.projections.settings import ProjectionSettings
 from services.projections.store import ReadStore, drop, swap_in
@@ -79,7 +79,7 @@ async def rebuild_async(
         with StreamReader(settings, batch, ahead=group // batch + 2) as reader:
             bar = Progress(reader.last, progress)
             for items in reader.grouped(group):
-                await load_for(keyring, sealed_subjects(items))
+                await load_for(keyring, items)
                 failures += len(await asyncio.to_thread(projections.apply_batch, items))
                 applied += len(items)
                 bar.update(items[-1].seq)

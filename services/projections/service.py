@@ -33,7 +33,6 @@ from services.projections.application import (
     Failure,
     Message,
     Projections,
-    sealed_subjects,
 )
 from services.projections.deadletters.erasure import erasures_in, known_by, sweep
 from services.projections.deadletters.store import CONSUMER as LETTERS_CONSUMER
@@ -113,7 +112,7 @@ class ProjectionsService(ServiceHost):
             if partition.owns(m.subject, RETENTION_TOKEN)
         ]
         through = stream_sequence(run[-1])
-        await load_for(self.keyring, sealed_subjects(batch))
+        await load_for(self.keyring, batch)
         erased = [  # what they are known by, read before their erasure is applied
             await asyncio.to_thread(known_by, self.store, dealership, ids)
             for dealership, ids in erasures_in([(m.subject, m.data) for m in batch])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ import pytest
 from events import EVENT_TYPES, CustomerHints, CustomerVisited, Rejected, parse_recorded
 from events.factories import sample_inbound, sample_recorded
 from events.registry import RECORDED_ONLY_TYPES
-from laoke.sealing import read_recorded
+from laoke.keyring import Keyring
+from laoke.sealing import load_for, read_recorded
 from laoke.settings import LaokeSettings
 from services.intake.rules import identity_key, identity_keys
-from services.projections.application import Message, sealed_subjects
+from services.projections.application import Message
 from services.projections.readmodels.context import as_phone
 from services.projections.store import ReadStore
 from services.projections.tables import FOLLOWUPS, parse_ts, ts
@@ -152,7 +154,19 @@ def test_followup_days_stay_equal_to_a_count_of_the_rows(tmp_path: Path) -> None
     store.close()
 
 
-def test_only_sealed_messages_ask_for_their_customers_keys() -> None:
+class AskedKeys(Keyring):
+    """A keyring that notes the customers whose keys it is asked to load."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def load(self, customer_ids: Iterable[str]) -> None:
+        self.asked.extend(customer_ids)
+
+
+async def test_only_sealed_messages_ask_for_their_customers_keys() -> None:
+    """Every reader (the services' consumers, projections, the rebuild, the audit) loads
+    keys through `load_for`: a plain message must cost no key store request."""
     box = {"sealed": {"key": "c-2", "box": ""}}  # as the outbox writes it: compact JSON
     plain = json.dumps(_recorded("CustomerVisited"), separators=(",", ":")).encode()
     boxed = json.dumps(_recorded("CustomerVisited") | box, separators=(",", ":")).encode()
@@ -160,4 +174,6 @@ def test_only_sealed_messages_ask_for_their_customers_keys() -> None:
         Message(1, plain, "retention.d.c-1.CustomerVisited"),
         Message(2, boxed, "retention.d.c-2.CustomerVisited"),
     ]
-    assert list(sealed_subjects(messages)) == ["retention.d.c-2.CustomerVisited"]
+    keyring = AskedKeys()
+    await load_for(keyring, messages)
+    assert keyring.asked == ["c-2"]

@@ -68,7 +68,7 @@ class Dealership:
                 continue
             assert message.data is not None
             keyring = self.referrals.keyring  # what the test reads, opened like the service
-            await load_for(keyring, [message.subject])
+            await load_for(keyring, [message])
             self.seen.append(read_recorded(message.data, keyring))
         return self.seen
 
