@@ -52,6 +52,12 @@ def main() -> None:
         action="store_true",
         help="only (e), the read API at --customers customers (projections alone)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the run's temp dir (its NATS store and master key) for "
+        "`python -m laoke.bench.replay`",
+    )
     args = parser.parse_args()
     if args.encryption:
         results = asyncio.run(encryption_costs(args))

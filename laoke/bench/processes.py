@@ -86,7 +86,10 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(
-    results: Results, env: dict[str, str] | None = None, store: StoreKind = "sqlite"
+    results: Results,
+    env: dict[str, str] | None = None,
+    store: StoreKind = "sqlite",
+    keep: bool = False,
 ) -> AsyncIterator[Rig]:
     """Start the rig on a fresh `store` (services get `env` too); stop it all at the end.
     Records the load average before and after, since the machine is shared. The services
@@ -95,9 +98,12 @@ async def rig(
     with bench_store(store, tmp / "data") as kept:
         async with _started(results, tmp, kept, env or {}) as started:
             yield started
-    # Gone once the run ended well (a 1M-customer run leaves ~7 GB); a failed run keeps its
-    # services' logs there.
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Gone once the run ended well (a 1M-customer run leaves ~7 GB) unless kept for a
+    # replay (laoke/bench/replay.py); a failed run keeps its services' logs there.
+    if keep:
+        print(f"kept {tmp}: python -m laoke.bench.replay {tmp} --service NAME", flush=True)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager

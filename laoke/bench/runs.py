@@ -51,7 +51,7 @@ CLASSES = ("gold", "meteor", "small_star", "burden")
 async def run(args: argparse.Namespace) -> Results:
     results = Results()
     http_port = free_port()
-    async with rig(results, store=args.store) as r:
+    async with rig(results, store=args.store, keep=args.keep) as r:
         server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
         raw = await raw_reference(r, results, args.raw)
