@@ -27,7 +27,7 @@ from laoke.recorders import OUTBOX_TRACKING, OutboxRow, Recorder
 from laoke.settings import LaokeSettings
 
 
-def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+def fold_events(aggregate: Any, events: Iterable[Any]) -> Any:
     """An aggregate from its events: eventsourcing's `project_aggregate` less its check of
     each event against a runtime-checkable Protocol, which cost a tenth of a deciding
     service's CPU (the events are the library's own, read from our store)."""
@@ -189,7 +189,7 @@ class ServiceApplication(Application[UUID]):
             found.update((UUID(str(n.originator_id)), None) for n in notifications)
             start = notifications[-1].id + 1
         for aggregate_id in found:
-            yield self.repository.get(aggregate_id, projector_func=replay)
+            yield self.repository.get(aggregate_id, projector_func=fold_events)
 
     def tracked_position(self, consumer: str) -> int:
         return self.tracker.max_tracking_id(consumer) or 0
@@ -203,6 +203,6 @@ class ServiceApplication(Application[UUID]):
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:
-            return self.repository.get(aggregate_id, projector_func=replay)
+            return self.repository.get(aggregate_id, projector_func=fold_events)
         except AggregateNotFoundError:
             return None
