@@ -89,7 +89,7 @@ def _sealed(keyring: Keyring, message: Outgoing, customer_id: str | None) -> Out
     values = take_personal(raw)
     if not values:
         return message
-    cipher = keyring.keys.get(customer_id)
+    cipher = keyring.cipher(customer_id)
     if cipher is not None:  # erased: the values are not kept at all
         nonce = secrets.token_bytes(NONCE)
         plain = to_json(values)
