@@ -145,7 +145,7 @@ class Ticker:
         self.clock = clock
         self.on_due = on_due
         self.after_fire = after_fire
-        self.cache = cache  # the service's own, when it keeps one (intake): kept exact
+        self.cache = cache  # the service's own (its consumer's too): kept exact
 
     def fire(self, aggregate_id: UUID) -> UnitOfWork | None:
         """Fire one deadline if it is still pending: mark it fired at its `due_at`, let
