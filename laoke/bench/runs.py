@@ -85,7 +85,8 @@ async def run(args: argparse.Namespace) -> Results:
         await pipelined_publish(js, light)
         published = time.perf_counter()
         del light
-        await wait_until(lambda: caught_up(js, "projections"), 1800)
+        # Three events a customer at 500/s at the least (a 1M run: 100 minutes).
+        await wait_until(lambda: caught_up(js, "projections"), max(1800, args.customers * 3 / 500))
         await keeping_up(js, results, published)
         cores, in_all = meter.line()
         results.add(
