@@ -71,6 +71,16 @@ class Processes:
             self.stop(name)
 
 
+def service_env(nats_url: str, data_dir: Path) -> dict[str, str]:
+    """A service's environment in a rig: this process's, less its LAOKE_* variables (the
+    rig decides the configuration), with the rig's NATS server and data dir, no API keys."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
+        "LAOKE_NATS_URL": nats_url,
+        "LAOKE_DATA_DIR": str(data_dir),
+        "LAOKE_AUTH": "off",
+    }
+
+
 @dataclass
 class Rig:
     """A fresh nats-server in a temp dir, a client, the services' processes and their
@@ -116,12 +126,7 @@ async def _started(
     nc = await nats.connect(server.url, max_reconnect_attempts=-1)
     js = nc.jetstream(publish_async_max_pending=8000)
     await ensure_streams(js)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
-        "LAOKE_NATS_URL": server.url,
-        "LAOKE_DATA_DIR": str(store.data_dir),
-        "LAOKE_AUTH": "off",
-    }
-    processes = Processes(base | store.env() | env, tmp)
+    processes = Processes(service_env(server.url, store.data_dir) | store.env() | env, tmp)
     results.raw["load_before"] = os.getloadavg()
     results.raw["store"] = store.kind
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import nats
 
 from laoke.bench.measures import cpu_seconds
-from laoke.bench.processes import Processes
+from laoke.bench.processes import Processes, service_env
 from laoke.keyring import MASTER_KEY_FILE
 from laoke.natsserver import NatsServer
 from laoke.streams import RETENTION
@@ -51,12 +50,7 @@ async def _measured(url: str, tmp: Path, service: str, seconds: float, every: fl
     js = nc.jetstream()
     for consumer in await js.consumers_info(RETENTION):  # the kept run's positions
         await js.delete_consumer(RETENTION, consumer.name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAOKE_")} | {
-        "LAOKE_NATS_URL": url,
-        "LAOKE_DATA_DIR": str(tmp / "data"),
-        "LAOKE_AUTH": "off",
-    }
-    processes = Processes(env, tmp)
+    processes = Processes(service_env(url, tmp / "data"), tmp)
     processes.start(service)
     pid = processes.pid(service)
     started = time.perf_counter()
