@@ -33,6 +33,7 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks into its groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """One seed's tests share its clean run (a session fixture): with `-n 2 --dist
     loadgroup` (scripts/test) they run on one worker, the other seed's on the other."""
