@@ -139,6 +139,10 @@ class ServiceApplication(Application[UUID]):
         """The outbox's messages after `position` (0: from the first), with their positions."""
         return self._tables.select_outbox(position, limit)
 
+    def mark_relayed(self, after: int, last: int) -> None:
+        """The relay published the outbox's messages after `after` up to `last`."""
+        self._tables.mark_relayed(after, last)
+
     def unrelayed(self) -> bool:
         """Whether the outbox holds a message the relay has not published yet."""
         return bool(self.outbox_after(self.tracked_position(OUTBOX_TRACKING), 1))

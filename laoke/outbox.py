@@ -2,7 +2,8 @@
 personal fields sealed with their customer's key (laoke/sealing.py).
 
 The relay's position is a tracking record in the service's own store, advanced only after
-JetStream acknowledged the batch. A crash in between republishes the batch under the same
+JetStream acknowledged the batch, in the transaction that empties the published rows (their
+personal data was in the clear). A crash in between republishes the batch under the same
 Nats-Msg-Id, which JetStream's dedupe window drops.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from eventsourcing.persistence import Tracking
 from nats.aio.client import Client as NatsClient
 
 from laoke.eventstore import ServiceApplication
@@ -51,10 +51,7 @@ class OutboxRelay:
                 return sent
             outgoing = [message for _, message in rows]
             await publish_all(self.nc, await seal_all(self.keyring, outgoing))
-            last = rows[-1][0]
-            await asyncio.to_thread(
-                self.app.tracker.insert_tracking, Tracking(OUTBOX_TRACKING, last)
-            )
+            await asyncio.to_thread(self.app.mark_relayed, after, rows[-1][0])
             sent += len(outgoing)
 
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:

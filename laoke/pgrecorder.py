@@ -103,6 +103,18 @@ class UnpipelinedProcessRecorder(PostgresProcessRecorder):
     def outbox_is_empty(self) -> bool:
         return not self._one(SQL("SELECT 1 FROM {outbox} LIMIT 1"), ())
 
+    def mark_relayed(self, after: int, last: int) -> None:
+        """As the SQLite recorder's (laoke/recorders.py), in one transaction."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "UPDATE {outbox} SET body = '', headers = '{{}}' "
+                    "WHERE position > %s AND position <= %s"
+                ).format(outbox=self.outbox),
+                (after, last),
+            )
+            self._insert_tracking(curs, Tracking(OUTBOX_TRACKING, last))
+
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None:
         """As the SQLite recorder's (laoke/recorders.py), in one transaction."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:

@@ -9,7 +9,9 @@ A row is a message waiting to be published: a decision on RETENTION or a dead le
 it as a conflict, as it refuses an aggregate's event recorded twice). `position` orders the
 rows in commit order; the relay publishes them in that order and tracks the last position
 JetStream acknowledged. Rows cost a single insert each, where an aggregate per message
-cost an event, its encoding and a notification.
+cost an event, its encoding and a notification. Once published, a row keeps only its
+`message_id` (what `in_outbox` asks): its body and headers, personal data in the clear, are
+emptied in the transaction that moves the relay's position (RETENTION holds them sealed).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 from laoke.publishing import Outgoing
 
 OUTBOX_TRACKING = "outbox"  # the relay's position in the outbox table
+EMPTY_RELAYED = "UPDATE outbox SET body = X'', headers = '{}' WHERE position > ? AND position <= ?"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class Recorder(Protocol):
     def stored_ids(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
 
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None: ...
+
+    def mark_relayed(self, after: int, last: int) -> None: ...
 
 
 class SQLiteRecorder(SQLiteProcessRecorder):
@@ -119,6 +124,13 @@ class SQLiteRecorder(SQLiteProcessRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT 1 FROM outbox LIMIT 1")
             return c.fetchone() is None
+
+    def mark_relayed(self, after: int, last: int) -> None:
+        """The rows after `after` up to `last` are published: empty them, and move the
+        relay's position to `last`, in one transaction."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(EMPTY_RELAYED, (after, last))
+            self._insert_tracking(c, Tracking(OUTBOX_TRACKING, last))
 
     def adopt_outbox(self, rows: Sequence[OutboxRow], published: int) -> None:
         """Take an older store's outbox entries (in their order) into the empty table, with

@@ -130,6 +130,8 @@ async def test_erasure_shreds_the_customer_everywhere(rig: Rig) -> None:
 
     raw = await raw_retention(rig)
     assert readable(raw, PERSONAL) == []
+    outbox = [m.body + str(m.headers).encode() for _, m in rig.intake.app.outbox_after(0, 10**6)]
+    assert len(outbox) >= len(raw) and readable(outbox, PERSONAL) == [], "relayed: emptied"
     erased = [json.loads(m) for m in raw if b'"CustomerErased"' in m]
     assert len(erased) == 1 and set(erased[0]["erased_ids"]) == set(ids)
     kv = await rig.js.key_value(KEYS)

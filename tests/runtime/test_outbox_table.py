@@ -121,3 +121,18 @@ def test_an_older_stores_outbox_entries_move_into_the_table_once_with_the_relays
         assert len(app.outbox_after(0, 10)) == 4
     finally:
         app.close()
+
+
+def test_relayed_rows_keep_their_message_ids_and_nothing_of_their_bodies(
+    app: ServiceApplication,
+) -> None:
+    first, second, third = decision(1), decision(2), decision(3)
+    app.commit(decisions=[first, second, third], tracking=Tracking("in", 1))
+    rows = app.outbox_after(0, 10)
+    app.mark_relayed(0, rows[1][0])  # the relay published the first two
+    assert app.tracked_position(OUTBOX_TRACKING) == rows[1][0]
+    assert app.outbox_after(rows[1][0], 10) == rows[2:], "the next one is as it was"
+    assert [(m.body, dict(m.headers)) for _, m in app.outbox_after(0, 2)] == [(b"", {})] * 2
+    assert app.in_outbox(first.event_id), "still refused a second time"
+    with pytest.raises(RecordConflictError):
+        app.commit(decisions=[first], tracking=Tracking("in", 2))
