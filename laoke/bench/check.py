@@ -49,6 +49,8 @@ LIMITS = (
     Limit("others' backlog after 30 s", _value("backlog"), 0, at_least=False),
     Limit("projection lag p99 (s)", _value("lag_p99"), 0.25, at_least=False),
     Limit("work list page 2 p99 (ms)", _value("api_work_list_page_2_p99"), 20, at_least=False),
+    Limit("metrics by advisor p99 (ms)", _value("api_metrics_by_advisor_p99"), 20, at_least=False),
+    Limit("classes p99 (ms)", _value("api_classes_p99"), 20, at_least=False),
 )
 
 
