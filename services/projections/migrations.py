@@ -24,6 +24,7 @@ from services.projections.tables import (
     CLASS_INDEXES,
     COMPLAINTS,
     CUSTOMERS,
+    FOLLOWUPS,
     REFERRALS,
     DocTable,
 )
@@ -39,7 +40,12 @@ def migrate(tx: Tx) -> None:
         _fill_followups(tx)
     # The ops lists' columns (queries/customer_list.py, queries/complaints.py), and whom a
     # referral's reward credits (readmodels/tallies.py).
-    derived = ((CUSTOMERS, "search"), (COMPLAINTS, "status"), (REFERRALS, "referrer_id"))
+    derived = (
+        (CUSTOMERS, "search"),
+        (COMPLAINTS, "status"),
+        (REFERRALS, "referrer_id"),
+        (FOLLOWUPS, "expires_at"),  # the work list leaves out a contact past it
+    )
     for table, column in derived:
         columns = table_columns(tx, table.name)
         if columns and column not in columns:

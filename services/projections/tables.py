@@ -117,6 +117,14 @@ COMPLAINTS = DocTable(
     ),
     _complaint_status,
 )
+
+
+def _followup_expiry(row: Row) -> None:
+    """`expires_at`: the document's (outreach's, on the `FollowUpDue`), lifted out for the
+    work list, which leaves out an open contact past it before outreach records its expiry."""
+    row["expires_at"] = row["doc"].get("expires_at")
+
+
 FOLLOWUPS = DocTable(
     "followups",
     ("dealership_id", "follow_up_id"),
@@ -129,7 +137,9 @@ FOLLOWUPS = DocTable(
         "advisor_id",
         "department",
         "channel",
+        "expires_at",
     ),
+    _followup_expiry,
 )
 
 
@@ -221,7 +231,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS followups (dealership_id TEXT NOT NULL, follow_up_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, status TEXT NOT NULL, due_at TEXT, done_at TEXT,"
     " reason TEXT, advisor_id TEXT, department TEXT, doc TEXT NOT NULL, channel TEXT,"
-    " PRIMARY KEY (dealership_id, follow_up_id))",
+    " expires_at TEXT, PRIMARY KEY (dealership_id, follow_up_id))",
     # The work list (queries/followups.py) in its order, (due time, id), straight from an
     # index: a page reads its own rows and no more, from the first or from a cursor, with
     # no sort. One index per filter puts the filter in the equality prefix, so a rare

@@ -112,18 +112,19 @@ async def test_rebuild_from_scratch_equals_the_live_models(rig: Rig) -> None:
 
 
 async def test_a_store_from_before_the_work_list_is_brought_up_to_date(rig: Rig) -> None:
-    """`migrations.py`: an older store (no `channel` column, no `vin` in the follow-ups'
-    documents) opened by this version holds what the projector writes now."""
+    """`migrations.py`: an older store (no `channel` or `expires_at` column, no `vin` in the
+    follow-ups' documents) opened by this version holds what the projector writes now."""
     await history(rig)
     await rig.projections.stop()
     live = dump(rig.settings)
-    vins = {r[1]: json.loads(r[-2])["vin"] for r in live["followups"]}
+    vins = {r[1]: json.loads(r[-3])["vin"] for r in live["followups"]}  # doc, channel, expiry
     assert vins == {"fu-9": "LSGKB54E7LS123456", "fu-10": "LSGKB54E7LS123456"}
 
     store = ReadStore(rig.settings)  # made old: the column and the documents' vin gone
     with store.transaction() as tx:
         tx.execute("DROP INDEX followups_list_channel")
         tx.execute("ALTER TABLE followups DROP COLUMN channel")
+        tx.execute("ALTER TABLE followups DROP COLUMN expires_at")
         for d, f, text in tx.query("SELECT dealership_id, follow_up_id, doc FROM followups"):
             doc = json.loads(text)
             del doc["vin"]

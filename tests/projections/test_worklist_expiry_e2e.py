@@ -88,3 +88,28 @@ async def test_an_expired_item_leaves_the_list_and_counts_as_not_done(rig: Rig) 
     (everyone,) = body["groups"]
     # made: fu-made, fu-late-made; not made: fu-left (expired), fu-callback (still open)
     assert everyone["follow_up_completion"] == {"numerator": 2, "denominator": 4, "rate": 0.5}
+
+
+async def test_an_open_item_past_its_expiry_is_off_the_list_before_outreach_records_it(
+    rig: Rig,
+) -> None:
+    """Outreach records `FollowUpExpired` when its deadline comes round; while it is behind,
+    the list already leaves out what the item's own `expires_at` says is past."""
+    customer_id = await rig.customer_id(await rig.send("CustomerVisited"))
+    now = rig.clock.now()
+    for follow_up_id, expires_in in (("fu-stale", timedelta(hours=1)), ("fu-fresh", None)):
+        await rig.decide(
+            FollowUpDue,
+            customer_id,
+            follow_up_id=follow_up_id,
+            reason="survey_csi" if expires_in else "complaint_callback",
+            due_at=now - timedelta(hours=2),
+            channel="phone",
+            expires_at=now + expires_in if expires_in else None,
+        )
+    assert [i["follow_up_id"] for i in await listed(rig, "due")] == ["fu-fresh", "fu-stale"]
+    rig.clock.advance(timedelta(hours=2))  # past fu-stale's expiry, nothing recorded
+
+    for status in ("due", "overdue"):
+        assert [i["follow_up_id"] for i in await listed(rig, status)] == ["fu-fresh"]
+    assert await listed(rig, "expired") == []  # outreach's to record

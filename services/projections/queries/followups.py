@@ -38,9 +38,11 @@ from services.projections.tables import parse_ts, ts
 # What each status asks of a row; `?` is `ts(now)`. Every stored follow-up has a due time
 # (the read model gives one without a plan its done or skip time).
 _STATUS_WHERE: dict[str, str] = {
-    "due": "f.status = 'open' AND f.due_at <= ?",
+    # An open contact past its useful life is left out before outreach records its expiry
+    # (`FollowUpExpired`; outreach may be working through a backlog): `now` twice.
+    "due": "f.status = 'open' AND f.due_at <= ? AND (f.expires_at IS NULL OR f.expires_at > ?)",
     "upcoming": "f.status = 'open' AND f.due_at > ?",
-    "overdue": "f.status = 'open' AND f.due_at < ?",
+    "overdue": "f.status = 'open' AND f.due_at < ? AND (f.expires_at IS NULL OR f.expires_at > ?)",
     "done": "f.status = 'done' AND f.due_at IS NOT NULL",
     "skipped": "f.status = 'skipped' AND f.due_at IS NOT NULL",
     "expired": "f.status = 'expired' AND f.due_at IS NOT NULL",
@@ -97,8 +99,7 @@ def _rows(
     """Up to `n` of the list's rows after the position, in its order."""
     where = ["f.dealership_id = ?", _STATUS_WHERE[page.status]]
     params: list[Any] = [page.dealership_id]
-    if page.status in ("due", "upcoming", "overdue"):
-        params.append(ts(page.now))
+    params += [ts(page.now)] * _STATUS_WHERE[page.status].count("?")
     for column, value in (
         ("advisor_id", page.advisor_id),
         ("reason", page.reason),
