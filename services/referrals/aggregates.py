@@ -66,6 +66,7 @@ class KnownCustomer(Aggregate):
         self.verified = 0
         self.faked = 0
         self.merged_into: str | None = None
+        self.sold: dict[str, datetime] = {}  # VIN → when it changed hands to someone else
 
     @event("PhoneAdded")
     def add_phone(self, phone: str) -> None:
@@ -81,6 +82,28 @@ class KnownCustomer(Aggregate):
     def deliver(self, vin: str, delivered_at: datetime) -> None:
         record = self.vehicles.setdefault(vin, {"model": None, "colour": None})
         record["delivered_at"] = delivered_at
+
+    @event("VehicleSold")
+    def sell(self, vin: str, at: datetime) -> None:
+        """The car changed hands (`VehicleOwnershipChanged`): it is no longer theirs."""
+        self.vehicles.pop(vin, None)
+        self.sold = {**self.sold, vin: at}
+
+    @event("VehicleAcquired")
+    def acquire(
+        self, vin: str, model: str | None, colour: str | None, delivered_at: datetime | None
+    ) -> None:
+        """A car bought from its previous owner, as their record had it."""
+        self.sold = {v: at for v, at in self.sold.items() if v != vin}
+        mine = self.vehicles.setdefault(vin, {"model": None, "colour": None, "delivered_at": None})
+        for key, value in (("model", model), ("colour", colour), ("delivered_at", delivered_at)):
+            if value is not None:
+                mine[key] = value
+
+    def sold_on(self, vin: str) -> bool:
+        """The car was theirs and changed hands since: a late event of theirs about it does
+        not give it back."""
+        return vin in self.sold
 
     @event("ClaimOpened")
     def open_claim(self, referral_id: str) -> None:
@@ -141,15 +164,26 @@ class KnownCustomer(Aggregate):
 
     @event("SplitOff")
     def split_off(
-        self, phones: list[str], vins: list[str], open_claims: list[str], made: int, faked: int
+        self,
+        phones: list[str],
+        vins: list[str],
+        open_claims: list[str],
+        made: int,
+        faked: int,
+        verified: int = 0,
+        rewarded_referral: str | None = None,
     ) -> None:
-        """A merge undone: what the restored customer brought (as it was then) goes back."""
+        """A merge undone: what the restored customer brought (as it was then) goes back.
+        (`verified` and `rewarded_referral`: 0 and None in splits recorded before.)"""
         self.phones = [p for p in self.phones if p not in phones]
         for vin in vins:
             self.vehicles.pop(vin, None)
         self.open_claims = [r for r in self.open_claims if r not in open_claims]
         self.made = max(0, self.made - made)
+        self.verified = max(0, self.verified - verified)
         self.faked = max(0, self.faked - faked)
+        if rewarded_referral is not None and self.rewarded_referral == rewarded_referral:
+            self.rewarded_referral = None  # the restored customer's reward, not ours
 
     def split_from(self, other: KnownCustomer) -> None:
         self.split_off(
@@ -158,8 +192,16 @@ class KnownCustomer(Aggregate):
             open_claims=list(other.open_claims),
             made=other.made,
             faked=other.faked,
+            verified=other.verified,
+            rewarded_referral=other.rewarded_referral,
         )
         other.unmerge()
+
+    def hand_claim(self, to: KnownCustomer, referral: Referral) -> None:
+        """A split: an open claim a re-attributed event made goes to the restored customer."""
+        self.close_claim(referral_id=referral.referral_id)
+        to.open_claim(referral_id=referral.referral_id)
+        referral.restore_referee(customer_id=to.customer_id)
 
     def absorb_from(self, other: KnownCustomer) -> None:
         self.absorb(
@@ -245,6 +287,11 @@ class Referral(Aggregate):
     @event("ReferrerResolved")
     def resolve_referrer(self, customer_id: str) -> None:
         self.referrer_id = customer_id
+
+    @event("RefereeRestored")
+    def restore_referee(self, customer_id: str) -> None:
+        """A split: the claim was the restored customer's (a re-attributed event)."""
+        self.referee_id = customer_id
 
     @event("CallbackScheduled")
     def schedule_callback(

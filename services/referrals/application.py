@@ -22,6 +22,7 @@ from events import (
     ReferralCallbackAnswered,
     ReferralClaimed,
     VehicleDelivered,
+    VehicleOwnershipChanged,
     VehiclePurchased,
     normalise_phone,
 )
@@ -29,7 +30,7 @@ from events.recorded import ReferralRejection
 from laoke.eventstore import ServiceApplication
 from laoke.merges import survivor
 from laoke.work import UnitOfWork
-from services.referrals import rules
+from services.referrals import identity, rules
 from services.referrals.aggregates import (
     KnownCustomer,
     PhoneIndex,
@@ -59,9 +60,11 @@ class Referrals:
         elif isinstance(event, VehicleDelivered):
             self._delivered(work, event)
         elif isinstance(event, CustomersMerged):
-            self._merged(work, event)
+            identity.merged(work, event, self._customer)
         elif isinstance(event, CustomersUnmerged):
-            self._split(work, event)
+            identity.split(work, event, self._customer)
+        elif isinstance(event, VehicleOwnershipChanged):
+            identity.ownership_changed(work, event, self._customer)
         elif isinstance(event, ReferralClaimed):
             self._claimed(work, event)
         elif isinstance(event, ReferralCallbackAnswered):
@@ -146,30 +149,8 @@ class Referrals:
 
     def _purchased(self, work: UnitOfWork, event: VehiclePurchased) -> None:
         customer = self._index_phones(work, event, [])
-        customer.purchase(vin=event.vin, model=event.model, colour=event.colour)
-
-    def _merged(self, work: UnitOfWork, event: CustomersMerged) -> None:
-        survivor = self._customer(work, event.dealership_id, event.survivor_id)
-        for merged_id in event.merged_ids:
-            merged = work.get(known_customer_id(event.dealership_id, merged_id), KnownCustomer)
-            if merged is None or merged.merged_into is not None or merged is survivor:
-                continue
-            survivor.absorb_from(merged)
-            merged.merge_into(survivor_id=survivor.customer_id)
-
-    def _split(self, work: UnitOfWork, event: CustomersUnmerged) -> None:
-        """The restored customer is its own referrer and referee again: its phones point at
-        it, and the survivor gives back what it brought."""
-        dealership = event.dealership_id
-        restored = work.get(known_customer_id(dealership, event.restored_id), KnownCustomer)
-        if restored is None or restored.merged_into is None:
-            return  # never seen here, or a replayed split
-        survivor = self._customer(work, dealership, event.customer_id)
-        survivor.split_from(restored)
-        for phone in restored.phones:
-            index = work.get(phone_index_id(dealership, phone), PhoneIndex)
-            if index is not None and index.customer_id != restored.customer_id:
-                index.reassign(customer_id=restored.customer_id)
+        if not customer.sold_on(event.vin):  # a late event of a car sold since: not theirs
+            customer.purchase(vin=event.vin, model=event.model, colour=event.colour)
 
     # -- rule 1: the claim ----------------------------------------------------------------
     def _claimed(self, work: UnitOfWork, event: ReferralClaimed) -> None:
@@ -219,7 +200,8 @@ class Referrals:
     # -- rule 2: at delivery --------------------------------------------------------------
     def _delivered(self, work: UnitOfWork, event: VehicleDelivered) -> None:
         referee = self._index_phones(work, event, [])
-        referee.deliver(vin=event.vin, delivered_at=event.delivered_at)
+        if not referee.sold_on(event.vin):
+            referee.deliver(vin=event.vin, delivered_at=event.delivered_at)
         policy = self.settings.policy(event.dealership_id)
         for referral_id in list(referee.open_claims):
             referral = work.get(referral_aggregate_id(event.dealership_id, referral_id), Referral)
