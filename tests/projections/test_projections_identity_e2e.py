@@ -129,6 +129,41 @@ async def test_a_merge_then_its_split_gives_each_their_own_history_back(rig: Rig
     assert (split["requested_by"], split["restored_ids"]) == ("ops-007", [b_id])
 
 
+async def test_the_merge_list_is_newest_first_and_paged_by_cursor(rig: Rig) -> None:
+    """Three merges, recorded in another order than their times: read one a page, each
+    comes once, newest (by the merge's time) first, and the last page has no cursor."""
+    survivors: dict[str, str] = {}
+    for n, hours in enumerate((-10, -30, -20)):  # recorded in this order
+        keep, join = f"1370013700{n}", f"1360013600{n}"
+        kept = await rig.send("CustomerRegistered", phones=[keep], customer={"phone": keep},
+                              occurred_at=rig.at(-24 * 100))  # fmt: skip
+        await rig.send("CustomerRegistered", phones=[join], customer={"phone": join},
+                       occurred_at=rig.at(-24 * 90))  # fmt: skip
+        await rig.send("CustomerRegistered", phones=[keep], customer={"phone": join},
+                       occurred_at=rig.at(hours))  # fmt: skip
+        survivors[_recorded_for(rig, kept)] = rig.at(hours)
+    await rig.settled()
+
+    pages: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(pages) < 5:
+        params: dict[str, Any] = {"dealership_id": DEALERSHIP, "limit": 1}
+        if cursor is not None:
+            params["cursor"] = cursor
+        pages.append(await rig.get("/v1/identity/merges", **params))
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p["items"]) for p in pages] == [1, 1, 1]
+    assert [p["next_cursor"] is None for p in pages] == [False, False, True]
+    seen = [m for p in pages for m in p["items"]]
+    assert len({m["merge_event_id"] for m in seen}) == 3, "each merge once"
+    newest_first = sorted(survivors, key=lambda s: _when(survivors[s]), reverse=True)
+    assert [m["survivor_id"] for m in seen] == newest_first
+    whole = await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP)
+    assert [m["merge_event_id"] for m in whole["items"]] == [m["merge_event_id"] for m in seen]
+
+
 def _when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
