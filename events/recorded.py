@@ -61,6 +61,7 @@ SkipReason = Literal[
     "expired",
     "superseded",
     "erased",
+    "vehicle_sold",
 ]
 ReferralRejection = Literal[
     "registered_after_delivery",

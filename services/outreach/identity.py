@@ -1,7 +1,8 @@
 """Outreach following intake's identity records (docs/identity.md): a merge folds the
 merged plans into the survivor's, a split gives the restored customer's plan back (with
 the cars, follow-ups and complaints its re-attributed events brought while merged), a car
-sold on leaves its previous owner's plan (its reminders are the new owner's)."""
+sold on leaves its previous owner's plan (its reminders are the new owner's; those of it
+still open there end)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from typing import Any
 from events import CustomersMerged, CustomersUnmerged, VehicleOwnershipChanged, survey_id
 from laoke.merges import follows_restored, survivor
 from laoke.work import UnitOfWork
-from services.outreach.aggregates import ContactPlan, Survey, plan_id, survey_aggregate_id
+from services.outreach.aggregates import (
+    ContactPlan,
+    FollowUp,
+    Survey,
+    plan_id,
+    survey_aggregate_id,
+)
+from services.outreach.recording import SERVICE, skip_open
 
 
 def exported(plan: ContactPlan) -> dict[str, Any]:
@@ -117,10 +125,40 @@ def part_of(
     }
 
 
+# What the car's service life plans for its owner; its purchase calls and surveys ask about
+# the seller's own purchase or visit, and requested contacts (a complaint's call-back) are
+# about the person: those stay.
+CAR_LIFE = frozenset({"service_reminder", "inspection_reminder", "insurance_reminder"})
+SOLD_WHY = "the vehicle was sold on: its reminders are the new owner's"
+
+
+def car_reminders(state: ContactPlan, vin: str) -> list[FollowUp]:
+    """The plan's open reminders of the car (service, inspection, insurance: those the
+    calendar planned for it), with the open retries of one."""
+
+    def first(follow_up: FollowUp) -> FollowUp:
+        return state.follow_ups.get(follow_up.root_id) or follow_up
+
+    return [
+        f
+        for f in state.follow_ups.values()
+        if f.status == "due"
+        and f.source == SERVICE
+        and f.request_id is None
+        and first(f).reason in CAR_LIFE
+        and first(f).vin == vin
+    ]
+
+
 def sold(event: VehicleOwnershipChanged, work: UnitOfWork) -> ContactPlan | None:
-    """The previous owner's plan without the car (None: it did not have it)."""
+    """The previous owner's plan without the car (None: it did not have it): its reminders
+    of the car still open end (`FollowUpSkipped` `vehicle_sold`, dated at the change)."""
     previous = work.get(plan_id(event.dealership_id, event.previous_owner_id), ContactPlan)
     if previous is None or event.vin not in previous.vehicles:
         return None
+    for follow_up in car_reminders(previous, event.vin):
+        name = f"sold:{follow_up.follow_up_id}"
+        detail = {"vin": event.vin}
+        skip_open(previous, follow_up, event, "vehicle_sold", SOLD_WHY, name, work, detail)
     previous.vehicle_sold(event.vin)
     return previous

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from events import FollowUpDue, FollowUpSkipped
+from events import Event, FollowUpDue, FollowUpSkipped
 from events import follow_up_id as follow_up_id_for
 from events import survey_id as survey_id_for
 from laoke.decisions import Cause, CauseLike, decision
@@ -143,7 +143,9 @@ def skipped_decision(
     name: str,
     at: datetime,
     about: dict[str, str | None] | None = None,
+    customer_id: str | None = None,
 ) -> FollowUpSkipped:
+    """`customer_id`: whose contact it is, when not the cause's customer (a car sold on)."""
     detail = {"why": skip.why, **skip.contact.detail}
     return decision(
         FollowUpSkipped,
@@ -151,6 +153,7 @@ def skipped_decision(
         source=SERVICE,
         occurred_at=at,
         name=name,
+        customer_id=customer_id,
         follow_up_id=follow_up_id,
         reason=reason,
         skip_reason=skip.skip_reason,
@@ -188,3 +191,46 @@ def request_cause(state: ContactPlan, follow_up: FollowUp) -> Cause:
     return Cause(
         UUID(follow_up.request_id), UUID(correlation), state.dealership_id, state.customer_id
     )
+
+
+def skip_open(
+    state: ContactPlan,
+    follow_up: FollowUp,
+    event: Event,
+    skip_reason: str,
+    why: str,
+    name: str,
+    work: UnitOfWork,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """End an open contact of the plan, recorded: `FollowUpSkipped`, caused by and dated at
+    `event`. One another service requested is refused as its request names it
+    (`request_refusal`); one of ours is named by `event` and `name`, under the plan's
+    customer; another service's own (honoured, not requested through us) is only closed
+    here: that service records it."""
+    contact = PlannedContact(
+        follow_up.follow_up_id,
+        follow_up.reason,
+        follow_up.due_at,
+        (follow_up.channel,),
+        dict(detail or {}),
+    )
+    skip = Skipped(contact, skip_reason, why)
+    at = event.occurred_at
+    state.cancel_follow_up(follow_up.follow_up_id, skip_reason)
+    if follow_up.request_id is not None:
+        about = {"complaint_id": follow_up.complaint_id, "referral_id": follow_up.referral_id}
+        cause = request_cause(state, follow_up)
+        work.decide(request_refusal(cause, follow_up.follow_up_id, skip, at, about))
+    elif follow_up.source == SERVICE:
+        work.decide(
+            skipped_decision(
+                event,
+                follow_up.follow_up_id,
+                follow_up.reason,
+                skip,
+                name,
+                at,
+                customer_id=state.customer_id,
+            )
+        )
