@@ -313,11 +313,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, rest = parser.parse_known_args(argv)
     settings = LaokeSettings()
     configure_logs(settings)
+    try:
+        command(args, rest, settings)
+    except MasterKeyError as error:  # found before anything was written: say why, and stop
+        sys.exit(f"laoke: {error}")
+
+
+def command(args: argparse.Namespace, rest: Sequence[str], settings: LaokeSettings) -> None:
+    """Run the command `main` parsed (a wrong master key raises `MasterKeyError`)."""
     if args.command == "run":
-        try:
-            asyncio.run(run(settings, demo=args.demo))
-        except MasterKeyError as error:  # nothing was written: say why, and stop
-            sys.exit(f"laoke: {error}")
+        asyncio.run(run(settings, demo=args.demo))
     elif args.command == "serve":
         asyncio.run(run(settings, args.names, http=not args.no_http))
     elif args.command == "nats":
