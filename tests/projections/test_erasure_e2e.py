@@ -207,3 +207,114 @@ async def test_a_wrong_master_key_stops_the_start_with_nothing_written(rig: Rig)
     assert (await rig.js.stream_info(RETENTION)).state.last_seq == before
     with pytest.raises(MasterKeyError, match="LAOKE_MASTER_KEY"):
         Keyring.of(wrong.model_copy(update={"master_key": "too-short"}))
+
+
+async def test_erasure_keeps_the_metrics_and_forgets_the_plates(rig: Rig) -> None:
+    registered = await rig.send(
+        "CustomerRegistered",
+        customer={"phone": PHONE},
+        name=NAME,
+        phones=[PHONE],
+        plate="京A·12345",
+        occurred_at=rig.at(-100),
+    )
+    about = {"customer": {"phone": PHONE}}
+    await rig.send("VehiclePurchased", **about, plate="粤B-D12345", occurred_at=rig.at(-99))
+    await rig.send(
+        "ServiceCompleted",
+        **about,
+        repair_order_id="RO-9",
+        advisor_id="adv-9",
+        occurred_at=rig.at(-90),
+    )
+    for i, (kind, score) in enumerate((("CSI", 9), ("CSI", 6), ("NPS", 10), ("NPS", 3))):
+        await rig.send(
+            "SurveyAnswered",
+            **about,
+            survey_id=f"sv-{i}",
+            survey_kind=kind,
+            score=score,
+            about="RO-9",
+            occurred_at=rig.at(-80 + i),
+        )
+    await rig.send(
+        "ComplaintFiled",
+        **about,
+        complaint_id="CP-9",
+        repair_order_id="RO-9",
+        description=NOTE,
+        occurred_at=rig.at(-50),
+    )
+    await rig.settled()
+    customer_id = await rig.customer_id(registered)
+    period = {"from": rig.at(-24 * 7), "to": rig.at(0)}
+
+    async def metrics() -> list[object]:
+        return [
+            await rig.get("/v1/metrics/satisfaction", dealership_id=DEALERSHIP, **period),
+            await rig.get(
+                "/v1/metrics/satisfaction", dealership_id=DEALERSHIP, group_by="advisor", **period
+            ),
+        ]
+
+    async def by_plate(plate: str) -> list[str]:
+        found = await rig.get("/v1/customers", dealership_id=DEALERSHIP, q=plate)
+        return [c["customer_id"] for c in found["items"]]
+
+    before = await metrics()
+    (advisor,) = [g for g in before[1]["groups"] if g["group"] == "adv-9"]  # type: ignore[index]
+    assert (advisor["csi"], advisor["nps"]["count"]) == ({"count": 2, "mean": 7.5}, 2)
+    assert advisor["complaints"]["total"] == 1
+    plates = ["京A12345", "粤BD12345", "a12345"]  # as registered, as bought, a fragment
+    assert [await by_plate(p) for p in plates] == [[customer_id]] * 3
+
+    await rig.send(
+        "PersonalDataErasureRequested", **about, requested_by="dpo-01", request_ref="DSR-7"
+    )
+    await rig.settled()
+
+    assert await metrics() == before  # the counts stay, overall and by advisor
+    assert [await by_plate(p) for p in plates] == [[]] * 3
+    await rig.get(f"/v1/customers/{customer_id}", expect=404)
+
+
+async def test_a_split_reason_goes_with_the_key_it_was_sealed_with(rig: Rig) -> None:
+    reason = f"{NAME}和{SPOUSE}是两个人, 电话 {PHONE} 是{NAME}的"
+    first = await rig.send(
+        "CustomerRegistered", customer={"phone": PHONE}, name=NAME, phones=[PHONE]
+    )
+    second = await rig.send(
+        "CustomerRegistered", customer={"phone": SECOND_PHONE}, name=SPOUSE, phones=[SECOND_PHONE]
+    )
+    await rig.send("CustomerRegistered", customer={"phone": SECOND_PHONE}, phones=[PHONE])
+    (merge,) = (await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP))["items"]
+    ids = {recorded_for(rig, first): PHONE, recorded_for(rig, second): SECOND_PHONE}
+    survivor_phone = ids[merge["survivor_id"]]  # whichever intake kept
+    await rig.send(
+        "CustomerSplitRequested",
+        customer={"phone": PHONE},
+        merge_event_id=merge["merge_event_id"],
+        requested_by="ops-007",
+        reason=reason,
+    )
+    await rig.settled()
+    assert readable(await raw_retention(rig), [reason]) == []  # the request and the unmerge
+    (merge,) = (await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP))["items"]
+    assert merge["split"]["reason"] == reason  # the services read it, opened
+
+    await rig.send(  # the survivor, under whom the split was recorded (sealed with their key)
+        "PersonalDataErasureRequested",
+        customer={"phone": survivor_phone},
+        requested_by="dpo-01",
+        request_ref="DSR-8",
+    )
+    await rig.settled()
+
+    (merge,) = (await rig.get("/v1/identity/merges", dealership_id=DEALERSHIP))["items"]
+    assert merge["split"]["reason"] == "[sealed]" and merge["split"]["requested_by"] == "ops-007"
+    live = dump(rig.settings)
+    assert readable([json.dumps(live, ensure_ascii=False).encode()], [reason]) == []
+    await rig.projections.stop()
+    await asyncio.to_thread(rebuild, rig.settings, progress=None)
+    assert dump(rig.settings) == live  # a replay without the key reads the same
+    rig.projections = type(rig.projections)(rig.settings, rig.clock)  # for the rig's stop()
