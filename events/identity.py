@@ -9,7 +9,15 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from events.envelope import FROZEN, RecordedEvent
-from events.fields import CustomerId, EntityId, Explanation, ShortText, StaffId, Vin
+from events.fields import (
+    PERSONAL,
+    CustomerId,
+    EntityId,
+    Explanation,
+    ShortText,
+    StaffId,
+    Vin,
+)
 
 
 class MergeEvidence(BaseModel):
@@ -50,7 +58,7 @@ class CustomersUnmerged(RecordedEvent):
     survivor_id: CustomerId
     restored_id: CustomerId
     requested_by: StaffId
-    reason: Explanation
+    reason: Annotated[Explanation, PERSONAL]  # the request's, copied
     reattributed_event_ids: Annotated[list[UUID], Field(max_length=10_000)] = Field(
         default_factory=list
     )

@@ -273,7 +273,7 @@ class CustomerSplitRequested(InboundEvent):
     event_type: Literal["CustomerSplitRequested"] = "CustomerSplitRequested"
     merge_event_id: UUID
     requested_by: StaffId
-    reason: Explanation
+    reason: Annotated[Explanation, PERSONAL]  # free text: it may name or describe the people
 
 
 class PersonalDataErasureRequested(InboundEvent):

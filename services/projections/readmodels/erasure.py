@@ -2,8 +2,9 @@
 
 What stays is anonymous: the customer row as a tombstone (counts, class facts, dates; the
 profile answers 404), the timeline rows without their summaries, complaints, follow-ups
-and referrals without their texts, surveys and purchases as they were (the metrics keep
-their counts). Their identities go, so phone, VIN, plate and name lookups find nothing.
+and referrals without their texts, the reason of a split recorded under them (merges), surveys
+and purchases as they were (the metrics keep their counts). Their identities go, so phone,
+VIN, plate and name lookups find nothing.
 
 Replaying the stream gives the same tables: after erasure the events before it are read
 without their sealed fields (their key is gone), and this handler drops the same fields
@@ -15,8 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 from events import CustomerErased
+from events.personal import SEALED_TEXT
 from services.projections.readmodels.context import Context
-from services.projections.tables import COMPLAINTS, CUSTOMERS, FOLLOWUPS, REFERRALS, DocTable, Row
+from services.projections.tables import (
+    COMPLAINTS,
+    CUSTOMERS,
+    FOLLOWUPS,
+    MERGES,
+    REFERRALS,
+    DocTable,
+    Row,
+)
 
 # What the read models' documents hold of the person (services/projections/readmodels),
 # each set to what a replay without the key leaves once this handler ran.
@@ -58,6 +68,35 @@ def on_erased(ctx: Context, event: CustomerErased, customer: Row) -> None:
         for answer in (row["doc"]["callback"] or {}).get("answers", []):
             answer.pop("text", None)
         ctx.tx.put(REFERRALS, row)
+    _seal_split_reasons(ctx, event.dealership_id, erased)
+
+
+def _seal_split_reasons(ctx: Context, dealership_id: str, erased: list[str]) -> None:
+    """A merge's split shows the reason of its last `CustomersUnmerged`, sealed with the
+    key of the customer it was recorded under: when that is one of them, the reason reads
+    as a replay without the key reads it."""
+    marks = ", ".join("?" * len(erased))
+    theirs = {
+        event_id
+        for (event_id,) in ctx.tx.query(
+            "SELECT event_id FROM timeline WHERE event_type = 'CustomersUnmerged'"
+            f" AND original_customer_id IN ({marks})",
+            erased,
+        )
+    }
+    if not theirs:
+        return
+    found = ctx.tx.query(
+        "SELECT merge_event_id FROM merges WHERE dealership_id = ? AND split_at IS NOT NULL",
+        (dealership_id,),
+    )
+    rows = [ctx.tx.get(MERGES, dealership_id, merge_id) for (merge_id,) in found]
+    rows += [r for r in ctx.tx.cached(MERGES) if r["dealership_id"] == dealership_id]
+    for row in {r["merge_event_id"]: r for r in rows if r is not None}.values():
+        split = row["doc"]["split"]
+        if split is not None and split.get("event_id") in theirs:
+            split["reason"] = SEALED_TEXT
+            ctx.tx.put(MERGES, row)
 
 
 def _tombstone(doc: dict[str, Any], event: CustomerErased) -> None:
