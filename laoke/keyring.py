@@ -30,7 +30,7 @@ from nats.js.errors import (
     KeyNotFoundError,
     KeyWrongLastSequenceError,
 )
-from nats.js.kv import KeyValue
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from laoke.settings import LaokeSettings
 from laoke.streams import KEYS, key_bucket
@@ -153,6 +153,23 @@ class Keyring:
         missing = [c for c in dict.fromkeys(customer_ids) if c not in self.keys]
         if missing and self.kv is not None:  # not started: nothing to open with (tests)
             await asyncio.gather(*(self._read(c) for c in missing))
+
+    async def load_all(self) -> None:
+        """Every key of the store into the cache, in one pass over the bucket (a rebuild
+        opens nearly every customer's events: one request per customer cost more). Keys
+        written meanwhile are read on demand by `load` as before."""
+        assert self.kv is not None, "start() first"
+        watcher = await self.kv.watchall()
+        try:
+            while (entry := await watcher.updates(timeout=30)) is not None:
+                if entry.key == CHECK:
+                    continue
+                if entry.operation in (KV_PURGE, KV_DEL):  # erased
+                    self.keys[entry.key] = ERASED
+                else:
+                    self.keys[entry.key] = self._unwrap(entry.key, entry.value or b"")
+        finally:
+            await watcher.stop()
 
     async def ensure(self, customer_ids: Iterable[str]) -> None:
         """Like `load`, creating the keys of customers who have none yet."""

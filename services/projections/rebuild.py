@@ -76,6 +76,7 @@ async def rebuild_async(
     applied = failures = 0
     try:
         await keyring.start(js, settings.stream_replicas)
+        await keyring.load_all()
         with StreamReader(settings, batch, ahead=group // batch + 2) as reader:
             bar = Progress(reader.last, progress)
             for items in reader.grouped(group):
