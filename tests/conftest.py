@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from hypothesis import settings as hypothesis_settings
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
@@ -20,6 +21,10 @@ from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
 FIXED_FAULT_SEED = 8
+# Property tests assert behaviour, not speed: hypothesis's default 200 ms deadline per example
+# failed a fuzz test on a loaded 2-core machine (DeadlineExceeded).
+hypothesis_settings.register_profile("laoke", deadline=None)
+hypothesis_settings.load_profile("laoke")
 # One master key for the whole suite and the processes it starts (laoke/keyring.py); the
 # tests of a wrong or missing key set their own.
 TEST_MASTER_KEY = "bGFva2UtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
