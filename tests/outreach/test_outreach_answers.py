@@ -5,7 +5,6 @@ nothing. Use cases on a real (SQLite) store, and the pure matching."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,13 +36,6 @@ REFEREE = "c-referee"
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
-    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
-    yield Outreach(app, OutreachSettings(), clock)
-    app.close()
 
 
 def registered(customer: str = CUSTOMER) -> Event:

@@ -3,9 +3,7 @@ merges, outcomes, cancellations and deadlines."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +16,7 @@ from events import (
     SurveyAnswerRejected,
 )
 from laoke.clock import ManualClock
-from laoke.eventstore import ServiceApplication
-from laoke.settings import LaokeSettings
 from services.outreach.application import Outreach
-from services.outreach.settings import OutreachSettings
 from services.outreach.slots import slot_due
 from tests.outreach.helpers import (
     CUSTOMER,
@@ -39,13 +34,6 @@ NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
-    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
-    yield Outreach(app, OutreachSettings(), clock)
-    app.close()
 
 
 def registered(customer: str = CUSTOMER, **overrides: object) -> Event:

@@ -5,29 +5,22 @@ were. Use cases on a real (SQLite) store, without NATS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from events import Event, FollowUpDue, FollowUpSkipped
 from laoke.clock import ManualClock
-from laoke.eventstore import ServiceApplication
-from laoke.settings import LaokeSettings
 from services.outreach.application import Outreach
 from services.outreach.erasure import WHY
-from services.outreach.settings import OutreachSettings
 from tests.outreach.helpers import CUSTOMER, decision_from, feed, plan_of, recorded
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 
 
 @pytest.fixture
-def outreach(tmp_path: Path) -> Iterator[Outreach]:
-    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
-    yield Outreach(app, OutreachSettings(), ManualClock(NOW))
-    app.close()
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 def referral_callback() -> Event:

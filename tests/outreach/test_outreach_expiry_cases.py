@@ -4,19 +4,14 @@ recorded `FollowUpExpired`, dated at the expiry; a contact made in time cancels 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from events import Event, FollowUpDue, FollowUpExpired, FollowUpSkipped
 from laoke.clock import ManualClock
-from laoke.eventstore import ServiceApplication
-from laoke.settings import LaokeSettings
 from services.outreach.application import Outreach
-from services.outreach.settings import OutreachSettings
 from tests.outreach.helpers import deadline_pending, feed, fire, plan_of, recorded
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
@@ -25,13 +20,6 @@ NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
-    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
-    yield Outreach(app, OutreachSettings(), clock)
-    app.close()
 
 
 def registered() -> Event:

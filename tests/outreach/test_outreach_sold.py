@@ -4,9 +4,7 @@ the new owner's plan gets the car's reminder slots (docs/outreach.md, docs/ident
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +12,9 @@ import pytest
 from events import Event, FollowUpDue, FollowUpSkipped
 from laoke.clock import ManualClock
 from laoke.decisions import decision_id
-from laoke.eventstore import ServiceApplication
-from laoke.settings import LaokeSettings
 from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.application import Outreach
 from services.outreach.identity import car_reminders
-from services.outreach.settings import OutreachSettings
 from tests.outreach.helpers import decision_from, feed, fire, plan_of, recorded
 
 NOW = datetime(2026, 1, 20, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
@@ -31,13 +26,6 @@ SELLER, BUYER = "c-a", "c-b"
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def outreach(tmp_path: Path, clock: ManualClock) -> Iterator[Outreach]:
-    app = ServiceApplication(LaokeSettings(data_dir=tmp_path), "outreach")
-    yield Outreach(app, OutreachSettings(), clock)
-    app.close()
 
 
 def owns(customer: str, vin: str, day: str) -> list[Event]:
