@@ -79,9 +79,11 @@ def _seal_split_reasons(ctx: Context, dealership_id: str, erased: list[str]) -> 
     theirs = {
         event_id
         for (event_id,) in ctx.tx.query(
-            "SELECT event_id FROM timeline WHERE event_type = 'CustomersUnmerged'"
-            f" AND original_customer_id IN ({marks})",
-            erased,
+            # their rows (as above: by `customer_id`, the timeline's index), then those
+            # recorded under them; without the first, every erasure read the whole timeline
+            f"SELECT event_id FROM timeline WHERE customer_id IN ({marks})"
+            f" AND event_type = 'CustomersUnmerged' AND original_customer_id IN ({marks})",
+            [*erased, *erased],
         )
     }
     if not theirs:
