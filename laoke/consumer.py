@@ -70,9 +70,10 @@ class RetentionConsumer:
         return self.app.tracked_position(self.durable)
 
     def runner(self, batch_size: int = 200) -> StreamConsumer:
-        return StreamConsumer(
-            self.service, DurableConsumer(self.durable), self.position, self.apply, batch_size
-        )
+        # One ack a batch: the store's position, not the server's acks, says what was
+        # handled (laoke/durable.py), and an ack a message cost both sides a publish each.
+        durable = DurableConsumer(self.durable, ack_all=True)
+        return StreamConsumer(self.service, durable, self.position, self.apply, batch_size)
 
     async def apply(self, run: Sequence[Msg]) -> None:
         await load_for(self.keyring, run)

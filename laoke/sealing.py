@@ -75,20 +75,35 @@ async def seal_all(keyring: Keyring, messages: Sequence[Outgoing]) -> list[Outgo
             await keyring.destroy(json.loads(message.body)["erased_ids"])
     if not keyring.enabled:
         return list(messages)
-    customers = {m.subject: subject_customer(m.subject) for m in messages}
-    await keyring.ensure(c for c in customers.values() if c is not None)
-    return [_sealed(keyring, m, customers[m.subject]) for m in messages]
+    taken = [_personal(m) for m in messages]
+    # Keys only for customers with something to seal: most decisions carry nothing
+    # personal, and a key asked for needlessly is a key store round trip (or two).
+    await keyring.ensure(t[0] for t in taken if t is not None)
+    pairs = zip(messages, taken, strict=True)
+    return [m if t is None else _sealed(keyring, m, *t) for m, t in pairs]
 
 
-def _sealed(keyring: Keyring, message: Outgoing, customer_id: str | None) -> Outgoing:
+def _personal(message: Outgoing) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """The customer, the event's JSON with its personal values taken out, and those values;
+    None for a message with nothing to seal (not a customer's, sealed already, nothing
+    personal)."""
+    customer_id = subject_customer(message.subject)
     if customer_id is None:
-        return message
+        return None
     raw = from_json(message.body)
     if SEALED in raw:
-        return message  # sealed already
+        return None
     values = take_personal(raw)
-    if not values:
-        return message
+    return (customer_id, raw, values) if values else None
+
+
+def _sealed(
+    keyring: Keyring,
+    message: Outgoing,
+    customer_id: str,
+    raw: dict[str, Any],
+    values: dict[str, Any],
+) -> Outgoing:
     cipher = keyring.cipher(customer_id)
     if cipher is not None:  # erased: the values are not kept at all
         nonce = secrets.token_bytes(NONCE)

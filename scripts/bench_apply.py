@@ -57,7 +57,7 @@ def make_streams() -> dict[str, Any]:
     events = recorded(simulation, ComplaintSettings())
     keys = {e.customer_id: AESGCM.generate_key(256) for e in events if e.customer_id}
     keyring = Keyring(MASTER)
-    keyring.keys = {c: AESGCM(k) for c, k in keys.items()}
+    keyring.keys = dict(keys)
     outgoing = [
         Outgoing(retention_subject(e.dealership_id, e.customer_id or "", e.event_type), to_json(e))
         for e in events
@@ -79,7 +79,7 @@ def measure(stream: list[tuple[int, bytes, str]], keys: dict[str, bytes], batch:
         settings = ProjectionSettings()
         store = ReadStore(LaokeSettings(data_dir=Path(tmp)), classes=settings.classes)
         keyring = Keyring(MASTER)
-        keyring.keys = {c: AESGCM(k) for c, k in keys.items()}
+        keyring.keys = dict(keys)
         projections = Projections(store, settings, keyring=keyring)
         profiler = cProfile.Profile(time.process_time) if profile else None
         started = time.process_time()
