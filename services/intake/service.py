@@ -103,7 +103,9 @@ class IntakeService(ServiceHost):
 
         return StreamConsumer(
             self.name,
-            DurableConsumer(shard.durable, stream=DEALER_IN, filter_subject="dealer.in.>"),
+            DurableConsumer(  # one ack a batch, as RETENTION's consumers (laoke/consumer.py)
+                shard.durable, stream=DEALER_IN, filter_subject="dealer.in.>", ack_all=True
+            ),
             lambda: shard.app.tracked_position(shard.durable),
             apply,
             self.intake_settings.batch_size,
