@@ -2,10 +2,11 @@
 
 `reslot` records the slots `schedule` wants (new, moved, or no more wanted) in one
 `SlotsScheduled`, then `arm` keeps the plan's `Deadline` due at its earliest slot: moved,
-rescheduled once fired, cancelled when none is left; never recreated. A plan stored by a
-version that gave each slot a deadline of its own has those cancelled at its first change
-(`retire`): its one deadline stands for them from then on, due at the same times and
-firing them in the same order (slots.py).
+rescheduled once fired, cancelled when none is left; never recreated once stored (one made
+in the unit of work at hand is made anew rather than moved: one event stored, not two). A
+plan stored by a version that gave each slot a deadline of its own has those cancelled at
+its first change (`retire`): its one deadline stands for them from then on, due at the
+same times and firing them in the same order (slots.py).
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def arm(state: ContactPlan, work: UnitOfWork) -> None:
     elif not deadline.pending:  # fired (or cancelled: merged, erased) before
         deadline.reschedule(found[1], PLAN)
     elif deadline.due_at != found[1]:
-        deadline.move(found[1])
+        if created_here(deadline):  # none of it stored yet: made anew at its time, not moved
+            work.add(Deadline(key=key, kind=PLAN, ref=str(state.id), due_at=found[1]))
+        else:
+            deadline.move(found[1])
 
 
 def retire(state: ContactPlan, work: UnitOfWork) -> bool:
