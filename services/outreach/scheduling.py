@@ -36,18 +36,24 @@ def reslot(
         for slot, at in ((slot, due_at.isoformat()) for slot, due_at in wanted.items())
         if slot not in state.deadlines or slot_due(state.deadlines[slot]) != at
     }
+    found = earliest
     if cleared or due:
         correlation = cause.correlation_id or cause.event_id
         state.schedule_slots(due, cleared, str(cause.event_id), str(correlation))
-    if retired or _when(next_slot(state.deadlines)) != _when(earliest):
-        arm(state, work)
+        found = next_slot(state.deadlines)
+    if retired or _when(found) != _when(earliest):
+        _arm(state, work, found)
 
 
 def arm(state: ContactPlan, work: UnitOfWork) -> None:
-    """The plan's one deadline due at its earliest slot (cancelled when none is left). A
-    plan created in this unit of work has none stored: its id is not looked up."""
+    """The plan's one deadline due at its earliest slot (cancelled when none is left)."""
     retire(state, work)
-    found = next_slot(state.deadlines)
+    _arm(state, work, next_slot(state.deadlines))
+
+
+def _arm(state: ContactPlan, work: UnitOfWork, found: tuple[str, datetime] | None) -> None:
+    """The plan's one deadline due at `found`, its earliest slot now. A plan created in
+    this unit of work has none stored: its id is not looked up."""
     key = plan_deadline_key(state.id)
     deadline = work.get(deadline_id(key), Deadline, stored=not created_here(state))
     if deadline is None:

@@ -10,6 +10,7 @@ of earlier versions fired in (by `deadline_id` of the key, as the ticker's index
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import UUID
 
 from laoke.deadlines import deadline_id
@@ -30,14 +31,25 @@ def plan_deadline_key(plan: UUID) -> str:
     return f"outreach|{plan}"
 
 
+@lru_cache(maxsize=16384)  # pure; a plan's keys are read at each of its messages and deadlines
+def due_of(key: str) -> datetime:
+    """When the slot of `key` is due."""
+    return datetime.fromisoformat(slot_due(key))
+
+
 def next_slot(deadlines: dict[str, str]) -> tuple[str, datetime] | None:
     """Of a plan's slots (slot -> key), the one to fire first and its time: the earliest,
     ties broken by `deadline_id` of the key; None without slots."""
-    if not deadlines:
+    first: datetime | None = None
+    tied: list[str] = []
+    for slot, key in deadlines.items():
+        at = due_of(key)
+        if first is None or at < first:
+            first, tied = at, [slot]
+        elif at == first:
+            tied.append(slot)
+    if first is None:
         return None
-    due = {slot: datetime.fromisoformat(slot_due(key)) for slot, key in deadlines.items()}
-    first = min(due.values())
-    tied = [slot for slot, at in due.items() if at == first]
     if len(tied) > 1:
         tied.sort(key=lambda slot: deadline_id(deadlines[slot]))
     return tied[0], first
