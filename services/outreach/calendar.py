@@ -82,11 +82,18 @@ def holiday_date(name: str, year: int) -> date | None:
     return min(days) if days else None
 
 
+@lru_cache(maxsize=256)  # asked at every reschedule: a few names, years and settings
+def holiday_at(name: str, year: int, when: time, tz: str) -> datetime | None:
+    """Holiday `name`'s first day in `year` at local `when` (None: none that year)."""
+    day = holiday_date(name, year)
+    return at_local(day, when, tz) if day is not None else None
+
+
 def next_holiday_at(name: str, after: datetime, when: time, tz: str) -> datetime | None:
     """The next occurrence of holiday `name` at local `when`, strictly after `after`."""
     year = local(after, tz).year
     for candidate in (year, year + 1):
-        day = holiday_date(name, candidate)
-        if day is not None and at_local(day, when, tz) > after:
-            return at_local(day, when, tz)
+        at = holiday_at(name, candidate, when, tz)
+        if at is not None and at > after:
+            return at
     return None
