@@ -216,18 +216,23 @@ class ContactPlan(Aggregate):
         self.deadline_seq += 1
         self.own_deadlines.add(slot)
 
-    @event("SlotsScheduled")
-    def schedule_slots(
-        self, due: dict[str, str], cleared: list[str], cause_id: str, correlation_id: str
-    ) -> None:
+    class SlotsScheduled(Aggregate.Event):
         """As of one cause: the slots no more wanted, and those new or due at another time
-        (slot -> due_at ISO, in the order decided: it numbers their keys)."""
-        for slot in cleared:
-            self.deadlines.pop(slot, None)
-        for slot, due_at in due.items():
-            self.deadlines[slot] = slot_key(self.id, slot, due_at, self.deadline_seq)
-            self.causes[slot] = (cause_id, correlation_id)
-            self.deadline_seq += 1
+        (slot -> due_at ISO, in the order decided: it numbers their keys). Explicit (`reslot`
+        triggers it at most messages: @event's argument handling cost as much again)."""
+
+        due: dict[str, str]
+        cleared: list[str]
+        cause_id: str
+        correlation_id: str
+
+        def apply(self, plan: ContactPlan) -> None:
+            for slot in self.cleared:
+                plan.deadlines.pop(slot, None)
+            for slot, due_at in self.due.items():
+                plan.deadlines[slot] = slot_key(plan.id, slot, due_at, plan.deadline_seq)
+                plan.causes[slot] = (self.cause_id, self.correlation_id)
+                plan.deadline_seq += 1
 
     @event("SlotDeadlinesRetired")
     def retire_slot_deadlines(self) -> None:

@@ -39,7 +39,13 @@ def reslot(
     found = earliest
     if cleared or due:
         correlation = cause.correlation_id or cause.event_id
-        state.schedule_slots(due, cleared, str(cause.event_id), str(correlation))
+        state.trigger_event(
+            ContactPlan.SlotsScheduled,
+            due=due,
+            cleared=cleared,
+            cause_id=str(cause.event_id),
+            correlation_id=str(correlation),
+        )
         found = next_slot(state.deadlines)
     if retired or _when(found) != _when(earliest):
         _arm(state, work, found)
