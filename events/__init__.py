@@ -81,6 +81,7 @@ from events.registry import (
     EVENT_TYPES,
     INBOUND_TYPES,
     RECORDED_ONLY_TYPES,
+    type_names,
 )
 from events.subjects import (
     DEALER_IN_SUBJECTS,
@@ -195,4 +196,5 @@ __all__ = [
     "retention_subject",
     "survey_id",
     "to_json",
+    "type_names",
 ]

@@ -30,6 +30,12 @@ RECORDED_ONLY_TYPES: frozenset[str] = frozenset(m.type_name() for m in ALL_RECOR
 """Decisions only the services record; refused inbound."""
 
 
+def type_names(models: tuple[type[Event], ...]) -> frozenset[str]:
+    """The names of every registered type that is one of `models` or derives from one (e.g.
+    `InboundEvent`): what a handler dispatching by `isinstance(event, models)` acts on."""
+    return frozenset(name for name, model in EVENT_TYPES.items() if issubclass(model, models))
+
+
 def inbound_model(event_type: str) -> type[InboundEvent] | None:
     model = EVENT_TYPES.get(event_type)
     return model if model is not None and issubclass(model, InboundEvent) else None

@@ -6,6 +6,10 @@ filling a unit of work (laoke/work.py); its changes, its decisions and the posit
 committed in one transaction, then the message is acked. A message that keeps failing is
 dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
 nor vanishes. With tracing on, each message's handling is a span (laoke/tracing.py).
+
+A service that names the event types it `handles` has the others passed over by their
+subject's last token: not decoded, no keys loaded, no span. They stay part of the run, so
+the position committed with it still moves past them in order.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class RetentionConsumer:
     # Aggregates of earlier runs: a customer's next event need not replay their history
     # from the store. Exact, since one process alone writes this partition's store.
     cache: AggregateCache | None = None
+    # The event types `handle` acts on (`events.type_names` of what it dispatches on); the
+    # others it would ignore, so they are not even read. None: every type.
+    handles: frozenset[str] | None = None
 
     @property
     def durable(self) -> str:
@@ -75,8 +82,15 @@ class RetentionConsumer:
         durable = DurableConsumer(self.durable, ack_all=True)
         return StreamConsumer(self.service, durable, self.position, self.apply, batch_size)
 
+    def _reads(self, subject: str) -> bool:
+        """Whether the message on `subject` is handled: this partition's, of a handled type
+        (`retention.<dealership>.<customer>.<EventType>`). Others only advance the position."""
+        if not self.partition.owns(subject, RETENTION_TOKEN):
+            return False
+        return self.handles is None or subject.rpartition(".")[2] in self.handles
+
     async def apply(self, run: Sequence[Msg]) -> None:
-        await load_for(self.keyring, run)
+        await load_for(self.keyring, (m for m in run if self._reads(m.subject)))
         await asyncio.to_thread(self._apply, run)
         self.on_committed()
 
@@ -115,7 +129,7 @@ class RetentionConsumer:
         work = UnitOfWork(self.app, self.cache)
         read: list[tuple[int, str, Event]] = []
         for index, (message, position) in enumerate(run):
-            if not self.partition.owns(message.subject, RETENTION_TOKEN):
+            if not self._reads(message.subject):
                 continue
             origin = f"{RETENTION}:{position}"
             try:
@@ -158,9 +172,7 @@ class RetentionConsumer:
         nothing."""
         done = unsaved = self.app.tracked_position(self.durable)
         for message, position in run:
-            if self.partition.owns(message.subject, RETENTION_TOKEN) and self._apply_one(
-                message, position
-            ):
+            if self._reads(message.subject) and self._apply_one(message, position):
                 done = position
             unsaved = position
         if unsaved > done:

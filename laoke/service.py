@@ -204,6 +204,7 @@ class RetentionService(ServiceHost):
             keyring=self.keyring,
             loads=self.loads(),
             cache=cache,
+            handles=self.handles(),
         )
         on_due = self.on_deadline()
         ticker = None
@@ -233,6 +234,11 @@ class RetentionService(ServiceHost):
 
     def loads(self) -> Loads | None:
         """What the handler will load for an event, looked up a run at a time (optional)."""
+        return None
+
+    def handles(self) -> frozenset[str] | None:
+        """The event types the handler acts on, from what it dispatches on
+        (`events.type_names`): the consumer passes over the others unread. None: all."""
         return None
 
     # -- running --------------------------------------------------------------------------

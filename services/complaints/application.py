@@ -43,6 +43,8 @@ from services.complaints.rules import (
 from services.complaints.settings import ComplaintSettings
 
 log = logging.getLogger(__name__)
+# What `handle` acts on; the consumer passes over every other type unread (`handles`).
+HANDLED = (*STEP_TYPES, FollowUpCompleted, FollowUpSkipped, CustomersMerged, CustomersUnmerged)
 
 
 class Complaints:
@@ -51,8 +53,10 @@ class Complaints:
         self.settings = settings
 
     def handle(self, work: UnitOfWork, event: Event) -> None:
-        """Every RETENTION event comes here; only complaint steps, our call-backs (their
-        outcomes, or the contact rules' refusal) and merges matter."""
+        """Only complaint steps, our call-backs (their outcomes, or the contact rules'
+        refusal) and merges matter: `HANDLED`, the only RETENTION events the consumer reads."""
+        if not isinstance(event, HANDLED):
+            return
         if isinstance(event, STEP_TYPES):
             aggregate_id = complaint_aggregate_id(event.dealership_id, event.complaint_id)
             complaint = work.get(aggregate_id, Complaint)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from events import type_names
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.deadlines import OnDeadline
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
-from services.complaints.application import Complaints
+from services.complaints.application import HANDLED, Complaints
 from services.complaints.calendar import public_holidays
 from services.complaints.rules import SERVICE
 from services.complaints.settings import ComplaintSettings
@@ -36,6 +37,9 @@ class ComplaintsService(RetentionService):
 
     def handler(self) -> Handler:
         return self.complaints.handle
+
+    def handles(self) -> frozenset[str]:
+        return type_names(HANDLED)
 
     def on_deadline(self) -> OnDeadline | None:
         return self.complaints.on_deadline

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from events import type_names
 from laoke.clock import Clock
 from laoke.consumer import Handler, Loads
 from laoke.deadlines import OnDeadline
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
-from services.outreach.application import SERVICE, Outreach
+from services.outreach.application import HANDLED, SERVICE, Outreach
 from services.outreach.settings import OutreachSettings
 
 
@@ -37,3 +38,6 @@ class OutreachService(RetentionService):
 
     def loads(self) -> Loads:
         return self.outreach.loads
+
+    def handles(self) -> frozenset[str]:
+        return type_names(HANDLED)

@@ -42,6 +42,19 @@ from services.referrals.aggregates import (
 from services.referrals.settings import Policy, ReferralSettings
 
 log = logging.getLogger(__name__)
+# What `handle` acts on; the consumer passes over every other type unread (`handles`).
+HANDLED = (
+    CustomerRegistered,
+    VehiclePurchased,
+    VehicleDelivered,
+    CustomersMerged,
+    CustomersUnmerged,
+    VehicleOwnershipChanged,
+    ReferralClaimed,
+    ReferralCallbackAnswered,
+    FollowUpDue,
+    FollowUpSkipped,
+)
 
 
 class Referrals:
@@ -51,7 +64,9 @@ class Referrals:
 
     # -- the handler ----------------------------------------------------------------------
     def handle(self, work: UnitOfWork, event: Event) -> None:
-        if event.customer_id is None or event.source == rules.SERVICE:
+        if not isinstance(event, HANDLED) or event.customer_id is None:
+            return
+        if event.source == rules.SERVICE:
             return  # our own decisions come back on RETENTION
         if isinstance(event, CustomerRegistered):
             self._registered(work, event)
@@ -75,7 +90,9 @@ class Referrals:
     def loads(self, event: Event) -> list[UUID]:
         """What `handle` may find new for the event, looked up a run at a time by the
         consumer: the customer, and the index entries of the phones it carries."""
-        if event.customer_id is None or event.source == rules.SERVICE:
+        if not isinstance(event, HANDLED) or event.customer_id is None:
+            return []
+        if event.source == rules.SERVICE:
             return []
         policy = self.settings.policy(event.dealership_id)
         raws = list(event.phones) if isinstance(event, CustomerRegistered) else []

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from events import type_names
 from laoke.clock import Clock
 from laoke.consumer import Handler, Loads
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
-from services.referrals.application import Referrals
+from services.referrals.application import HANDLED, Referrals
 from services.referrals.rules import SERVICE
 from services.referrals.settings import ReferralSettings
 
@@ -36,6 +37,9 @@ class ReferralsService(RetentionService):
 
     def handler(self) -> Handler:
         return self.referrals.handle
+
+    def handles(self) -> frozenset[str]:
+        return type_names(HANDLED)
 
     # -- reads (for an API or the tests) ---------------------------------------------------
     def referral(self, dealership_id: str, referral_id: str) -> dict[str, Any] | None:

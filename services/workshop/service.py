@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from events import type_names
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
-from services.workshop.application import Workshop
+from services.workshop.application import WORKSHOP_EVENTS, Workshop
 from services.workshop.queue import WorkshopIndex
 from services.workshop.rules import SERVICE, QueuedOrder
 from services.workshop.settings import WorkshopSettings
@@ -37,6 +38,9 @@ class WorkshopService(RetentionService):
 
     def handler(self) -> Handler:
         return self.workshop.handle
+
+    def handles(self) -> frozenset[str]:
+        return type_names(WORKSHOP_EVENTS)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.index.rebuild, self.app)

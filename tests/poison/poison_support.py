@@ -22,7 +22,8 @@ from laoke.work import UnitOfWork
 
 
 class PoisonedService(RetentionService):
-    """Handles every event by noting it; raises on the event ids in `poison`.
+    """Handles every event (or those of the types `handled` names) by noting it; raises on
+    the event ids in `poison`.
 
     `attempts` counts calls per event id (retries included), across instances sharing it.
     """
@@ -35,8 +36,10 @@ class PoisonedService(RetentionService):
         clock: Clock,
         poison: set[str],
         attempts: Counter[str] | None = None,
+        handled: frozenset[str] | None = None,
     ) -> None:
         self.poison = poison
+        self.handled = handled
         self.attempts: Counter[str] = attempts if attempts is not None else Counter()
         self._counting = threading.Lock()  # the handler runs in a worker thread
         super().__init__(settings, clock)
@@ -54,14 +57,17 @@ class PoisonedService(RetentionService):
 
         return handle
 
+    def handles(self) -> frozenset[str] | None:
+        return self.handled
+
     def position(self) -> int:
         return self.app.tracked_position(self.consumer.durable)
 
 
-def recorded(**overrides: Any) -> dict[str, Any]:
+def recorded(event_type: str = "CustomerVisited", **overrides: Any) -> dict[str, Any]:
     """A valid recorded event (as intake would record it) with a fresh id."""
     event_id = str(uuid.uuid4())
-    event = sample_inbound("CustomerVisited", event_id=event_id, **overrides)
+    event = sample_inbound(event_type, event_id=event_id, **overrides)
     return event | {
         "customer_id": "c-demo-0001",
         "correlation_id": event_id,

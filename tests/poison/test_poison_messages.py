@@ -1,6 +1,7 @@
 """A message a consumer cannot handle neither blocks it nor vanishes: after `max_tries` it is
 dead-lettered (with the error, or the parse reason), the tracked position moves past it,
-later messages are handled, and a restart does not dead-letter it a second time."""
+later messages are handled, and a restart does not dead-letter it a second time. One of a
+type the service does not handle is passed over unread: never dead-lettered by it."""
 
 from __future__ import annotations
 
@@ -144,3 +145,28 @@ async def test_a_restart_neither_retries_nor_dead_letters_a_poison_message_again
         "dlq.poisoned.handler_error",
         "dlq.poisoned.bad_json",
     ], "each dead-lettered once"
+
+
+async def test_a_type_the_service_does_not_handle_is_passed_over_unread(
+    settings: LaokeSettings, clock: ManualClock, js: JetStreamContext, attempts: Counter[str]
+) -> None:
+    """By its subject alone: a body that would be dead-lettered is not, a valid one never
+    reaches the handler, and the position moves past both (the last of their run)."""
+    handled = frozenset({"CustomerVisited"})
+    service = PoisonedService(settings, clock, set(), attempts, handled=handled)
+    await service.start()
+    try:
+        first = recorded()
+        await put_event(js, first)
+        await put(js, "retention.demo-4s.c-demo-0001.ServiceCompleted", b"{not json")
+        last = await put_event(js, recorded("ServiceCompleted"))
+        await wait_for(lambda: service.position() >= last, what="the position past both")
+        then = recorded()
+        after = await put_event(js, then)
+        await wait_for(lambda: service.position() >= after, what="the next handled one")
+        assert service.relay is not None
+        await service.relay.drain()
+        assert await count(js, RETENTION_DLQ) == 0, "nothing dead-lettered"
+    finally:
+        await service.stop()
+    assert attempts == Counter({first["event_id"]: 1, then["event_id"]: 1})
