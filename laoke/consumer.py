@@ -30,6 +30,7 @@ from laoke import tracing
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
 from laoke.eventstore import ServiceApplication
+from laoke.heap import gc_paused
 from laoke.keyring import Keyring
 from laoke.logs import EVENT
 from laoke.metrics import DECISIONS
@@ -104,7 +105,7 @@ class RetentionConsumer:
         together, it is tried again on its own (its try in the run counts) and dead-lettered
         after `max_tries`, and the rest go on together. A run whose commit fails is redone
         message by message."""
-        with self.app.lock:
+        with self.app.lock, gc_paused():  # as intake and projections: a big heap (the cache)
             done = self.app.tracked_position(self.durable)
             fresh = [(m, p) for m in run if (p := stream_sequence(m)) > done]
             while fresh:
