@@ -53,10 +53,9 @@ from services.outreach.planner import (
 )
 from services.outreach.recording import (
     SERVICE,
+    end_skipped,
     record_due,
     record_skip,
-    request_cause,
-    request_refusal,
     skipped_decision,
 )
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
@@ -272,26 +271,7 @@ class Outreach:
             for skip in skipped:
                 if skip.skip_reason not in ("opted_out", "channel_opted_out", "wrong_number"):
                     continue
-                state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
-                if requested:
-                    cause = request_cause(state, follow_up)
-                    about = {
-                        "complaint_id": follow_up.complaint_id,
-                        "referral_id": follow_up.referral_id,
-                    }
-                    at = event.occurred_at
-                    work.decide(request_refusal(cause, follow_up.follow_up_id, skip, at, about))
-                    continue
-                work.decide(
-                    skipped_decision(
-                        event,
-                        follow_up.follow_up_id,
-                        follow_up.reason,
-                        skip,
-                        name=f"cancel:{follow_up.follow_up_id}",
-                        at=event.occurred_at,
-                    )
-                )
+                end_skipped(state, follow_up, skip, event, f"cancel:{follow_up.follow_up_id}", work)
 
     def _supersede(
         self, state: ContactPlan, event: Event, candidates: list[PlannedContact], work: UnitOfWork

@@ -216,8 +216,23 @@ def skip_open(
         dict(detail or {}),
     )
     skip = Skipped(contact, skip_reason, why)
+    end_skipped(state, follow_up, skip, event, name, work, customer_id=state.customer_id)
+
+
+def end_skipped(
+    state: ContactPlan,
+    follow_up: FollowUp,
+    skip: Skipped,
+    event: Event,
+    name: str,
+    work: UnitOfWork,
+    customer_id: str | None = None,
+) -> None:
+    """End an open contact `skip` skips, dated at `event`: a requested one refused as its
+    request names it, one of ours recorded under `name` (and `customer_id`, when not the
+    event's customer); another service's own is only closed here."""
     at = event.occurred_at
-    state.cancel_follow_up(follow_up.follow_up_id, skip_reason)
+    state.cancel_follow_up(follow_up.follow_up_id, skip.skip_reason)
     if follow_up.request_id is not None:
         about = {"complaint_id": follow_up.complaint_id, "referral_id": follow_up.referral_id}
         cause = request_cause(state, follow_up)
@@ -231,6 +246,6 @@ def skip_open(
                 skip,
                 name,
                 at,
-                customer_id=state.customer_id,
+                customer_id=customer_id,
             )
         )
