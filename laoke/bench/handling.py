@@ -18,13 +18,14 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from nats.aio.msg import Msg
 
-from laoke.bench.load import light_customers
+from laoke.bench.load import Item, light_customers
 from laoke.clock import ManualClock
 from laoke.registry import SERVICES
 from laoke.settings import LaokeSettings
@@ -32,6 +33,12 @@ from laoke.settings import LaokeSettings
 
 def messages(durable: str, customers: int, now: datetime) -> list[Msg]:
     """The light customers' messages as the durable consumer delivers them (stream order)."""
+    return delivered(durable, light_customers(customers, now))
+
+
+def delivered(durable: str, items: Iterable[Item]) -> list[Msg]:
+    """`(subject, body, headers)` as RETENTION's durable consumer `durable` delivers them,
+    from stream position 1 on (the ack subject carries the position)."""
     return [
         Msg(
             None,  # type: ignore[arg-type]  # never acked here
@@ -40,9 +47,7 @@ def messages(durable: str, customers: int, now: datetime) -> list[Msg]:
             data=body,
             headers=headers,
         )
-        for position, (subject, body, headers) in enumerate(
-            light_customers(customers, now), start=1
-        )
+        for position, (subject, body, headers) in enumerate(items, start=1)
     ]
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from nats.aio.msg import Msg
 
 from events import (
     EVENT_TYPES,
@@ -29,6 +28,7 @@ from events import (
     type_names,
 )
 from events.factories import SAMPLE_CUSTOMER_ID, sample_inbound, sample_recorded
+from laoke.bench.handling import delivered
 from laoke.clock import ManualClock
 from laoke.consumer import RetentionConsumer
 from laoke.eventstore import ServiceApplication
@@ -107,18 +107,6 @@ class Keys:
         self.asked.extend(customer_ids)
 
 
-def delivered(durable: str, messages: list[tuple[str, bytes]]) -> list[Msg]:
-    return [
-        Msg(
-            None,  # type: ignore[arg-type]  # never acked here
-            subject=subject,
-            reply=f"$JS.ACK.RETENTION.{durable}.1.{position}.{position}.0.0",
-            data=body,
-        )
-        for position, (subject, body) in enumerate(messages, start=1)
-    ]
-
-
 async def test_no_key_is_loaded_nor_box_opened_for_a_type_not_handled(
     tmp_path: Path,
 ) -> None:
@@ -139,8 +127,12 @@ async def test_no_key_is_loaded_nor_box_opened_for_a_type_not_handled(
     run = delivered(
         consumer.durable,
         [
-            (retention_subject(due.dealership_id, SAMPLE_CUSTOMER_ID, "FollowUpDue"), to_json(due)),
-            (retention_subject(due.dealership_id, "c-sealed", "ComplaintFiled"), sealed),
+            (
+                retention_subject(due.dealership_id, SAMPLE_CUSTOMER_ID, "FollowUpDue"),
+                to_json(due),
+                None,
+            ),
+            (retention_subject(due.dealership_id, "c-sealed", "ComplaintFiled"), sealed, None),
         ],
     )
     try:
