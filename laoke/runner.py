@@ -45,8 +45,14 @@ class StreamConsumer:
     caught_up: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
-        """Consume until `stopping` is set; the batch in hand is finished first."""
+        """Consume until `stopping` is set; the batch in hand is finished first.
+
+        The next batch is pulled while one is applied, so the pull's round trips to the
+        server cost no idle time. A batch pulled ahead is dropped with its subscription
+        (a gap, a failure, a stop): it was not acked, so it is read again from the stored
+        position."""
         subscription = None
+        ahead: asyncio.Future[list[Msg]] | None = None
         failing = False  # log the first failure of a run of them, not every retry
         while not stopping.is_set():
             try:
@@ -55,14 +61,18 @@ class StreamConsumer:
                     subscription = await js.pull_subscribe_bind(
                         self.durable.name, stream=self.durable.stream
                     )
+                pull, ahead = ahead or asyncio.ensure_future(self._pull(subscription)), None
                 try:
-                    messages = await self._pull_unless_stopped(subscription, stopping)
+                    messages = await _unless_stopped(pull, stopping)
                 except (NatsTimeoutError, TimeoutError):
                     self.caught_up.set()
                     continue
                 if messages is None:
                     break
+                ahead = asyncio.ensure_future(self._pull(subscription))
                 if not await self.handle(js, messages):
+                    await _cancelled(ahead)
+                    ahead = None
                     await _drop(subscription)
                     subscription = None  # re-created at the stored position
                 failing = False
@@ -70,27 +80,13 @@ class StreamConsumer:
                 level = logging.DEBUG if failing else logging.WARNING
                 log.log(level, "%s: consuming failed; retrying", self.durable.name, exc_info=True)
                 failing = True
+                await _cancelled(ahead)
+                ahead = None
                 await _drop(subscription)
                 subscription = None
                 await asyncio.sleep(RETRY_S)
+        await _cancelled(ahead)
         await _drop(subscription)
-
-    async def _pull_unless_stopped(
-        self, subscription: JetStreamContext.PullSubscription, stopping: asyncio.Event
-    ) -> list[Msg] | None:
-        """A batch, or None when a stop came first: a stop need not wait out an idle pull's
-        timeout. Messages pulled but not applied are not acked; the next start re-reads
-        them from the stored position."""
-        pull = asyncio.ensure_future(self._pull(subscription))
-        stop = asyncio.ensure_future(stopping.wait())
-        await asyncio.wait((pull, stop), return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if pull.done():
-            return pull.result()
-        pull.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pull
-        return None
 
     async def _pull(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """A batch: wait for a first message, then fill up to `batch_size` for `fill_s`.
@@ -158,6 +154,29 @@ class StreamConsumer:
         else:
             for message in messages:
                 await message.ack()
+
+
+async def _unless_stopped(
+    pull: asyncio.Future[list[Msg]], stopping: asyncio.Event
+) -> list[Msg] | None:
+    """The pulled batch, or None when a stop came first: a stop need not wait out an idle
+    pull's timeout. Messages pulled but not applied are not acked; the next start re-reads
+    them from the stored position."""
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait((pull, stop), return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if pull.done():
+        return pull.result()
+    await _cancelled(pull)
+    return None
+
+
+async def _cancelled(pull: asyncio.Future[list[Msg]] | None) -> None:
+    """Cancel a pull and wait for it to end, whatever it ended with."""
+    if pull is not None:
+        pull.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pull
 
 
 async def _drop(subscription: JetStreamContext.PullSubscription | None) -> None:
