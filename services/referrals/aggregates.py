@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,10 +22,14 @@ def referral_aggregate_id(dealership_id: str, referral_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:referrals:referral:{dealership_id}:{referral_id}")
 
 
+# Each message asks for its customer's and phones' ids several times (the run's look-ups,
+# the handler, the canonical customer), and a uuid5 costs ~15 µs: remembered.
+@lru_cache(maxsize=1 << 16)
 def phone_index_id(dealership_id: str, phone: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:referrals:phone:{dealership_id}:{phone}")
 
 
+@lru_cache(maxsize=1 << 16)
 def known_customer_id(dealership_id: str, customer_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"laoke:referrals:customer:{dealership_id}:{customer_id}")
 
