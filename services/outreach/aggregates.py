@@ -76,7 +76,34 @@ class ContactPlan(Aggregate):
         self.own_deadlines: set[str] = set()  # slots with a Deadline each (older versions)
 
     # -- facts ---------------------------------------------------------------------------
-    @event("Registered")
+    # The plan's most frequent events are explicit classes, triggered by plain methods:
+    # an @event method's argument handling cost as much again as the event itself. Each
+    # keeps the name, the fields and their order of the @event method it replaced, so it
+    # stores the same and loads what that stored. A field with a default may be missing
+    # from an older store's event (read without __init__): the class attribute stands in.
+    class Registered(Aggregate.Event):
+        name: str
+        phones: list[str]
+        birthday: str | None
+        family: list[dict[str, str]]
+        marketing: bool
+        channels: list[str]
+        touched_at: datetime | None = None
+
+        def apply(self, plan: ContactPlan) -> None:
+            plan.touch_at(self.touched_at)
+            plan.registered = True
+            plan.marketing_consent = self.marketing
+            plan.channels = list(self.channels)
+            plan.phones = list(dict.fromkeys([*self.phones, *plan.phones]))
+            birthday = self.birthday
+            people = [Person("self", self.name, date.fromisoformat(birthday))] if birthday else []
+            people += [
+                Person(m["relation"], m["name"], date.fromisoformat(m["birthday"]))
+                for m in self.family
+            ]
+            plan.people = people
+
     def register(
         self,
         name: str,
@@ -87,16 +114,16 @@ class ContactPlan(Aggregate):
         channels: list[str],
         touched_at: datetime | None = None,
     ) -> None:
-        self.touch_at(touched_at)
-        self.registered = True
-        self.marketing_consent = marketing
-        self.channels = list(channels)
-        self.phones = list(dict.fromkeys([*phones, *self.phones]))
-        people = [Person("self", name, date.fromisoformat(birthday))] if birthday else []
-        people += [
-            Person(m["relation"], m["name"], date.fromisoformat(m["birthday"])) for m in family
-        ]
-        self.people = people
+        self.trigger_event(
+            self.Registered,
+            name=name,
+            phones=phones,
+            birthday=birthday,
+            family=family,
+            marketing=marketing,
+            channels=channels,
+            touched_at=touched_at,
+        )
 
     @event("PreferenceChanged")
     def change_preference(
@@ -134,7 +161,16 @@ class ContactPlan(Aggregate):
         if self.merged_ids and event_id and not known:
             self.brought.setdefault(key, event_id)
 
-    @event("VehiclePurchased")
+    class VehiclePurchased(Aggregate.Event):
+        vin: str
+        at: datetime
+        event_id: str | None = None
+        touched_at: datetime | None = None
+
+        def apply(self, plan: ContactPlan) -> None:
+            plan.touch_at(self.touched_at)
+            plan.vehicle(self.vin, self.event_id).purchased_at = self.at
+
     def vehicle_purchased(
         self,
         vin: str,
@@ -142,8 +178,9 @@ class ContactPlan(Aggregate):
         event_id: str | None = None,
         touched_at: datetime | None = None,
     ) -> None:
-        self.touch_at(touched_at)
-        self.vehicle(vin, event_id).purchased_at = at
+        self.trigger_event(
+            self.VehiclePurchased, vin=vin, at=at, event_id=event_id, touched_at=touched_at
+        )
 
     @event("VehicleDelivered")
     def vehicle_delivered(
@@ -183,10 +220,15 @@ class ContactPlan(Aggregate):
         self.flagged_phones.add(phone)
 
     # -- follow-ups ----------------------------------------------------------------------
-    @event("FollowUpPlanned")
+    class FollowUpPlanned(Aggregate.Event):
+        follow_up: dict[str, Any]
+
+        def apply(self, plan: ContactPlan) -> None:
+            planned = FollowUp.from_dict(self.follow_up)
+            plan.follow_ups[planned.follow_up_id] = planned
+
     def plan_follow_up(self, follow_up: dict[str, Any]) -> None:
-        planned = FollowUp.from_dict(follow_up)
-        self.follow_ups[planned.follow_up_id] = planned
+        self.trigger_event(self.FollowUpPlanned, follow_up=follow_up)
 
     @event("FollowUpClosed")
     def close_follow_up(self, follow_up_id: str, outcome: str) -> None:
