@@ -10,7 +10,6 @@ No I/O, no clock: `now` is an argument.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from events import FollowUpExpired
 from laoke.decisions import Cause, decision
 from services.outreach.aggregates import ContactPlan, FollowUp
 from services.outreach.calendar import at_local, local
-from services.outreach.planner import PlannedContact
+from services.outreach.planner import PlannedContact, revised
 from services.outreach.rules import Admitted, Skipped, apply_contact_rules
 from services.outreach.settings import Policy
 
@@ -38,7 +37,7 @@ def with_expiry(contacts: list[PlannedContact], policy: Policy) -> list[PlannedC
     return [
         c
         if c.expires_at is not None or c.reason == "retry"
-        else replace(c, expires_at=expiry_of(c.reason, c.due_at, policy))
+        else revised(c, expires_at=expiry_of(c.reason, c.due_at, policy))
         for c in contacts
     ]
 
@@ -54,7 +53,7 @@ def split_expired(
             ended = contact.expires_at.isoformat()
             why = f"its useful life ended {ended}, before it was planned"
             detail = {**contact.detail, "expires_at": ended}
-            stale.append(Skipped(replace(contact, detail=detail), "expired", why))
+            stale.append(Skipped(revised(contact, detail=detail), "expired", why))
         else:
             fresh.append(contact)
     return fresh, stale

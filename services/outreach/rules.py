@@ -13,12 +13,12 @@ docs/outreach.md has the table of kinds and rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.outreach.aggregates import ContactPlan
 from services.outreach.calendar import out_of_quiet_hours
-from services.outreach.planner import PlannedContact
+from services.outreach.planner import PlannedContact, revised
 from services.outreach.purposes import CAP_EXEMPT_PURPOSES, purpose_of
 from services.outreach.settings import Policy
 
@@ -112,7 +112,7 @@ def apply_contact_rules(
             ends = contact.expires_at.isoformat()
             detail = {**contact.detail, "expires_at": ends}
             why = f"its useful life ends {ends}, before it may be made"
-            skipped.append(Skipped(replace(contact, detail=detail), "expired", why))
+            skipped.append(Skipped(revised(contact, detail=detail), "expired", why))
             continue
         if purpose not in CAP_EXEMPT_PURPOSES and contact.reason != "retry":
             waited = _room(at, counted, policy, wait=not marketing, until=contact.expires_at)
