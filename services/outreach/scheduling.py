@@ -31,11 +31,7 @@ def reslot(
     earliest = next_slot(state.deadlines)
     retired = retire(state, work)
     cleared = [slot for slot in state.deadlines if slot not in wanted]
-    due = {
-        slot: at
-        for slot, at in ((slot, due_at.isoformat()) for slot, due_at in wanted.items())
-        if slot not in state.deadlines or slot_due(state.deadlines[slot]) != at
-    }
+    due = _changed(state.deadlines, wanted)
     found = earliest
     if cleared or due:
         correlation = cause.correlation_id or cause.event_id
@@ -49,6 +45,18 @@ def reslot(
         found = next_slot(state.deadlines)
     if retired or _when(found) != _when(earliest):
         _arm(state, work, found)
+
+
+def _changed(deadlines: dict[str, str], wanted: dict[str, datetime]) -> dict[str, str]:
+    """The slots `wanted` that are new or due at another time than their key says: slot ->
+    due_at ISO (a plain loop: asked at most messages)."""
+    due: dict[str, str] = {}
+    for slot, due_at in wanted.items():
+        at = due_at.isoformat()
+        key = deadlines.get(slot)
+        if key is None or slot_due(key) != at:
+            due[slot] = at
+    return due
 
 
 def arm(state: ContactPlan, work: UnitOfWork) -> None:
