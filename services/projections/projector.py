@@ -103,7 +103,7 @@ if len(HANDLERS) != len(_ENTRIES):
 
 def apply(tx: Tx, event: Event, seq: int, settings: ProjectionSettings) -> None:
     """Apply one recorded event at stream position `seq`."""
-    ctx = Context(tx, seq, settings)
+    ctx = Context(tx, seq, settings, str(event.event_id))
     if event.customer_id is None:
         return  # recorded events always name the customer; nothing to attach this to
     customer_id = ctx.canonical(event.customer_id)

@@ -47,7 +47,7 @@ def _record(
             customer["customer_id"],
             event.customer_id,
             event.dealership_id,
-            str(event.event_id),
+            ctx.event_id,
             event.event_type,
             ts(event.occurred_at),
             ts(event.received_at) if event.received_at is not None else None,

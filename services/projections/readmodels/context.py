@@ -22,14 +22,19 @@ def money(value: Decimal | float | int) -> float:
 
 
 class Context:
-    """What every handler gets: the transaction, the event's position, the settings."""
+    """What every handler gets: the transaction, the event's position, the settings, and
+    the event's id as text (written several times per event: converted once)."""
 
-    def __init__(self, tx: Tx, seq: int, settings: ProjectionSettings) -> None:
+    def __init__(self, tx: Tx, seq: int, settings: ProjectionSettings, event_id: str) -> None:
         self.tx = tx
         self.seq = seq
         self.settings = settings
+        self.event_id = event_id
 
     def canonical(self, customer_id: str) -> str:
+        row = self.tx.get(CUSTOMERS, customer_id)
+        if row is None or not row["merged_into"]:
+            return customer_id  # not merged, as most are: no walk to set up
         return survivor(customer_id, self._merged_into)
 
     def _merged_into(self, customer_id: str) -> str | None:
@@ -102,7 +107,7 @@ class Context:
             "INSERT INTO signals (event_id, dealership_id, customer_id, kind, at, advisor_id,"
             " department) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
             (
-                str(event.event_id),
+                self.event_id,
                 event.dealership_id,
                 customer["customer_id"],
                 kind,

@@ -47,7 +47,7 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
             customer["customer_id"],
             event.customer_id,
             event.dealership_id,
-            str(event.event_id),
+            ctx.event_id,
             event.event_type,
             at,
             event.source,
@@ -57,7 +57,7 @@ def record(ctx: Context, event: Event, customer: Row) -> None:
         ),
     )
     if touch:
-        tallies.touch(customer, str(event.event_id), event.event_type, at, event.source)
+        tallies.touch(customer, ctx.event_id, event.event_type, at, event.source)
 
 
 def record_hints(ctx: Context, event: Event, customer: Row) -> None:
@@ -66,7 +66,7 @@ def record_hints(ctx: Context, event: Event, customer: Row) -> None:
     if hints is None:
         return
     doc = customer["doc"]
-    d, c, e = event.dealership_id, customer["customer_id"], str(event.event_id)
+    d, c, e = event.dealership_id, customer["customer_id"], ctx.event_id
     if hints.phone and (phone := as_phone(hints.phone)):
         add_once(doc["phones"], phone)
         ctx.identity(d, "phone", phone, c, e)
@@ -85,9 +85,7 @@ def on_registered(ctx: Context, event: CustomerRegistered, customer: Row) -> Non
     for raw in event.phones:
         if phone := as_phone(raw):
             add_once(doc["phones"], phone)
-            ctx.identity(
-                event.dealership_id, "phone", phone, customer["customer_id"], str(event.event_id)
-            )
+            ctx.identity(event.dealership_id, "phone", phone, customer["customer_id"], ctx.event_id)
     if event.plate:  # with the person, no VIN; `plates` is absent until one comes
         add_once(doc.setdefault("plates", []), event.plate)
     if event.birthday is not None:
@@ -131,7 +129,7 @@ def _purchase(
         "INSERT INTO purchases (event_id, dealership_id, customer_id, kind, at, amount_cny, ref)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
         (
-            str(event.event_id),
+            ctx.event_id,
             event.dealership_id,
             customer["customer_id"],
             kind,

@@ -204,7 +204,7 @@ def on_survey(ctx: Context, event: SurveyAnswered, customer: Row) -> None:
         " answered_at, advisor_id, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (event_id) DO NOTHING",
         (
-            str(event.event_id),
+            ctx.event_id,
             event.dealership_id,
             customer["customer_id"],
             event.survey_id,

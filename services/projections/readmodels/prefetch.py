@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from events import (
     ComplaintFiled,
     ComplaintRiskFlagged,
@@ -26,26 +28,26 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
     refs: list[tuple[str, str]] = []
     vins: list[tuple[str, str]] = []  # the VINs named (readmodels/vehicles.py)
     for event in events:
+        values = event.__dict__  # the fields' values, without pydantic's attribute lookup
+        keyed, vin_named, ref_fields = _fields_of(type(event))
         if event.customer_id is not None:
             customers.append((event.customer_id,))
         if isinstance(event, CustomersMerged):
             customers += [(event.survivor_id,), *((m,) for m in event.merged_ids)]
         elif isinstance(event, RewardGranted):
             customers.append((event.referrer_customer_id,))
-        fields = type(event).model_fields
         if event.customer is not None and event.customer.vin:
             vins.append((event.dealership_id, event.customer.vin))
-        if isinstance(vin := getattr(event, "vin", None), str):
+        if vin_named and isinstance(vin := values["vin"], str):
             vins.append((event.dealership_id, vin))
-        for name, found in keys.items():
-            if name in fields and isinstance(value := getattr(event, name), str):
-                found.append((event.dealership_id, value))
+        for name in keyed:
+            if isinstance(value := values[name], str):
+                keys[name].append((event.dealership_id, value))
         if isinstance(event, FollowUpDue) and (retried := event.detail.get("retry_of")):
             keys["follow_up_id"].append((event.dealership_id, retried))  # its vehicle
-        if isinstance(event, ComplaintFiled | ComplaintRiskFlagged | SurveyAnswered):
-            for name in _REF_FIELDS:
-                if name in fields and isinstance(value := getattr(event, name), str):
-                    refs.append((event.dealership_id, value))
+        for name in ref_fields:
+            if isinstance(value := values[name], str):
+                refs.append((event.dealership_id, value))
     for name, table in _KEYED.items():
         tx.prefetch(table, keys[name])
     tx.prefetch(VEHICLES, vins)
@@ -60,6 +62,19 @@ def prefetch(tx: Tx, events: list[Event]) -> None:
             for row in rows
             if row is not None and row["merged_into"] and (row["merged_into"],) not in seen
         ]
+
+
+@cache
+def _fields_of(model: type[Event]) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """The fields `prefetch` reads of an event type, found once per type (asking every
+    event for a field its type lacks went through pydantic's `__getattr__` and its
+    exception): its keyed fields, whether it has `vin`, the fields naming a ref (only
+    for the events whose advisor comes from a ref)."""
+    fields = model.model_fields
+    keyed = tuple(name for name in _KEYED if name in fields)
+    with_refs = issubclass(model, ComplaintFiled | ComplaintRiskFlagged | SurveyAnswered)
+    refs = tuple(name for name in _REF_FIELDS if name in fields) if with_refs else ()
+    return keyed, "vin" in fields, refs
 
 
 def _prefetch_refs(tx: Tx, wanted: list[tuple[str, str]]) -> None:

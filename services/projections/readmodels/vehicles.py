@@ -30,7 +30,7 @@ def seen_with(ctx: Context, event: Event, vin: str, customer_id: str) -> None:
     if row["owner_id"] is None:
         row["owner_id"] = customer_id
         row["doc"]["owners"] = [{"customer_id": customer_id, "since": ts(event.occurred_at)}]
-        ctx.identity(event.dealership_id, "vin", vin, customer_id, str(event.event_id))
+        ctx.identity(event.dealership_id, "vin", vin, customer_id, ctx.event_id)
 
 
 def on_ownership_changed(ctx: Context, event: VehicleOwnershipChanged, customer: Row) -> None:
@@ -53,11 +53,11 @@ def on_ownership_changed(ctx: Context, event: VehicleOwnershipChanged, customer:
 
 def on_service(ctx: Context, event: ServiceCompleted, customer: Row) -> None:
     services = vehicle(ctx, event.dealership_id, event.vin)["doc"]["services"]
-    if any(s["event_id"] == str(event.event_id) for s in services):
+    if any(s["event_id"] == ctx.event_id for s in services):
         return
     services.append(
         {
-            "event_id": str(event.event_id),
+            "event_id": ctx.event_id,
             "repair_order_id": event.repair_order_id,
             "at": ts(event.occurred_at),
             "service_kind": event.service_kind,
