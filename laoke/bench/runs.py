@@ -98,6 +98,9 @@ async def run(args: argparse.Namespace) -> Results:
         for name in SERVICES[2:]:
             peaks[name] = processes.peak_rss_mb(name)
             processes.stop(name)
+        # Their last decisions are still being projected when they keep up: (e) starts
+        # once projections has applied them, so a request's CPU is the request's.
+        await wait_until(lambda: caught_up(js, "projections"), 300)
         base_url = f"http://127.0.0.1:{http_port}"
         await read_api(results, base_url, args, processes.pid("projections"))
 
