@@ -86,15 +86,6 @@ class Outreach:
         self.app = app
         self.settings = settings
         self.clock = clock
-        # Each dealership's policy, asked for several times a message: the settings are
-        # frozen, and reaching their own cache (a pydantic private attribute) costs more.
-        self.policies: dict[str, Policy] = {}
-
-    def policy(self, dealership_id: str) -> Policy:
-        found = self.policies.get(dealership_id)
-        if found is None:
-            found = self.policies[dealership_id] = self.settings.policy(dealership_id)
-        return found
 
     # -- loading -------------------------------------------------------------------------
     def load(self, work: UnitOfWork, dealership_id: str, customer_id: str) -> ContactPlan:
@@ -119,7 +110,7 @@ class Outreach:
             return  # our own decisions, already in the plan
         if not isinstance(event, HANDLED):
             return
-        policy = self.policy(event.dealership_id)
+        policy = self.settings.policy(event.dealership_id)
         state = self.load(work, event.dealership_id, event.customer_id)
         if isinstance(event, CustomerErased):
             retire(state, work)
@@ -257,7 +248,7 @@ class Outreach:
     def _cancel_pending(self, state: ContactPlan, event: Event, work: UnitOfWork) -> None:
         """Contacts planned earlier for later that the rules now forbid are skipped, with why:
         outreach's own and those other services requested (the gate decided them)."""
-        policy = self.policy(state.dealership_id)
+        policy = self.settings.policy(state.dealership_id)
         for follow_up in list(state.follow_ups.values()):
             requested = follow_up.request_id is not None
             if (
@@ -315,7 +306,7 @@ class Outreach:
         at: datetime | None = None,
     ) -> None:
         occurred = at or getattr(cause, "occurred_at", None) or self.clock.now()
-        policy = self.policy(state.dealership_id)
+        policy = self.settings.policy(state.dealership_id)
         for admitted in due:
             record_due(state, cause, admitted, work, occurred, policy)
             if admitted.contact.request is not None:
@@ -359,7 +350,7 @@ class Outreach:
             self._expire(state, slot, UUID(correlation_id), now, work)
             return
         cause = Cause(UUID(event_id), UUID(correlation_id), state.dealership_id, state.customer_id)
-        policy = self.policy(state.dealership_id)
+        policy = self.settings.policy(state.dealership_id)
         candidates = plan_slot(state, slot, now, policy)
         due, skipped = decide(candidates, state, policy, self.clock.now())
         self._record(state, cause, due, skipped, work, at=now)
