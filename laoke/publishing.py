@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import ConnectionReconnectingError
 from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError
+
+RECHECK_S = 0.25  # how often a wait for acks looks whether the connection was re-established
 
 
 @dataclass(frozen=True)
@@ -101,12 +104,29 @@ async def publish_all(
         acks = _ACKS[nc] = _Acks(nc)
     await acks.subscribe(nc)
     tokens = [str(next(acks.tokens)) for _ in messages]
+    reconnects = nc.stats["reconnects"]
     try:
         futures = [await acks.publish(nc, m, t) for m, t in zip(messages, tokens, strict=True)]
-        results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout)
+        await _stored(nc, futures, reconnects, timeout)
     finally:
         acks.forget(tokens)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
+    return [future.result() for future in futures]  # raises the first failure
+
+
+async def _stored(
+    nc: NatsClient, futures: Sequence[asyncio.Future[PubAck]], reconnects: int, timeout: float
+) -> None:
+    """Wait until every publish is answered. A connection re-established meanwhile ends the
+    wait at once: the replies to what the old connection carried are lost with it, and
+    waiting out `timeout` for them held a relay's decisions back for its whole length after
+    every NATS restart."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending: set[asyncio.Future[PubAck]] = set(futures)
+    while pending:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise TimeoutError(f"{len(pending)} of {len(futures)} publishes not acknowledged")
+        if nc.stats["reconnects"] != reconnects:
+            raise ConnectionReconnectingError()
+        _, pending = await asyncio.wait(pending, timeout=min(left, RECHECK_S))

@@ -11,8 +11,6 @@ from fault_inputs import INPUT_HEADER, Input
 from fault_processes import Topology
 from fault_run import Outcome, dlq_inputs
 
-from laoke.settings import LaokeSettings
-
 
 @dataclass(frozen=True)
 class Figures:
@@ -173,14 +171,7 @@ async def check_projections(topology: Topology) -> str:
     from services.projections.verify import verify_async
 
     topology.processes["projections"].stop()
-    store = {"store": "postgres", "postgres_dsn": topology.postgres_dsn}
-    settings = LaokeSettings(
-        data_dir=topology.data_dir,
-        nats_url=topology.urls,
-        stream_replicas=topology.size,
-        **(store if topology.postgres_dsn is not None else {}),  # the services' database
-    )
     report = io.StringIO()
-    found = await verify_async(settings, wait=30.0, out=report)
+    found = await verify_async(topology.settings(), wait=30.0, out=report)
     assert found == 0, f"laoke verify after the run:\n{report.getvalue()}"
     return report.getvalue()

@@ -16,12 +16,15 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from laoke.eventstore import ServiceApplication
 from laoke.natsserver import NatsServer, free_port
+from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
 REPO = Path(__file__).resolve().parents[2]
 # Consumers of RETENTION first (as laoke.registry orders them), intake last.
 SERVICES = ("projections", "complaints", "outreach", "referrals", "workshop", "intake")
+RELAYING = frozenset(SERVICES) - {"projections"}  # those that publish through an outbox
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Topology:
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     supervised: int = 0
     postgres_dsn: str | None = field(default=None, init=False)  # see __post_init__
+    stores: dict[str, ServiceApplication] = field(default_factory=dict)  # read by `unrelayed`
 
     def __post_init__(self) -> None:
         cluster_ports = [free_port() for _ in range(self.size)]
@@ -121,6 +125,27 @@ class Topology:
     def data_dir(self) -> Path:
         return self.root / "data"
 
+    def settings(self) -> LaokeSettings:
+        """The settings the services run with (their stores, NATS)."""
+        store = {"store": "postgres", "postgres_dsn": self.postgres_dsn}
+        return LaokeSettings(
+            data_dir=self.data_dir,
+            nats_url=self.urls,
+            stream_replicas=self.size,
+            **(store if self.postgres_dsn is not None else {}),
+        )
+
+    def unrelayed(self) -> list[str]:
+        """The services whose outbox holds decisions not yet on RETENTION: a relay retrying
+        (NATS restarting) leaves RETENTION quiet and every consumer idle, yet it is not done."""
+        waiting = []
+        for name in sorted(RELAYING.intersection(self.services)):
+            if name not in self.stores:
+                self.stores[name] = ServiceApplication(self.settings(), name)
+            if self.stores[name].unrelayed():
+                waiting.append(name)
+        return waiting
+
     async def start_nats(self) -> None:
         for server in self.servers:
             server.start()
@@ -155,6 +180,8 @@ class Topology:
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
+        for store in self.stores.values():
+            store.close()
         for server in self.servers:
             server.stop()
         if self.postgres_dsn is not None:

@@ -128,9 +128,10 @@ async def read_all(js: JetStreamContext, stream: str, subjects: str) -> list[Msg
 
 
 async def quiet(js: JetStreamContext, topology: Topology) -> tuple[int, int, int] | None:
-    """(RETENTION last seq, DLQ last seq, work left) or None while NATS cannot answer."""
+    """(RETENTION last seq, DLQ last seq, work left) or None while NATS cannot answer.
+    Work left: messages pending on the consumers, and the services' outboxes not relayed."""
     try:
-        work = 0
+        work = len(await asyncio.to_thread(topology.unrelayed))
         durables = [(DEALER_IN, "intake")] + [
             (RETENTION, n) for n in topology.services if n != "intake"
         ]
