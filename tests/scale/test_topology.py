@@ -93,17 +93,17 @@ async def test_the_compose_topology_runs_as_processes(
     urls = ",".join(s.url for s in servers)
     admin = await nats.connect(urls.split(","), user=ADMIN, password=creds.password(ADMIN))
 
-    async def cluster_ready() -> bool:
+    async def streams_created() -> bool:
+        """Created once up front (as an ops step would): six services creating R3 streams at
+        the same moment can outlast a JetStream API timeout. Tried until the cluster can place
+        them: a leader is elected before every peer is known ("no suitable peers")."""
         try:
-            await admin.jetstream().account_info()
+            await ensure_streams(admin.jetstream(), replicas=3)
             return True
         except Exception:
             return False
 
-    await wait_for(cluster_ready, 60, what="JetStream cluster elected a leader")
-    # Created once up front (as an ops step would): six services creating R3 streams at the
-    # same moment can outlast a JetStream API timeout.
-    await ensure_streams(admin.jetstream(), replicas=3)
+    await wait_for(streams_created, 60, what="the R3 streams placed on the cluster", step=0.25)
     data = tmp_path / "data"
     shared = settings.model_copy(update={"data_dir": data, "auth": "on"})
     replicas = compose_replicas()
