@@ -30,9 +30,9 @@ async def messages(js: JetStreamContext, stream: str) -> int:
     return int((await js.stream_info(stream)).state.messages)
 
 
-async def consumer_lag(js: JetStreamContext, durable: str) -> int:
+async def consumer_lag(js: JetStreamContext, durable: str, stream: str = "RETENTION") -> int:
     try:
-        info = await js.consumer_info("RETENTION", durable)
+        info = await js.consumer_info(stream, durable)
     except Exception:
         return 10**9  # not created yet
     return int(info.num_pending) + int(info.num_ack_pending)
@@ -48,6 +48,13 @@ async def has_consumer(js: JetStreamContext, stream: str, durable: str) -> bool:
 
 async def caught_up(js: JetStreamContext, durable: str) -> bool:
     return await consumer_lag(js, durable) == 0
+
+
+async def all_caught_up(js: JetStreamContext, durables: Sequence[str]) -> bool:
+    for durable in durables:
+        if not await caught_up(js, durable):
+            return False
+    return True
 
 
 async def pipelined_publish(
@@ -90,11 +97,16 @@ async def paced_lag(
     js: JetStreamContext, events: Sequence[Item], rate: float
 ) -> tuple[list[float], float]:
     """Publish at `rate`/s; sample how far behind projections is, in seconds of arrivals."""
+
+    async def unprojected() -> int:
+        """Arrivals intake has not recorded yet, and recorded events not yet projected."""
+        return await consumer_lag(js, "intake", "DEALER_IN") + await consumer_lag(js, "projections")
+
     samples: list[float] = []
     started = time.perf_counter()
     pending: list[Any] = []
     published = 0
-    baseline = await consumer_lag(js, "projections")
+    baseline = await unprojected()
     next_sample = started + 0.25
     for subject, data, headers in events:
         target = started + published / rate
@@ -104,9 +116,9 @@ async def paced_lag(
         pending.append(await js.publish_async(subject, data, headers=headers))
         published += 1
         if time.perf_counter() >= next_sample:
-            # Messages not yet projected, over the arrival rate into RETENTION, is how long
-            # the newest arrival waits: the lag a dashboard reader sees.
-            behind = max(0, await consumer_lag(js, "projections") - baseline)
+            # Messages not yet projected, over the arrival rate, is how long the newest
+            # arrival waits: the lag a dashboard reader sees.
+            behind = max(0, await unprojected() - baseline)
             samples.append(behind / rate)
             next_sample += 0.25
     await asyncio.gather(*pending)

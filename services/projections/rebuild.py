@@ -69,7 +69,13 @@ async def rebuild_async(
     """Replay RETENTION into a fresh store, then (with `swap`) make it the live one."""
     drop(settings, FRESH)
     projection_settings = projection_settings or ProjectionSettings()
-    store = ReadStore(settings, name=FRESH, schema=FRESH, classes=projection_settings.classes)
+    store = ReadStore(
+        settings,
+        name=FRESH,
+        schema=FRESH,
+        classes=projection_settings.classes,
+        api_indexes=False,  # created once the rows are in, below
+    )
     keyring = Keyring.of(settings)
     projections = Projections(store, projection_settings, keyring=keyring)
     nc, js = await connect(settings, "laoke-projections-rebuild")  # for the keys
@@ -89,6 +95,7 @@ async def rebuild_async(
         with store.transaction() as tx:  # every partition's consumer goes on from here
             for index in range(settings.partitions):
                 tx.set_position(Partition(index, settings.partitions).durable(CONSUMER), reached)
+        store.create_api_indexes()
         counts = {t: int(store.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
     finally:
         await nc.close()

@@ -21,7 +21,7 @@ from laoke.settings import LaokeSettings
 from services.projections.docjson import load_doc
 from services.projections.migrations import earliest_first_seen, migrate, refresh_class_columns
 from services.projections.settings import ClassThresholds, ProjectionSettings
-from services.projections.tables import SCHEMA, TABLES, DocTable, Row
+from services.projections.tables import API_INDEXES, SCHEMA, TABLES, DocTable, Row, index_name
 from services.projections.transaction import Tx
 
 SQLITE_FILE = "projections"
@@ -38,10 +38,13 @@ class ReadStore:
         name: str = SQLITE_FILE,
         schema: str = PG_SCHEMA,
         classes: ClassThresholds | None = None,
+        api_indexes: bool = True,
     ) -> None:
         """`classes`: the class thresholds the customers' class columns are computed with
-        (default: the environment's, as ProjectionSettings reads them)."""
+        (default: the environment's, as ProjectionSettings reads them). `api_indexes=False`
+        (a rebuild's fresh store): the read API's indexes wait for `create_api_indexes`."""
         self.settings = settings
+        self.api_indexes = api_indexes
         self.classes = classes or ProjectionSettings().classes
         self.kind = settings.store
         self.schema = schema
@@ -62,10 +65,20 @@ class ReadStore:
         """The read models' tables and indexes (an older store's brought up to them)."""
         migrate(tx)  # an older store's tables first: the schema's indexes may need it
         for statement in SCHEMA:
-            tx.execute(statement)
+            if self.api_indexes or index_name(statement) not in API_INDEXES:
+                tx.execute(statement)
         backfill_followup_days(tx)
         earliest_first_seen(tx)  # before the classes: their tenure counts from it
         refresh_class_columns(tx, self.classes)
+
+    def create_api_indexes(self) -> None:
+        """The read API's indexes, in a store opened without them (a rebuild, once its rows
+        are in)."""
+        with self.transaction() as tx:
+            for statement in SCHEMA:
+                if index_name(statement) in API_INDEXES:
+                    tx.execute(statement)
+        self.api_indexes = True
 
     # -- connections -------------------------------------------------------------------------
     def sql(self, text: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 from projections_helpers import Rig
@@ -23,7 +25,8 @@ from services.projections.classes import CLASS_COLUMNS, class_columns
 from services.projections.docjson import dump_doc
 from services.projections.migrations import table_columns
 from services.projections.rebuild import rebuild
-from services.projections.store import ReadStore
+from services.projections.store import PG_SCHEMA, SQLITE_FILE, ReadStore
+from services.projections.tables import API_INDEXES
 
 
 async def history(rig: Rig) -> None:
@@ -93,15 +96,35 @@ def dump(settings: LaokeSettings) -> dict[str, list[tuple[object, ...]]]:
         store.close()
 
 
+def indexes(settings: LaokeSettings) -> set[str]:
+    """The live store's indexes, read without opening a `ReadStore` (which creates any
+    that are missing)."""
+    if settings.store == "postgres":
+        import psycopg
+
+        with psycopg.connect(settings.postgres_dsn) as conn:
+            found = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (PG_SCHEMA,)
+            ).fetchall()
+    else:
+        with closing(sqlite3.connect(settings.sqlite_path(SQLITE_FILE))) as conn:
+            found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {name for (name,) in found}
+
+
 async def test_rebuild_from_scratch_equals_the_live_models(rig: Rig) -> None:
     await history(rig)
     await rig.projections.stop()  # the rebuild swaps the store: the service must be stopped
     live = dump(rig.settings)
     assert len(live["customers"]) == 2 and live["complaints"] and live["followups"]
+    live_indexes = indexes(rig.settings)
+    assert API_INDEXES <= live_indexes
 
     progress = io.StringIO()
     counts = await asyncio.to_thread(rebuild, rig.settings, progress=progress)
 
+    # The read API's indexes, left out while the rows went in, are there when it swaps in.
+    assert indexes(rig.settings) == live_indexes
     rebuilt = dump(rig.settings)
     assert list(rebuilt) == list(live)
     for table in live:
