@@ -76,6 +76,7 @@ async def rebuild_async(
         classes=projection_settings.classes,
         api_indexes=False,  # created once the rows are in, below
     )
+    store.unsynced()  # made durable when closed, before the swap
     keyring = Keyring.of(settings)
     projections = Projections(store, projection_settings, keyring=keyring)
     nc, js = await connect(settings, "laoke-projections-rebuild")  # for the keys

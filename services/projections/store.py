@@ -173,6 +173,13 @@ class ReadStore:
             if not skip(table)
         }
 
+    def unsynced(self) -> None:
+        """SQLite: commits no longer wait for the disk (fsync), until `close`, which
+        checkpoints to disk. For a rebuild's fresh store: a crash means rebuilding again."""
+        if self.kind == "sqlite":
+            with self.write_lock:
+                self._writer.execute("PRAGMA synchronous=OFF")
+
     def close(self) -> None:
         with self._readers_lock:
             for conn in self._readers:
@@ -180,6 +187,7 @@ class ReadStore:
             self._readers.clear()
         with self.write_lock:
             if self.kind == "sqlite":
+                self._writer.execute("PRAGMA synchronous=NORMAL")  # the checkpoint syncs
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
 
