@@ -69,12 +69,15 @@ async def rebuild_async(
     """Replay RETENTION into a fresh store, then (with `swap`) make it the live one."""
     drop(settings, FRESH)
     projection_settings = projection_settings or ProjectionSettings()
+    # SQLite: the read API's indexes are created once the rows are in, below (a tenth
+    # faster). PostgreSQL keeps them up as it goes: creating them at the end measured a
+    # tenth slower there (docs/benchmarks.md, 2026-12-04).
     store = ReadStore(
         settings,
         name=FRESH,
         schema=FRESH,
         classes=projection_settings.classes,
-        api_indexes=False,  # created once the rows are in, below
+        api_indexes=settings.store != "sqlite",
     )
     store.unsynced()  # made durable when closed, before the swap
     keyring = Keyring.of(settings)
