@@ -299,7 +299,7 @@ SCHEMA: tuple[str, ...] = (
     " NULL)",
 )
 # The indexes only the read API's queries go through (lists in their order, periods, class
-# counts): no handler reads by them. A rebuild creates them once its rows are in
+# counts): no handler reads by them. A rebuild on SQLite creates them once its rows are in
 # (rebuild.py): one sort each, where keeping them at every write of the replay costs a
 # tenth of its time.
 API_INDEXES = frozenset(
