@@ -112,6 +112,8 @@ def _dump(raw: dict[str, Any]) -> bytes:
         return json.dumps(raw, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         _reject("bad_json", "a string holds an unpaired surrogate (not valid Unicode)")
+    except RecursionError:  # read just below the limit, it cannot be written back
+        _reject("bad_json", "nested too deeply")
 
 
 def _event_type_of(raw: dict[str, Any]) -> str:

@@ -370,6 +370,18 @@ def test_every_reason_is_exercised() -> None:
     }
 
 
+def test_nesting_at_the_recursion_limit_is_refused_not_raised() -> None:
+    """Near Python's recursion limit, `json.loads` can read a nesting that re-encoding it
+    (the check for unpaired surrogates) cannot: that must be a rejection too, never a
+    `RecursionError` out of the parser (a fuzz run found depth ~990). The whole range is
+    tried, so the boundary is crossed whatever the caller's stack depth."""
+    for depth in range(1, 1200):
+        body = ('{"event_type": ' + "[" * depth + "1" + "]" * depth + "}").encode()
+        with pytest.raises(Rejected) as info:
+            parse_inbound(body, None, now=NOW)
+        assert info.value.reason in REASONS
+
+
 def test_naive_message_is_plain() -> None:
     rejected = reject(sample_inbound("CustomerVisited", occurred_at="2025-03-01T10:00:00"))
     assert rejected.message == "occurred_at: timestamp has no UTC offset"
