@@ -21,7 +21,7 @@ from laoke.settings import LaokeSettings
 from services.projections.docjson import load_doc
 from services.projections.migrations import earliest_first_seen, migrate, refresh_class_columns
 from services.projections.settings import ClassThresholds, ProjectionSettings
-from services.projections.tables import API_INDEXES, SCHEMA, TABLES, DocTable, Row, index_name
+from services.projections.tables import SCHEMA, TABLES, DocTable, Row, is_api_index
 from services.projections.transaction import Tx
 
 SQLITE_FILE = "projections"
@@ -65,7 +65,7 @@ class ReadStore:
         """The read models' tables and indexes (an older store's brought up to them)."""
         migrate(tx)  # an older store's tables first: the schema's indexes may need it
         for statement in SCHEMA:
-            if self.api_indexes or index_name(statement) not in API_INDEXES:
+            if self.api_indexes or not is_api_index(statement):
                 tx.execute(statement)
         backfill_followup_days(tx)
         earliest_first_seen(tx)  # before the classes: their tenure counts from it
@@ -76,7 +76,7 @@ class ReadStore:
         are in)."""
         with self.transaction() as tx:
             for statement in SCHEMA:
-                if index_name(statement) in API_INDEXES:
+                if is_api_index(statement):
                     tx.execute(statement)
         self.api_indexes = True
 

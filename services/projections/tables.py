@@ -328,10 +328,10 @@ API_INDEXES = frozenset(
 )
 
 
-def index_name(statement: str) -> str | None:
-    """The index a `CREATE INDEX IF NOT EXISTS name ON …` statement creates (else None)."""
+def is_api_index(statement: str) -> bool:
+    """Whether a `SCHEMA` statement creates one of `API_INDEXES`."""
     words = statement.split(maxsplit=6)
-    return words[5] if words[:5] == ["CREATE", "INDEX", "IF", "NOT", "EXISTS"] else None
+    return words[:5] == ["CREATE", "INDEX", "IF", "NOT", "EXISTS"] and words[5] in API_INDEXES
 
 
 TABLES: tuple[str, ...] = (
