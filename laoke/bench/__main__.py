@@ -53,6 +53,12 @@ def main() -> None:
         help="only (e), the read API at --customers customers (projections alone)",
     )
     parser.add_argument(
+        "--no-rebuild",
+        dest="rebuild",
+        action="store_false",
+        help="leave out (d), the rebuild (at 1M customers on PostgreSQL it adds ~30 min)",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the run's temp dir (its NATS store and master key) for "

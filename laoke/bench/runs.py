@@ -8,6 +8,7 @@ import gc
 import os
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from nats.js import JetStreamContext
 
@@ -128,28 +129,35 @@ async def run(args: argparse.Namespace) -> Results:
         await store_size(results, r)
 
         processes.stop_all()
-        # Both reads below run in this process, which holds the simulated events: keep the
-        # collector from walking them (it would slow both, and the rebuild more).
-        for items in (sim.events, arriving, burst, paced):
-            items.clear()
-        gc.collect()
-        gc.freeze()
-        total, raw_read = await raw_ordered_read_rate(js)
-        from services.projections.rebuild import rebuild_async
-
-        settings = r.store.settings(server.url)
-        started = time.perf_counter()
-        await rebuild_async(settings, swap=False, progress=None)
-        rebuild_rate = total / (time.perf_counter() - started)
-        results.add(
-            f"(d) rebuild from RETENTION ({total:,} events)",
-            f"{rebuild_rate:,.0f} events/s = {rebuild_rate / raw_read:.0%} of raw read",
-            rebuild=rebuild_rate,
-        )
-        results.add(
-            "    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s", raw_read=raw_read
-        )
+        if args.rebuild:
+            await rebuild_reference(r, results, [sim.events, arriving, burst, paced])
     return results
+
+
+async def rebuild_reference(r: Rig, results: Results, held: list[list[Any]]) -> None:
+    """(d): the read store rebuilt from RETENTION, next to nats-py's ordered read of it.
+    Both run in this process, which holds the simulated events (`held`): they go first,
+    and the collector is kept from walking what is left (it would slow both, the rebuild
+    more)."""
+    for items in held:
+        items.clear()
+    gc.collect()
+    gc.freeze()
+    total, raw_read = await raw_ordered_read_rate(r.js)
+    from services.projections.rebuild import rebuild_async
+
+    settings = r.store.settings(r.server.url)
+    started = time.perf_counter()
+    await rebuild_async(settings, swap=False, progress=None)
+    rebuild_rate = total / (time.perf_counter() - started)
+    results.add(
+        f"(d) rebuild from RETENTION ({total:,} events)",
+        f"{rebuild_rate:,.0f} events/s = {rebuild_rate / raw_read:.0%} of raw read",
+        rebuild=rebuild_rate,
+    )
+    results.add(
+        "    raw ordered-consumer read (nats-py)", f"{raw_read:,.0f} msg/s", raw_read=raw_read
+    )
 
 
 async def projection_lag(r: Rig, results: Results, events: list[Item]) -> None:
