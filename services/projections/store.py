@@ -73,7 +73,9 @@ class ReadStore:
 
     def create_api_indexes(self) -> None:
         """The read API's indexes, in a store opened without them (a rebuild, once its rows
-        are in)."""
+        are in); nothing to do in one that has them (a PostgreSQL rebuild keeps them up)."""
+        if self.api_indexes:
+            return
         with self.transaction() as tx:
             for statement in SCHEMA:
                 if is_api_index(statement):
