@@ -28,6 +28,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "complaints": ("dealership_id", "complaint_id"),
     "followups": ("dealership_id", "follow_up_id"),
     "followup_days": ("dealership_id", "day", "advisor_id", "department", "status"),
+    "followup_hours": ("dealership_id", "hour", "advisor_id", "department", "status"),
     "referrals": ("dealership_id", "referral_id"),
     "vehicles": ("dealership_id", "vin"),
     "merges": ("dealership_id", "merge_event_id"),

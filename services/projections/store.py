@@ -21,7 +21,14 @@ from laoke.settings import LaokeSettings
 from services.projections.docjson import load_doc
 from services.projections.migrations import earliest_first_seen, migrate, refresh_class_columns
 from services.projections.settings import ClassThresholds, ProjectionSettings
-from services.projections.tables import SCHEMA, TABLES, DocTable, Row, is_api_index
+from services.projections.tables import (
+    FOLLOWUP_TALLIES,
+    SCHEMA,
+    TABLES,
+    DocTable,
+    Row,
+    is_api_index,
+)
 from services.projections.transaction import Tx
 
 SQLITE_FILE = "projections"
@@ -67,7 +74,7 @@ class ReadStore:
         for statement in SCHEMA:
             if self.api_indexes or not is_api_index(statement):
                 tx.execute(statement)
-        backfill_followup_days(tx)
+        backfill_followup_tallies(tx)
         earliest_first_seen(tx)  # before the classes: their tenure counts from it
         refresh_class_columns(tx, self.classes)
 
@@ -194,18 +201,20 @@ class ReadStore:
             self._writer.close()
 
 
-def backfill_followup_days(tx: Tx) -> None:
-    """Fill `followup_days` in a store written before it existed (it is never empty while
-    any follow-up has a due time)."""
-    if tx.query("SELECT 1 FROM followup_days LIMIT 1"):
-        return
-    tx.execute(
-        "INSERT INTO followup_days (dealership_id, day, advisor_id, department, status, n)"
-        " SELECT dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
-        " COALESCE(department, ''), status, COUNT(*) FROM followups WHERE due_at IS NOT NULL"
-        " GROUP BY dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
-        " COALESCE(department, ''), status"
-    )
+def backfill_followup_tallies(tx: Tx) -> None:
+    """Fill a follow-up tally table in a store written before it existed (one is never
+    empty while any follow-up has a due time)."""
+    for table, column, width in FOLLOWUP_TALLIES:
+        if tx.query(f"SELECT 1 FROM {table} LIMIT 1"):
+            continue
+        bucket = f"substr(due_at, 1, {width})"
+        tx.execute(
+            f"INSERT INTO {table} (dealership_id, {column}, advisor_id, department, status, n)"
+            f" SELECT dealership_id, {bucket}, COALESCE(advisor_id, ''),"
+            " COALESCE(department, ''), status, COUNT(*) FROM followups WHERE due_at IS NOT"
+            f" NULL GROUP BY dealership_id, {bucket}, COALESCE(advisor_id, ''),"
+            " COALESCE(department, ''), status"
+        )
 
 
 def swap_in(settings: LaokeSettings, fresh: str, *, name: str = SQLITE_FILE) -> None:

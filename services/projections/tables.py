@@ -249,11 +249,15 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS followups_customer ON followups (customer_id)",
     "CREATE INDEX IF NOT EXISTS followups_due ON followups (dealership_id, due_at, status,"
     " advisor_id, department)",
-    # Follow-ups counted by due day (UTC) and group, kept by `Tx.flush`: a metrics period
-    # sums whole days here and counts only its two partial edge days row by row.
+    # Follow-ups counted by due day and by due hour (UTC) and group, kept by `Tx.flush`: a
+    # metrics period sums its whole days from the first, the whole hours of its two edge
+    # days from the second, and counts only its two partial edge hours row by row.
     "CREATE TABLE IF NOT EXISTS followup_days (dealership_id TEXT NOT NULL, day TEXT NOT NULL,"
     " advisor_id TEXT NOT NULL, department TEXT NOT NULL, status TEXT NOT NULL, n BIGINT NOT"
     " NULL, PRIMARY KEY (dealership_id, day, advisor_id, department, status))",
+    "CREATE TABLE IF NOT EXISTS followup_hours (dealership_id TEXT NOT NULL, hour TEXT NOT"
+    " NULL, advisor_id TEXT NOT NULL, department TEXT NOT NULL, status TEXT NOT NULL, n BIGINT"
+    " NOT NULL, PRIMARY KEY (dealership_id, hour, advisor_id, department, status))",
     "CREATE TABLE IF NOT EXISTS referrals (dealership_id TEXT NOT NULL, referral_id TEXT NOT"
     " NULL, customer_id TEXT NOT NULL, claimed_at TEXT, verdict TEXT, advisor_id TEXT,"
     " doc TEXT NOT NULL, referrer_id TEXT, PRIMARY KEY (dealership_id, referral_id))",
@@ -343,6 +347,7 @@ TABLES: tuple[str, ...] = (
     "complaints",
     "followups",
     "followup_days",
+    "followup_hours",
     "referrals",
     "vehicles",
     "merges",
@@ -374,16 +379,24 @@ def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-FollowUpDay = tuple[str, str, str, str, str]  # dealership, day, advisor, department, status
+# A follow-up's tally: dealership, due hour or day, advisor, department, status.
+FollowUpTally = tuple[str, str, str, str, str]
+# The tally tables, each with its bucket column and that bucket's width in a timestamp
+# ('2024-01-02T08' an hour, '2024-01-02' a day), finest first.
+FOLLOWUP_TALLIES: tuple[tuple[str, str, int], ...] = (
+    ("followup_hours", "hour", 13),
+    ("followup_days", "day", 10),
+)
 
 
-def followup_day(row: Row) -> FollowUpDay | None:
-    """The `followup_days` bucket a follow-up row counts in ('' for no advisor/department)."""
+def followup_tally(row: Row) -> FollowUpTally | None:
+    """The due-hour bucket a follow-up row counts in ('' for no advisor/department); its
+    day's is the same with the hour cut to the day."""
     if row["due_at"] is None:
         return None
     return (
         row["dealership_id"],
-        row["due_at"][:10],
+        row["due_at"][:13],
         row["advisor_id"] or "",
         row["department"] or "",
         row["status"],

@@ -16,11 +16,12 @@ from services.projections.docjson import dump_doc, load_doc
 from services.projections.tables import (
     CUSTOMERS,
     DOC_TABLES,
+    FOLLOWUP_TALLIES,
     FOLLOWUPS,
     DocTable,
-    FollowUpDay,
+    FollowUpTally,
     Row,
-    followup_day,
+    followup_tally,
 )
 
 if TYPE_CHECKING:  # store.py opens transactions, so it imports this module
@@ -39,7 +40,7 @@ class Tx:
         self._dirty: dict[tuple[str, tuple[Any, ...]], Row] = {}
         self._deferred: dict[str, list[Sequence[Any]]] = {}
         self.memo: dict[Any, Any] = {}  # the handlers' own per-transaction caches
-        self._days: dict[tuple[Any, ...], FollowUpDay | None] = {}  # as stored, by key
+        self._tallies: dict[tuple[Any, ...], FollowUpTally | None] = {}  # as stored, by key
 
     # -- plain SQL -------------------------------------------------------------------------
     def defer(self, sql: str, params: Sequence[Any]) -> None:
@@ -102,7 +103,7 @@ class Tx:
                     row["doc"] = load_doc(row["doc"])
                     self._rows[(table.name, tuple(found[:width]))] = row
                     if table is FOLLOWUPS:
-                        self._days[tuple(found[:width])] = followup_day(row)
+                        self._tallies[tuple(found[:width])] = followup_tally(row)
         for key in missing:
             self._rows.setdefault((table.name, key), None)
 
@@ -140,30 +141,38 @@ class Tx:
             values = [[*(r.get(c) for c in cols[:-1]), dump_doc(r["doc"])] for r in rows]
             self.executemany(sql, values)
             if table is FOLLOWUPS:
-                self._count_days(rows)
+                self._count_tallies(rows)
         self._dirty.clear()
 
-    def _count_days(self, rows: list[Row]) -> None:
-        """Move the written follow-ups between their `followup_days` buckets."""
-        moves: dict[FollowUpDay, int] = {}
+    def _count_tallies(self, rows: list[Row]) -> None:
+        """Move the written follow-ups between their `followup_hours` and `followup_days`
+        buckets."""
+        moves: dict[FollowUpTally, int] = {}
         for row in rows:
             key = (row["dealership_id"], row["follow_up_id"])
-            before, after = self._days.get(key), followup_day(row)
+            before, after = self._tallies.get(key), followup_tally(row)
             if before != after:
                 if before is not None:
                     moves[before] = moves.get(before, 0) - 1
                 if after is not None:
                     moves[after] = moves.get(after, 0) + 1
-                self._days[key] = after
-        moves = {bucket: n for bucket, n in moves.items() if n}
+                self._tallies[key] = after
+        for table, column, width in FOLLOWUP_TALLIES:
+            cut: dict[FollowUpTally, int] = {}
+            for (dealership, hour, advisor, department, status), n in moves.items():
+                bucket = (dealership, hour[:width], advisor, department, status)
+                cut[bucket] = cut.get(bucket, 0) + n
+            self._move(table, column, {bucket: n for bucket, n in cut.items() if n})
+
+    def _move(self, table: str, column: str, moves: dict[FollowUpTally, int]) -> None:
         self.executemany(
-            "INSERT INTO followup_days (dealership_id, day, advisor_id, department, status, n)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dealership_id, day, advisor_id, department,"
-            " status) DO UPDATE SET n = followup_days.n + excluded.n",
+            f"INSERT INTO {table} (dealership_id, {column}, advisor_id, department, status, n)"
+            f" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dealership_id, {column}, advisor_id,"
+            f" department, status) DO UPDATE SET n = {table}.n + excluded.n",
             [(*bucket, n) for bucket, n in moves.items()],
         )
         self.executemany(  # empty buckets go, so a rebuilt table equals a live one
-            "DELETE FROM followup_days WHERE dealership_id = ? AND day = ? AND advisor_id = ?"
+            f"DELETE FROM {table} WHERE dealership_id = ? AND {column} = ? AND advisor_id = ?"
             " AND department = ? AND status = ? AND n = 0",
             [bucket for bucket, n in moves.items() if n < 0],
         )
@@ -172,7 +181,7 @@ class Tx:
         """Drop the cache (after raw SQL changed document tables)."""
         self.flush()
         self._rows.clear()
-        self._days.clear()
+        self._tallies.clear()
         self.memo.clear()
 
     # -- positions ---------------------------------------------------------------------------

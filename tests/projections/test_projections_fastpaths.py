@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from laoke.sealing import load_for, read_recorded
 from laoke.settings import LaokeSettings
 from services.intake.rules import identity_key, identity_keys
 from services.projections.application import Message
+from services.projections.queries.figures import followup_counts
 from services.projections.readmodels.context import as_phone
 from services.projections.store import ReadStore
 from services.projections.tables import FOLLOWUPS, parse_ts, ts
@@ -117,13 +119,20 @@ def test_ts_is_the_fixed_width_utc_text_and_parses_back() -> None:
         assert parse_ts(text) == value and parse_ts(text).utcoffset() == timedelta(0)
 
 
-def test_followup_days_stay_equal_to_a_count_of_the_rows(tmp_path: Path) -> None:
-    store = ReadStore(LaokeSettings(data_dir=tmp_path))
-    rng = random.Random(3)
-    for _ in range(40):
+def _due_time(rng: random.Random) -> str:
+    """A due time within three days, on a day's or an hour's edge now and then."""
+    at = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(
+        days=rng.randrange(3), hours=rng.randrange(24), minutes=rng.choice([0, 0, 17, 59])
+    )
+    return ts(at)
+
+
+def _write_followups(store: ReadStore, rng: random.Random, rounds: int) -> None:
+    """Follow-ups written, rewritten and moved between due times, groups and statuses."""
+    for _ in range(rounds):
         with store.transaction() as tx:
             for _ in range(rng.randrange(1, 6)):
-                ident = f"fu-{rng.randrange(12)}"
+                ident = f"fu-{rng.randrange(30)}"
                 row = tx.get(FOLLOWUPS, "d-1", ident) or {
                     "dealership_id": "d-1",
                     "follow_up_id": ident,
@@ -132,25 +141,76 @@ def test_followup_days_stay_equal_to_a_count_of_the_rows(tmp_path: Path) -> None
                     "reason": None,
                     "doc": {},
                 }
-                due = rng.choice(
-                    [None, "2024-01-01T08:00:00.000000Z", "2024-01-02T00:00:00.000000Z"]
-                )
                 row.update(
                     status=rng.choice(["open", "done", "skipped"]),
-                    due_at=due,
+                    due_at=rng.choice([None, _due_time(rng), _due_time(rng)]),
                     advisor_id=rng.choice([None, "adv-1"]),
                     department=rng.choice([None, "sales"]),
                 )
                 tx.put(FOLLOWUPS, row)
-    kept = sorted(store.query("SELECT * FROM followup_days"))
+
+
+@pytest.mark.parametrize(("table", "width"), [("followup_days", 10), ("followup_hours", 13)])
+def test_followup_tallies_stay_equal_to_a_count_of_the_rows(
+    tmp_path: Path, table: str, width: int
+) -> None:
+    store = ReadStore(LaokeSettings(data_dir=tmp_path))
+    _write_followups(store, random.Random(3), rounds=60)
+    kept = sorted(store.query(f"SELECT * FROM {table}"))
     counted = sorted(
         store.query(
-            "SELECT dealership_id, substr(due_at, 1, 10), COALESCE(advisor_id, ''),"
+            f"SELECT dealership_id, substr(due_at, 1, {width}), COALESCE(advisor_id, ''),"
             " COALESCE(department, ''), status, COUNT(*) FROM followups"
             " WHERE due_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
         )
     )
     assert kept == counted and kept
+    store.close()
+
+
+@pytest.mark.parametrize("table", ["followup_days", "followup_hours"])
+def test_a_tally_missing_from_an_older_store_is_filled_in_at_start(
+    tmp_path: Path, table: str
+) -> None:
+    settings = LaokeSettings(data_dir=tmp_path)
+    store = ReadStore(settings)
+    _write_followups(store, random.Random(4), rounds=20)
+    kept = sorted(store.query(f"SELECT * FROM {table}"))
+    with store.transaction() as tx:
+        tx.execute(f"DELETE FROM {table}")  # as a store written before the table was
+    store.close()
+    store = ReadStore(settings)
+    assert sorted(store.query(f"SELECT * FROM {table}")) == kept and kept
+    store.close()
+
+
+def test_a_periods_followups_counted_from_the_tallies_equal_a_count_of_the_rows(
+    tmp_path: Path,
+) -> None:
+    """Whole days, whole hours of the edge days and the rows of the edge hours: the same
+    counts as the rows of the period, for periods on and off the days' and hours' edges."""
+    store = ReadStore(LaokeSettings(data_dir=tmp_path))
+    rng = random.Random(5)
+    _write_followups(store, rng, rounds=80)
+    periods = 0
+    while periods < 300:
+        lo, hi = sorted(_due_time(rng) for _ in range(2))
+        if lo == hi:
+            continue
+        periods += 1
+        tallied: Counter[tuple[str, str | None, str | None]] = Counter()
+        for status, advisor, department, n in followup_counts(store, "d-1", lo, hi):
+            tallied[(status, advisor, department)] += n
+        counted = {
+            (status, advisor, department): n
+            for status, advisor, department, n in store.query(
+                "SELECT status, advisor_id, department, COUNT(*) FROM followups WHERE"
+                " dealership_id = 'd-1' AND due_at >= ? AND due_at < ? AND status <> 'skipped'"
+                " GROUP BY 1, 2, 3",
+                (lo, hi),
+            )
+        }
+        assert dict(tallied) == counted, (lo, hi)
     store.close()
 
 
