@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import RecordConflictError, Tracking
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from laoke.clock import ManualClock, ReplayClock
 from laoke.deadlines import Deadline, DeadlineIndex, Ticker, deadline_id
@@ -184,3 +186,31 @@ def test_a_prefetch_answers_the_never_recorded_as_absent_without_a_look_up_each(
     stored = work.get(deadline_id("a"), Deadline)
     assert stored is not None and stored.key == "a"
     assert looked_up == [deadline_id("a")], "a stored one is loaded when asked for"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    times=st.lists(
+        st.datetimes(
+            min_value=datetime(1900, 1, 1),
+            max_value=datetime(2200, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    cut=st.integers(min_value=0, max_value=29),
+)
+def test_the_index_finds_the_deadlines_due_by_any_time_in_due_time_order(
+    times: list[datetime], cut: int
+) -> None:
+    """Due times before the epoch, in any offset, to the microsecond: `due(now)` gives each
+    deadline due by `now` once, earliest first, and `next_due` the earliest left."""
+    deadlines = [Deadline(key=f"d{i}", kind="k", ref="r", due_at=t) for i, t in enumerate(times)]
+    now = sorted(times)[min(cut, len(times) - 1)]
+    index = DeadlineIndex()
+    index.observe(deadlines)
+    expected = sorted((d.due_at, d.id) for d in deadlines if d.due_at <= now)
+    assert index.due(now) == [ident for _, ident in expected]
+    later = [d.due_at for d in deadlines if d.due_at > now]
+    assert index.next_due() == (min(later) if later else None)
