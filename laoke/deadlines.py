@@ -73,8 +73,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _entry(due_at: datetime, aggregate_id: UUID) -> int:
-    return (due_at - _EPOCH) // _MICROSECOND << _ID_BITS | aggregate_id.int
+def _entry(due_at: datetime, ident: int) -> int:
+    return (due_at - _EPOCH) // _MICROSECOND << _ID_BITS | ident
 
 
 def _due_at(entry: int) -> datetime:
@@ -103,12 +103,13 @@ class DeadlineIndex:
         for aggregate in aggregates:
             if not isinstance(aggregate, Deadline):
                 continue
+            ident = aggregate.id.int
             if aggregate.pending:
-                entry = _entry(aggregate.due_at if due is None else due(aggregate), aggregate.id)
-                self._entries[aggregate.id.int] = entry
+                entry = _entry(aggregate.due_at if due is None else due(aggregate), ident)
+                self._entries[ident] = entry
                 heapq.heappush(self._heap, entry)
             else:
-                self._entries.pop(aggregate.id.int, None)
+                self._entries.pop(ident, None)
 
     def again(self, aggregate_id: UUID) -> None:
         """A deadline `due` returned whose firing failed (nothing committed): due again at
@@ -122,7 +123,7 @@ class DeadlineIndex:
         skipped: a deadline moved away and back has two entries at its time, and fired
         twice in a row, one rescheduled in between would fire before its new time)."""
         found: dict[int, None] = {}
-        cutoff = _entry(now, UUID(int=_ID_MASK))  # after every entry due at `now`
+        cutoff = _entry(now, _ID_MASK)  # after every entry due at `now`
         while self._heap and self._heap[0] <= cutoff:
             entry = heapq.heappop(self._heap)
             ident = entry & _ID_MASK

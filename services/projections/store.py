@@ -204,10 +204,11 @@ class ReadStore:
 def backfill_followup_tallies(tx: Tx) -> None:
     """Fill a follow-up tally table in a store written before it existed (one is never
     empty while any follow-up has a due time)."""
-    for table, column, width in FOLLOWUP_TALLIES:
+    for tally in FOLLOWUP_TALLIES:
+        table, column = tally.table, tally.column
         if tx.query(f"SELECT 1 FROM {table} LIMIT 1"):
             continue
-        bucket = f"substr(due_at, 1, {width})"
+        bucket = f"substr(due_at, 1, {tally.width})"
         tx.execute(
             f"INSERT INTO {table} (dealership_id, {column}, advisor_id, department, status, n)"
             f" SELECT dealership_id, {bucket}, COALESCE(advisor_id, ''),"

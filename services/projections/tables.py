@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 Row = dict[str, Any]
 
@@ -381,11 +381,21 @@ def parse_ts(value: str) -> datetime:
 
 # A follow-up's tally: dealership, due hour or day, advisor, department, status.
 FollowUpTally = tuple[str, str, str, str, str]
-# The tally tables, each with its bucket column and that bucket's width in a timestamp
-# ('2024-01-02T08' an hour, '2024-01-02' a day), finest first.
-FOLLOWUP_TALLIES: tuple[tuple[str, str, int], ...] = (
-    ("followup_hours", "hour", 13),
-    ("followup_days", "day", 10),
+
+
+class Tally(NamedTuple):
+    """A follow-up tally table: its bucket column, the bucket's width in a timestamp
+    ('2024-01-02T08' an hour, '2024-01-02' a day) and the time a bucket spans."""
+
+    table: str
+    column: str
+    width: int
+    span: timedelta
+
+
+FOLLOWUP_TALLIES: tuple[Tally, ...] = (  # finest first
+    Tally("followup_hours", "hour", 13, timedelta(hours=1)),
+    Tally("followup_days", "day", 10, timedelta(days=1)),
 )
 
 

@@ -157,12 +157,12 @@ class Tx:
                 if after is not None:
                     moves[after] = moves.get(after, 0) + 1
                 self._tallies[key] = after
-        for table, column, width in FOLLOWUP_TALLIES:
+        for tally in FOLLOWUP_TALLIES:
             cut: dict[FollowUpTally, int] = {}
             for (dealership, hour, advisor, department, status), n in moves.items():
-                bucket = (dealership, hour[:width], advisor, department, status)
+                bucket = (dealership, hour[: tally.width], advisor, department, status)
                 cut[bucket] = cut.get(bucket, 0) + n
-            self._move(table, column, {bucket: n for bucket, n in cut.items() if n})
+            self._move(tally.table, tally.column, {bucket: n for bucket, n in cut.items() if n})
 
     def _move(self, table: str, column: str, moves: dict[FollowUpTally, int]) -> None:
         self.executemany(

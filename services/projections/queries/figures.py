@@ -11,7 +11,7 @@ from services.projections.metrics import Fact
 from services.projections.repurchase import ComplaintEnd, complaint_status, purchases_of
 from services.projections.repurchase import status as window_status
 from services.projections.store import ReadStore
-from services.projections.tables import FOLLOWUP_TALLIES, parse_ts, ts
+from services.projections.tables import FOLLOWUP_TALLIES, Tally, parse_ts, ts
 
 # The department of a customer's purchase (the never-complained baseline's attribution).
 DEPARTMENT_OF_PURCHASE = {"vehicle": "sales", "service": "service", "small": "service"}
@@ -193,7 +193,6 @@ def followup_counts(
 # A bucket's first instant: the bucket ('2024-01-02' or '2024-01-02T08') completed with
 # this template's tail.
 BUCKET_START = "0001-01-01T00:00:00.000000Z"
-SPAN = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 
 
 def _tallied(
@@ -201,7 +200,7 @@ def _tallied(
     dealership_id: str,
     lo: str,
     hi: str,
-    tallies: tuple[tuple[str, str, int], ...],
+    tallies: tuple[Tally, ...],
 ) -> list[tuple[str, str | None, str | None, int]]:
     """The counts of [lo, hi): its whole buckets of the coarsest tally, the edges by the
     finer ones, what no tally covers by the rows."""
@@ -209,7 +208,7 @@ def _tallied(
         return []
     if not tallies:
         return _counted_rows(store, dealership_id, lo, hi)
-    (table, column, width), finer = tallies[0], tallies[1:]
+    (table, column, width, span), finer = tallies[0], tallies[1:]
     if lo[:width] == hi[:width]:  # inside one bucket (also spares the last one's successor)
         return _tallied(store, dealership_id, lo, hi, finer)
 
@@ -218,7 +217,7 @@ def _tallied(
 
     first = lo[:width]
     if lo != start(first):  # the first bucket that begins at or after `lo`
-        first = ts(parse_ts(start(first)) + SPAN[column])[:width]
+        first = ts(parse_ts(start(first)) + span)[:width]
     last = hi[:width]  # the buckets before this one end at or before `hi`
     if first >= last:
         return _tallied(store, dealership_id, lo, hi, finer)
