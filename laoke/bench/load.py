@@ -3,7 +3,7 @@ straight onto RETENTION for the read API."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -32,9 +32,17 @@ def customer_id(i: int) -> str:
     return str(uuid5(NAMESPACE_URL, f"bench-customer-{i}"))
 
 
+# Follow-ups fall due within the contact hours (09:00-21:00 in Shanghai, 01:00-13:00 UTC), spread
+# over them to the minute as real ones are, not all at one instant of the day.
+CONTACT_DAY_START = time(1, 0)
+CONTACT_DAY_MINUTES = 12 * 60
+
+
 def light_customers(n: int, now: datetime) -> list[Item]:
-    """n customers straight onto RETENTION: registration, a purchase, a follow-up due."""
+    """n customers straight onto RETENTION: registration, a purchase, a follow-up due, the
+    follow-ups spread over the fortnight either side of `now` and over each day's contact hours."""
     items: list[Item] = []
+    today = datetime.combine(now.astimezone(UTC).date(), CONTACT_DAY_START, UTC)
     for i in range(n):
         cid = customer_id(i)
         when = now - timedelta(days=400 - i % 365)
@@ -81,7 +89,7 @@ def light_customers(n: int, now: datetime) -> list[Item]:
                 source="outreach",
                 follow_up_id=f"fu-bench-{i}",
                 reason="purchase_call_7d",
-                due_at=now + timedelta(days=i % 30 - 15),
+                due_at=today + timedelta(days=i % 30 - 15, minutes=(i // 30) % CONTACT_DAY_MINUTES),
                 channel="phone",
             ),
         )
