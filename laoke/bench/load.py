@@ -3,9 +3,10 @@ straight onto RETENTION for the read API."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from events import (
     CustomerRegistered,
@@ -17,6 +18,7 @@ from events import (
 )
 from laoke.partitions import partition_of
 from laoke.sim.generator import Simulation
+from services.outreach.settings import OutreachSettings
 
 E = TypeVar("E", bound=Event)
 Item = tuple[str, bytes, dict[str, str] | None]  # subject, body, headers
@@ -32,17 +34,16 @@ def customer_id(i: int) -> str:
     return str(uuid5(NAMESPACE_URL, f"bench-customer-{i}"))
 
 
-# Follow-ups fall due within the contact hours (09:00-21:00 in Shanghai, 01:00-13:00 UTC), spread
-# over them to the minute as real ones are, not all at one instant of the day.
-CONTACT_DAY_START = time(1, 0)
-CONTACT_DAY_MINUTES = 12 * 60
-
-
 def light_customers(n: int, now: datetime) -> list[Item]:
     """n customers straight onto RETENTION: registration, a purchase, a follow-up due, the
-    follow-ups spread over the fortnight either side of `now` and over each day's contact hours."""
+    follow-ups spread over the fortnight either side of `now` and, to the minute, over each
+    day's contact hours (outreach's: outside its quiet hours), as real ones fall due."""
     items: list[Item] = []
-    today = datetime.combine(now.astimezone(UTC).date(), CONTACT_DAY_START, UTC)
+    rules = OutreachSettings()
+    opens = datetime.combine(now.astimezone(ZoneInfo(rules.timezone)).date(), rules.quiet_end)
+    closes = datetime.combine(opens.date(), rules.quiet_start)
+    today = opens.replace(tzinfo=ZoneInfo(rules.timezone)).astimezone(UTC)  # first contact time
+    contact_minutes = (closes - opens) // timedelta(minutes=1)
     for i in range(n):
         cid = customer_id(i)
         when = now - timedelta(days=400 - i % 365)
@@ -89,7 +90,7 @@ def light_customers(n: int, now: datetime) -> list[Item]:
                 source="outreach",
                 follow_up_id=f"fu-bench-{i}",
                 reason="purchase_call_7d",
-                due_at=today + timedelta(days=i % 30 - 15, minutes=(i // 30) % CONTACT_DAY_MINUTES),
+                due_at=today + timedelta(days=i % 30 - 15, minutes=(i // 30) % contact_minutes),
                 channel="phone",
             ),
         )
