@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
-from zoneinfo import ZoneInfo
 
 from events import (
     CustomerRegistered,
@@ -18,6 +17,7 @@ from events import (
 )
 from laoke.partitions import partition_of
 from laoke.sim.generator import Simulation
+from services.outreach.calendar import at_local, local
 from services.outreach.settings import OutreachSettings
 
 E = TypeVar("E", bound=Event)
@@ -40,9 +40,10 @@ def light_customers(n: int, now: datetime) -> list[Item]:
     day's contact hours (outreach's: outside its quiet hours), as real ones fall due."""
     items: list[Item] = []
     rules = OutreachSettings()
-    opens = datetime.combine(now.astimezone(ZoneInfo(rules.timezone)).date(), rules.quiet_end)
-    closes = datetime.combine(opens.date(), rules.quiet_start)
-    today = opens.replace(tzinfo=ZoneInfo(rules.timezone)).astimezone(UTC)  # first contact time
+    day = local(now, rules.timezone).date()
+    opens = at_local(day, rules.quiet_end, rules.timezone)  # today's first contact time
+    closes = at_local(day, rules.quiet_start, rules.timezone)
+    today = opens.astimezone(UTC)
     contact_minutes = (closes - opens) // timedelta(minutes=1)
     for i in range(n):
         cid = customer_id(i)
