@@ -141,7 +141,10 @@ async def test_a_dissatisfied_callback_reopens_the_complaint_and_the_metrics_cou
         satisfaction=4,
         occurred_at=local("2025-03-10 10:00").isoformat(),
     )
-    shown = await shown_when(rig, complaint_id, lambda c: c["reopenings"] != [])
+    # The reopening and the escalation are two events: wait until both are shown.
+    shown = await shown_when(
+        rig, complaint_id, lambda c: c["reopenings"] != [] and c["escalations"] != []
+    )
 
     assert (shown["step"], shown["resolved_at"], shown["closed_at"]) == (4, None, None)
     assert [(r["outcome"], r["satisfaction"]) for r in shown["reopenings"]] == [("reached", 4)]
