@@ -10,6 +10,7 @@ import asyncio
 
 import nats
 import pytest
+from nats.aio.msg import Msg
 from nats.errors import ConnectionReconnectingError
 
 from laoke.natsserver import NatsServer
@@ -22,17 +23,21 @@ async def test_a_wait_for_acks_ends_when_the_connection_is_re_established(
     nc = await nats.connect(running_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
     listener = await nats.connect(running_nats.url)
     try:
-        swallowed = asyncio.Event()
+        swallowed: asyncio.Queue[bytes] = asyncio.Queue()
 
-        async def swallow(_: object) -> None:  # a listener that never answers
-            swallowed.set()
+        async def swallow(msg: Msg) -> None:  # a listener that never answers
+            swallowed.put_nowait(msg.data)
 
         await listener.subscribe("lost.acks", cb=swallow)
-        await listener.flush()
+        # Its own message back proves the server holds the subscription. (`flush()` does
+        # not: nats-py writes its PING ahead of the buffered SUB, and a publish that beat
+        # the SUB was answered "no responders" on a loaded machine.)
+        await listener.publish("lost.acks", b"probe")
+        assert await swallowed.get() == b"probe"
         waiting = asyncio.ensure_future(
             publish_all(nc, [Outgoing("lost.acks", b"{}")], timeout=600.0)
         )
-        await swallowed.wait()  # published: only its ack is outstanding now
+        assert await swallowed.get() == b"{}"  # published: only its ack is outstanding now
         running_nats.kill()
         running_nats.start()
         with pytest.raises(ConnectionReconnectingError):
