@@ -14,7 +14,6 @@ the position committed with it still moves past them in order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -39,6 +38,7 @@ from laoke.publishing import Outgoing
 from laoke.runner import StreamConsumer
 from laoke.sealing import load_for, read_recorded
 from laoke.streams import RETENTION
+from laoke.threads import in_thread
 from laoke.work import AggregateCache, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class RetentionConsumer:
 
     async def apply(self, run: Sequence[Msg]) -> None:
         await load_for(self.keyring, (m for m in run if self._reads(m.subject)))
-        await asyncio.to_thread(self._apply, run)
+        await in_thread(self._apply, run)
         self.on_committed()
 
     def _apply(self, run: Sequence[Msg]) -> None:

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from laoke.clock import Clock
 from laoke.eventstore import ServiceApplication
+from laoke.threads import in_thread
 from laoke.work import AggregateCache, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,6 @@ class Ticker:
         an apology already recorded must cancel its deadline before the deadline fires)."""
         while not stopping.is_set():
             if ready is None or ready.is_set():
-                if await asyncio.to_thread(self.fire_due):
+                if await in_thread(self.fire_due):
                     self.after_fire()
             await self.clock.wait_changed(interval_s)

@@ -33,6 +33,7 @@ from laoke.clock import ReplayClock
 from laoke.deadlines import Ticker
 from laoke.sim import SimEvent, publish
 from laoke.streams import DEALER_IN, RETENTION
+from laoke.threads import in_thread
 
 log = logging.getLogger(__name__)
 STEP = timedelta(days=1)  # the longest run of events published before the services settle
@@ -66,7 +67,7 @@ class Replay:
 
     async def next_deadline(self) -> datetime | None:
         tickers = [w.ticker for w in self.workers if w.ticker is not None]
-        found = await asyncio.gather(*(asyncio.to_thread(_next_due, t) for t in tickers))
+        found = await asyncio.gather(*(in_thread(_next_due, t) for t in tickers))
         return min((due for due in found if due is not None), default=None)
 
     async def _busy(self, worker: Any) -> bool:
@@ -74,7 +75,7 @@ class Replay:
         info = await self.watcher.consumer_info(durable.stream, durable.name)
         if info.num_pending or info.num_ack_pending:
             return True
-        return worker.outbox is not None and await asyncio.to_thread(worker.outbox.unrelayed)
+        return worker.outbox is not None and await in_thread(worker.outbox.unrelayed)
 
     async def _quiet(self) -> tuple[int, ...] | None:
         """The streams' last sequences when nothing is in flight, else None."""

@@ -15,7 +15,6 @@ everything.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Annotated
@@ -34,6 +33,7 @@ from starlette.requests import HTTPConnection
 
 from events.fields import DEALERSHIP_ID_PATTERN
 from laoke.auth import OPEN, Access, ApiKey, KeyStore
+from laoke.threads import in_thread
 
 CACHE_S = 5.0  # a revoked key stops working within this long in other processes
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="laoke"'}
@@ -77,7 +77,7 @@ class ApiKeyBackend(AuthenticationBackend):
         hit = self._cache.get(secret)
         if hit is not None and now - hit[0] < CACHE_S:
             return hit[1]
-        key = await asyncio.to_thread(self.keys.authenticate, secret)
+        key = await in_thread(self.keys.authenticate, secret)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[secret] = (now, key)

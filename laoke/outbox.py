@@ -19,6 +19,7 @@ from laoke.keyring import Keyring
 from laoke.publishing import publish_all
 from laoke.recorders import OUTBOX_TRACKING
 from laoke.sealing import seal_all
+from laoke.threads import in_thread
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,12 @@ class OutboxRelay:
         sent = 0
         while True:
             after = self.app.tracked_position(OUTBOX_TRACKING)
-            rows = await asyncio.to_thread(self.app.outbox_after, after, self.batch)
+            rows = await in_thread(self.app.outbox_after, after, self.batch)
             if not rows:
                 return sent
             outgoing = [message for _, message in rows]
             await publish_all(self.nc, await seal_all(self.keyring, outgoing))
-            await asyncio.to_thread(self.app.mark_relayed, after, rows[-1][0])
+            await in_thread(self.app.mark_relayed, after, rows[-1][0])
             sent += len(outgoing)
 
     async def run(self, stopping: asyncio.Event, idle_s: float = 1.0) -> None:

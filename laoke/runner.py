@@ -26,6 +26,7 @@ from nats.js.errors import NotFoundError
 from laoke.durable import DurableConsumer, stream_sequence, unbroken
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 from laoke.streams import RETENTION
+from laoke.threads import in_thread
 
 log = logging.getLogger(__name__)
 RETRY_S = 0.5  # after a failed pull or batch: NATS restarting, a store busy
@@ -57,7 +58,7 @@ class StreamConsumer:
         while not stopping.is_set():
             try:
                 if subscription is None:
-                    await self.durable.start_at(js, await asyncio.to_thread(self.position))
+                    await self.durable.start_at(js, await in_thread(self.position))
                     subscription = await js.pull_subscribe_bind(
                         self.durable.name, stream=self.durable.stream
                     )
@@ -108,7 +109,7 @@ class StreamConsumer:
         """Apply the batch's run from the stored position and ack it; False when the batch
         broke off at a gap (the consumer must be re-created at the stored position)."""
         started = time.perf_counter()
-        position = await asyncio.to_thread(self.position)
+        position = await in_thread(self.position)
         run, broken = unbroken(messages, position, await self._hole_after(js, position, messages))
         if run:
             await self.apply(run)

@@ -34,6 +34,7 @@ from laoke.partitions import Partition, owned_partitions
 from laoke.runner import RETRY_S, StreamConsumer
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
+from laoke.threads import in_thread
 from laoke.work import AggregateCache
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,8 @@ START_TRIES = 40  # with RETRY_S: how long a start waits for JetStream (a cluste
 
 
 def close_when_idle(app: ServiceApplication) -> None:
-    """Close the store once no worker thread uses it: the thread of a cancelled task (the
-    ticker firing a deadline, a batch being recorded) runs on, holding `app.lock`, until
-    it is done; closing under it raised "pool is closed" (once a segfault on SQLite)."""
+    """Close the store once no writer holds it. A stop's cancelled tasks have waited for
+    their threads (laoke/threads.py); the lock also waits for a writer started otherwise."""
     with app.lock:
         app.close()
 
@@ -158,7 +158,7 @@ class ServiceHost:
                 await worker.lease.release()
         if self.nc is not None:
             await self.nc.close()
-        await asyncio.to_thread(self.close)
+        await in_thread(self.close)
         log.info("%s stopped", self.name)
 
     async def drain(self) -> None:
@@ -246,7 +246,7 @@ class RetentionService(ServiceHost):
         self.worker.kick_relay()
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.deadlines.rebuild, self.app)
+        await in_thread(self.deadlines.rebuild, self.app)
         await super().start()
 
     def close(self) -> None:

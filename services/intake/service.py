@@ -30,6 +30,7 @@ from laoke.runner import StreamConsumer
 from laoke.service import ServiceHost, Worker, close_when_idle
 from laoke.settings import LaokeSettings
 from laoke.streams import DEALER_IN
+from laoke.threads import in_thread
 from services.intake.application import SERVICE, Inbound, Intake, Verdict
 from services.intake.settings import IntakeSettings
 
@@ -94,7 +95,7 @@ class IntakeService(ServiceHost):
 
     async def start(self) -> None:
         for shard in self.shards.values():
-            await asyncio.to_thread(shard.deadlines.rebuild, shard.app, shard.intake.fires_at)
+            await in_thread(shard.deadlines.rebuild, shard.app, shard.intake.fires_at)
         await super().start()
 
     def _consumer(self, shard: IntakeShard) -> StreamConsumer:
@@ -188,7 +189,7 @@ class IntakeService(ServiceHost):
         outbox publishes in commit order, after a crash too); the previous batch's publish
         is awaited (retried once) before returning, so at most two batches wait in the
         outbox and a RETENTION that refuses writes stops intake."""
-        verdicts = await asyncio.to_thread(shard.intake.record_batch, batch, tracking)
+        verdicts = await in_thread(shard.intake.record_batch, batch, tracking)
         relay = shard.relay
         assert relay is not None, "start() first"
         previous, shard.publishing = shard.publishing, None

@@ -20,6 +20,7 @@ from laoke.partitions import Partition
 from laoke.sealing import load_for
 from laoke.service import connect
 from laoke.settings import LaokeSettings
+from laoke.threads import in_thread
 from services.projections.application import CONSUMER, Projections
 from services.projections.rebuildreader import StreamReader
 from services.projections.settings import ProjectionSettings
@@ -91,7 +92,7 @@ async def rebuild_async(
             bar = Progress(reader.last, progress)
             for items in reader.grouped(group):
                 await load_for(keyring, items)
-                failures += len(await asyncio.to_thread(projections.apply_batch, items))
+                failures += len(await in_thread(projections.apply_batch, items))
                 applied += len(items)
                 bar.update(items[-1].seq)
         reached = store.position(projections.consumer)

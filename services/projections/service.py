@@ -28,6 +28,7 @@ from laoke.sealing import load_for
 from laoke.service import ServiceHost, Worker
 from laoke.settings import LaokeSettings
 from laoke.streams import RETENTION, RETENTION_DLQ
+from laoke.threads import in_thread
 from services.projections.application import (
     CONSUMER,
     Failure,
@@ -92,7 +93,7 @@ class ProjectionsService(ServiceHost):
         async def apply(run: Sequence[Msg]) -> None:
             letters = [Letter.of(m) for m in run]
             through = letters[-1].seq
-            await asyncio.to_thread(apply_letters, self.dead_letters, letters, partition, through)
+            await in_thread(apply_letters, self.dead_letters, letters, partition, through)
 
         return StreamConsumer(
             self.name,
@@ -114,10 +115,10 @@ class ProjectionsService(ServiceHost):
         through = stream_sequence(run[-1])
         await load_for(self.keyring, batch)
         erased = [  # what they are known by, read before their erasure is applied
-            await asyncio.to_thread(known_by, self.store, dealership, ids)
+            await in_thread(known_by, self.store, dealership, ids)
             for dealership, ids in erasures_in([(m.subject, m.data) for m in batch])
         ]
-        failures = await asyncio.to_thread(projections.apply_batch, batch, through)
+        failures = await in_thread(projections.apply_batch, batch, through)
         if failures and self.nc is not None:
             await send_dead_letters(self.nc, [self._letter(f) for f in failures])
         for customer in erased:
@@ -145,8 +146,8 @@ class ProjectionsService(ServiceHost):
         """Open and escalated complaints, follow-ups due: on /metrics (gauges.py)."""
         while not self._stopping.is_set():
             try:
-                await asyncio.to_thread(self.gauges.refresh, self.clock.now())
-                await asyncio.to_thread(self.class_counts.refresh, self.clock.now())
+                await in_thread(self.gauges.refresh, self.clock.now())
+                await in_thread(self.class_counts.refresh, self.clock.now())
             except Exception:  # the store busy or gone for a moment: the next round
                 log.warning("could not count the work in hand", exc_info=True)
             with contextlib.suppress(TimeoutError):

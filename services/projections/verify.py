@@ -27,6 +27,7 @@ from laoke.durable import stream_sequence
 from laoke.partitions import Partition
 from laoke.service import connect
 from laoke.settings import LaokeSettings
+from laoke.threads import in_thread
 from services.projections.application import CONSUMER
 from services.projections.compare import TableDiff, compare_stores, describe
 from services.projections.reader import read_stream
@@ -73,7 +74,7 @@ async def compare_when_level(
         if max(before) > history:  # it applied more than was rebuilt: never comparable
             return max(before)
         if min(before) == history:
-            differing = await asyncio.to_thread(compare_stores, live, rebuilt)
+            differing = await in_thread(compare_stores, live, rebuilt)
             after = live_positions(settings, live)
             return differing if after == before else max(after)
         if time.monotonic() >= deadline:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from events import type_names
 from laoke.clock import Clock
 from laoke.consumer import Handler
 from laoke.eventstore import ServiceApplication
 from laoke.service import RetentionService
 from laoke.settings import LaokeSettings
+from laoke.threads import in_thread
 from services.workshop.application import WORKSHOP_EVENTS, Workshop
 from services.workshop.queue import WorkshopIndex
 from services.workshop.rules import SERVICE, QueuedOrder
@@ -43,7 +42,7 @@ class WorkshopService(RetentionService):
         return type_names(WORKSHOP_EVENTS)
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.index.rebuild, self.app)
+        await in_thread(self.index.rebuild, self.app)
         await super().start()
 
     # -- reads (for the API) --------------------------------------------------------------

@@ -10,7 +10,6 @@ compared with the number's national digits.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -21,6 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from laoke.streams import RETENTION_DLQ
+from laoke.threads import in_thread
 from services.projections.deadletters.store import DeadLetterStore, Letter
 from services.projections.reader import read_stream
 from services.projections.store import ReadStore
@@ -87,7 +87,7 @@ async def sweep(js: JetStreamContext, letters: DeadLetterStore, erased: Erased) 
     for seq in gone:
         with contextlib.suppress(NotFoundError):  # gone already (its age, or a sweep before)
             await js.delete_msg(RETENTION_DLQ, seq)
-    await asyncio.to_thread(_forget, letters, gone)
+    await in_thread(_forget, letters, gone)
     return len(gone)
 
 

@@ -3,13 +3,12 @@ request), for keys with the privacy scope (docs/privacy.md)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import nats
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from laoke.httpauth import ExportableDealerships
+from laoke.threads import in_thread
 from services.projections.export import recorded_events
 from services.projections.exportmodels import ExportPublic
 from services.projections.models import ErrorPublic
@@ -37,7 +36,7 @@ def export_router(service: ProjectionsService) -> APIRouter:
         recorded under their ids (merged ids included), read back from RETENTION. Keys
         with the privacy scope only (`laoke keys create --privacy`)."""
         now = service.clock.now()
-        held = await asyncio.to_thread(
+        held = await in_thread(
             held_about, service.store, customer_id, now, service.projection_settings, dealerships
         )
         if held is None:
