@@ -43,8 +43,8 @@ START_TRIES = 40  # with RETRY_S: how long a start waits for JetStream (a cluste
 
 
 def close_when_idle(app: ServiceApplication) -> None:
-    """Close the store once no writer holds it. A stop's cancelled tasks have waited for
-    their threads (laoke/threads.py); the lock also waits for a writer started otherwise."""
+    """Close the store under the application's lock, never in the middle of a write (a
+    stop's cancelled tasks have already waited for their threads: laoke/threads.py)."""
     with app.lock:
         app.close()
 
