@@ -192,6 +192,8 @@ async def read_api(results: Results, base_url: str, args: argparse.Namespace, pi
             "profile": lambda i: f"/v1/customers/{customer_ids[i % 500]}",
             "timeline": lambda i: f"/v1/customers/{customer_ids[i % 500]}/timeline",
             "work list": lambda i: work_list,
+            # What an agent's screen loads first (the dashboard's page: worklist.js, PAGE).
+            "work list first 50": lambda i: f"{work_list}&limit=50",
             **pages,
             "metrics": lambda i: f"/v1/metrics/satisfaction?dealership_id={DEALERSHIP}",
             "metrics by advisor": lambda i: (
