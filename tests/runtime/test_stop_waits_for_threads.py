@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from waiting import wait_for
 
 from laoke.clock import ManualClock
+from laoke.publishing import Outgoing
 from laoke.settings import LaokeSettings
 from laoke.threads import in_thread
 from services.referrals.service import ReferralsService
@@ -49,7 +50,10 @@ async def test_a_cancelled_caller_ends_only_once_its_thread_is_done() -> None:
 
 
 async def test_the_result_and_the_error_of_the_function_come_back() -> None:
-    assert await in_thread(lambda a, b=0: a + b, 2, b=3) == 5
+    def add(a: int, b: int = 0) -> int:
+        return a + b
+
+    assert await in_thread(add, 2, b=3) == 5
 
     def fail() -> None:
         raise ValueError("no")
@@ -66,15 +70,15 @@ async def test_a_stop_closes_the_store_after_the_relays_read_in_its_thread(
     entered, release, hold = threading.Event(), threading.Event(), threading.Event()
     read, close = service.app.outbox_after, service.close
 
-    def outbox_after(after: int, limit: int) -> list:  # type: ignore[type-arg]
+    def outbox_after(position: int, limit: int) -> list[tuple[int, Outgoing]]:
         if hold.is_set():
             hold.clear()
             entered.set()
             release.wait(HELD_S)
-            rows = read(after, limit)
+            rows = read(position, limit)
             order.append("read")
             return rows
-        return read(after, limit)
+        return read(position, limit)
 
     def closing() -> None:
         order.append("closed")
