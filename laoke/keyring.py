@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -52,8 +51,7 @@ def master_key(settings: LaokeSettings) -> bytes:
     if text is None:
         path = settings.data_dir / MASTER_KEY_FILE
         if not path.exists():
-            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
-                _generate(path)
+            _generate(path)
         text = path.read_text().strip()
     try:
         key = base64.b64decode(text, validate=True)
@@ -65,10 +63,22 @@ def master_key(settings: LaokeSettings) -> bytes:
 
 
 def _generate(path: Path) -> None:
+    """Written whole into a file of its own, then linked in as `path`: a process starting at
+    the same moment either makes it first or reads the whole key, never an empty file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(draft, path)  # fails if another process linked its key first: theirs wins
+        except FileExistsError:
+            return
+    finally:
+        draft.unlink()
     log.warning(
         "generated a master key into %s (LAOKE_MASTER_KEY): keep a copy apart from the data;"
         " without it no customer's personal data can be read",

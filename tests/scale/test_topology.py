@@ -117,6 +117,7 @@ async def test_the_compose_topology_runs_as_processes(
         "LAOKE_STORE": settings.store,
         "LAOKE_POSTGRES_DSN": settings.postgres_dsn,
         "LAOKE_AUTH": "on",
+        "LAOKE_MASTER_KEY": settings.master_key or "",  # one for all services, as compose sets it
     }
     ports = {r.name: free_port() for r in replicas}
     processes: list[subprocess.Popen[bytes]] = []
