@@ -97,6 +97,7 @@ from events.subjects import (
     parse_inbound_subject,
     parse_retention_subject,
     retention_subject,
+    retention_type_subjects,
 )
 from events.timing import BACKDATE_TOLERANCE, backdated, counted_at, is_touchpoint
 
@@ -194,6 +195,7 @@ __all__ = [
     "parse_recorded",
     "parse_retention_subject",
     "retention_subject",
+    "retention_type_subjects",
     "survey_id",
     "to_json",
     "type_names",

@@ -56,13 +56,14 @@ async def until_filed(service: ComplaintsService, deadlines: int) -> None:
 
 
 async def until_handled(service: ComplaintsService, js: JetStreamContext) -> None:
-    """Wait until complaints handled everything on RETENTION so far."""
-    last = (await js.stream_info(RETENTION)).state.last_seq
+    """Wait until complaints handled everything of its types on RETENTION so far (its
+    consumer is filtered to them: nothing left to deliver or acknowledge)."""
 
     async def caught_up() -> bool:
-        return service.app.tracked_position(service.consumer.durable) >= last
+        info = await js.consumer_info(RETENTION, service.consumer.durable)
+        return not info.num_pending and not info.num_ack_pending
 
-    await wait_for(caught_up, what=f"complaints at RETENTION {last}")
+    await wait_for(caught_up, what="complaints to handle all of its types on RETENTION")
 
 
 async def up_to_investigation(js: JetStreamContext, complaint_id: str) -> None:
