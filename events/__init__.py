@@ -97,7 +97,6 @@ from events.subjects import (
     parse_inbound_subject,
     parse_retention_subject,
     retention_subject,
-    retention_type_subjects,
 )
 from events.timing import BACKDATE_TOLERANCE, backdated, counted_at, is_touchpoint
 
@@ -195,7 +194,6 @@ __all__ = [
     "parse_recorded",
     "parse_retention_subject",
     "retention_subject",
-    "retention_type_subjects",
     "survey_id",
     "to_json",
     "type_names",

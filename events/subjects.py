@@ -72,13 +72,6 @@ def retention_subject(dealership_id: str, customer_id: str, event_type: str) -> 
     return f"retention.{dealership_id}.{customer_id}.{event_type}"
 
 
-def retention_type_subjects(event_types: frozenset[str]) -> tuple[str, ...]:
-    """Subject filters for the recorded events of these types, in every dealership."""
-    for event_type in event_types:
-        _check("event_type", event_type, _EVENT_TYPE)
-    return tuple(f"retention.*.*.{event_type}" for event_type in sorted(event_types))
-
-
 def parse_retention_subject(subject: str) -> RetentionSubject:
     parts = subject.split(".") if isinstance(subject, str) else []
     if len(parts) != 4 or parts[0] != "retention":

@@ -24,7 +24,6 @@ from events import EVENT_TYPES, INBOUND_TYPES
 from laoke.clock import SystemClock
 from laoke.dealerships import compose_dealers, save_compose
 from laoke.dlq import REDRIVES, Redrive
-from laoke.durable import DurableConsumer
 from laoke.http import build_http_app
 from laoke.registry import SERVICES, Service, ServiceEntry
 from laoke.settings import LaokeSettings
@@ -81,17 +80,9 @@ def _consumed_channels(running: list[tuple[ServiceEntry, Service]]) -> NatsBroke
                 durable=durable.name,
                 pull_sub=PullSub(batch_size=worker.consumer.batch_size, batch=True),
                 title=f"{service.name}/{durable.stream}/{durable.name}",
-                description=_consumed(service.name, durable),
+                description=f"{service.name} consumes {durable.stream} (durable '{durable.name}').",
             )
     return broker
-
-
-def _consumed(service: str, durable: DurableConsumer) -> str:
-    said = f"{service} consumes {durable.stream} (durable '{durable.name}')"
-    if not durable.filter_subjects:
-        return f"{said}."
-    types = ", ".join(subject.rpartition(".")[2] for subject in durable.filter_subjects)
-    return f"{said}, filtered to the types it handles: {types}."
 
 
 def _inbound_channels() -> NatsBroker:

@@ -7,11 +7,9 @@ committed in one transaction, then the message is acked. A message that keeps fa
 dead-lettered (through the outbox) after `max_tries`, so it neither blocks the consumer
 nor vanishes. With tracing on, each message's handling is a span (laoke/tracing.py).
 
-A service that names the event types it `handles` has its consumer filtered to them: the
-server passes the others over, and the service's position is the last of its types it
-handled. Other partitions' messages still arrive (a dealership's partition is a hash, not
-a subject) and are passed over by their subject: not decoded, no keys loaded, no span.
-They stay part of the run, so the position committed with it moves past them in order.
+A service that names the event types it `handles` has the others passed over by their
+subject's last token: not decoded, no keys loaded, no span. They stay part of the run, so
+the position committed with it still moves past them in order.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 from opentelemetry.trace import Span
 
-from events import Event, Rejected, retention_type_subjects
+from events import Event, Rejected
 from laoke import tracing
 from laoke.dlq import dead_letter, subject_dealership
 from laoke.durable import DurableConsumer, stream_sequence
@@ -85,14 +83,12 @@ class RetentionConsumer:
         # passes most messages over; 200 at a time made complaints a third dearer.
         # One ack a batch: the store's position, not the server's acks, says what was
         # handled (laoke/durable.py), and an ack a message cost both sides a publish each.
-        types = () if self.handles is None else retention_type_subjects(self.handles)
-        durable = DurableConsumer(self.durable, ack_all=True, filter_subjects=types)
+        durable = DurableConsumer(self.durable, ack_all=True)
         return StreamConsumer(self.service, durable, self.position, self.apply, batch_size)
 
     def _reads(self, subject: str) -> bool:
         """Whether the message on `subject` is handled: this partition's, of a handled type
-        (`retention.<dealership>.<customer>.<EventType>`; the server's filter already
-        passed the other types over). Others only advance the position."""
+        (`retention.<dealership>.<customer>.<EventType>`). Others only advance the position."""
         if not self.partition.owns(subject, RETENTION_TOKEN):
             return False
         return self.handles is None or subject.rpartition(".")[2] in self.handles

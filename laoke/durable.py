@@ -11,13 +11,6 @@ ones first and skipping the late ones as "handled before" lost decisions after c
 (fault seed 1, docs/reliability.md). RETENTION denies deletes and purges, so its positions
 have no holes; DEALER_IN forgets messages after 7 days: the runner asks the stream whether
 the next position still exists before it waits for it.
-
-A consumer filtered to some event types (`filter_subjects`: a deciding service's `handles`)
-sees holes in the stream's positions by design: the server passes over the other types,
-which a service would only skip. Its gaps are found in the consumer's own sequence
-instead. The server numbers every delivery of a consumer 1, 2, 3…, redeliveries included,
-so a message sent and lost shows as a missing number; and since the runner (re)creates the
-consumer from the stored position, the first delivery it sees must be number 1.
 """
 
 from __future__ import annotations
@@ -43,15 +36,6 @@ def stream_sequence(message: Msg) -> int:
     if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
         return int(tokens[5])
     return int(message.metadata.sequence.stream)
-
-
-def delivery_sequence(message: Msg) -> int:
-    """`message.metadata.sequence.consumer`: which delivery of its consumer it was (1, 2…),
-    read from the ack subject as `stream_sequence` does."""
-    tokens = (message.reply or "").split(".")
-    if len(tokens) == 9 and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return int(tokens[6])
-    return int(message.metadata.sequence.consumer)
 
 
 def stream_timestamp(message: Msg) -> datetime:
@@ -83,29 +67,6 @@ def unbroken(
     return run, False
 
 
-def unbroken_deliveries(
-    messages: Sequence[Msg], position: int, delivered: int
-) -> tuple[list[Msg], bool]:
-    """`unbroken` for a filtered consumer: the messages of a batch past `position`, and
-    whether the batch broke off, judged by the consumer's delivery numbers (`delivered`:
-    the last one received since the consumer was created, 0 for none). Each message must be
-    the next delivery, and the stream positions of those past `position` must rise."""
-    run: list[Msg] = []
-    reached = position
-    for message in messages:
-        delivered += 1
-        if delivery_sequence(message) != delivered:
-            return run, True
-        sequence = stream_sequence(message)
-        if sequence <= position:
-            continue  # a redelivery of what was handled already
-        if sequence <= reached:
-            return run, True  # past the position yet behind the run: not in stream order
-        run.append(message)
-        reached = sequence
-    return run, False
-
-
 @dataclass(frozen=True)
 class DurableConsumer:
     """The server side of a service's consumer: its stream, name and settings."""
@@ -114,9 +75,6 @@ class DurableConsumer:
     stream: str = RETENTION
     filter_subject: str = "retention.>"
     ack_all: bool = False  # one ack per batch (projections) instead of one per message
-    # Narrower filters within `filter_subject` (a service's event types): the server passes
-    # the other messages over, and gaps are judged by delivery numbers (see above).
-    filter_subjects: tuple[str, ...] = ()
 
     async def start_at(self, js: JetStreamContext, position: int) -> None:
         """(Re)create the consumer to deliver from `position` + 1."""
@@ -133,7 +91,6 @@ class DurableConsumer:
                 ack_policy=AckPolicy.ALL if self.ack_all else AckPolicy.EXPLICIT,
                 ack_wait=120,
                 max_ack_pending=20_000,
-                filter_subject=None if self.filter_subjects else self.filter_subject,
-                filter_subjects=list(self.filter_subjects) or None,
+                filter_subject=self.filter_subject,
             ),
         )

@@ -23,7 +23,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from laoke.durable import DurableConsumer, stream_sequence, unbroken, unbroken_deliveries
+from laoke.durable import DurableConsumer, stream_sequence, unbroken
 from laoke.metrics import CONSUMER_LAG, HANDLED, HANDLER_SECONDS
 from laoke.streams import RETENTION
 from laoke.threads import in_thread
@@ -44,9 +44,6 @@ class StreamConsumer:
     fetch_timeout_s: float = 1.0  # how long a pull waits for a first message
     fill_s: float = 0.05  # then how long it goes on filling the batch
     caught_up: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    # Deliveries received since the consumer was (re)created: a filtered consumer's gaps
-    # are missing delivery numbers (laoke/durable.py).
-    delivered: int = field(default=0, repr=False)
 
     async def run(self, js: JetStreamContext, stopping: asyncio.Event) -> None:
         """Consume until `stopping` is set; the batch in hand is finished first.
@@ -62,7 +59,6 @@ class StreamConsumer:
             try:
                 if subscription is None:
                     await self.durable.start_at(js, await in_thread(self.position))
-                    self.delivered = 0
                     subscription = await js.pull_subscribe_bind(
                         self.durable.name, stream=self.durable.stream
                     )
@@ -114,12 +110,7 @@ class StreamConsumer:
         broke off at a gap (the consumer must be re-created at the stored position)."""
         started = time.perf_counter()
         position = await in_thread(self.position)
-        if self.durable.filter_subjects:
-            run, broken = unbroken_deliveries(messages, position, self.delivered)
-            self.delivered += len(messages)
-        else:
-            hole_ok = await self._hole_after(js, position, messages)
-            run, broken = unbroken(messages, position, hole_ok)
+        run, broken = unbroken(messages, position, await self._hole_after(js, position, messages))
         if run:
             await self.apply(run)
         if broken:

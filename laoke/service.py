@@ -238,7 +238,7 @@ class RetentionService(ServiceHost):
 
     def handles(self) -> frozenset[str] | None:
         """The event types the handler acts on, from what it dispatches on
-        (`events.type_names`): the consumer is filtered to them on the server. None: all."""
+        (`events.type_names`): the consumer passes over the others unread. None: all."""
         return None
 
     # -- running --------------------------------------------------------------------------

@@ -104,16 +104,15 @@ class Dealership:
         await self.intake.flush()
         for _ in range(2):  # decisions made while waiting land on RETENTION too
             last = (await self.js.stream_info(RETENTION)).state.last_seq
-            await wait_for(lambda last=last: self.handled(last))
+            await wait_for(lambda last=last: self.positions() >= last)
 
-    async def handled(self, last: int) -> bool:
-        """Projections (which reads every type) is at `last`, and no RETENTION consumer has
-        anything left to deliver or acknowledge (a deciding service's consumer is filtered
-        to its types, so its own position stops at the last of them)."""
-        if self.projections.store.position(CONSUMER) < last:
-            return False
-        consumers = await self.js.consumers_info(RETENTION)
-        return all(not c.num_pending and not c.num_ack_pending for c in consumers)
+    def positions(self) -> int:
+        """The least RETENTION position any consuming service has handled."""
+        handled = [self.projections.store.position(CONSUMER)]
+        for service in self.services[1:]:
+            durable = service.consumer.durable  # type: ignore[attr-defined]
+            handled.append(service.app.tracked_position(durable))  # type: ignore[attr-defined]
+        return min(handled)
 
     def plan(self, customer_id: str) -> ContactPlan:
         """Outreach's contact plan of the customer, as stored."""

@@ -1,6 +1,6 @@
 """A deciding service names the event types its handler acts on (`handles()`, from what the
-handler dispatches on) and its consumer is filtered to them on the server (laoke/consumer.py):
-the others are never delivered. So the names must be exactly the types
+handler dispatches on) and its consumer passes over the others by their subject alone
+(laoke/consumer.py): no decoding, no keys loaded. So the names must be exactly the types
 the handler acts on; a type left out would be dropped unseen."""
 
 from __future__ import annotations
