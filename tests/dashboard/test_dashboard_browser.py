@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import httpx
 import pytest
 
 from laoke.auth import KeyStore
+from laoke.natsserver import free_ports
 from laoke.settings import LaokeSettings
 
 CHROMIUM = os.environ.get("LAOKE_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,12 +68,6 @@ pytestmark = [
     ),
     pytest.mark.timeout(240),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.25) -> Any:
@@ -211,7 +205,7 @@ def store() -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def laoke_demo(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Iterator[Laoke]:
     data = tmp_path_factory.mktemp("laoke")
-    http_port, nats_port = free_port(), free_port()
+    http_port, nats_port = free_ports(2)
     env = {
         **os.environ,
         **store.env(),

@@ -17,7 +17,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from laoke.eventstore import ServiceApplication
-from laoke.natsserver import NatsServer, free_port
+from laoke.natsserver import NatsServer, free_ports
 from laoke.settings import LaokeSettings
 from laoke.streams import ensure_streams
 
@@ -90,7 +90,7 @@ class Topology:
     stores: dict[str, ServiceApplication] = field(default_factory=dict)  # read by `unrelayed`
 
     def __post_init__(self) -> None:
-        cluster_ports = [free_port() for _ in range(self.size)]
+        cluster_ports = free_ports(self.size)
         for n in range(self.size):
             server = NatsServer(
                 self.root / f"nats-{n}",

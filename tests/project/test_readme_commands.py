@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from laoke.natsserver import free_port
+from laoke.natsserver import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,11 +33,11 @@ def test_the_readme_starts_with_the_run_and_test_commands() -> None:
 def test_make_run_on_a_clean_clone_serves_the_api_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    http_port = free_port()
+    http_port, nats_port = free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAOKE_", "VIRTUAL_ENV"))}
     env |= {
         "LAOKE_HTTP_PORT": str(http_port),
-        "LAOKE_NATS_PORT": str(free_port()),
+        "LAOKE_NATS_PORT": str(nats_port),
         "LAOKE_DATA_DIR": str(tmp_path / "var"),
         "LAOKE_AUTH": "off",
     }

@@ -21,7 +21,7 @@ from waiting import wait_for
 from events.factories import sample_inbound
 from laoke.auth import KeyStore
 from laoke.natsauth import ADMIN, Credentials, authorization_config, service_user
-from laoke.natsserver import NatsServer, free_port
+from laoke.natsserver import NatsServer, free_ports
 from laoke.partitions import partition_of
 from laoke.registry import SERVICES
 from laoke.settings import LaokeSettings
@@ -63,7 +63,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[NatsServer], Credentials]]:
         tmp_path / "nats-credentials.json", [s.name for s in SERVICES], [DEALER]
     )
     auth = authorization_config(creds.passwords)
-    routes = [free_port() for _ in range(3)]
+    routes = free_ports(3)
     servers = [
         NatsServer(
             tmp_path / f"nats-{i}",
@@ -119,7 +119,7 @@ async def test_the_compose_topology_runs_as_processes(
         "LAOKE_AUTH": "on",
         "LAOKE_MASTER_KEY": settings.master_key or "",  # one for all services, as compose sets it
     }
-    ports = {r.name: free_port() for r in replicas}
+    ports = dict(zip((r.name for r in replicas), free_ports(len(replicas)), strict=True))
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for replica in replicas:
