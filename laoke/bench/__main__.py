@@ -10,7 +10,7 @@ from pathlib import Path
 import laoke.bench
 from laoke.bench.check import check
 from laoke.bench.report import markdown
-from laoke.bench.runs import intake_scaling, read_api_only, run
+from laoke.bench.runs import intake_scaling, read_api_only, read_path, run
 from laoke.bench.sealing import encryption_costs
 
 
@@ -53,6 +53,11 @@ def main() -> None:
         help="only (e), the read API at --customers customers (projections alone)",
     )
     parser.add_argument(
+        "--read-path",
+        action="store_true",
+        help="only (a)-(c), with intake and projections alone (the deciding services elsewhere)",
+    )
+    parser.add_argument(
         "--no-rebuild",
         dest="rebuild",
         action="store_false",
@@ -69,6 +74,8 @@ def main() -> None:
         results = asyncio.run(encryption_costs(args))
     elif args.read_api:
         results = asyncio.run(read_api_only(args))
+    elif args.read_path:
+        results = asyncio.run(read_path(args))
     else:
         results = asyncio.run(intake_scaling(args) if args.intake_partitions else run(args))
     if args.write:

@@ -1,4 +1,5 @@
-"""The two runs: everything (a)-(f), and intake's scaling over partitions ((a), (b) only)."""
+"""The runs: everything (a)-(g); intake's scaling over partitions ((a), (b) only); the read
+path alone ((a)-(c) with intake and projections only); the read API alone ((e)-(g))."""
 
 from __future__ import annotations
 
@@ -307,6 +308,25 @@ async def intake_scaling(args: argparse.Namespace) -> Results:
     return results
 
 
+async def read_path(args: argparse.Namespace) -> Results:
+    """(a)-(c) with intake and projections only: the lag when the deciding services run on
+    cores of their own (docs/scale.md), where the full run shares two cores with them.
+    Without them nothing they decide comes back on RETENTION for projections to apply."""
+    results = Results()
+    async with rig(results, store=args.store) as r:
+        raw = await raw_reference(r, results, args.raw)
+        config = SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11)
+        arriving = inbound(simulate(config, now=datetime.now(UTC)))
+        burst, paced = arriving[: args.events], arriving[args.events :]
+        r.processes.start("intake")
+        await wait_until(lambda: has_consumer(r.js, "DEALER_IN", "intake"), 60)
+        await intake_reference(r, results, burst, raw, ["intake"], "end to end")
+        r.processes.start("projections")
+        await wait_until(lambda: caught_up(r.js, "projections"), 900)
+        await projection_lag(r, results, paced[: args.paced_seconds * 2000])
+    return results
+
+
 async def raw_reference(r: Rig, results: Results, n: int) -> float:
     """(a), and its rate per CPU-second of the publisher (this process) and nats-server."""
     cpu = CpuMeter(server_pids(r))
@@ -338,8 +358,9 @@ async def intake_reference(
 
 
 def all_pids(r: Rig) -> dict[str, int]:
-    """The services', nats-server's and the bench's own process ids, by name."""
-    pids = {name: r.processes.pid(name) for name in SERVICES} | {"bench": os.getpid()}
+    """The running services', nats-server's and the bench's own process ids, by name."""
+    pids = {name: r.processes.pid(name) for name in r.processes.running}
+    pids["bench"] = os.getpid()
     pids.update(("nats-server", pid) for pid in server_pids(r))
     return pids
 
