@@ -62,10 +62,19 @@ class NatsServer:
     extra_config: str = ""
     auth_config: str | None = None  # written to `<name>.auth.conf` (mode 0600) and included
     process: subprocess.Popen[bytes] | None = None
+    # A port picked here (port 0) may be taken by another process before the server binds
+    # it (tests run side by side): until the server first answers, it moves to another.
+    _movable: bool = field(default=False, init=False, repr=False)
+    _log_start: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.port == 0:
             self.port = free_port()
+            self._movable = True
+
+    @property
+    def log_path(self) -> Path:
+        return self.store_dir / f"{self.name}.log"
 
     @property
     def url(self) -> str:
@@ -105,7 +114,8 @@ class NatsServer:
             write_auth_config(self.store_dir, self.name, self.auth_config)
         config = config_path(self.store_dir, self.name)
         config.write_text(self.config_text())
-        log = open(self.store_dir / f"{self.name}.log", "ab")  # closed when the process ends
+        log = open(self.log_path, "ab")  # closed when the process ends
+        self._log_start = log.tell()
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
             stdout=log,
@@ -114,23 +124,37 @@ class NatsServer:
         )
 
     async def wait_ready(self, timeout: float = 20.0) -> None:
-        """Wait until the client port accepts connections (the server's own readiness)."""
+        """Wait until this server listens on its client port (its log says so: a connection
+        alone could be another process's that holds the port) and accepts connections."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            log = self._log_since_start()
             if self.process is not None and self.process.poll() is not None:
-                log = (self.store_dir / f"{self.name}.log").read_text(errors="replace")
+                if self._movable and "address already in use" in log:
+                    self.port = free_port()
+                    self.start()
+                    continue
                 raise RuntimeError(f"nats-server exited early:\n{log[-2000:]}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
-                return
-            except OSError:
-                if loop.time() > deadline:
-                    raise TimeoutError(f"nats-server not ready on {self.url}") from None
-                await asyncio.sleep(0.05)
+            if f"Listening for client connections on 127.0.0.1:{self.port}" in log:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                    writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
+                    self._movable = False  # clients know this port now: a restart keeps it
+                    return
+                except OSError:
+                    pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"nats-server not ready on {self.url}")
+            await asyncio.sleep(0.05)
+
+    def _log_since_start(self) -> str:
+        with contextlib.suppress(OSError), self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
+        return ""
 
     def kill(self) -> None:
         """SIGKILL: what a crash looks like."""
