@@ -33,12 +33,6 @@ from services.projections.transaction import Tx
 
 SQLITE_FILE = "projections"
 PG_SCHEMA = "projections"
-# The writer's WAL is checkpointed into the database every this many pages (64 MB), not
-# SQLite's 1,000: a batch of a hundred events dirties pages all over the tables and their
-# indexes (~660 pages once 20,000 events are in, more as the store grows), so at 1,000 a
-# commit or two made a checkpoint (a fsync, each page copied again). Between checkpoints
-# a hot page rewritten many times is copied once.
-WAL_CHECKPOINT_PAGES = 16_384
 
 
 class ReadStore:
@@ -118,7 +112,6 @@ class ReadStore:
             conn.execute("PRAGMA query_only=ON")
         else:
             conn.execute("PRAGMA cache_size=-65536")
-            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         return conn
 
     @contextmanager
