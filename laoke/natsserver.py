@@ -129,14 +129,15 @@ class NatsServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            log = self._log_since_start()
-            if self.process is not None and self.process.poll() is not None:
-                if self._movable and "address already in use" in log:
-                    self.port = free_port()
-                    self.start()
-                    continue
-                raise RuntimeError(f"nats-server exited early:\n{log[-2000:]}")
-            if f"Listening for client connections on 127.0.0.1:{self.port}" in log:
+            exited = self.process is not None and self.process.poll() is not None
+            log = self._log_since_start()  # after the poll: an exited server's log is whole
+            if exited:
+                taken = f"127.0.0.1:{self.port}: bind: address already in use" in log
+                if not (self._movable and taken):
+                    raise RuntimeError(f"nats-server exited early:\n{log[-2000:]}")
+                self.port = free_port()
+                self.start()
+            elif f"Listening for client connections on 127.0.0.1:{self.port}" in log:
                 try:
                     _, writer = await asyncio.open_connection("127.0.0.1", self.port)
                     writer.close()
