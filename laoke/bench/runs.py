@@ -57,17 +57,7 @@ async def run(args: argparse.Namespace) -> Results:
     async with rig(results, store=args.store, keep=args.keep) as r:
         server, js, processes, tmp = r.server, r.js, r.processes, r.tmp
         print(f"nats-server {server.url}, data in {tmp}", flush=True)
-        raw = await raw_reference(r, results, args.raw)
-
-        sim = simulate(
-            SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11),
-            now=datetime.now(UTC),
-        )
-        arriving = inbound(sim)
-        burst, paced = arriving[: args.events], arriving[args.events :]
-        processes.start("intake")
-        await wait_until(lambda: has_consumer(js, "DEALER_IN", "intake"), 60)
-        await intake_reference(r, results, burst, raw, ["intake"], "end to end")
+        simulated, burst, paced = await raw_and_intake(r, results, args)
 
         processes.start("projections", http_port=http_port)
         for name in SERVICES[2:]:
@@ -131,7 +121,7 @@ async def run(args: argparse.Namespace) -> Results:
 
         processes.stop_all()
         if args.rebuild:
-            await rebuild_reference(r, results, [sim.events, arriving, burst, paced])
+            await rebuild_reference(r, results, [simulated, burst, paced])
     return results
 
 
@@ -314,17 +304,29 @@ async def read_path(args: argparse.Namespace) -> Results:
     Without them nothing they decide comes back on RETENTION for projections to apply."""
     results = Results()
     async with rig(results, store=args.store) as r:
-        raw = await raw_reference(r, results, args.raw)
-        config = SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11)
-        arriving = inbound(simulate(config, now=datetime.now(UTC)))
-        burst, paced = arriving[: args.events], arriving[args.events :]
-        r.processes.start("intake")
-        await wait_until(lambda: has_consumer(r.js, "DEALER_IN", "intake"), 60)
-        await intake_reference(r, results, burst, raw, ["intake"], "end to end")
+        _, _, paced = await raw_and_intake(r, results, args)
         r.processes.start("projections")
         await wait_until(lambda: caught_up(r.js, "projections"), 900)
         await projection_lag(r, results, paced[: args.paced_seconds * 2000])
     return results
+
+
+async def raw_and_intake(
+    r: Rig, results: Results, args: argparse.Namespace
+) -> tuple[list[Any], list[Item], list[Item]]:
+    """(a), then (b): intake alone on the first `--events` of the simulator's inbound
+    events. Returns the simulated events, (b)'s burst and the rest (for (c))."""
+    raw = await raw_reference(r, results, args.raw)
+    sim = simulate(
+        SimConfig(dealerships=1, customers=args.sim_customers, months=12, seed=11),
+        now=datetime.now(UTC),
+    )
+    arriving = inbound(sim)
+    burst, paced = arriving[: args.events], arriving[args.events :]
+    r.processes.start("intake")
+    await wait_until(lambda: has_consumer(r.js, "DEALER_IN", "intake"), 60)
+    await intake_reference(r, results, burst, raw, ["intake"], "end to end")
+    return sim.events, burst, paced
 
 
 async def raw_reference(r: Rig, results: Results, n: int) -> float:
